@@ -1,0 +1,271 @@
+//! OT ASCII armor (legacy `OTASCIIArmor`).
+//!
+//! Two payload paths, both ending in base64 written in 64-column lines, each ending `\n`:
+//!
+//! * **data path** (binary: envelopes, signatures, public keys): bytes → protobuf message with
+//!   field 1 = bytes (`0A <varint len> <bytes>`) → base64;
+//! * **string path** (text: messages, contracts, wallets): text → the same protobuf wrapping →
+//!   zlib stream (RFC 1950) → base64.
+//!
+//! Armor can stand bare or between bookends:
+//!
+//! ```text
+//! -----BEGIN OT ARMORED <TYPE>-----
+//! Version: Open Transactions 0.90.b
+//! Comment: http://github.com/FellowTraveler/Open-Transactions/wiki
+//!
+//! <base64 lines>
+//! -----END OT ARMORED <TYPE>-----
+//! ```
+//!
+//! and in the escaped form, where both bookend lines start with `- `.
+
+mod base64;
+mod pb;
+mod zlib;
+
+pub use self::base64::{decode_lenient as base64_decode, encode_lines as base64_encode_lines};
+pub use pb::{pack_field1, unpack_field1};
+
+use crate::error::{Error, Result};
+
+/// Version string written in `Version:` lines. Readers ignore it; this is the last legacy
+/// release whose wire format we reproduce.
+pub const LEGACY_VERSION: &str = "0.90.b";
+/// The `Comment:` line legacy OT writes under every bookend.
+pub const COMMENT_LINE: &str = "Comment: http://github.com/FellowTraveler/Open-Transactions/wiki";
+
+/// Most bytes a string-path payload may inflate to (a guard against zlib bombs).
+pub const MAX_INFLATED: usize = 256 * 1024 * 1024;
+/// Longest armor text accepted for decoding.
+pub const MAX_ARMOR_TEXT: usize = 512 * 1024 * 1024;
+
+/// Which packing path an armor uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Binary payload: protobuf Blob, no compression.
+    Data,
+    /// Text payload: protobuf String, zlib-compressed.
+    String,
+}
+
+/// Encodes `payload` as bare armor (base64 lines, no bookends).
+pub fn encode(payload: &[u8], kind: Kind) -> Result<String> {
+    let packed = pack_field1(payload);
+    let bytes = match kind {
+        Kind::Data => packed,
+        Kind::String => zlib::compress(&packed)?,
+    };
+    Ok(base64_encode_lines(&bytes))
+}
+
+/// Encodes `payload` and wraps it in `-----BEGIN OT ARMORED <TYPE>-----` bookends.
+pub fn encode_bookended(payload: &[u8], kind: Kind, armor_type: &str, escaped: bool) -> Result<String> {
+    check_type(armor_type)?;
+    Ok(write_bookends(&encode(payload, kind)?, armor_type, escaped))
+}
+
+/// Wraps an already-encoded body in bookends exactly as legacy `WriteArmoredString` did.
+pub fn write_bookends(body: &str, armor_type: &str, escaped: bool) -> String {
+    let esc = if escaped { "- " } else { "" };
+    let mut s = String::with_capacity(body.len() + 200);
+    s.push_str(esc);
+    s.push_str("-----BEGIN OT ARMORED ");
+    s.push_str(armor_type);
+    s.push_str("-----\nVersion: Open Transactions ");
+    s.push_str(LEGACY_VERSION);
+    s.push('\n');
+    s.push_str(COMMENT_LINE);
+    s.push_str("\n\n");
+    s.push_str(body);
+    if !body.is_empty() && !body.ends_with('\n') {
+        s.push('\n');
+    }
+    s.push_str(esc);
+    s.push_str("-----END OT ARMORED ");
+    s.push_str(armor_type);
+    s.push_str("-----\n\n");
+    s
+}
+
+/// Checks an armor/bookend type word: upper-case letters, digits and single spaces.
+pub(crate) fn check_type(t: &str) -> Result<()> {
+    let ok = !t.is_empty()
+        && t.len() <= 64
+        && t.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' ' || c == b'_')
+        && !t.starts_with(' ')
+        && !t.ends_with(' ');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "armor type must be 1-64 characters of A-Z, 0-9, '_' and inner spaces (e.g. \"ENVELOPE\")",
+        ))
+    }
+}
+
+/// The parts of an armored text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Armored {
+    /// The bookend type (`ENVELOPE`, `MESSAGE`…), or `None` for bare armor.
+    pub armor_type: Option<String>,
+    /// Whether the bookends were the escaped `- -----BEGIN` form.
+    pub escaped: bool,
+    /// The base64 body (lines re-joined with `\n`).
+    pub body: String,
+}
+
+/// Splits armored text into its bookend type and base64 body, following the legacy reader:
+/// text before a `-----BEGIN` line is skipped, `Version:`/`Comment:` and lines shorter than two
+/// characters are skipped, and the body ends at the first `-----END` line. Text without any
+/// `-----BEGIN` line is taken as bare armor.
+pub fn split(text: &[u8]) -> Result<Armored> {
+    if text.len() > MAX_ARMOR_TEXT {
+        return Err(Error::invalid("armor text is larger than 512 MiB"));
+    }
+    let text = std::str::from_utf8(text).map_err(|_| Error::malformed("armor is not ASCII text"))?;
+    let is_dashed = |l: &str| {
+        let b = l.as_bytes();
+        b.len() >= 2 && b[0] == b'-' && (b[1] == b'-' || b[1] == b' ')
+    };
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let mut begin: Option<&str> = None;
+    for l in lines.by_ref() {
+        if is_dashed(l) && l.contains("-----BEGIN") {
+            begin = Some(l);
+            break;
+        }
+    }
+    let Some(begin) = begin else {
+        // Bare armor: everything is body.
+        if text.contains("-----END") {
+            return Err(Error::malformed("armor has an END bookend without a BEGIN bookend"));
+        }
+        return Ok(Armored {
+            armor_type: None,
+            escaped: false,
+            body: text.to_string(),
+        });
+    };
+    let escaped = begin.starts_with("- ");
+    let armor_type = begin
+        .trim_start_matches("- ")
+        .trim_start_matches("-----BEGIN ")
+        .trim_start_matches("OT ARMORED ")
+        .trim_end_matches('-')
+        .to_string();
+    let mut body = String::with_capacity(text.len());
+    let mut ended = false;
+    for l in lines {
+        if is_dashed(l) && l.contains("-----END") {
+            ended = true;
+            break;
+        }
+        if l.starts_with("Version:") || l.starts_with("Comment:") || l.len() < 2 {
+            continue;
+        }
+        body.push_str(l);
+        body.push('\n');
+    }
+    if !ended {
+        return Err(Error::malformed(format!(
+            "armor has a BEGIN bookend ({armor_type}) but no END bookend"
+        )));
+    }
+    Ok(Armored {
+        armor_type: Some(armor_type),
+        escaped,
+        body,
+    })
+}
+
+/// Decodes armor (bookended or bare) of the given kind back to its payload.
+pub fn decode(text: &[u8], kind: Kind) -> Result<Vec<u8>> {
+    let a = split(text)?;
+    decode_body(&a.body, kind)
+}
+
+/// Decodes a bare base64 armor body of the given kind.
+pub fn decode_body(body: &str, kind: Kind) -> Result<Vec<u8>> {
+    let raw = base64_decode(body.as_bytes())?;
+    if raw.is_empty() {
+        return Err(Error::malformed("armor is empty"));
+    }
+    let packed = match kind {
+        Kind::Data => raw,
+        Kind::String => zlib::decompress(&raw, MAX_INFLATED + 16)?,
+    };
+    let v = unpack_field1(&packed)?;
+    if kind == Kind::String && v.len() > MAX_INFLATED {
+        return Err(Error::invalid("armored text inflates to more than 256 MiB"));
+    }
+    Ok(v)
+}
+
+/// Decodes armor of unknown kind: the string path is tried when the raw bytes start with a zlib
+/// header (`78 xx`), otherwise the data path. Returns the payload and the kind found.
+pub fn decode_any(text: &[u8]) -> Result<(Vec<u8>, Kind)> {
+    let a = split(text)?;
+    let raw = base64_decode(a.body.as_bytes())?;
+    if raw.len() >= 2 && raw[0] == 0x78 && (u16::from(raw[0]) << 8 | u16::from(raw[1])) % 31 == 0 {
+        if let Ok(p) = zlib::decompress(&raw, MAX_INFLATED + 16).and_then(|z| unpack_field1(&z)) {
+            return Ok((p, Kind::String));
+        }
+    }
+    Ok((unpack_field1(&raw)?, Kind::Data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_round_trip_with_and_without_bookends() {
+        for n in [0usize, 1, 47, 48, 49, 200, 5000] {
+            let payload: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
+            let bare = encode(&payload, Kind::Data).unwrap();
+            for line in bare.lines() {
+                assert!(line.len() <= 64);
+            }
+            assert!(bare.ends_with('\n'));
+            assert_eq!(decode(bare.as_bytes(), Kind::Data).unwrap(), payload);
+            for esc in [false, true] {
+                let b = encode_bookended(&payload, Kind::Data, "ENVELOPE", esc).unwrap();
+                let s = split(b.as_bytes()).unwrap();
+                assert_eq!(s.armor_type.as_deref(), Some("ENVELOPE"));
+                assert_eq!(s.escaped, esc);
+                assert_eq!(decode(b.as_bytes(), Kind::Data).unwrap(), payload);
+            }
+        }
+    }
+
+    #[test]
+    fn string_round_trip() {
+        let text = b"<?xml version=\"1.0\"?>\n<OTmessage>hello</OTmessage>\n".repeat(50);
+        let bare = encode(&text, Kind::String).unwrap();
+        assert!(bare.starts_with("eN")); // 78 DA: zlib best compression
+        assert_eq!(decode(bare.as_bytes(), Kind::String).unwrap(), text);
+        assert_eq!(decode_any(bare.as_bytes()).unwrap(), (text.clone(), Kind::String));
+    }
+
+    #[test]
+    fn exact_bookend_layout() {
+        let b = encode_bookended(b"x", Kind::Data, "MESSAGE", false).unwrap();
+        assert_eq!(
+            b,
+            "-----BEGIN OT ARMORED MESSAGE-----\nVersion: Open Transactions 0.90.b\n\
+             Comment: http://github.com/FellowTraveler/Open-Transactions/wiki\n\n\
+             CgF4\n-----END OT ARMORED MESSAGE-----\n\n"
+        );
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        assert!(decode(b"this is not armor at all!", Kind::Data).is_err());
+        assert!(decode(b"", Kind::Data).is_err());
+        assert!(decode(b"-----BEGIN OT ARMORED X-----\nCgF4\n", Kind::Data).is_err());
+        assert!(decode(b"\xff\xfe", Kind::Data).is_err());
+        // Valid base64, but not a zlib stream.
+        assert!(decode(b"CgF4\n", Kind::String).is_err());
+    }
+}

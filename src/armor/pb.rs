@@ -1,0 +1,102 @@
+//! The one protobuf shape OT armor uses: a message whose field 1 is length-delimited
+//! (`OTDB::String_InternalPB` / `OTDB::Blob_InternalPB`).
+
+use crate::error::{Error, Result};
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(b: &[u8], pos: &mut usize) -> Result<u64> {
+    let mut v: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let Some(&c) = b.get(*pos) else {
+            return Err(Error::malformed("packed payload ends inside a varint"));
+        };
+        *pos += 1;
+        v |= u64::from(c & 0x7f) << shift;
+        if c & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(Error::malformed("packed payload has an over-long varint"))
+}
+
+/// Packs `value` as protobuf field 1 (wire type 2): `0A <varint len> <value>`.
+pub fn pack_field1(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 11);
+    out.push(0x0A);
+    put_varint(&mut out, value.len() as u64);
+    out.extend_from_slice(value);
+    out
+}
+
+/// Reads field 1 (length-delimited) from a protobuf message. Unknown fields of valid wire types
+/// are skipped; as in protobuf, the last occurrence of field 1 wins; an absent field is empty.
+pub fn unpack_field1(b: &[u8]) -> Result<Vec<u8>> {
+    let mut pos = 0usize;
+    let mut value: Option<(usize, usize)> = None;
+    while pos < b.len() {
+        let key = get_varint(b, &mut pos)?;
+        let (field, wire) = (key >> 3, key & 7);
+        if field == 0 {
+            return Err(Error::malformed("packed payload has field number 0"));
+        }
+        match wire {
+            0 => {
+                get_varint(b, &mut pos)?;
+            }
+            1 | 5 => {
+                let n = if wire == 1 { 8 } else { 4 };
+                if b.len() - pos < n {
+                    return Err(Error::malformed("packed payload is truncated"));
+                }
+                pos += n;
+            }
+            2 => {
+                let len = get_varint(b, &mut pos)?;
+                let remaining = (b.len() - pos) as u64;
+                if len > remaining {
+                    return Err(Error::malformed(format!(
+                        "packed payload claims {len} bytes but only {remaining} remain"
+                    )));
+                }
+                let len = len as usize;
+                if field == 1 {
+                    value = Some((pos, len));
+                }
+                pos += len;
+            }
+            _ => return Err(Error::malformed("packed payload is not an OT protobuf blob")),
+        }
+    }
+    Ok(match value {
+        Some((p, l)) => b[p..p + l].to_vec(),
+        None => Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_prefixes() {
+        assert_eq!(&pack_field1(&[0u8; 1662])[..3], &[0x0A, 0xFE, 0x0C]);
+        assert_eq!(&pack_field1(&[0u8; 128])[..3], &[0x0A, 0x80, 0x01]);
+        assert_eq!(unpack_field1(&pack_field1(b"240")).unwrap(), b"240");
+        assert_eq!(unpack_field1(&[]).unwrap(), b"");
+    }
+
+    #[test]
+    fn hostile_lengths() {
+        assert!(unpack_field1(&[0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]).is_err());
+        assert!(unpack_field1(&[0x0A]).is_err());
+        assert!(unpack_field1(&[0x0A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).is_err());
+        assert!(unpack_field1(&[0x0B]).is_err());
+    }
+}

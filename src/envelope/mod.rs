@@ -1,0 +1,454 @@
+//! Sealed envelopes (legacy `OTEnvelope`).
+//!
+//! Sealing draws a random AES-128 key and IV, encrypts `plaintext || 0x00` with AES-128-CBC and
+//! PKCS#7 padding, and wraps the AES key to every recipient with RSA PKCS#1 v1.5, exactly as
+//! OpenSSL's `EVP_SealInit` did for legacy OT. Layouts (all integers big-endian):
+//!
+//! ```text
+//! v1 (type 1, 2012-05 on): u16 1 | u32 n | n × (u32 idlen | id+NUL | u32 eklen | ek) | u32 16 | iv | ct
+//! v0 (≤ 2012-05):          u32 eklen | ek | iv[16] | ct
+//! symmetric (type 2):      u16 2 | u32 16 | iv | ct
+//! ```
+//!
+//! Every length is checked against the bytes that remain before anything is allocated. Every
+//! failure to open after the recipient entry is chosen is the same [`ErrorKind::DecryptFailed`],
+//! whatever failed (RSA padding, wrapped-key length, CBC padding): no padding oracle.
+
+use zeroize::Zeroizing;
+
+use crate::armor;
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::Key;
+
+/// AES-128 key length.
+pub const KEY_LEN: usize = 16;
+/// AES-CBC IV length.
+pub const IV_LEN: usize = 16;
+/// Largest plaintext [`seal`] accepts (1 GiB).
+pub const MAX_PLAINTEXT: usize = 1 << 30;
+/// Most recipients one envelope may carry.
+pub const MAX_RECIPIENTS: usize = 4096;
+/// Longest recipient ID accepted in a parsed envelope (legacy IDs are 43 characters).
+pub const MAX_ID_LEN: usize = 1024;
+
+/// One recipient entry of a v1 envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecipientEntry {
+    /// The NymID text (may be empty: a seal to a bare key).
+    pub nym_id: String,
+    /// The RSA-wrapped AES key.
+    pub wrapped_key: Vec<u8>,
+}
+
+/// The layout an envelope uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Multi-recipient envelope (type 1).
+    V1(Vec<RecipientEntry>),
+    /// Single-recipient 2011 envelope: no type field, no IDs.
+    V0(Vec<u8>),
+    /// Symmetric envelope (type 2), keyed by a raw AES key.
+    Symmetric,
+}
+
+/// A parsed or freshly sealed envelope. Immutable; safe to share between threads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    layout: Layout,
+    iv: [u8; IV_LEN],
+    ciphertext: Vec<u8>,
+}
+
+/// A recipient to seal to.
+pub struct Recipient<'a> {
+    /// The ID written in the envelope (the recipient's NymID; `""` for a key-only seal).
+    pub nym_id: &'a str,
+    /// The recipient's public (encryption) key.
+    pub key: &'a Key,
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn remaining(&self) -> usize {
+        self.b.len() - self.pos
+    }
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+        if n > self.remaining() {
+            return Err(Error::malformed(format!(
+                "envelope {what} claims {n} bytes but only {} remain",
+                self.remaining()
+            )));
+        }
+        let s = &self.b[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u16(&mut self, what: &str) -> Result<u16> {
+        let s = self.take(2, what)?;
+        Ok(u16::from_be_bytes([s[0], s[1]]))
+    }
+    fn u32(&mut self, what: &str) -> Result<usize> {
+        let s = self.take(4, what)?;
+        Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    }
+}
+
+fn check_plaintext(plaintext: &[u8]) -> Result<()> {
+    if plaintext.len() > MAX_PLAINTEXT {
+        return Err(Error::invalid("plaintext is larger than 1 GiB"));
+    }
+    if let Some(p) = plaintext.iter().position(|&b| b == 0) {
+        return Err(Error::invalid(format!(
+            "plaintext contains a NUL byte at offset {p}: a legacy peer would silently truncate it there"
+        )));
+    }
+    Ok(())
+}
+
+/// AES-128-CBC with PKCS#7 padding, the only cipher legacy OT envelopes use.
+pub mod cipher {
+    use super::{IV_LEN, KEY_LEN};
+    use aes::Aes128;
+    use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    use zeroize::Zeroizing;
+
+    /// Encrypts `plaintext` (padding added).
+    pub fn encrypt(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], plaintext: &[u8]) -> Vec<u8> {
+        encrypt_parts(key, iv, plaintext, &[])
+    }
+
+    /// Encrypts `a || b` without building the concatenation first.
+    pub(crate) fn encrypt_parts(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], a: &[u8], b: &[u8]) -> Vec<u8> {
+        let msg_len = a.len() + b.len();
+        let mut buf = Vec::with_capacity(msg_len + 16);
+        buf.extend_from_slice(a);
+        buf.extend_from_slice(b);
+        buf.resize(msg_len + 16 - msg_len % 16, 0);
+        let enc = cbc::Encryptor::<Aes128>::new(key.into(), iv.into());
+        // The buffer has room for a full padding block, so padding cannot fail.
+        let n = enc
+            .encrypt_padded::<Pkcs7>(&mut buf, msg_len)
+            .map(|c| c.len())
+            .unwrap_or(0);
+        buf.truncate(n);
+        buf
+    }
+
+    /// Decrypts and strips PKCS#7 padding; `None` when the padding is invalid.
+    pub fn decrypt(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let d = cbc::Decryptor::<Aes128>::new(key.into(), iv.into());
+        d.decrypt_padded_vec::<Pkcs7>(ciphertext).ok().map(Zeroizing::new)
+    }
+}
+
+/// AES-128-CBC/PKCS#7 of `plaintext || 0x00`.
+fn encrypt_body(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], plaintext: &[u8]) -> Vec<u8> {
+    cipher::encrypt_parts(key, iv, plaintext, &[0])
+}
+
+/// Legacy open rules after decryption: the last byte is forced to NUL and the text ends at the
+/// first NUL.
+fn legacy_text(mut plain: Zeroizing<Vec<u8>>) -> Vec<u8> {
+    if let Some(last) = plain.last_mut() {
+        *last = 0;
+    }
+    let end = plain.iter().position(|&b| b == 0).unwrap_or(plain.len());
+    plain[..end].to_vec()
+}
+
+impl Envelope {
+    /// Seals `plaintext` to every recipient (v1 layout, entries sorted by NymID as legacy OT's
+    /// `std::multimap` ordered them). `plaintext` must not contain NUL bytes.
+    pub fn seal(recipients: &[Recipient<'_>], plaintext: &[u8]) -> Result<Envelope> {
+        if recipients.is_empty() {
+            return Err(Error::invalid("an envelope needs at least one recipient"));
+        }
+        if recipients.len() > MAX_RECIPIENTS {
+            return Err(Error::invalid(format!("at most {MAX_RECIPIENTS} recipients are supported")));
+        }
+        for r in recipients {
+            if r.nym_id.len() > MAX_ID_LEN || r.nym_id.bytes().any(|b| b == 0) {
+                return Err(Error::invalid("recipient NymID is too long or contains NUL"));
+            }
+        }
+        check_plaintext(plaintext)?;
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        let mut iv = [0u8; IV_LEN];
+        crate::rng::fill(key.as_mut())?;
+        crate::rng::fill(&mut iv)?;
+        let mut order: Vec<&Recipient<'_>> = recipients.iter().collect();
+        order.sort_by(|a, b| a.nym_id.as_bytes().cmp(b.nym_id.as_bytes()));
+        let mut entries = Vec::with_capacity(order.len());
+        for r in order {
+            entries.push(RecipientEntry {
+                nym_id: r.nym_id.to_string(),
+                wrapped_key: r.key.wrap(key.as_ref())?,
+            });
+        }
+        Ok(Envelope {
+            layout: Layout::V1(entries),
+            iv,
+            ciphertext: encrypt_body(&key, &iv, plaintext),
+        })
+    }
+
+    /// Encrypts with a raw AES-128 key into a symmetric (type 2) envelope.
+    pub fn encrypt_symmetric(key: &[u8], plaintext: &[u8]) -> Result<Envelope> {
+        let key: &[u8; KEY_LEN] = key
+            .try_into()
+            .map_err(|_| Error::invalid("a symmetric envelope key is 16 bytes"))?;
+        check_plaintext(plaintext)?;
+        let mut iv = [0u8; IV_LEN];
+        crate::rng::fill(&mut iv)?;
+        Ok(Envelope {
+            layout: Layout::Symmetric,
+            iv,
+            ciphertext: encrypt_body(key, &iv, plaintext),
+        })
+    }
+
+    /// Parses envelope bytes (v1, v0 or symmetric).
+    pub fn parse(b: &[u8]) -> Result<Envelope> {
+        let mut c = Cursor { b, pos: 0 };
+        let ty = c.u16("type")?;
+        let layout = match ty {
+            1 => {
+                let n = c.u32("recipient count")?;
+                // Smallest entry: 4 + 1 (NUL) + 4 + 1 bytes.
+                if n == 0 || n > MAX_RECIPIENTS || n > c.remaining() / 10 {
+                    return Err(Error::malformed(format!(
+                        "envelope claims {n} recipients, which {} remaining bytes cannot hold",
+                        c.remaining()
+                    )));
+                }
+                let mut entries = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let id_len = c.u32("recipient ID length")?;
+                    if id_len == 0 || id_len > MAX_ID_LEN + 1 {
+                        return Err(Error::malformed(format!("recipient ID length {id_len} is invalid")));
+                    }
+                    let id = c.take(id_len, "recipient ID")?;
+                    // Legacy: the last byte is forced to NUL; the ID ends at the first NUL.
+                    let id = &id[..id_len - 1];
+                    let id = &id[..id.iter().position(|&x| x == 0).unwrap_or(id.len())];
+                    let nym_id = std::str::from_utf8(id)
+                        .map_err(|_| Error::malformed("recipient ID is not text"))?
+                        .to_string();
+                    let ek_len = c.u32("wrapped key length")?;
+                    if ek_len == 0 || ek_len > 1024 {
+                        return Err(Error::malformed(format!("wrapped key length {ek_len} is invalid")));
+                    }
+                    let wrapped_key = c.take(ek_len, "wrapped key")?.to_vec();
+                    entries.push(RecipientEntry { nym_id, wrapped_key });
+                }
+                let iv_len = c.u32("IV length")?;
+                if iv_len != IV_LEN {
+                    return Err(Error::malformed(format!("IV length {iv_len} is not 16")));
+                }
+                Layout::V1(entries)
+            }
+            2 => {
+                let iv_len = c.u32("IV length")?;
+                if iv_len != IV_LEN {
+                    return Err(Error::malformed(format!("IV length {iv_len} is not 16")));
+                }
+                Layout::Symmetric
+            }
+            0 => {
+                // v0 has no type: the first four bytes are the wrapped-key length.
+                c.pos = 0;
+                let ek_len = c.u32("wrapped key length")?;
+                if ek_len == 0 || ek_len > 1024 {
+                    return Err(Error::malformed(format!(
+                        "not an envelope (v0 wrapped key length {ek_len} is invalid)"
+                    )));
+                }
+                Layout::V0(c.take(ek_len, "wrapped key")?.to_vec())
+            }
+            t => return Err(Error::malformed(format!("envelope type {t} is not 0, 1 or 2"))),
+        };
+        let mut iv = [0u8; IV_LEN];
+        iv.copy_from_slice(c.take(IV_LEN, "IV")?);
+        let ciphertext = c.take(c.remaining(), "ciphertext")?;
+        if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+            return Err(Error::malformed(format!(
+                "ciphertext length {} is not a positive multiple of 16",
+                ciphertext.len()
+            )));
+        }
+        Ok(Envelope {
+            layout,
+            iv,
+            ciphertext: ciphertext.to_vec(),
+        })
+    }
+
+    /// Parses an armored envelope (data path; bookended or bare).
+    pub fn from_armor(text: &[u8]) -> Result<Envelope> {
+        Self::parse(&armor::decode(text, armor::Kind::Data)?)
+    }
+
+    /// The envelope's bytes in its layout.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.ciphertext.len() + 64);
+        match &self.layout {
+            Layout::V1(entries) => {
+                out.extend_from_slice(&1u16.to_be_bytes());
+                out.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+                for e in entries {
+                    out.extend_from_slice(&(e.nym_id.len() as u32 + 1).to_be_bytes());
+                    out.extend_from_slice(e.nym_id.as_bytes());
+                    out.push(0);
+                    out.extend_from_slice(&(e.wrapped_key.len() as u32).to_be_bytes());
+                    out.extend_from_slice(&e.wrapped_key);
+                }
+                out.extend_from_slice(&(IV_LEN as u32).to_be_bytes());
+            }
+            Layout::V0(ek) => {
+                out.extend_from_slice(&(ek.len() as u32).to_be_bytes());
+                out.extend_from_slice(ek);
+            }
+            Layout::Symmetric => {
+                out.extend_from_slice(&2u16.to_be_bytes());
+                out.extend_from_slice(&(IV_LEN as u32).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&self.iv);
+        out.extend_from_slice(&self.ciphertext);
+        out
+    }
+
+    /// Data-path armor of the bytes; with `bookends`, `-----BEGIN OT ARMORED ENVELOPE-----`.
+    pub fn to_armor(&self, bookends: bool) -> Result<String> {
+        if bookends {
+            armor::encode_bookended(&self.to_bytes(), armor::Kind::Data, "ENVELOPE", false)
+        } else {
+            armor::encode(&self.to_bytes(), armor::Kind::Data)
+        }
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Recipient IDs (v1), in envelope order. v0 has one unnamed recipient; symmetric none.
+    pub fn recipient_ids(&self) -> Vec<&str> {
+        match &self.layout {
+            Layout::V1(e) => e.iter().map(|r| r.nym_id.as_str()).collect(),
+            Layout::V0(_) => vec![""],
+            Layout::Symmetric => vec![],
+        }
+    }
+
+    /// Opens an asymmetric envelope with a private key.
+    ///
+    /// The entry used follows the legacy rules: the first whose ID equals `nym_id`; failing that,
+    /// the last entry if its ID is empty. When `nym_id` is `None`, the key's own NymID
+    /// ([`Key::nym_id`]) is matched. v0 envelopes have a single entry and no ID.
+    pub fn open(&self, nym_id: Option<&str>, key: &Key) -> Result<Vec<u8>> {
+        key.private_key()?;
+        let wrapped = match &self.layout {
+            Layout::V1(entries) => {
+                let own;
+                let want = match nym_id {
+                    Some(n) => n,
+                    None => {
+                        own = key.nym_id()?;
+                        own.as_str()
+                    }
+                };
+                let hit = entries
+                    .iter()
+                    .find(|e| e.nym_id == want)
+                    .or_else(|| entries.last().filter(|e| e.nym_id.is_empty()));
+                match hit {
+                    Some(e) => &e.wrapped_key,
+                    None => {
+                        return Err(Error::new(
+                            ErrorKind::NoMatchingRecipient,
+                            "the envelope has no entry for this NymID and no empty-ID entry",
+                        ));
+                    }
+                }
+            }
+            Layout::V0(ek) => ek,
+            Layout::Symmetric => {
+                return Err(Error::invalid(
+                    "this is a symmetric envelope: open it with a symmetric key",
+                ));
+            }
+        };
+        let unwrapped = key.unwrap_pkcs1(wrapped).unwrap_or_else(|_| Zeroizing::new(Vec::new()));
+        // Decrypt with *some* key whatever the unwrap gave, so that a bad wrapped key and a bad
+        // CBC padding take the same path and return the same error.
+        let len_ok = unwrapped.len() == KEY_LEN;
+        let mut aes_key = Zeroizing::new([0u8; KEY_LEN]);
+        if len_ok {
+            aes_key.copy_from_slice(&unwrapped);
+        } else {
+            for (i, b) in unwrapped.iter().take(KEY_LEN).enumerate() {
+                aes_key[i] = *b;
+            }
+        }
+        let plain = self.decrypt_body(&aes_key);
+        match (len_ok, plain) {
+            (true, Some(p)) => Ok(legacy_text(p)),
+            _ => Err(Error::decrypt_failed()),
+        }
+    }
+
+    /// Decrypts a symmetric (type 2) envelope with a raw 16-byte key.
+    pub fn decrypt_symmetric(&self, key: &[u8]) -> Result<Vec<u8>> {
+        if self.layout != Layout::Symmetric {
+            return Err(Error::invalid("not a symmetric envelope"));
+        }
+        let key: &[u8; KEY_LEN] = key
+            .try_into()
+            .map_err(|_| Error::invalid("a symmetric envelope key is 16 bytes"))?;
+        self.decrypt_body(key).map(legacy_text).ok_or_else(Error::decrypt_failed)
+    }
+
+    fn decrypt_body(&self, key: &[u8; KEY_LEN]) -> Option<Zeroizing<Vec<u8>>> {
+        cipher::decrypt(key, &self.iv, &self.ciphertext)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_headers_do_not_allocate() {
+        // 40 bytes claiming 4 billion recipients.
+        let mut b = vec![0u8, 1, 0xff, 0xff, 0xff, 0xff];
+        b.resize(40, 0);
+        assert_eq!(Envelope::parse(&b).unwrap_err().kind(), ErrorKind::Malformed);
+        let mut b = vec![0u8, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff];
+        b.resize(40, 0);
+        assert_eq!(Envelope::parse(&b).unwrap_err().kind(), ErrorKind::Malformed);
+        assert!(Envelope::parse(&[]).is_err());
+        assert!(Envelope::parse(&[0, 9]).is_err());
+        assert!(Envelope::parse(&[0xff; 64]).is_err());
+    }
+
+    #[test]
+    fn symmetric_round_trip() {
+        let key = [7u8; 16];
+        let e = Envelope::encrypt_symmetric(&key, b"hello").unwrap();
+        let p = Envelope::parse(&e.to_bytes()).unwrap();
+        assert_eq!(p.decrypt_symmetric(&key).unwrap(), b"hello");
+        assert_eq!(p.decrypt_symmetric(&[8u8; 16]).unwrap_err().kind(), ErrorKind::DecryptFailed);
+    }
+
+    #[test]
+    fn nul_is_refused() {
+        let k = Key::generate(1024).unwrap();
+        let r = [Recipient { nym_id: "x", key: &k }];
+        assert_eq!(Envelope::seal(&r, b"a\0b").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    }
+}

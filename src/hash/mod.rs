@@ -1,0 +1,80 @@
+//! Hashes and identifiers: SHA-256, Whirlpool, OT's SAMY digest, and base62 IDs.
+//!
+//! SAMY is legacy OT's default digest: `SHA-256(x) XOR Whirlpool(x)[0..32]`, 32 bytes. It names
+//! every Nym, contract and credential (as base62 text) and is what messages are signed over.
+
+mod id;
+
+pub use id::{id_decode, id_encode, id_of};
+
+use sha2::{Digest, Sha256};
+use whirlpool::Whirlpool;
+
+/// Length of a SAMY digest in bytes.
+pub const SAMY_LEN: usize = 32;
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// Whirlpool (ISO/IEC 10118-3, the final 2003 version) of `data`.
+pub fn whirlpool(data: &[u8]) -> [u8; 64] {
+    Whirlpool::digest(data).into()
+}
+
+/// SAMY of `data`: SHA-256 XOR the first 32 bytes of Whirlpool.
+pub fn samy(data: &[u8]) -> [u8; SAMY_LEN] {
+    let mut h = Samy::new();
+    h.update(data);
+    h.finalize()
+}
+
+/// Incremental SAMY, for data that arrives in pieces.
+#[derive(Clone, Default)]
+pub struct Samy {
+    sha: Sha256,
+    wp: Whirlpool,
+}
+
+impl Samy {
+    /// A fresh hasher.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Feeds more bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        self.sha.update(data);
+        self.wp.update(data);
+    }
+    /// The 32-byte digest.
+    pub fn finalize(self) -> [u8; SAMY_LEN] {
+        let s: [u8; 32] = self.sha.finalize().into();
+        let w: [u8; 64] = self.wp.finalize().into();
+        let mut out = [0u8; SAMY_LEN];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = s[i] ^ w[i];
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samy_is_xor_of_prefixes() {
+        let d = b"The quick brown fox";
+        let s = sha256(d);
+        let w = whirlpool(d);
+        let m = samy(d);
+        for i in 0..32 {
+            assert_eq!(m[i], s[i] ^ w[i]);
+        }
+        let mut inc = Samy::new();
+        inc.update(b"The quick ");
+        inc.update(b"brown fox");
+        assert_eq!(inc.finalize(), m);
+    }
+}

@@ -1,0 +1,526 @@
+//! RSA keys: generation, loading from every format legacy OT used, export, and NymIDs.
+//!
+//! Loading detects the format:
+//!
+//! | input                                    | notes                                           |
+//! |------------------------------------------|-------------------------------------------------|
+//! | `PUBLIC KEY` PEM (SPKI)                  | standard                                        |
+//! | OT public-key block (escaped or not)     | `PUBLIC KEY` bookends around data-path armor of an SPKI PEM |
+//! | `RSA PUBLIC KEY` / `RSA PRIVATE KEY` PEM | PKCS#1; the private one may use traditional `DEK-Info` encryption |
+//! | `PRIVATE KEY` / `ENCRYPTED PRIVATE KEY`  | PKCS#8, plain or PBES2 (legacy: PBKDF2-SHA1 + 3DES) |
+//! | `CERTIFICATE` bundles                    | legacy cert files: the private key block wins when a passphrase is given; a lone certificate gives its public key |
+//! | DER                                      | PKCS#8 (plain or encrypted), SPKI, PKCS#1; trailing bytes after the DER are ignored (legacy credential blobs have them) |
+//!
+//! Passphrases are bytes: since mid-2012 legacy private keys are locked with the 16 raw bytes of
+//! the wallet master key (see [`crate::symkey`]). As in legacy OT, an empty passphrase means
+//! `"test"`.
+
+mod der;
+mod legacy_pem;
+mod pem;
+
+use pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
+use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncryptedPrivateKeyInfoRef};
+use rsa::pkcs1v15::Pkcs1v15Encrypt;
+use rsa::pss::Pss;
+use rsa::traits::PublicKeyParts;
+use rsa::{PrivateKey, PublicKey};
+use sha2::Sha256;
+use spki::{DecodePublicKey, EncodePublicKey};
+use zeroize::Zeroizing;
+
+use crate::armor;
+use crate::error::{Error, ErrorKind, Result};
+use crate::hash;
+
+/// Smallest RSA modulus accepted (legacy OT's default size).
+pub const MIN_BITS: u32 = 1024;
+/// Largest RSA modulus accepted.
+pub const MAX_BITS: u32 = 8192;
+/// Modulus size for new keys when the caller does not choose one.
+pub const DEFAULT_BITS: u32 = 2048;
+/// Largest key file accepted by [`Key::load`].
+pub const MAX_KEY_INPUT: usize = 1024 * 1024;
+/// PBKDF2 iteration counts above this are refused when loading (a hostile file could otherwise
+/// make loading take hours).
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// PBKDF2 iterations used by the modern encrypted-PKCS#8 export.
+pub const MODERN_PBKDF2_ITERATIONS: u32 = 600_000;
+/// PBKDF2 iterations used by the legacy (3DES) export, as OpenSSL 1.0 wrote them.
+pub const LEGACY_PBKDF2_ITERATIONS: u32 = 2048;
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFormat {
+    /// `-----BEGIN PUBLIC KEY-----` SubjectPublicKeyInfo PEM.
+    SpkiPem,
+    /// OT public-key block, escaped (`- -----BEGIN PUBLIC KEY-----`): the form NymIDs hash.
+    OtPublic,
+    /// OT public-key block, unescaped.
+    OtPublicUnescaped,
+    /// Encrypted PKCS#8 PEM, PBES2 with PBKDF2-HMAC-SHA256 (600 000 iterations) + AES-256-CBC.
+    Pkcs8Encrypted,
+    /// Encrypted PKCS#8 PEM as legacy OT wrote it: PBES2, PBKDF2-HMAC-SHA1 (2048 iterations,
+    /// 8-byte salt) + DES-EDE3-CBC.
+    Pkcs8EncryptedLegacy,
+    /// Unencrypted PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). Handle with care.
+    Pkcs8Plain,
+}
+
+enum Inner {
+    Public,
+    Private(Box<PrivateKey>),
+}
+
+/// An RSA key, public or private. Immutable; safe to share between threads.
+/// Private material is zeroized when the key is dropped (the `rsa` crate zeroizes on drop).
+pub struct Key {
+    inner: Inner,
+    public: PublicKey,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Key {{ bits: {}, private: {} }}",
+            self.bits(),
+            self.is_private()
+        )
+    }
+}
+
+fn check_size(bits: usize) -> Result<()> {
+    if bits < MIN_BITS as usize || bits > MAX_BITS as usize {
+        return Err(Error::key_format(format!(
+            "RSA modulus of {bits} bits is outside the supported {MIN_BITS}..={MAX_BITS}"
+        )));
+    }
+    Ok(())
+}
+
+fn passphrase_or_default(pass: &[u8]) -> &[u8] {
+    // Legacy OT replaced an empty password with "test".
+    if pass.is_empty() { b"test" } else { pass }
+}
+
+impl Key {
+    fn from_public(k: PublicKey) -> Result<Key> {
+        check_size(k.n().bit_width() as usize)?;
+        Ok(Key {
+            public: k,
+            inner: Inner::Public,
+        })
+    }
+
+    fn from_private(mut k: PrivateKey) -> Result<Key> {
+        check_size(k.n().bit_width() as usize)?;
+        k.validate()
+            .map_err(|_| Error::key_format("private key components are inconsistent"))?;
+        let _ = k.precompute();
+        Ok(Key {
+            public: k.to_public_key(),
+            inner: Inner::Private(Box::new(k)),
+        })
+    }
+
+    /// Generates a new key with public exponent 65537.
+    pub fn generate(bits: u32) -> Result<Key> {
+        if !(MIN_BITS..=MAX_BITS).contains(&bits) || bits % 8 != 0 {
+            return Err(Error::invalid(format!(
+                "key size must be a multiple of 8 in {MIN_BITS}..={MAX_BITS} bits, not {bits}"
+            )));
+        }
+        let k = PrivateKey::new(&mut crate::rng::os_rng(), bits as usize)
+            .map_err(|_| Error::internal("RSA key generation failed"))?;
+        Self::from_private(k)
+    }
+
+    /// Loads a key from any supported format (see the module docs).
+    /// `pass` is needed only for encrypted private keys.
+    pub fn load(input: &[u8], pass: Option<&[u8]>) -> Result<Key> {
+        if input.is_empty() {
+            return Err(Error::key_format("key data is empty"));
+        }
+        if input.len() > MAX_KEY_INPUT {
+            return Err(Error::invalid("key data is larger than 1 MiB"));
+        }
+        if input[0] == 0x30 {
+            return Self::load_der(input, pass);
+        }
+        let text = std::str::from_utf8(input)
+            .map_err(|_| Error::key_format("key data is neither DER nor PEM text"))?;
+        if !text.contains("-----BEGIN ") {
+            // Perhaps OT armor (string path) around a PEM text, as in credentials' privateInfo.
+            if let Ok((inner, _)) = armor::decode_any(input) {
+                if inner.first() == Some(&b'-') || inner.first() == Some(&0x30) {
+                    return Self::load(&inner, pass);
+                }
+            }
+            return Err(Error::key_format(
+                "key data has no PEM block and is not DER or OT armor",
+            ));
+        }
+        let blocks = pem::blocks(text)?;
+        // Private keys first: a cert bundle's key is what the caller is after.
+        let mut saw_encrypted = false;
+        for b in &blocks {
+            match b.label.as_str() {
+                "PRIVATE KEY" => return Self::load_der(&b.decode()?, pass),
+                "ENCRYPTED PRIVATE KEY" => {
+                    if let Some(p) = pass {
+                        return Self::load_encrypted_pkcs8(&b.decode()?, p);
+                    }
+                    saw_encrypted = true;
+                }
+                "RSA PRIVATE KEY" => {
+                    let der = b.decode()?;
+                    if b.header("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED")) {
+                        let Some(p) = pass else {
+                            saw_encrypted = true;
+                            continue;
+                        };
+                        let dek = b
+                            .header("DEK-Info")
+                            .ok_or_else(|| Error::key_format("encrypted PEM has no DEK-Info"))?;
+                        let plain = legacy_pem::decrypt(dek, passphrase_or_default(p), &der)?;
+                        let k = PrivateKey::from_pkcs1_der(der::first_tlv(&plain)?).map_err(|_| {
+                            Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key")
+                        })?;
+                        return Self::from_private(k);
+                    }
+                    let k = PrivateKey::from_pkcs1_der(der::first_tlv(&der)?)
+                        .map_err(|_| Error::key_format("RSA PRIVATE KEY block is not PKCS#1"))?;
+                    return Self::from_private(k);
+                }
+                _ => {}
+            }
+        }
+        if saw_encrypted {
+            return Err(Error::new(
+                ErrorKind::BadPassphrase,
+                "the private key is encrypted: a passphrase is required",
+            ));
+        }
+        for b in &blocks {
+            match b.label.as_str() {
+                "PUBLIC KEY" => {
+                    let raw = b.decode()?;
+                    if raw.first() == Some(&0x30) {
+                        return Self::load_der(&raw, None);
+                    }
+                    // OT public-key block: data-path armor of a PEM text.
+                    let inner = armor::unpack_field1(&raw)
+                        .map_err(|_| Error::key_format("PUBLIC KEY block is neither SPKI nor OT armor"))?;
+                    let inner = std::str::from_utf8(&inner)
+                        .map_err(|_| Error::key_format("OT public-key block does not hold PEM text"))?;
+                    if !inner.contains("-----BEGIN ") {
+                        return Err(Error::key_format("OT public-key block does not hold PEM text"));
+                    }
+                    return Self::load(inner.as_bytes(), None);
+                }
+                "RSA PUBLIC KEY" => {
+                    let k = PublicKey::from_pkcs1_der(der::first_tlv(&b.decode()?)?)
+                        .map_err(|_| Error::key_format("RSA PUBLIC KEY block is not PKCS#1"))?;
+                    return Self::from_public(k);
+                }
+                _ => {}
+            }
+        }
+        for b in &blocks {
+            if b.label == "CERTIFICATE" || b.label == "X509 CERTIFICATE" {
+                let cert = b.decode()?;
+                return Self::load_der(der::certificate_spki(&cert)?, None);
+            }
+        }
+        Err(Error::key_format(format!(
+            "no supported key block found (blocks: {})",
+            blocks.iter().map(|b| b.label.as_str()).collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    fn load_der(input: &[u8], pass: Option<&[u8]>) -> Result<Key> {
+        let der = der::first_tlv(input)?;
+        if let Ok(k) = PrivateKey::from_pkcs8_der(der) {
+            return Self::from_private(k);
+        }
+        if EncryptedPrivateKeyInfoRef::try_from(der).is_ok() {
+            return match pass {
+                Some(p) => Self::load_encrypted_pkcs8(der, p),
+                None => Err(Error::new(
+                    ErrorKind::BadPassphrase,
+                    "the private key is encrypted: a passphrase is required",
+                )),
+            };
+        }
+        if let Ok(k) = PublicKey::from_public_key_der(der) {
+            return Self::from_public(k);
+        }
+        if let Ok(k) = PrivateKey::from_pkcs1_der(der) {
+            return Self::from_private(k);
+        }
+        if let Ok(k) = PublicKey::from_pkcs1_der(der) {
+            return Self::from_public(k);
+        }
+        Err(Error::key_format(
+            "DER data is not an RSA key (PKCS#8, encrypted PKCS#8, SPKI or PKCS#1)",
+        ))
+    }
+
+    fn load_encrypted_pkcs8(der: &[u8], pass: &[u8]) -> Result<Key> {
+        let der = der::first_tlv(der)?;
+        let info = EncryptedPrivateKeyInfoRef::try_from(der)
+            .map_err(|_| Error::key_format("not an encrypted PKCS#8 structure"))?;
+        if let Some(params) = info.encryption_algorithm.pbes2() {
+            if let Some(p) = params.kdf.pbkdf2() {
+                if p.iteration_count > MAX_PBKDF2_ITERATIONS {
+                    return Err(Error::key_format(format!(
+                        "PBKDF2 iteration count {} is above the accepted maximum {MAX_PBKDF2_ITERATIONS}",
+                        p.iteration_count
+                    )));
+                }
+            }
+        }
+        let doc = info
+            .decrypt(passphrase_or_default(pass))
+            .map_err(|e| match e {
+                pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed) => {
+                    Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key")
+                }
+                pkcs8::Error::EncryptedPrivateKey(_) => {
+                    Error::unsupported("the key's encryption scheme is not supported")
+                }
+                _ => Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key"),
+            })?;
+        let k = PrivateKey::from_pkcs8_der(doc.as_bytes()).map_err(|_| {
+            // 3DES/CBC padding checks pass by chance for about 1 wrong passphrase in 256.
+            Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key")
+        })?;
+        Self::from_private(k)
+    }
+
+    /// A public-only copy.
+    pub fn to_public(&self) -> Key {
+        Key {
+            inner: Inner::Public,
+            public: self.public.clone(),
+        }
+    }
+
+    /// Whether this key holds private material.
+    pub fn is_private(&self) -> bool {
+        matches!(self.inner, Inner::Private(_))
+    }
+
+    /// Modulus size in bits.
+    pub fn bits(&self) -> u32 {
+        self.public.n().bit_width()
+    }
+
+    /// Modulus size in bytes (the length of signatures and wrapped keys).
+    pub fn size(&self) -> usize {
+        self.public.size()
+    }
+
+    pub(crate) fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    pub(crate) fn private_key(&self) -> Result<&PrivateKey> {
+        match &self.inner {
+            Inner::Private(k) => Ok(k),
+            Inner::Public => Err(Error::invalid("this operation needs a private key")),
+        }
+    }
+
+    /// The standard SPKI PEM text (`-----BEGIN PUBLIC KEY-----`, 64-column lines, `\n`).
+    pub fn spki_pem(&self) -> Result<String> {
+        self.public
+            .to_public_key_pem(pkcs8::LineEnding::LF)
+            .map_err(|_| Error::internal("SPKI encoding failed"))
+    }
+
+    /// The OT public-key block: SPKI PEM → data-path armor → `PUBLIC KEY` bookends.
+    pub fn ot_public_block(&self, escaped: bool) -> Result<String> {
+        let pem = self.spki_pem()?;
+        let body = armor::encode(pem.as_bytes(), armor::Kind::Data)?;
+        let esc = if escaped { "- " } else { "" };
+        Ok(format!(
+            "{esc}-----BEGIN PUBLIC KEY-----\n{body}{esc}-----END PUBLIC KEY-----\n"
+        ))
+    }
+
+    /// The key's NymID as legacy OT computed it for a key: base62(SAMY(escaped OT public-key
+    /// block)). In the credentials era (2013+) a Nym's ID is this value for its master
+    /// credential's signing key.
+    pub fn nym_id(&self) -> Result<String> {
+        Ok(hash::id_of(self.ot_public_block(true)?.as_bytes()))
+    }
+
+    /// Exports the key. Private formats need a private key; encrypted ones need `pass`.
+    pub fn export(&self, format: KeyFormat, pass: Option<&[u8]>) -> Result<Vec<u8>> {
+        match format {
+            KeyFormat::SpkiPem => Ok(self.spki_pem()?.into_bytes()),
+            KeyFormat::OtPublic => Ok(self.ot_public_block(true)?.into_bytes()),
+            KeyFormat::OtPublicUnescaped => Ok(self.ot_public_block(false)?.into_bytes()),
+            KeyFormat::Pkcs8Plain => {
+                let k = self.private_key()?;
+                let pem = k
+                    .to_pkcs8_pem(pkcs8::LineEnding::LF)
+                    .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
+                Ok(pem.as_bytes().to_vec())
+            }
+            KeyFormat::Pkcs8Encrypted | KeyFormat::Pkcs8EncryptedLegacy => {
+                let k = self.private_key()?;
+                let pass = pass.ok_or_else(|| Error::invalid("an encrypted export needs a passphrase"))?;
+                if pass.is_empty() {
+                    return Err(Error::invalid("an encrypted export needs a non-empty passphrase"));
+                }
+                let params = if format == KeyFormat::Pkcs8Encrypted {
+                    let mut salt = [0u8; 16];
+                    let mut iv = [0u8; 16];
+                    crate::rng::fill(&mut salt)?;
+                    crate::rng::fill(&mut iv)?;
+                    pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
+                        MODERN_PBKDF2_ITERATIONS,
+                        &salt,
+                        iv,
+                    )
+                } else {
+                    let mut salt = [0u8; 8];
+                    let mut iv = [0u8; 8];
+                    crate::rng::fill(&mut salt)?;
+                    crate::rng::fill(&mut iv)?;
+                    pkcs5::pbes2::Pbkdf2Params::hmac_sha256(LEGACY_PBKDF2_ITERATIONS, &salt).map(|mut p| {
+                        p.prf = pkcs5::pbes2::Pbkdf2Prf::HmacWithSha1;
+                        pkcs5::pbes2::Parameters {
+                            kdf: p.into(),
+                            encryption: pkcs5::pbes2::EncryptionScheme::DesEde3Cbc { iv },
+                        }
+                    })
+                }
+                .map_err(|_| Error::internal("PBES2 parameter setup failed"))?;
+                let der = Zeroizing::new(
+                    k.to_pkcs8_der()
+                        .map_err(|_| Error::internal("PKCS#8 encoding failed"))?
+                        .as_bytes()
+                        .to_vec(),
+                );
+                let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_slice())
+                    .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
+                let enc = info
+                    .encrypt_with_params(params, pass)
+                    .map_err(|_| Error::internal("PKCS#8 encryption failed"))?;
+                let pem = enc
+                    .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
+                    .map_err(|_| Error::internal("PEM encoding failed"))?;
+                Ok(pem.as_bytes().to_vec())
+            }
+        }
+    }
+
+    /// PKCS#1 public key DER (used by tests and interop tooling).
+    pub fn pkcs1_public_der(&self) -> Result<Vec<u8>> {
+        Ok(self
+            .public
+            .to_pkcs1_der()
+            .map_err(|_| Error::internal("PKCS#1 encoding failed"))?
+            .as_bytes()
+            .to_vec())
+    }
+
+    /// RSA PKCS#1 v1.5 encryption (type 2 padding) of a short secret, as `EVP_SealInit` did.
+    pub(crate) fn wrap(&self, secret: &[u8]) -> Result<Vec<u8>> {
+        self.public
+            .encrypt(&mut crate::rng::os_rng(), Pkcs1v15Encrypt, secret)
+            .map_err(|_| Error::internal("RSA encryption failed"))
+    }
+
+    /// RSA PKCS#1 v1.5 decryption with implicit rejection: malformed padding yields
+    /// pseudo-random bytes, not an error, so callers must check what they get. Errors only for
+    /// structural problems (ciphertext length ≠ modulus size) or a public key.
+    pub fn unwrap_pkcs1(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let k = self.private_key()?;
+        k.decrypt(Pkcs1v15Encrypt, wrapped)
+            .map(Zeroizing::new)
+            .map_err(|_| Error::decrypt_failed())
+    }
+
+    /// Legacy OT signature over a 32-byte SAMY digest: EMSA-PSS with SHA-256, MGF1-SHA-256 and
+    /// the maximum salt length (`emLen - 32 - 2`; 94 bytes for RSA-1024), raw RSA, k bytes.
+    pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>> {
+        let k = self.private_key()?;
+        let em_len = (self.bits() as usize - 1).div_ceil(8);
+        let salt = em_len - 32 - 2;
+        k.sign_with_rng(&mut crate::rng::os_rng(), Pss::<Sha256>::new_with_salt(salt), digest)
+            .map_err(|_| Error::internal("RSA signing failed"))
+    }
+
+    /// Verifies a legacy OT signature over a 32-byte digest (PSS, MGF1-SHA-256, salt length
+    /// recovered from the signature, as OpenSSL's `-2` did).
+    pub fn verify_digest(&self, digest: &[u8; 32], sig: &[u8]) -> Result<()> {
+        let scheme = Pss::<Sha256> {
+            blinded: false,
+            digest: <Sha256 as sha2::Digest>::new(),
+            salt_len: None,
+        };
+        self.public
+            .verify(scheme, digest, sig)
+            .map_err(|_| Error::new(ErrorKind::BadSignature, "the signature does not verify with this key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generate_export_load_every_format() {
+        let k = Key::generate(1024).unwrap();
+        assert!(k.is_private());
+        assert_eq!(k.bits(), 1024);
+        let id = k.nym_id().unwrap();
+        for f in [KeyFormat::SpkiPem, KeyFormat::OtPublic, KeyFormat::OtPublicUnescaped] {
+            let e = k.export(f, None).unwrap();
+            let p = Key::load(&e, None).unwrap();
+            assert!(!p.is_private());
+            assert_eq!(p.nym_id().unwrap(), id);
+        }
+        let plain = k.export(KeyFormat::Pkcs8Plain, None).unwrap();
+        assert_eq!(Key::load(&plain, None).unwrap().nym_id().unwrap(), id);
+        let pass = [0u8, 1, 2, 255, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+        for f in [KeyFormat::Pkcs8EncryptedLegacy, KeyFormat::Pkcs8Encrypted] {
+            let e = k.export(f, Some(&pass)).unwrap();
+            assert!(e.starts_with(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+            let l = Key::load(&e, Some(&pass)).unwrap();
+            assert!(l.is_private());
+            assert_eq!(l.nym_id().unwrap(), id);
+            let wrong = Key::load(&e, Some(b"wrong")).unwrap_err();
+            assert_eq!(wrong.kind(), ErrorKind::BadPassphrase);
+            assert_eq!(Key::load(&e, None).unwrap_err().kind(), ErrorKind::BadPassphrase);
+        }
+        assert!(k.to_public().export(KeyFormat::Pkcs8Plain, None).is_err());
+    }
+
+    #[test]
+    fn sign_verify_max_salt() {
+        let k = Key::generate(1024).unwrap();
+        let d = hash::samy(b"hello");
+        let s = k.sign_digest(&d).unwrap();
+        assert_eq!(s.len(), 128);
+        k.to_public().verify_digest(&d, &s).unwrap();
+        let mut bad = s.clone();
+        bad[5] ^= 1;
+        assert!(k.verify_digest(&d, &bad).is_err());
+        assert!(k.verify_digest(&hash::samy(b"hellO"), &s).is_err());
+    }
+
+    #[test]
+    fn garbage_keys_are_rejected() {
+        for g in [&b""[..], b"\x30\x82\xff\xff", b"hello", b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", b"-----BEGIN PUBLIC KEY-----\n"] {
+            assert!(Key::load(g, None).is_err());
+        }
+        assert!(Key::generate(512).is_err());
+        assert!(Key::generate(1025).is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! # ot-transport
+//!
+//! A re-implementation of the message protection and transport layer of legacy
+//! Open-Transactions (OT), byte-compatible with the legacy native library on the wire.
+//!
+//! The crate is organised by concern; each module knows nothing about C:
+//!
+//! | module        | what it does                                                          |
+//! |---------------|-----------------------------------------------------------------------|
+//! | [`hash`]      | SHA-256, Whirlpool, SAMY, and OT's base62 identifiers                 |
+//! | [`armor`]     | OT ASCII armor: protobuf packing, zlib, base64, bookends              |
+//! | [`keys`]      | RSA keys: generation, every legacy load format, export, NymIDs        |
+//! | [`envelope`]  | sealed envelopes (v1 multi-recipient, v0 single, type-2 symmetric)    |
+//! | [`signed`]    | OT signed text (`-----BEGIN SIGNED …`, PSS over SAMY)                 |
+//! | [`symkey`]    | legacy `OTSymmetricKey` (wallet master key) unlocking                 |
+//! | [`transport`] | ZeroMQ client session (REQ) and notary endpoint (REP)                  |
+//! | [`ffi`]       | the C ABI: the only place with `extern "C"`, raw pointers and panics caught |
+//!
+//! The format contract is described in `docs/wire-format.md`.
+
+pub mod armor;
+pub mod envelope;
+pub mod error;
+pub mod hash;
+pub mod keys;
+pub mod signed;
+pub mod symkey;
+pub mod transport;
+
+pub mod ffi;
+
+mod rng;
+
+pub use error::{Error, ErrorKind, Result};

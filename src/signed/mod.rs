@@ -1,0 +1,296 @@
+//! OT signed text (legacy `OTContract` bookends) with SAMY/PSS signatures.
+//!
+//! ```text
+//! -----BEGIN SIGNED <TYPE>-----
+//! Hash: SAMY
+//!
+//! <content, every line ending \n>
+//! -----BEGIN <TYPE> SIGNATURE-----
+//! Version: Open Transactions 0.90.b
+//! Comment: http://github.com/FellowTraveler/Open-Transactions/wiki
+//! [Meta:    KNMS]
+//!
+//! <data-path armor of the raw RSA signature>
+//! -----END <TYPE> SIGNATURE-----
+//! ```
+//!
+//! The whole text is trimmed, so it ends right after the last `-----END … SIGNATURE-----`.
+//! The signed bytes are the content lines exactly as parsed by the legacy reader: each line
+//! verbatim (escape dashes kept, `\r` kept) plus `\n`. The signature is EMSA-PSS (SHA-256,
+//! MGF1-SHA-256, maximum salt) over SAMY(content), see [`Key::sign_digest`].
+
+use crate::armor;
+use crate::error::{Error, ErrorKind, Result};
+use crate::hash;
+use crate::keys::Key;
+
+/// Longest line the legacy reader handles (`OTString::sgets` cuts lines at 2047 characters).
+pub const MAX_LINE: usize = 2047;
+/// Largest signed text accepted for parsing (64 MiB).
+pub const MAX_SIGNED_TEXT: usize = 64 * 1024 * 1024;
+
+/// One signature section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// The raw RSA signature bytes.
+    pub bytes: Vec<u8>,
+    /// The `Meta:` value (4 characters: key type A/E/S, then first characters of the NymID,
+    /// master credential ID and sub-credential ID), if present.
+    pub meta: Option<String>,
+}
+
+/// A parsed signed document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedText {
+    /// `<TYPE>` from `-----BEGIN SIGNED <TYPE>-----`.
+    pub doc_type: String,
+    /// The `Hash:` value, upper-cased (`SAMY` when absent).
+    pub hash_type: String,
+    /// The signed content: exactly the bytes the signatures cover.
+    pub content: Vec<u8>,
+    /// Signature sections, in order.
+    pub signatures: Vec<Signature>,
+}
+
+const WS: &[char] = &[' ', '\t', '\x0b', '\x0c', '\n', '\r'];
+
+fn check_meta(m: &str) -> Result<()> {
+    let b = m.as_bytes();
+    let ok = b.len() == 4 && matches!(b[0], b'A' | b'E' | b'S') && b[1..].iter().all(u8::is_ascii_alphanumeric);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "Meta must be 4 characters: A, E or S, then three base62 characters (e.g. \"ADT9\")",
+        ))
+    }
+}
+
+/// Signs `content` as a `-----BEGIN SIGNED <doc_type>-----` document with one signature.
+///
+/// A final `\n` is added to `content` when missing (the legacy reader re-terminates every line,
+/// so content without it could not verify). Content is refused when a legacy reader would
+/// change it: NUL bytes, lines longer than 2047 characters, lines starting with `-` that are
+/// not escaped as `- -`, or lines starting with `Hash: `.
+pub fn create(doc_type: &str, content: &[u8], signer: &Key, meta: Option<&str>) -> Result<String> {
+    armor::check_type(doc_type)?;
+    if let Some(m) = meta {
+        check_meta(m)?;
+    }
+    let mut text = std::str::from_utf8(content)
+        .map_err(|_| Error::invalid("signed content must be UTF-8 text"))?
+        .to_string();
+    if text.contains('\0') {
+        return Err(Error::invalid("signed content contains a NUL byte"));
+    }
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for (i, line) in text[..text.len() - 1].split('\n').enumerate() {
+        if line.len() > MAX_LINE {
+            return Err(Error::invalid(format!(
+                "content line {} is longer than {MAX_LINE} characters",
+                i + 1
+            )));
+        }
+        if line.starts_with('-') && !line.starts_with("- -") {
+            return Err(Error::invalid(format!(
+                "content line {} starts with '-': escape it as \"- -\" as legacy OT does",
+                i + 1
+            )));
+        }
+        if line.starts_with("Hash: ") {
+            return Err(Error::invalid(format!(
+                "content line {} starts with \"Hash: \", which a legacy reader would consume",
+                i + 1
+            )));
+        }
+    }
+    let sig = signer.sign_digest(&hash::samy(text.as_bytes()))?;
+    let sig_armor = armor::encode(&sig, armor::Kind::Data)?;
+    let mut out = String::with_capacity(text.len() + sig_armor.len() + 300);
+    out.push_str("-----BEGIN SIGNED ");
+    out.push_str(doc_type);
+    out.push_str("-----\nHash: SAMY\n\n");
+    out.push_str(&text);
+    out.push_str("-----BEGIN ");
+    out.push_str(doc_type);
+    out.push_str(" SIGNATURE-----\nVersion: Open Transactions ");
+    out.push_str(armor::LEGACY_VERSION);
+    out.push('\n');
+    out.push_str(armor::COMMENT_LINE);
+    out.push('\n');
+    if let Some(m) = meta {
+        out.push_str("Meta:    ");
+        out.push_str(m);
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&sig_armor);
+    out.push_str("-----END ");
+    out.push_str(doc_type);
+    out.push_str(" SIGNATURE-----");
+    Ok(out)
+}
+
+/// Parses a signed document by the legacy reader's rules, without verifying anything.
+pub fn parse(raw: &[u8]) -> Result<SignedText> {
+    if raw.len() > MAX_SIGNED_TEXT {
+        return Err(Error::invalid("signed text is larger than 64 MiB"));
+    }
+    let text = std::str::from_utf8(raw).map_err(|_| Error::malformed("signed text is not UTF-8"))?;
+    let text = text.trim_matches(WS);
+    let mut lines = text.split('\n');
+    let mut doc_type = None;
+    for l in lines.by_ref() {
+        let b = l.as_bytes();
+        if b.len() > 4 && b[0] == b'-' && &b[2..5] == b"---" && l.contains("BEGIN") {
+            let t = l.trim_start_matches("- ").trim_start_matches('-');
+            let t = t.strip_prefix("BEGIN SIGNED ").unwrap_or(t.trim_start_matches("BEGIN "));
+            doc_type = Some(t.trim_end_matches('-').to_string());
+            break;
+        }
+    }
+    let doc_type = doc_type.ok_or_else(|| Error::malformed("no -----BEGIN SIGNED line found"))?;
+    let mut hash_type = "SAMY".to_string();
+    let mut content = String::new();
+    let mut signatures = Vec::new();
+    let mut in_sig = false;
+    let mut sig_body = String::new();
+    let mut meta: Option<String> = None;
+    let mut skip_next = false;
+    let finish = |body: &mut String, meta: &mut Option<String>, sigs: &mut Vec<Signature>| -> Result<()> {
+        let bytes = armor::decode_body(body, armor::Kind::Data)
+            .map_err(|e| Error::malformed(format!("signature armor: {}", e.detail())))?;
+        sigs.push(Signature {
+            bytes,
+            meta: meta.take(),
+        });
+        body.clear();
+        Ok(())
+    };
+    for l in lines {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        if !in_sig {
+            if let Some(h) = l.strip_prefix("Hash: ") {
+                hash_type = h.trim_end_matches('\r').to_ascii_uppercase();
+                skip_next = true;
+                continue;
+            }
+            if l.starts_with('-') {
+                let b = l.as_bytes();
+                if b.len() > 4 && &b[1..5] == b"----" && l.contains("SIGNATURE") && l.contains("BEGIN") {
+                    in_sig = true;
+                    continue;
+                }
+                if !l.starts_with("- -") {
+                    return Err(Error::malformed(
+                        "a content line starts with '-' without the \"- -\" escape",
+                    ));
+                }
+            }
+            if l.len() > MAX_LINE {
+                return Err(Error::malformed(format!("a content line is longer than {MAX_LINE} characters")));
+            }
+            content.push_str(l);
+            content.push('\n');
+        } else {
+            if l.starts_with('-') {
+                // END of this signature, or BEGIN of the next one.
+                if !sig_body.is_empty() {
+                    finish(&mut sig_body, &mut meta, &mut signatures)?;
+                }
+                continue;
+            }
+            if l.starts_with("Version:") {
+                skip_next = true;
+                continue;
+            }
+            if let Some(m) = l.strip_prefix("Meta:") {
+                let m = m.trim_matches(WS);
+                check_meta(m).map_err(|_| Error::malformed(format!("invalid Meta value {m:?}")))?;
+                meta = Some(m.to_string());
+                skip_next = true;
+                continue;
+            }
+            if l.len() < 2 || l.starts_with("Comment:") {
+                continue;
+            }
+            sig_body.push_str(l);
+            sig_body.push('\n');
+        }
+    }
+    if !sig_body.is_empty() {
+        return Err(Error::malformed("the last signature has no END line"));
+    }
+    Ok(SignedText {
+        doc_type,
+        hash_type,
+        content: content.into_bytes(),
+        signatures,
+    })
+}
+
+impl SignedText {
+    /// Verifies that at least one signature was made by `signer`; returns the content.
+    pub fn verify(&self, signer: &Key) -> Result<&[u8]> {
+        if self.hash_type != "SAMY" {
+            return Err(Error::unsupported(format!(
+                "hash type {:?} is not supported (only SAMY)",
+                self.hash_type
+            )));
+        }
+        if self.signatures.is_empty() {
+            return Err(Error::new(ErrorKind::BadSignature, "the document has no signature"));
+        }
+        let digest = hash::samy(&self.content);
+        if self.signatures.iter().any(|s| signer.verify_digest(&digest, &s.bytes).is_ok()) {
+            Ok(&self.content)
+        } else {
+            Err(Error::new(ErrorKind::BadSignature, "no signature verifies with this key"))
+        }
+    }
+}
+
+/// Parses and verifies in one step; returns the verified content.
+pub fn verify(raw: &[u8], signer: &Key) -> Result<Vec<u8>> {
+    let p = parse(raw)?;
+    p.verify(signer).map(<[u8]>::to_vec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_parse_verify() {
+        let k = Key::generate(1024).unwrap();
+        let content = b"<OTmessage>\n- -----BEGIN X-----\n\n</OTmessage>";
+        let t = create("MESSAGE", content, &k, Some("ADT9")).unwrap();
+        assert!(t.starts_with("-----BEGIN SIGNED MESSAGE-----\nHash: SAMY\n\n<OTmessage>\n"));
+        assert!(t.ends_with("-----END MESSAGE SIGNATURE-----"));
+        assert!(t.contains("\nMeta:    ADT9\n\n"));
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(p.doc_type, "MESSAGE");
+        assert_eq!(p.content, [&content[..], b"\n"].concat());
+        assert_eq!(p.signatures[0].meta.as_deref(), Some("ADT9"));
+        assert_eq!(verify(t.as_bytes(), &k.to_public()).unwrap(), p.content);
+        let other = Key::generate(1024).unwrap();
+        assert_eq!(verify(t.as_bytes(), &other).unwrap_err().kind(), ErrorKind::BadSignature);
+        let tampered = t.replace("<OTmessage>", "<OTmessagE>");
+        assert_eq!(verify(tampered.as_bytes(), &k).unwrap_err().kind(), ErrorKind::BadSignature);
+    }
+
+    #[test]
+    fn refuses_content_a_legacy_reader_would_change() {
+        let k = Key::generate(1024).unwrap();
+        assert!(create("MESSAGE", b"-bad\n", &k, None).is_err());
+        assert!(create("MESSAGE", b"Hash: x\n", &k, None).is_err());
+        assert!(create("MESSAGE", b"a\0b\n", &k, None).is_err());
+        assert!(create("message", b"x\n", &k, None).is_err());
+        assert!(create("MESSAGE", b"x\n", &k, Some("Q123")).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! ZeroMQ transport (client sessions and the notary endpoint).
