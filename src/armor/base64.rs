@@ -24,7 +24,11 @@ pub fn decode_lenient(text: &[u8]) -> Result<Vec<u8>> {
         match c {
             b'\n' | b'\r' | b' ' | b'\t' | 0x0b | 0x0c => {}
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => compact.push(c),
-            _ => return Err(Error::malformed("armor contains a character that is not base64")),
+            _ => {
+                return Err(Error::malformed(
+                    "armor contains a character that is not base64",
+                ));
+            }
         }
     }
     let res = if compact.len() % 4 == 0 {

@@ -60,7 +60,12 @@ pub fn encode(payload: &[u8], kind: Kind) -> Result<String> {
 }
 
 /// Encodes `payload` and wraps it in `-----BEGIN OT ARMORED <TYPE>-----` bookends.
-pub fn encode_bookended(payload: &[u8], kind: Kind, armor_type: &str, escaped: bool) -> Result<String> {
+pub fn encode_bookended(
+    payload: &[u8],
+    kind: Kind,
+    armor_type: &str,
+    escaped: bool,
+) -> Result<String> {
     check_type(armor_type)?;
     Ok(write_bookends(&encode(payload, kind)?, armor_type, escaped))
 }
@@ -92,7 +97,8 @@ pub fn write_bookends(body: &str, armor_type: &str, escaped: bool) -> String {
 pub(crate) fn check_type(t: &str) -> Result<()> {
     let ok = !t.is_empty()
         && t.len() <= 64
-        && t.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' ' || c == b'_')
+        && t.bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' ' || c == b'_')
         && !t.starts_with(' ')
         && !t.ends_with(' ');
     if ok {
@@ -123,7 +129,8 @@ pub fn split(text: &[u8]) -> Result<Armored> {
     if text.len() > MAX_ARMOR_TEXT {
         return Err(Error::invalid("armor text is larger than 512 MiB"));
     }
-    let text = std::str::from_utf8(text).map_err(|_| Error::malformed("armor is not ASCII text"))?;
+    let text =
+        std::str::from_utf8(text).map_err(|_| Error::malformed("armor is not ASCII text"))?;
     let is_dashed = |l: &str| {
         let b = l.as_bytes();
         b.len() >= 2 && b[0] == b'-' && (b[1] == b'-' || b[1] == b' ')
@@ -139,7 +146,9 @@ pub fn split(text: &[u8]) -> Result<Armored> {
     let Some(begin) = begin else {
         // Bare armor: everything is body.
         if text.contains("-----END") {
-            return Err(Error::malformed("armor has an END bookend without a BEGIN bookend"));
+            return Err(Error::malformed(
+                "armor has an END bookend without a BEGIN bookend",
+            ));
         }
         return Ok(Armored {
             armor_type: None,
@@ -245,7 +254,10 @@ mod tests {
         let bare = encode(&text, Kind::String).unwrap();
         assert!(bare.starts_with("eN")); // 78 DA: zlib best compression
         assert_eq!(decode(bare.as_bytes(), Kind::String).unwrap(), text);
-        assert_eq!(decode_any(bare.as_bytes()).unwrap(), (text.clone(), Kind::String));
+        assert_eq!(
+            decode_any(bare.as_bytes()).unwrap(),
+            (text.clone(), Kind::String)
+        );
     }
 
     #[test]

@@ -71,7 +71,11 @@ pub fn unpack_field1(b: &[u8]) -> Result<Vec<u8>> {
                 }
                 pos += len;
             }
-            _ => return Err(Error::malformed("packed payload is not an OT protobuf blob")),
+            _ => {
+                return Err(Error::malformed(
+                    "packed payload is not an OT protobuf blob",
+                ));
+            }
         }
     }
     Ok(match value {
@@ -96,7 +100,12 @@ mod tests {
     fn hostile_lengths() {
         assert!(unpack_field1(&[0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]).is_err());
         assert!(unpack_field1(&[0x0A]).is_err());
-        assert!(unpack_field1(&[0x0A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).is_err());
+        assert!(
+            unpack_field1(&[
+                0x0A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01
+            ])
+            .is_err()
+        );
         assert!(unpack_field1(&[0x0B]).is_err());
     }
 }

@@ -24,7 +24,9 @@ pub fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     d.read_to_end(&mut out)
         .map_err(|_| Error::malformed("armor is not a valid zlib stream"))?;
     if out.len() > limit {
-        return Err(Error::invalid(format!("armor inflates to more than {limit} bytes")));
+        return Err(Error::invalid(format!(
+            "armor inflates to more than {limit} bytes"
+        )));
     }
     Ok(out)
 }

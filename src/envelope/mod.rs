@@ -122,7 +122,12 @@ pub mod cipher {
     }
 
     /// Encrypts `a || b` without building the concatenation first.
-    pub(crate) fn encrypt_parts(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], a: &[u8], b: &[u8]) -> Vec<u8> {
+    pub(crate) fn encrypt_parts(
+        key: &[u8; KEY_LEN],
+        iv: &[u8; IV_LEN],
+        a: &[u8],
+        b: &[u8],
+    ) -> Vec<u8> {
         let msg_len = a.len() + b.len();
         let mut buf = Vec::with_capacity(msg_len + 16);
         buf.extend_from_slice(a);
@@ -139,9 +144,15 @@ pub mod cipher {
     }
 
     /// Decrypts and strips PKCS#7 padding; `None` when the padding is invalid.
-    pub fn decrypt(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    pub fn decrypt(
+        key: &[u8; KEY_LEN],
+        iv: &[u8; IV_LEN],
+        ciphertext: &[u8],
+    ) -> Option<Zeroizing<Vec<u8>>> {
         let d = cbc::Decryptor::<Aes128>::new(key.into(), iv.into());
-        d.decrypt_padded_vec::<Pkcs7>(ciphertext).ok().map(Zeroizing::new)
+        d.decrypt_padded_vec::<Pkcs7>(ciphertext)
+            .ok()
+            .map(Zeroizing::new)
     }
 }
 
@@ -168,11 +179,15 @@ impl Envelope {
             return Err(Error::invalid("an envelope needs at least one recipient"));
         }
         if recipients.len() > MAX_RECIPIENTS {
-            return Err(Error::invalid(format!("at most {MAX_RECIPIENTS} recipients are supported")));
+            return Err(Error::invalid(format!(
+                "at most {MAX_RECIPIENTS} recipients are supported"
+            )));
         }
         for r in recipients {
             if r.nym_id.len() > MAX_ID_LEN || r.nym_id.bytes().any(|b| b == 0) {
-                return Err(Error::invalid("recipient NymID is too long or contains NUL"));
+                return Err(Error::invalid(
+                    "recipient NymID is too long or contains NUL",
+                ));
             }
         }
         check_plaintext(plaintext)?;
@@ -229,7 +244,9 @@ impl Envelope {
                 for _ in 0..n {
                     let id_len = c.u32("recipient ID length")?;
                     if id_len == 0 || id_len > MAX_ID_LEN + 1 {
-                        return Err(Error::malformed(format!("recipient ID length {id_len} is invalid")));
+                        return Err(Error::malformed(format!(
+                            "recipient ID length {id_len} is invalid"
+                        )));
                     }
                     let id = c.take(id_len, "recipient ID")?;
                     // Legacy: the last byte is forced to NUL; the ID ends at the first NUL.
@@ -240,10 +257,15 @@ impl Envelope {
                         .to_string();
                     let ek_len = c.u32("wrapped key length")?;
                     if ek_len == 0 || ek_len > 1024 {
-                        return Err(Error::malformed(format!("wrapped key length {ek_len} is invalid")));
+                        return Err(Error::malformed(format!(
+                            "wrapped key length {ek_len} is invalid"
+                        )));
                     }
                     let wrapped_key = c.take(ek_len, "wrapped key")?.to_vec();
-                    entries.push(RecipientEntry { nym_id, wrapped_key });
+                    entries.push(RecipientEntry {
+                        nym_id,
+                        wrapped_key,
+                    });
                 }
                 let iv_len = c.u32("IV length")?;
                 if iv_len != IV_LEN {
@@ -269,7 +291,11 @@ impl Envelope {
                 }
                 Layout::V0(c.take(ek_len, "wrapped key")?.to_vec())
             }
-            t => return Err(Error::malformed(format!("envelope type {t} is not 0, 1 or 2"))),
+            t => {
+                return Err(Error::malformed(format!(
+                    "envelope type {t} is not 0, 1 or 2"
+                )));
+            }
         };
         let mut iv = [0u8; IV_LEN];
         iv.copy_from_slice(c.take(IV_LEN, "IV")?);
@@ -383,7 +409,9 @@ impl Envelope {
                 ));
             }
         };
-        let unwrapped = key.unwrap_pkcs1(wrapped).unwrap_or_else(|_| Zeroizing::new(Vec::new()));
+        let unwrapped = key
+            .unwrap_pkcs1(wrapped)
+            .unwrap_or_else(|_| Zeroizing::new(Vec::new()));
         // Decrypt with *some* key whatever the unwrap gave, so that a bad wrapped key and a bad
         // CBC padding take the same path and return the same error.
         let len_ok = unwrapped.len() == KEY_LEN;
@@ -410,7 +438,9 @@ impl Envelope {
         let key: &[u8; KEY_LEN] = key
             .try_into()
             .map_err(|_| Error::invalid("a symmetric envelope key is 16 bytes"))?;
-        self.decrypt_body(key).map(legacy_text).ok_or_else(Error::decrypt_failed)
+        self.decrypt_body(key)
+            .map(legacy_text)
+            .ok_or_else(Error::decrypt_failed)
     }
 
     fn decrypt_body(&self, key: &[u8; KEY_LEN]) -> Option<Zeroizing<Vec<u8>>> {
@@ -427,10 +457,16 @@ mod tests {
         // 40 bytes claiming 4 billion recipients.
         let mut b = vec![0u8, 1, 0xff, 0xff, 0xff, 0xff];
         b.resize(40, 0);
-        assert_eq!(Envelope::parse(&b).unwrap_err().kind(), ErrorKind::Malformed);
+        assert_eq!(
+            Envelope::parse(&b).unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
         let mut b = vec![0u8, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff];
         b.resize(40, 0);
-        assert_eq!(Envelope::parse(&b).unwrap_err().kind(), ErrorKind::Malformed);
+        assert_eq!(
+            Envelope::parse(&b).unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
         assert!(Envelope::parse(&[]).is_err());
         assert!(Envelope::parse(&[0, 9]).is_err());
         assert!(Envelope::parse(&[0xff; 64]).is_err());
@@ -442,13 +478,22 @@ mod tests {
         let e = Envelope::encrypt_symmetric(&key, b"hello").unwrap();
         let p = Envelope::parse(&e.to_bytes()).unwrap();
         assert_eq!(p.decrypt_symmetric(&key).unwrap(), b"hello");
-        assert_eq!(p.decrypt_symmetric(&[8u8; 16]).unwrap_err().kind(), ErrorKind::DecryptFailed);
+        assert_eq!(
+            p.decrypt_symmetric(&[8u8; 16]).unwrap_err().kind(),
+            ErrorKind::DecryptFailed
+        );
     }
 
     #[test]
     fn nul_is_refused() {
         let k = Key::generate(1024).unwrap();
-        let r = [Recipient { nym_id: "x", key: &k }];
-        assert_eq!(Envelope::seal(&r, b"a\0b").unwrap_err().kind(), ErrorKind::InvalidArgument);
+        let r = [Recipient {
+            nym_id: "x",
+            key: &k,
+        }];
+        assert_eq!(
+            Envelope::seal(&r, b"a\0b").unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 }

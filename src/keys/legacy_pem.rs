@@ -34,7 +34,12 @@ where
         .map_err(|_| Error::key_format("bad DEK-Info IV length"))?;
     d.decrypt_padded_vec::<Pkcs7>(data)
         .map(Zeroizing::new)
-        .map_err(|_| Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key"))
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::BadPassphrase,
+                "wrong passphrase for the encrypted key",
+            )
+        })
 }
 
 fn hex(s: &str) -> Option<Vec<u8>> {

@@ -175,7 +175,9 @@ impl Key {
                 }
                 "RSA PRIVATE KEY" => {
                     let der = b.decode()?;
-                    if b.header("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED")) {
+                    if b.header("Proc-Type")
+                        .is_some_and(|v| v.contains("ENCRYPTED"))
+                    {
                         let Some(p) = pass else {
                             saw_encrypted = true;
                             continue;
@@ -184,9 +186,13 @@ impl Key {
                             .header("DEK-Info")
                             .ok_or_else(|| Error::key_format("encrypted PEM has no DEK-Info"))?;
                         let plain = legacy_pem::decrypt(dek, passphrase_or_default(p), &der)?;
-                        let k = PrivateKey::from_pkcs1_der(der::first_tlv(&plain)?).map_err(|_| {
-                            Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key")
-                        })?;
+                        let k =
+                            PrivateKey::from_pkcs1_der(der::first_tlv(&plain)?).map_err(|_| {
+                                Error::new(
+                                    ErrorKind::BadPassphrase,
+                                    "wrong passphrase for the encrypted key",
+                                )
+                            })?;
                         return Self::from_private(k);
                     }
                     let k = PrivateKey::from_pkcs1_der(der::first_tlv(&der)?)
@@ -210,12 +216,16 @@ impl Key {
                         return Self::load_der(&raw, None);
                     }
                     // OT public-key block: data-path armor of a PEM text.
-                    let inner = armor::unpack_field1(&raw)
-                        .map_err(|_| Error::key_format("PUBLIC KEY block is neither SPKI nor OT armor"))?;
-                    let inner = std::str::from_utf8(&inner)
-                        .map_err(|_| Error::key_format("OT public-key block does not hold PEM text"))?;
+                    let inner = armor::unpack_field1(&raw).map_err(|_| {
+                        Error::key_format("PUBLIC KEY block is neither SPKI nor OT armor")
+                    })?;
+                    let inner = std::str::from_utf8(&inner).map_err(|_| {
+                        Error::key_format("OT public-key block does not hold PEM text")
+                    })?;
                     if !inner.contains("-----BEGIN ") {
-                        return Err(Error::key_format("OT public-key block does not hold PEM text"));
+                        return Err(Error::key_format(
+                            "OT public-key block does not hold PEM text",
+                        ));
                     }
                     return Self::load(inner.as_bytes(), None);
                 }
@@ -235,7 +245,11 @@ impl Key {
         }
         Err(Error::key_format(format!(
             "no supported key block found (blocks: {})",
-            blocks.iter().map(|b| b.label.as_str()).collect::<Vec<_>>().join(", ")
+            blocks
+                .iter()
+                .map(|b| b.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )))
     }
 
@@ -284,17 +298,24 @@ impl Key {
         let doc = info
             .decrypt(passphrase_or_default(pass))
             .map_err(|e| match e {
-                pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed) => {
-                    Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key")
-                }
+                pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed) => Error::new(
+                    ErrorKind::BadPassphrase,
+                    "wrong passphrase for the encrypted key",
+                ),
                 pkcs8::Error::EncryptedPrivateKey(_) => {
                     Error::unsupported("the key's encryption scheme is not supported")
                 }
-                _ => Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key"),
+                _ => Error::new(
+                    ErrorKind::BadPassphrase,
+                    "wrong passphrase for the encrypted key",
+                ),
             })?;
         let k = PrivateKey::from_pkcs8_der(doc.as_bytes()).map_err(|_| {
             // 3DES/CBC padding checks pass by chance for about 1 wrong passphrase in 256.
-            Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the encrypted key")
+            Error::new(
+                ErrorKind::BadPassphrase,
+                "wrong passphrase for the encrypted key",
+            )
         })?;
         Self::from_private(k)
     }
@@ -372,9 +393,12 @@ impl Key {
             }
             KeyFormat::Pkcs8Encrypted | KeyFormat::Pkcs8EncryptedLegacy => {
                 let k = self.private_key()?;
-                let pass = pass.ok_or_else(|| Error::invalid("an encrypted export needs a passphrase"))?;
+                let pass =
+                    pass.ok_or_else(|| Error::invalid("an encrypted export needs a passphrase"))?;
                 if pass.is_empty() {
-                    return Err(Error::invalid("an encrypted export needs a non-empty passphrase"));
+                    return Err(Error::invalid(
+                        "an encrypted export needs a non-empty passphrase",
+                    ));
                 }
                 let params = if format == KeyFormat::Pkcs8Encrypted {
                     let mut salt = [0u8; 16];
@@ -391,13 +415,15 @@ impl Key {
                     let mut iv = [0u8; 8];
                     crate::rng::fill(&mut salt)?;
                     crate::rng::fill(&mut iv)?;
-                    pkcs5::pbes2::Pbkdf2Params::hmac_sha256(LEGACY_PBKDF2_ITERATIONS, &salt).map(|mut p| {
-                        p.prf = pkcs5::pbes2::Pbkdf2Prf::HmacWithSha1;
-                        pkcs5::pbes2::Parameters {
-                            kdf: p.into(),
-                            encryption: pkcs5::pbes2::EncryptionScheme::DesEde3Cbc { iv },
-                        }
-                    })
+                    pkcs5::pbes2::Pbkdf2Params::hmac_sha256(LEGACY_PBKDF2_ITERATIONS, &salt).map(
+                        |mut p| {
+                            p.prf = pkcs5::pbes2::Pbkdf2Prf::HmacWithSha1;
+                            pkcs5::pbes2::Parameters {
+                                kdf: p.into(),
+                                encryption: pkcs5::pbes2::EncryptionScheme::DesEde3Cbc { iv },
+                            }
+                        },
+                    )
                 }
                 .map_err(|_| Error::internal("PBES2 parameter setup failed"))?;
                 let der = Zeroizing::new(
@@ -452,8 +478,12 @@ impl Key {
         let k = self.private_key()?;
         let em_len = (self.bits() as usize - 1).div_ceil(8);
         let salt = em_len - 32 - 2;
-        k.sign_with_rng(&mut crate::rng::os_rng(), Pss::<Sha256>::new_with_salt(salt), digest)
-            .map_err(|_| Error::internal("RSA signing failed"))
+        k.sign_with_rng(
+            &mut crate::rng::os_rng(),
+            Pss::<Sha256>::new_with_salt(salt),
+            digest,
+        )
+        .map_err(|_| Error::internal("RSA signing failed"))
     }
 
     /// Verifies a legacy OT signature over a 32-byte digest (PSS, MGF1-SHA-256, salt length
@@ -464,9 +494,12 @@ impl Key {
             digest: <Sha256 as sha2::Digest>::new(),
             salt_len: None,
         };
-        self.public
-            .verify(scheme, digest, sig)
-            .map_err(|_| Error::new(ErrorKind::BadSignature, "the signature does not verify with this key"))
+        self.public.verify(scheme, digest, sig).map_err(|_| {
+            Error::new(
+                ErrorKind::BadSignature,
+                "the signature does not verify with this key",
+            )
+        })
     }
 }
 
@@ -480,7 +513,11 @@ mod tests {
         assert!(k.is_private());
         assert_eq!(k.bits(), 1024);
         let id = k.nym_id().unwrap();
-        for f in [KeyFormat::SpkiPem, KeyFormat::OtPublic, KeyFormat::OtPublicUnescaped] {
+        for f in [
+            KeyFormat::SpkiPem,
+            KeyFormat::OtPublic,
+            KeyFormat::OtPublicUnescaped,
+        ] {
             let e = k.export(f, None).unwrap();
             let p = Key::load(&e, None).unwrap();
             assert!(!p.is_private());
@@ -497,7 +534,10 @@ mod tests {
             assert_eq!(l.nym_id().unwrap(), id);
             let wrong = Key::load(&e, Some(b"wrong")).unwrap_err();
             assert_eq!(wrong.kind(), ErrorKind::BadPassphrase);
-            assert_eq!(Key::load(&e, None).unwrap_err().kind(), ErrorKind::BadPassphrase);
+            assert_eq!(
+                Key::load(&e, None).unwrap_err().kind(),
+                ErrorKind::BadPassphrase
+            );
         }
         assert!(k.to_public().export(KeyFormat::Pkcs8Plain, None).is_err());
     }
@@ -517,7 +557,13 @@ mod tests {
 
     #[test]
     fn garbage_keys_are_rejected() {
-        for g in [&b""[..], b"\x30\x82\xff\xff", b"hello", b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", b"-----BEGIN PUBLIC KEY-----\n"] {
+        for g in [
+            &b""[..],
+            b"\x30\x82\xff\xff",
+            b"hello",
+            b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+            b"-----BEGIN PUBLIC KEY-----\n",
+        ] {
             assert!(Key::load(g, None).is_err());
         }
         assert!(Key::generate(512).is_err());

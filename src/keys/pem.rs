@@ -39,9 +39,13 @@ fn begin_label(l: &str) -> Option<&str> {
 /// All blocks in `text`, in order. Text outside blocks is ignored.
 pub(crate) fn blocks(text: &str) -> Result<Vec<Block>> {
     let mut out = Vec::new();
-    let mut lines = text.split('\n').map(|l| l.trim_end_matches(['\r', ' ', '\t']));
+    let mut lines = text
+        .split('\n')
+        .map(|l| l.trim_end_matches(['\r', ' ', '\t']));
     while let Some(l) = lines.next() {
-        let Some(label) = begin_label(l) else { continue };
+        let Some(label) = begin_label(l) else {
+            continue;
+        };
         let label = label.to_string();
         let end_line = format!("-----END {label}-----");
         let mut headers = Vec::new();
@@ -69,7 +73,9 @@ pub(crate) fn blocks(text: &str) -> Result<Vec<Block>> {
             body.push('\n');
         }
         if !closed {
-            return Err(Error::key_format(format!("the {label} block has no END line")));
+            return Err(Error::key_format(format!(
+                "the {label} block has no END line"
+            )));
         }
         out.push(Block {
             label,

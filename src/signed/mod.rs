@@ -56,7 +56,9 @@ const WS: &[char] = &[' ', '\t', '\x0b', '\x0c', '\n', '\r'];
 
 fn check_meta(m: &str) -> Result<()> {
     let b = m.as_bytes();
-    let ok = b.len() == 4 && matches!(b[0], b'A' | b'E' | b'S') && b[1..].iter().all(u8::is_ascii_alphanumeric);
+    let ok = b.len() == 4
+        && matches!(b[0], b'A' | b'E' | b'S')
+        && b[1..].iter().all(u8::is_ascii_alphanumeric);
     if ok {
         Ok(())
     } else {
@@ -138,7 +140,8 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
     if raw.len() > MAX_SIGNED_TEXT {
         return Err(Error::invalid("signed text is larger than 64 MiB"));
     }
-    let text = std::str::from_utf8(raw).map_err(|_| Error::malformed("signed text is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(raw).map_err(|_| Error::malformed("signed text is not UTF-8"))?;
     let text = text.trim_matches(WS);
     let mut lines = text.split('\n');
     let mut doc_type = None;
@@ -146,7 +149,9 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
         let b = l.as_bytes();
         if b.len() > 4 && b[0] == b'-' && &b[2..5] == b"---" && l.contains("BEGIN") {
             let t = l.trim_start_matches("- ").trim_start_matches('-');
-            let t = t.strip_prefix("BEGIN SIGNED ").unwrap_or(t.trim_start_matches("BEGIN "));
+            let t = t
+                .strip_prefix("BEGIN SIGNED ")
+                .unwrap_or(t.trim_start_matches("BEGIN "));
             doc_type = Some(t.trim_end_matches('-').to_string());
             break;
         }
@@ -159,16 +164,17 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
     let mut sig_body = String::new();
     let mut meta: Option<String> = None;
     let mut skip_next = false;
-    let finish = |body: &mut String, meta: &mut Option<String>, sigs: &mut Vec<Signature>| -> Result<()> {
-        let bytes = armor::decode_body(body, armor::Kind::Data)
-            .map_err(|e| Error::malformed(format!("signature armor: {}", e.detail())))?;
-        sigs.push(Signature {
-            bytes,
-            meta: meta.take(),
-        });
-        body.clear();
-        Ok(())
-    };
+    let finish =
+        |body: &mut String, meta: &mut Option<String>, sigs: &mut Vec<Signature>| -> Result<()> {
+            let bytes = armor::decode_body(body, armor::Kind::Data)
+                .map_err(|e| Error::malformed(format!("signature armor: {}", e.detail())))?;
+            sigs.push(Signature {
+                bytes,
+                meta: meta.take(),
+            });
+            body.clear();
+            Ok(())
+        };
     for l in lines {
         if skip_next {
             skip_next = false;
@@ -182,7 +188,11 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
             }
             if l.starts_with('-') {
                 let b = l.as_bytes();
-                if b.len() > 4 && &b[1..5] == b"----" && l.contains("SIGNATURE") && l.contains("BEGIN") {
+                if b.len() > 4
+                    && &b[1..5] == b"----"
+                    && l.contains("SIGNATURE")
+                    && l.contains("BEGIN")
+                {
                     in_sig = true;
                     continue;
                 }
@@ -193,7 +203,9 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
                 }
             }
             if l.len() > MAX_LINE {
-                return Err(Error::malformed(format!("a content line is longer than {MAX_LINE} characters")));
+                return Err(Error::malformed(format!(
+                    "a content line is longer than {MAX_LINE} characters"
+                )));
             }
             content.push_str(l);
             content.push('\n');
@@ -244,13 +256,23 @@ impl SignedText {
             )));
         }
         if self.signatures.is_empty() {
-            return Err(Error::new(ErrorKind::BadSignature, "the document has no signature"));
+            return Err(Error::new(
+                ErrorKind::BadSignature,
+                "the document has no signature",
+            ));
         }
         let digest = hash::samy(&self.content);
-        if self.signatures.iter().any(|s| signer.verify_digest(&digest, &s.bytes).is_ok()) {
+        if self
+            .signatures
+            .iter()
+            .any(|s| signer.verify_digest(&digest, &s.bytes).is_ok())
+        {
             Ok(&self.content)
         } else {
-            Err(Error::new(ErrorKind::BadSignature, "no signature verifies with this key"))
+            Err(Error::new(
+                ErrorKind::BadSignature,
+                "no signature verifies with this key",
+            ))
         }
     }
 }
@@ -279,9 +301,15 @@ mod tests {
         assert_eq!(p.signatures[0].meta.as_deref(), Some("ADT9"));
         assert_eq!(verify(t.as_bytes(), &k.to_public()).unwrap(), p.content);
         let other = Key::generate(1024).unwrap();
-        assert_eq!(verify(t.as_bytes(), &other).unwrap_err().kind(), ErrorKind::BadSignature);
+        assert_eq!(
+            verify(t.as_bytes(), &other).unwrap_err().kind(),
+            ErrorKind::BadSignature
+        );
         let tampered = t.replace("<OTmessage>", "<OTmessagE>");
-        assert_eq!(verify(tampered.as_bytes(), &k).unwrap_err().kind(), ErrorKind::BadSignature);
+        assert_eq!(
+            verify(tampered.as_bytes(), &k).unwrap_err().kind(),
+            ErrorKind::BadSignature
+        );
     }
 
     #[test]

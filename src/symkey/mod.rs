@@ -64,7 +64,9 @@ impl SymmetricKey {
         let mut pos = 0usize;
         let mut take = |n: usize, what: &str| -> Result<&[u8]> {
             if n > b.len() - pos {
-                return Err(Error::malformed(format!("symmetric key {what} is truncated")));
+                return Err(Error::malformed(format!(
+                    "symmetric key {what} is truncated"
+                )));
             }
             let s = &b[pos..pos + n];
             pos += n;
@@ -78,7 +80,9 @@ impl SymmetricKey {
         let mut field = |what: &str, max: usize| -> Result<Vec<u8>> {
             let n = u32_at(take(4, what)?) as usize;
             if n > max {
-                return Err(Error::malformed(format!("symmetric key {what} length {n} is invalid")));
+                return Err(Error::malformed(format!(
+                    "symmetric key {what} length {n} is invalid"
+                )));
             }
             Ok(take(n, what)?.to_vec())
         };
@@ -87,13 +91,19 @@ impl SymmetricKey {
         let enc_key = field("encrypted key", 1024)?;
         let check = field("hash check", 1024)?;
         if key_bits != 128 {
-            return Err(Error::unsupported(format!("symmetric key size {key_bits} bits (only 128)")));
+            return Err(Error::unsupported(format!(
+                "symmetric key size {key_bits} bits (only 128)"
+            )));
         }
         if iv.len() != 16 || enc_key.is_empty() || enc_key.len() % 16 != 0 {
-            return Err(Error::malformed("symmetric key IV or encrypted key has a bad length"));
+            return Err(Error::malformed(
+                "symmetric key IV or encrypted key has a bad length",
+            ));
         }
         if iterations == 0 || iterations > MAX_ITERATIONS {
-            return Err(Error::malformed(format!("iteration count {iterations} is out of range")));
+            return Err(Error::malformed(format!(
+                "iteration count {iterations} is out of range"
+            )));
         }
         Ok(SymmetricKey {
             key_bits,
@@ -108,7 +118,12 @@ impl SymmetricKey {
     /// Unlocks the raw key with the passphrase. A wrong passphrase is
     /// [`ErrorKind::BadPassphrase`] (detected by the hash check, never a garbage key).
     pub fn unlock(&self, passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        let bad = || Error::new(ErrorKind::BadPassphrase, "wrong passphrase for the symmetric key");
+        let bad = || {
+            Error::new(
+                ErrorKind::BadPassphrase,
+                "wrong passphrase for the symmetric key",
+            )
+        };
         let derived = pbkdf2_sha1(passphrase, &self.salt, self.iterations);
         if !self.check.is_empty() {
             let check = pbkdf2_sha1(derived.as_ref(), &self.salt, self.iterations);
@@ -118,7 +133,10 @@ impl SymmetricKey {
         }
         let d = cbc::Decryptor::<Aes128>::new_from_slices(derived.as_ref(), &self.iv)
             .map_err(|_| Error::malformed("symmetric key IV has a bad length"))?;
-        let raw = Zeroizing::new(d.decrypt_padded_vec::<Pkcs7>(&self.enc_key).map_err(|_| bad())?);
+        let raw = Zeroizing::new(
+            d.decrypt_padded_vec::<Pkcs7>(&self.enc_key)
+                .map_err(|_| bad())?,
+        );
         if raw.len() != 16 {
             return Err(bad());
         }

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use ot_transport::armor::{self, Kind};
 
 pub fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 pub fn read(rel: &str) -> Vec<u8> {
@@ -33,7 +35,9 @@ pub fn elements(doc: &str, tag: &str, attr: Option<&str>) -> Vec<String> {
         let Some(gt) = after.find('>') else { break };
         let head = &after[..gt];
         let body_start = &after[gt + 1..];
-        let Some(end) = body_start.find(&close) else { break };
+        let Some(end) = body_start.find(&close) else {
+            break;
+        };
         if attr.is_none_or(|a| head.contains(a)) {
             out.push(body_start[..end].trim_start_matches('\n').to_string());
         }

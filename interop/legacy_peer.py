@@ -1,0 +1,1150 @@
+#!/usr/bin/env python3
+"""Independent reference peer for the legacy Open-Transactions wire format.
+
+Written only from /work/shared/spec/legacy-wire-format.md (section numbers below refer to it).
+It plays a legacy notary (ZMQ REP) or a legacy client (ZMQ REQ), and offers file-level crypto
+commands (seal/open/sign/verify/nymid/samy/genkey) plus a self-test on the real legacy fixtures.
+
+Dependencies: Python 3.11 standard library, pyzmq, cryptography.
+Whirlpool comes from the system OpenSSL legacy provider via hashlib, else a built-in pure-Python
+implementation (both checked in `selftest`).
+"""
+import argparse
+import base64
+import ctypes
+import hashlib
+import os
+import re
+import struct
+import sys
+import tempfile
+import time
+import zlib
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, padding as sympad, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+OT_VERSION = "0.90.b"
+OT_COMMENT = "http://github.com/FellowTraveler/Open-Transactions/wiki"
+SGETS_MAX = 2047          # OTString::sgets line limit (spec 2.4 / 5.2)
+MAX_RECIPIENTS = 10000    # bound for envelope parsing loops
+
+
+class PeerError(Exception):
+    pass
+
+
+class BadSignature(PeerError):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Whirlpool (spec 3.1): OpenSSL legacy provider through hashlib, else pure Python.
+# ----------------------------------------------------------------------------------------------
+def _load_openssl_legacy():
+    try:
+        lib = ctypes.CDLL("libcrypto.so.3")
+        lib.OSSL_PROVIDER_load.restype = ctypes.c_void_p
+        lib.OSSL_PROVIDER_load.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        lib.OSSL_PROVIDER_load(None, b"legacy")
+        lib.OSSL_PROVIDER_load(None, b"default")
+        hashlib.new("whirlpool", b"abc")
+        return True
+    except Exception:
+        return False
+
+
+_HAVE_OPENSSL_WHIRLPOOL = _load_openssl_legacy()
+
+
+def _wp_tables():
+    e = [0x1, 0xB, 0x9, 0xC, 0xD, 0x6, 0xF, 0x3, 0xE, 0x8, 0x7, 0x4, 0xA, 0x2, 0x5, 0x0]
+    r = [0x7, 0xC, 0xB, 0xD, 0xE, 0x4, 0x9, 0xF, 0x6, 0x3, 0x8, 0xA, 0x2, 0x5, 0x1, 0x0]
+    einv = [0] * 16
+    for i, v in enumerate(e):
+        einv[v] = i
+    sbox = []
+    for u in range(256):
+        a, b = e[u >> 4], einv[u & 15]
+        t = r[a ^ b]
+        sbox.append((e[a ^ t] << 4) | einv[b ^ t])
+
+    def gmul(x, y):
+        p = 0
+        for _ in range(8):
+            if y & 1:
+                p ^= x
+            x <<= 1
+            if x & 0x100:
+                x ^= 0x11D
+            y >>= 1
+        return p
+
+    circ = [1, 1, 4, 1, 8, 5, 2, 9]
+    tabs = []
+    for k in range(8):
+        tk = []
+        for x in range(256):
+            s = sbox[x]
+            v = 0
+            for j in range(8):
+                v = (v << 8) | gmul(s, circ[(j - k) % 8])
+            tk.append(v)
+        tabs.append(tk)
+    rc = []
+    for rnd in range(1, 11):
+        v = 0
+        for j in range(8):
+            v = (v << 8) | sbox[8 * (rnd - 1) + j]
+        rc.append(v)
+    return tabs, rc
+
+
+_WP = None
+
+
+def _wp_round(tabs, state, key):
+    out = []
+    for i in range(8):
+        v = 0
+        for k in range(8):
+            v ^= tabs[k][(state[(i - k) % 8] >> (56 - 8 * k)) & 0xFF]
+        out.append(v ^ key[i])
+    return out
+
+
+def whirlpool_pure(data: bytes) -> bytes:
+    global _WP
+    if _WP is None:
+        _WP = _wp_tables()
+    tabs, rc = _WP
+    bitlen = len(data) * 8
+    msg = data + b"\x80"
+    msg += b"\x00" * ((32 - len(msg) % 64) % 64)
+    msg += bitlen.to_bytes(32, "big")
+    h = [0] * 8
+    for off in range(0, len(msg), 64):
+        m = list(struct.unpack(">8Q", msg[off:off + 64]))
+        k = h[:]
+        st = [m[i] ^ k[i] for i in range(8)]
+        for rnd in range(10):
+            k = _wp_round(tabs, k, [rc[rnd], 0, 0, 0, 0, 0, 0, 0])
+            st = _wp_round(tabs, st, k)
+        h = [h[i] ^ st[i] ^ m[i] for i in range(8)]
+    return struct.pack(">8Q", *h)
+
+
+def whirlpool(data: bytes) -> bytes:
+    if _HAVE_OPENSSL_WHIRLPOOL:
+        return hashlib.new("whirlpool", data).digest()
+    return whirlpool_pure(data)
+
+
+# ----------------------------------------------------------------------------------------------
+# SAMY and base62 IDs (spec 3)
+# ----------------------------------------------------------------------------------------------
+B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def samy(data: bytes) -> bytes:
+    s = hashlib.sha256(data).digest()
+    w = whirlpool(data)[:32]
+    return bytes(a ^ b for a, b in zip(s, w))
+
+
+def base62_encode(b: bytes) -> str:
+    n = int.from_bytes(b, "big")
+    if n == 0:
+        return "0"
+    out = []
+    while n:
+        n, r = divmod(n, 62)
+        out.append(B62[r])
+    return "".join(reversed(out))
+
+
+def base62_decode(s: str) -> bytes:
+    """Legacy decode: <3 chars or a non-base62 char -> empty; leading zero bytes are lost."""
+    if len(s) < 3 or any(c not in B62 for c in s):
+        return b""
+    n = 0
+    for c in s:
+        n = n * 62 + B62.index(c)
+    return n.to_bytes((n.bit_length() + 7) // 8, "big")
+
+
+def samy_id(data: bytes) -> str:
+    return base62_encode(samy(data))
+
+
+# ----------------------------------------------------------------------------------------------
+# Armor (spec 2): protobuf field 1 packing, zlib for strings, 64-col base64, bookends, reader.
+# ----------------------------------------------------------------------------------------------
+def pb_pack(value: bytes) -> bytes:
+    n, v = len(value), bytearray()
+    while True:
+        if n < 0x80:
+            v.append(n)
+            break
+        v.append((n & 0x7F) | 0x80)
+        n >>= 7
+    return b"\x0a" + bytes(v) + value
+
+
+def _varint(buf, i):
+    n, shift = 0, 0
+    for _ in range(10):
+        if i >= len(buf):
+            raise PeerError("truncated varint")
+        c = buf[i]
+        i += 1
+        n |= (c & 0x7F) << shift
+        shift += 7
+        if c < 0x80:
+            return n, i
+    raise PeerError("varint too long")
+
+
+def pb_unpack(buf: bytes) -> bytes:
+    """Return field 1 (length-delimited) of a protobuf message; unknown fields are skipped."""
+    i, value = 0, b""
+    for _ in range(len(buf) + 1):
+        if i >= len(buf):
+            return value
+        key, i = _varint(buf, i)
+        field, wt = key >> 3, key & 7
+        if wt == 0:
+            _, i = _varint(buf, i)
+        elif wt == 1:
+            i += 8
+        elif wt == 5:
+            i += 4
+        elif wt == 2:
+            ln, i = _varint(buf, i)
+            if i + ln > len(buf):
+                raise PeerError("protobuf field overruns buffer")
+            if field == 1:
+                value = buf[i:i + ln]
+            i += ln
+        else:
+            raise PeerError("unsupported protobuf wire type %d" % wt)
+        if i > len(buf):
+            raise PeerError("protobuf truncated")
+    raise PeerError("protobuf loop bound")
+
+
+def b64_lines(data: bytes) -> str:
+    s = base64.b64encode(data).decode("ascii")
+    return "".join(s[i:i + 64] + "\n" for i in range(0, len(s), 64))
+
+
+def b64_decode_lines(text: str) -> bytes:
+    compact = "".join(text.split())
+    try:
+        return base64.b64decode(compact, validate=True)
+    except Exception as exc:
+        raise PeerError("bad base64: %s" % exc)
+
+
+def armor_data(data: bytes) -> str:
+    return b64_lines(pb_pack(data))
+
+
+def armor_string(text: bytes) -> str:
+    return b64_lines(zlib.compress(pb_pack(text), 9))
+
+
+def dearmor_data(b64: str) -> bytes:
+    return pb_unpack(b64_decode_lines(b64))
+
+
+def dearmor_string(b64: str) -> bytes:
+    try:
+        raw = zlib.decompress(b64_decode_lines(b64))
+    except zlib.error as exc:
+        raise PeerError("zlib: %s" % exc)
+    return pb_unpack(raw)
+
+
+def bookend(b64: str, typ: str, escaped: bool = False) -> str:
+    e = "- " if escaped else ""
+    return ("%s-----BEGIN OT ARMORED %s-----\nVersion: Open Transactions %s\nComment: %s\n\n%s"
+            "%s-----END OT ARMORED %s-----\n\n" % (e, typ, OT_VERSION, OT_COMMENT, b64, e, typ))
+
+
+def sgets_lines(text: str):
+    """Line splitting like OTString::sgets: '\\n' removed, '\\r' kept, lines cut every 2047 chars."""
+    for line in text.split("\n"):
+        if len(line) <= SGETS_MAX:
+            yield line
+        else:
+            for i in range(0, len(line), SGETS_MAX):
+                yield line[i:i + SGETS_MAX]
+
+
+def read_armor(text: str, escaped: bool = False) -> str:
+    """Legacy LoadFromString (spec 2.4): returns the base64 body. Text with no BEGIN line at all is
+    taken as bare armor (what the notary does with a request frame)."""
+    if "-----BEGIN" not in text:
+        return text
+    state, out = 0, []
+    second = " " if escaped else "-"
+    for line in sgets_lines(text):
+        if state == 0:
+            if line.startswith("-") and "-----BEGIN" in line and len(line) > 1 and line[1] == second:
+                state = 1
+            continue
+        if line.startswith("-") and "-----END" in line:
+            return "".join(out)
+        if line.startswith("Version:") or line.startswith("Comment:") or len(line) < 2:
+            continue
+        out.append(line + "\n")
+    raise PeerError("armor: no END line")
+
+
+# ----------------------------------------------------------------------------------------------
+# Keys (spec 6)
+# ----------------------------------------------------------------------------------------------
+_PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----\r?\n?", re.S)
+
+
+def pem_blocks(data: bytes):
+    return [(m.group(1).decode(), m.group(0)) for m in _PEM_RE.finditer(data)]
+
+
+def load_private(data: bytes, password=None):
+    for kind, block in pem_blocks(data):
+        if "PRIVATE KEY" in kind:
+            pw = password.encode() if isinstance(password, str) else password
+            if "ENCRYPTED" not in kind and b"ENCRYPTED" not in block:
+                pw = None
+            return serialization.load_pem_private_key(block, pw)
+    raise PeerError("no private key PEM block")
+
+
+def load_public(data: bytes, password=None):
+    """SPKI PEM, else a certificate, else the public half of a private key PEM."""
+    blocks = pem_blocks(data)
+    for kind, block in blocks:
+        if kind == "PUBLIC KEY":
+            return serialization.load_pem_public_key(block)
+    for kind, block in blocks:
+        if kind == "CERTIFICATE":
+            return x509.load_pem_x509_certificate(block).public_key()
+    return load_private(data, password).public_key()
+
+
+def read_file(path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def ot_public_key_block(pub, escaped: bool = True) -> str:
+    """Spec 6.1: SPKI PEM -> data-path armor -> OT 'PUBLIC KEY' bookends."""
+    pem = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    e = "- " if escaped else ""
+    return "%s-----BEGIN PUBLIC KEY-----\n%s%s-----END PUBLIC KEY-----\n" % (e, armor_data(pem), e)
+
+
+def nym_id(pub) -> str:
+    return samy_id(ot_public_key_block(pub, True).encode())
+
+
+def parse_ot_public_key(block: str):
+    """Inverse of ot_public_key_block (escaped or not)."""
+    body = read_armor(block, escaped=block.lstrip().startswith("- "))
+    return serialization.load_pem_public_key(dearmor_data(body))
+
+
+def key_bytes(key) -> int:
+    return (key.key_size + 7) // 8
+
+
+# ----------------------------------------------------------------------------------------------
+# Envelopes (spec 4)
+# ----------------------------------------------------------------------------------------------
+def _aes_cbc_encrypt(key, iv, data):
+    p = sympad.PKCS7(128).padder()
+    data = p.update(data) + p.finalize()
+    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return enc.update(data) + enc.finalize()
+
+
+def _aes_cbc_decrypt(key, iv, data):
+    if len(data) == 0 or len(data) % 16:
+        raise PeerError("ciphertext length %d is not a positive multiple of 16" % len(data))
+    dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    raw = dec.update(data) + dec.finalize()
+    u = sympad.PKCS7(128).unpadder()
+    try:
+        return u.update(raw) + u.finalize()
+    except ValueError:
+        raise PeerError("bad PKCS#7 padding (wrong key?)")
+
+
+def _legacy_cstring(plain: bytes) -> bytes:
+    """Open rule: last plaintext byte forced to NUL, then cut at the first NUL."""
+    if not plain:
+        return b""
+    plain = plain[:-1] + b"\x00"
+    return plain[:plain.index(b"\x00")]
+
+
+def _unwrap_key(priv, ek):
+    try:
+        k = priv.decrypt(ek, padding.PKCS1v15())
+    except ValueError:
+        raise PeerError("RSA key unwrap failed")
+    if len(k) != 16:   # implicit rejection returns synthetic bytes of another length
+        raise PeerError("unwrapped session key is %d bytes, not 16" % len(k))
+    return k
+
+
+def seal_v1(plaintext: bytes, recipients) -> bytes:
+    """recipients: list of (nymid_str, public_key). Plaintext gets one NUL appended."""
+    key, iv = os.urandom(16), os.urandom(16)
+    out = [struct.pack(">HI", 1, len(recipients))]
+    for nid, pub in sorted(recipients, key=lambda r: r[0].encode()):
+        nb = nid.encode("ascii") + b"\x00"
+        ek = pub.encrypt(key, padding.PKCS1v15())
+        out.append(struct.pack(">I", len(nb)) + nb + struct.pack(">I", len(ek)) + ek)
+    out.append(struct.pack(">I", 16) + iv)
+    out.append(_aes_cbc_encrypt(key, iv, plaintext + b"\x00"))
+    return b"".join(out)
+
+
+def parse_v1(env: bytes):
+    if len(env) < 6:
+        raise PeerError("envelope too short")
+    typ, count = struct.unpack(">HI", env[:6])
+    if typ != 1:
+        raise PeerError("envelope type %d != 1" % typ)
+    if count > MAX_RECIPIENTS:
+        raise PeerError("absurd recipient count %d" % count)
+    i, entries = 6, []
+    for _ in range(count):
+        if i + 4 > len(env):
+            raise PeerError("truncated recipient")
+        (nl,) = struct.unpack(">I", env[i:i + 4])
+        i += 4
+        if nl == 0 or i + nl > len(env):
+            raise PeerError("bad nymid length %d" % nl)
+        raw = env[i:i + nl - 1] + b"\x00"       # last byte forced to NUL
+        nid = raw[:raw.index(b"\x00")].decode("latin-1")
+        i += nl
+        if i + 4 > len(env):
+            raise PeerError("truncated recipient")
+        (el,) = struct.unpack(">I", env[i:i + 4])
+        i += 4
+        if i + el > len(env):
+            raise PeerError("bad encrypted key length %d" % el)
+        entries.append((nid, env[i:i + el]))
+        i += el
+    if i + 4 > len(env):
+        raise PeerError("truncated IV length")
+    (ivl,) = struct.unpack(">I", env[i:i + 4])
+    i += 4
+    if ivl > 16 or i + ivl > len(env):
+        raise PeerError("bad IV length %d" % ivl)
+    iv = env[i:i + ivl]
+    return entries, iv, env[i + ivl:]
+
+
+def open_v1(env: bytes, priv, my_nym_id: str) -> bytes:
+    entries, iv, ct = parse_v1(env)
+    if len(iv) != 16:
+        raise PeerError("IV is %d bytes; AES-128-CBC needs 16" % len(iv))
+    chosen = None
+    for nid, ek in entries:
+        if nid == my_nym_id:
+            chosen = ek
+            break
+    if chosen is None and entries and entries[-1][0] == "":
+        chosen = entries[-1][1]
+    if chosen is None:
+        raise PeerError("no recipient entry for NymID %r (ids: %s)" % (my_nym_id, [e[0] for e in entries]))
+    return _legacy_cstring(_aes_cbc_decrypt(_unwrap_key(priv, chosen), iv, ct))
+
+
+def seal_v0(plaintext: bytes, pub) -> bytes:
+    key, iv = os.urandom(16), os.urandom(16)
+    ek = pub.encrypt(key, padding.PKCS1v15())
+    return struct.pack(">I", len(ek)) + ek + iv + _aes_cbc_encrypt(key, iv, plaintext + b"\x00")
+
+
+def open_v0(env: bytes, priv) -> bytes:
+    if len(env) < 4:
+        raise PeerError("v0 envelope too short")
+    (el,) = struct.unpack(">I", env[:4])
+    if 4 + el + 16 > len(env):
+        raise PeerError("v0 envelope truncated")
+    ek, iv, ct = env[4:4 + el], env[4 + el:4 + el + 16], env[4 + el + 16:]
+    return _legacy_cstring(_aes_cbc_decrypt(_unwrap_key(priv, ek), iv, ct))
+
+
+def open_any(env: bytes, priv, my_nym_id: str) -> bytes:
+    if env[:2] == b"\x00\x01":
+        return open_v1(env, priv, my_nym_id)
+    return open_v0(env, priv)
+
+
+# ----------------------------------------------------------------------------------------------
+# Signed text (spec 5)
+# ----------------------------------------------------------------------------------------------
+PSS_SIGN = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
+PSS_VERIFY = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+
+
+def make_content(text: bytes) -> bytes:
+    """Normalise free text into signable content lines: every line ends with '\\n', lines starting
+    with '-' are dash-escaped ('- ' prefix, which stays part of the signed bytes)."""
+    if not text.endswith(b"\n"):
+        text += b"\n"
+    out = []
+    for line in text[:-1].split(b"\n"):
+        if line.startswith(b"-"):
+            line = b"- " + line
+        if line.startswith(b"Hash: "):
+            raise PeerError("content line starting with 'Hash: ' cannot survive the legacy parser")
+        if len(line) > SGETS_MAX:
+            raise PeerError("content line longer than %d chars breaks legacy parsing" % SGETS_MAX)
+        out.append(line + b"\n")
+    return b"".join(out)
+
+
+def sign_raw(priv, content: bytes) -> bytes:
+    return priv.sign(samy(content), PSS_SIGN, utils.Prehashed(hashes.SHA256()))
+
+
+def create_signed(content: bytes, typ: str, priv, meta: str = None) -> bytes:
+    """Spec 5.1; `content` must already be valid content lines (see make_content)."""
+    if content and not content.endswith(b"\n"):
+        raise PeerError("content must end with a newline")
+    sig = sign_raw(priv, content)
+    head = "-----BEGIN SIGNED %s-----\nHash: SAMY\n\n" % typ
+    sec = "-----BEGIN %s SIGNATURE-----\nVersion: Open Transactions %s\nComment: %s\n" % (typ, OT_VERSION, OT_COMMENT)
+    if meta:
+        if len(meta) != 4:
+            raise PeerError("meta must be 4 chars (KNMS)")
+        sec += "Meta:    %s\n" % meta
+    sec += "\n" + armor_data(sig) + "-----END %s SIGNATURE-----\n\n" % typ
+    return (head.encode() + content + sec.encode()).strip(b" \t\f\v\n\r")
+
+
+def parse_signed(text: bytes):
+    """Spec 5.2. Returns dict(type, hash, content, signatures=[(meta, raw_sig_bytes)])."""
+    s = text.strip(b" \t\f\v\n\r").decode("latin-1")
+    mode, skip_next, typ, hash_type = 0, False, None, None
+    content, sigs, cur, cur_meta = [], [], None, None
+    for line in sgets_lines(s):
+        if skip_next:
+            skip_next = False
+            continue
+        if mode == 0:
+            if line.startswith("-") and "BEGIN" in line and line[1:4] == "---":
+                m = re.match(r"-----BEGIN SIGNED (.+?)-----", line)
+                typ = m.group(1) if m else None
+                mode = 1
+            continue
+        if mode == 1:
+            if line.startswith("Hash: "):
+                hash_type = line[6:].strip().upper()
+                skip_next = True
+                continue
+            if line.startswith("-"):
+                if "SIGNATURE" in line and "BEGIN" in line and not line.startswith("- "):
+                    mode, cur, cur_meta = 2, [], None
+                    continue
+                if not line.startswith("- -"):
+                    raise PeerError("unescaped dashed line in content: %r" % line[:60])
+            content.append(line + "\n")
+            continue
+        # mode 2 / 3: inside a signature section / between signature sections
+        if line.startswith("-"):
+            if mode == 2:
+                sigs.append((cur_meta, dearmor_data("".join(cur))))
+                mode = 3
+            if "SIGNATURE" in line and "BEGIN" in line:
+                mode, cur, cur_meta = 2, [], None
+            continue
+        if mode != 2:
+            continue
+        if line.startswith("Version:"):
+            skip_next = True
+        elif line.startswith("Meta:"):
+            cur_meta = line[5:].strip()
+            skip_next = True
+        elif len(line) < 2 or line.startswith("Comment:"):
+            continue
+        else:
+            cur.append(line + "\n")
+    if mode == 2 and cur:
+        sigs.append((cur_meta, dearmor_data("".join(cur))))
+    if mode == 0:
+        raise PeerError("no BEGIN line: not a signed text")
+    return {"type": typ, "hash": hash_type, "content": "".join(content).encode("latin-1"), "signatures": sigs}
+
+
+def verify_raw(pub, content: bytes, sig: bytes) -> bool:
+    n = key_bytes(pub)
+    if len(sig) < n:
+        return False
+    try:
+        pub.verify(sig[:n], samy(content), PSS_VERIFY, utils.Prehashed(hashes.SHA256()))
+        return True
+    except Exception:
+        return False
+
+
+def verify_signed(text: bytes, pub, want_type: str = None) -> bytes:
+    """Returns the verified content or raises BadSignature / PeerError."""
+    p = parse_signed(text)
+    if want_type and p["type"] != want_type:
+        raise PeerError("signed type %r, expected %r" % (p["type"], want_type))
+    if p["hash"] != "SAMY":
+        raise PeerError("hash type %r not supported (only SAMY)" % p["hash"])
+    if not p["signatures"]:
+        raise BadSignature("no signature section")
+    if any(verify_raw(pub, p["content"], sig) for _, sig in p["signatures"]):
+        return p["content"]
+    raise BadSignature("no signature verifies")
+
+
+# ----------------------------------------------------------------------------------------------
+# Transport (spec 7)
+# ----------------------------------------------------------------------------------------------
+def check_endpoint(ep: str) -> str:
+    m = re.fullmatch(r"tcp://(127\.0\.0\.1|localhost):(\d+)", ep)
+    if not m and not ep.startswith("ipc://"):
+        raise SystemExit("endpoint must be tcp://127.0.0.1:PORT (loopback only) or ipc://: %r" % ep)
+    return ep
+
+
+def log(msg):
+    sys.stderr.write("[legacy_peer %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+def frame_notes(frame: bytes):
+    """Deviations from the exact legacy emitter format (informational)."""
+    notes = []
+    if b"\x00" in frame:
+        notes.append("frame contains NUL (legacy notary cuts there)")
+    body = frame.split(b"\x00")[0].decode("latin-1")
+    lines = body.split("\n")
+    if not body.endswith("\n"):
+        notes.append("armor does not end with \\n")
+    if any(len(l) > 64 for l in lines if not l.startswith("-")):
+        notes.append("base64 lines longer than 64 columns")
+    return notes
+
+
+def notary_handle(frame: bytes, a) -> bytes:
+    body = frame.split(b"\x00")[0].decode("latin-1")        # MemSet stops at first NUL
+    if "-----" in body and not a.lenient:
+        raise PeerError("request frame has bookends; legacy expects bare armor (use --lenient)")
+    env = dearmor_data(read_armor(body))
+    plain = open_v1(env, a._enc, a.nym_id)
+    content = verify_signed(plain, a._client_auth, "MESSAGE")
+    reply = create_signed(b"@" + content, "MESSAGE", a._auth)
+    if a.plain_reply:
+        return bookend(armor_string(reply), "MESSAGE").encode()
+    return bookend(armor_data(seal_v1(reply, [("", a._client_enc)])), "ENVELOPE").encode()
+
+
+def _bind_rep(ctx, ep):
+    import zmq
+    last = None
+    for _ in range(100):                       # bounded re-bind retries (async close of old socket)
+        s = ctx.socket(zmq.REP)
+        s.setsockopt(zmq.LINGER, 0)
+        try:
+            s.bind(ep)
+            return s
+        except zmq.ZMQError as exc:
+            last = exc
+            s.close(0)
+            time.sleep(0.02)
+    raise PeerError("cannot bind %s: %s" % (ep, last))
+
+
+def cmd_notary(a):
+    import zmq
+    a._auth = load_private(read_file(a.auth_key), a.password)
+    a._enc = load_private(read_file(a.enc_key), a.password)
+    a._client_auth = load_public(read_file(a.client_auth_pub))
+    a._client_enc = load_public(read_file(a.client_enc_pub))
+    ctx = zmq.Context(1)
+    sock = _bind_rep(ctx, check_endpoint(a.bind))
+    log("notary %s listening on %s (count=%d, timeout=%dms)" % (a.nym_id, a.bind, a.count, a.timeout_ms))
+    rc = 0
+    try:
+        for n in range(1, a.count + 1):
+            if not sock.poll(a.timeout_ms, zmq.POLLIN):
+                log("timeout: no request within %d ms" % a.timeout_ms)
+                rc = 1
+                break
+            frame = sock.recv()
+            notes = frame_notes(frame)
+            try:
+                reply = notary_handle(frame, a)
+            except Exception as exc:
+                log("request %d/%d: REJECTED (%s: %s)%s; no reply, re-binding REP socket"
+                    % (n, a.count, type(exc).__name__, exc, " notes: " + "; ".join(notes) if notes else ""))
+                sock.close(0)
+                sock = _bind_rep(ctx, a.bind)
+                continue
+            if not sock.poll(a.timeout_ms, zmq.POLLOUT):
+                log("request %d/%d: cannot send reply" % (n, a.count))
+                rc = 1
+                break
+            sock.send(reply)
+            log("request %d/%d: OK, %d-byte frame in, %d-byte %s reply out%s"
+                % (n, a.count, len(frame), len(reply), "MESSAGE" if a.plain_reply else "ENVELOPE",
+                   " notes: " + "; ".join(notes) if notes else ""))
+    finally:
+        sock.close(0)
+        ctx.term()
+    return rc
+
+
+def client_decode_reply(frame: bytes, enc_priv, notary_auth) -> bytes:
+    text = frame.decode("latin-1")
+    if "-----BEGIN" not in text:
+        raise PeerError("reply has no bookends (pre-0.83 notary?)")
+    body = read_armor(text)
+    if "ENVELOPE" in text:
+        plain = open_v1(dearmor_data(body), enc_priv, "")
+    elif "MESSAGE" in text:
+        plain = dearmor_string(body)
+    else:
+        raise PeerError("reply is neither ENVELOPE nor MESSAGE armor")
+    return verify_signed(plain, notary_auth, "MESSAGE")
+
+
+def cmd_client(a):
+    import zmq
+    auth = load_private(read_file(a.auth_key), a.password)
+    enc = load_private(read_file(a.enc_key), a.password)
+    n_enc = load_public(read_file(a.notary_enc_pub))
+    n_auth = load_public(read_file(a.notary_auth_pub))
+    ep = check_endpoint(a.connect)
+    content = make_content(a.message.encode())
+    ctx = zmq.Context(1)
+    try:
+        for i in range(a.repeat):
+            signed = create_signed(content, "MESSAGE", auth)
+            frame = armor_data(seal_v1(signed, [(a.notary_nym_id, n_enc)])).encode()
+            sock = ctx.socket(zmq.REQ)
+            sock.setsockopt(zmq.LINGER, 0)
+            try:
+                sock.connect(ep)
+                if not sock.poll(a.timeout_ms, zmq.POLLOUT):
+                    log("send timeout")
+                    return 2
+                sock.send(frame)
+                if not sock.poll(a.timeout_ms, zmq.POLLIN):
+                    log("request %d: no reply within %d ms" % (i + 1, a.timeout_ms))
+                    return 2
+                reply = sock.recv()
+            finally:
+                sock.close(0)
+            try:
+                out = client_decode_reply(reply, enc, n_auth)
+            except BadSignature as exc:
+                log("request %d: bad notary signature: %s" % (i + 1, exc))
+                return 3
+            except Exception as exc:
+                log("request %d: bad reply: %s: %s" % (i + 1, type(exc).__name__, exc))
+                return 4
+            sys.stdout.write(out.decode("latin-1"))
+            sys.stdout.flush()
+            log("request %d/%d: verified reply (%d bytes)" % (i + 1, a.repeat, len(reply)))
+    finally:
+        ctx.term()
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# File-level commands
+# ----------------------------------------------------------------------------------------------
+def cmd_seal(a):
+    recips = []
+    for spec in a.to:
+        nid, _, pem = spec.partition("=")
+        recips.append((nid, load_public(read_file(pem))))
+    arm = armor_data(seal_v1(read_file(a.inp), recips))
+    with open(a.out, "w") as f:
+        f.write(bookend(arm, "ENVELOPE") if a.bookend else arm)
+    return 0
+
+
+def cmd_open(a):
+    priv = load_private(read_file(a.key), a.password)
+    env = dearmor_data(read_armor(read_file(a.inp).decode("latin-1")))
+    sys.stdout.buffer.write(open_any(env, priv, a.nym_id))
+    return 0
+
+
+def cmd_sign(a):
+    priv = load_private(read_file(a.key), a.password)
+    data = read_file(a.inp)
+    content = data if a.raw_content else make_content(data)
+    with open(a.out, "wb") as f:
+        f.write(create_signed(content, a.type, priv, a.meta))
+    return 0
+
+
+def cmd_verify(a):
+    try:
+        content = verify_signed(read_file(a.inp), load_public(read_file(a.key), a.password))
+    except (BadSignature, PeerError) as exc:
+        log("INVALID: %s" % exc)
+        return 1
+    sys.stdout.buffer.write(content)
+    return 0
+
+
+def cmd_nymid(a):
+    print(nym_id(load_public(read_file(a.key), a.password)))
+    return 0
+
+
+def cmd_samy(a):
+    d = samy(read_file(a.inp))
+    print(base62_encode(d) if a.base62 else d.hex())
+    return 0
+
+
+def cmd_genkey(a):
+    k = rsa.generate_private_key(public_exponent=65537, key_size=a.bits)
+    with open(a.out, "wb") as f:
+        f.write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()))
+    if a.pub_out:
+        with open(a.pub_out, "wb") as f:
+            f.write(k.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo))
+    print(nym_id(k.public_key()))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Self-test on the real legacy fixtures (spec 9, fixtures/SOURCES.md)
+# ----------------------------------------------------------------------------------------------
+class Checker:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, fn):
+        try:
+            ok, detail = fn()
+        except Exception as exc:
+            ok, detail = False, "%s: %s" % (type(exc).__name__, exc)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        print("%s  %s%s" % ("PASS" if ok else "FAIL", name, ("  (" + detail + ")") if detail else ""))
+        sys.stdout.flush()
+
+
+def _xml_armor(text: str, tag: str) -> str:
+    m = re.search(r"<%s>\n(.*?)</%s>" % (tag, tag), text, re.S)
+    if not m:
+        raise PeerError("no <%s> element" % tag)
+    return m.group(1)
+
+
+def _info(text: str, elem: str, key: str) -> str:
+    m = re.search(r'<%s key="%s">\n(.*?)</%s>' % (elem, key, elem), text, re.S)
+    if not m:
+        raise PeerError("no <%s key=%s>" % (elem, key))
+    return m.group(1)
+
+
+def _de_file(path) -> bytes:
+    """A bookended string-path armored file -> its text."""
+    return dearmor_string(read_armor(read_file(path).decode("latin-1")))
+
+
+def master_key_from_wallet(path, passphrase=b"test") -> bytes:
+    wallet = _de_file(path).decode("latin-1")
+    blob = dearmor_data(_xml_armor(wallet, "cachedKey"))
+    i = 0
+
+    def take(fmt):
+        nonlocal i
+        v = struct.unpack_from(fmt, blob, i)
+        i += struct.calcsize(fmt)
+        return v
+
+    def take_lv():
+        nonlocal i
+        (n,) = take(">I")
+        if i + n > len(blob):
+            raise PeerError("cachedKey field overruns")
+        v = blob[i:i + n]
+        i += n
+        return v
+
+    _gen, bits, iters = take(">HHI")
+    salt, iv, enc_key, hash_check = take_lv(), take_lv(), take_lv(), take_lv()
+    klen = bits // 8
+    derived = hashlib.pbkdf2_hmac("sha1", passphrase, salt, iters, klen)
+    if hashlib.pbkdf2_hmac("sha1", derived, salt, iters, len(hash_check)) != hash_check:
+        raise PeerError("wallet passphrase hash-check mismatch")
+    mk = _aes_cbc_decrypt(derived, iv, enc_key)
+    if len(mk) != klen:
+        raise PeerError("master key has %d bytes" % len(mk))
+    return mk
+
+
+def _fresh_roundtrips(c: Checker):
+    keys = [rsa.generate_private_key(public_exponent=65537, key_size=1024) for _ in range(3)]
+    ids = [nym_id(k.public_key()) for k in keys]
+    msg = b"<?xml version=\"1.0\"?>\n<test>hello \xc3\xa9</test>\n"
+
+    c.check("armor data/string round trip + reader", lambda: (
+        dearmor_data(read_armor(bookend(armor_data(b"\x00\x01" * 300), "DATA"))) == b"\x00\x01" * 300
+        and dearmor_string(read_armor(bookend(armor_string(msg), "MESSAGE"))) == msg
+        and armor_string(msg)[:3] == "eNr", ""))
+
+    def seal_open():
+        env = seal_v1(msg, [(ids[1], keys[1].public_key()), (ids[0], keys[0].public_key())])
+        order = [e[0] for e in parse_v1(env)[0]]
+        ok = (order == sorted(order) and open_v1(env, keys[0], ids[0]) == msg
+              and open_v1(env, keys[1], ids[1]) == msg)
+        try:
+            open_v1(env, keys[2], ids[2])
+            ok = False
+        except PeerError:
+            pass
+        env2 = seal_v1(msg, [("", keys[2].public_key())])
+        ok = ok and open_v1(env2, keys[2], "anything") == msg and open_v0(seal_v0(msg, keys[2].public_key()), keys[2]) == msg
+        return ok, "2 recipients sorted, wrong ID refused, empty-ID fallback, v0"
+    c.check("envelope seal/open round trips (fresh 1024-bit keys)", seal_open)
+
+    def sign_verify():
+        content = make_content(b"line one\n-----BEGIN FAKE-----\n\n<x/>")
+        signed = create_signed(content, "MESSAGE", keys[0], "A" + ids[0][0] + "xy")
+        ok = verify_signed(signed, keys[0].public_key(), "MESSAGE") == content
+        p = parse_signed(signed)
+        ok = ok and len(p["signatures"][0][1]) == 128 and p["signatures"][0][0] == "A" + ids[0][0] + "xy"
+        bad = signed.replace(b"line one", b"line 0ne")
+        try:
+            verify_signed(bad, keys[0].public_key())
+            ok = False
+        except BadSignature:
+            pass
+        try:
+            verify_signed(signed, keys[1].public_key())
+            ok = False
+        except BadSignature:
+            pass
+        return ok, "tamper and wrong key rejected"
+    c.check("sign/verify round trip (PSS max salt, SAMY)", sign_verify)
+
+
+def cmd_selftest(a):
+    c = Checker()
+    fx = a.fixtures
+    d13 = os.path.join(fx, "legacy-0.89-2013")
+    d11 = os.path.join(fx, "legacy-0.72-2011")
+
+    c.check("Whirlpool (%s) ISO vectors" % ("OpenSSL legacy provider" if _HAVE_OPENSSL_WHIRLPOOL else "pure Python"),
+            lambda: (whirlpool(b"abc").hex().startswith("4e2448a4c6f486bb16b6562c73b4020b")
+                     and whirlpool(b"").hex().startswith("19fa61d75522a4669b44e39c1d2e1726")
+                     and whirlpool(b"message digest").hex().endswith("52838f3362e86dbd37a8903e"), ""))
+    c.check("pure-Python Whirlpool matches", lambda: (
+        all(whirlpool_pure(m) == whirlpool(m) for m in (b"", b"abc", b"\x00" * 31, bytes(range(256)) * 3)), ""))
+    vec = os.path.join(fx, "..", "vectors", "hash-vectors.tsv")
+    if os.path.exists(vec):
+        def vectors():
+            n = 0
+            for line in open(vec):
+                f = line.rstrip("\n").split("\t")
+                if line.startswith("#") or len(f) < 5 or f[0] not in ("Whirlpool", "SHA-256"):
+                    continue
+                data = bytes.fromhex(f[2]) * int(f[3])
+                got = whirlpool(data) if f[0] == "Whirlpool" else hashlib.sha256(data).digest()
+                if got.hex() != f[4].lower():
+                    return False, "mismatch: %s %s" % (f[0], f[1])
+                n += 1
+            return n > 0, "%d vectors from %s" % (n, os.path.normpath(vec))
+        c.check("hash vectors file", vectors)
+    c.check("SAMY('abc') base62", lambda: (samy_id(b"abc") == "vwcP2mhqOoT693w3V9kKXl5rsHe9FF50CcwpcHwgUPh", ""))
+    c.check("base62 drops leading zero bytes", lambda: (
+        base62_decode(base62_encode(b"\x00\x00" + bytes(range(1, 33)))) == bytes(range(1, 33))
+        and base62_decode("ab") == b"" and base62_decode("a-c") == b"", ""))
+
+    # 2013 contract IDs (trimmed de-armored text)
+    cdir = os.path.join(d13, "client_data", "contracts")
+    for name in sorted(os.listdir(cdir)) if os.path.isdir(cdir) else []:
+        c.check("2013 contract ID %s... = base62(SAMY(trim(text)))" % name[:8],
+                lambda name=name: ((lambda got: (got == name, "" if got == name else got))(
+                    samy_id(_de_file(os.path.join(cdir, name)).strip(b" \t\f\v\n\r")))))
+
+    # server S key from the server key credential; r1fUo signature
+    srv = os.path.join(d13, "server_data", "credentials", "voeqDVAJwDwROywFtg5mEyYpcu2dcPJRLFHYh7tyhqk")
+
+    def contract_sig():
+        cred = _de_file(os.path.join(srv, "EvcfMaNJ3fiK4lUVhQNhHmX1Qc3mjlA6q0MS96JXNNO")).decode("latin-1")
+        s_pub = parse_ot_public_key(dearmor_string(_info(cred, "publicInfo", "S")).decode("latin-1"))
+        text = _de_file(os.path.join(cdir, "r1fUoHwJOWCuK3WBAAySjmKYqsG6G2TYIxdqY6YNuuG"))
+        p = parse_signed(text)
+        salt = key_bytes(s_pub) - 32 - 2
+        return (verify_signed(text, s_pub, "CONTRACT") is not None,
+                "type %s, %d sig(s), meta %s, 1024-bit S key, max salt %d" % (p["type"], len(p["signatures"]), p["signatures"][0][0], salt))
+    c.check("2013 contract r1fUo... signature verifies with server S key", contract_sig)
+
+    def nymid_from_source(credfile, want):
+        t = _de_file(credfile).decode("latin-1")
+        src = dearmor_string(_xml_armor(t, "nymIDSource"))
+        return samy_id(src) == want, "source %d bytes" % len(src)
+    c.check("2013 server NymID voeq... = SAMY(nymIDSource)",
+            lambda: nymid_from_source(srv + ".cred", "voeqDVAJwDwROywFtg5mEyYpcu2dcPJRLFHYh7tyhqk"))
+    c.check("2013 server NymID voeq... = nym_id(S key of master credential)", lambda: (
+        nym_id(parse_ot_public_key(dearmor_string(_info(_de_file(os.path.join(srv, "UESzvzSw6zqC7BuvlcHmbPKTmf5BIbG0RNvCTpDx1kH")).decode("latin-1"), "publicInfo", "S")).decode("latin-1")))
+        == "voeqDVAJwDwROywFtg5mEyYpcu2dcPJRLFHYh7tyhqk", ""))
+    pub = os.path.join(d13, "server_data", "pubcred", "DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n")
+    for name in sorted(os.listdir(pub)) if os.path.isdir(pub) else []:
+        c.check("2013 credential ID %s... = SAMY(untrimmed text)" % name[:8],
+                lambda name=name: (samy_id(_de_file(os.path.join(pub, name))) == name, ""))
+
+    # 2013 wallet master key -> private E key -> purse token (envelope v1)
+    dyeb = "DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n"
+
+    def purse_open():
+        mk = master_key_from_wallet(os.path.join(d13, "client_data", "wallet.xml"))
+        kc = _de_file(os.path.join(d13, "client_data", "credentials", dyeb,
+                                   "9jqBx8QXU42Vx5mFIRC0aUy1YhVECsPz2Wq9WYW1qKZ")).decode("latin-1")
+        e_priv = load_private(dearmor_string(_info(kc, "privateInfo", "E")), mk)
+        pdir = os.path.join(d13, "client_data", "purse", "r1fUoHwJOWCuK3WBAAySjmKYqsG6G2TYIxdqY6YNuuG", dyeb)
+        purse = _de_file(os.path.join(pdir, os.listdir(pdir)[0])).decode("latin-1")
+        env = dearmor_data(_xml_armor(purse, "token"))
+        plain = open_v1(env, e_priv, dyeb)
+        ids = [e[0] for e in parse_v1(env)[0]]
+        return (plain.startswith(b"-----BEGIN SIGNED CASH TOKEN-----") and len(plain) == 1444,
+                "master key via PBKDF2-HMAC-SHA1; env %d B, ids %s, plaintext %d B + NUL" % (len(env), [i[:4] for i in ids], len(plain)))
+    c.check("2013 wallet master key -> E key -> open purse token (v1)", purse_open)
+
+    # 2011
+    certs = os.path.join(d11, "client_data", "certs")
+    t1q3 = "T1Q3wZWgeTUoaUvn9m1lzIK5tn5wITlzxzrGNI8qtaV"
+    pc23 = "pc23gUqPu9Bk1Vl0K5lz3Jp1MYIfjGIBXVWDp1gba9C"
+    keys11 = {}
+    for name in sorted(os.listdir(certs)) if os.path.isdir(certs) else []:
+        def nym11(name=name):
+            k = load_private(read_file(os.path.join(certs, name)), b"test")
+            keys11[name] = k
+            got = nym_id(k.public_key())
+            return got == name, got if got != name else ""
+        c.check("2011 NymID %s... recomputed from its public key" % name[:8], nym11)
+
+    def v0_open():
+        t = read_file(os.path.join(d11, "client_data", "nyms", t1q3))
+        verify_signed(t, keys11[t1q3].public_key(), "FILE")
+        nymxml = dearmor_string(_xml_armor(t.decode("latin-1"), "filePayload")).decode("latin-1")
+        msg = dearmor_string(_xml_armor(nymxml, "mailMessage"))
+        verify_signed(msg, keys11[t1q3].public_key(), "MESSAGE")
+        env = dearmor_data(_xml_armor(msg.decode("latin-1"), "messagePayload"))
+        plain = open_v0(env, keys11[t1q3])
+        return (plain.startswith(b"Subject:Just testing\nblah blah blah") and len(plain) == 156,
+                "SIGNED FILE + inner SIGNED MESSAGE verified; v0 %d B -> %d B + NUL" % (len(env), len(plain)))
+    c.check("2011 nym file: signatures + open v0 envelope (key pw 'test')", v0_open)
+
+    cdir11 = os.path.join(d11, "client_data", "contracts")
+    for name in sorted(os.listdir(cdir11)) if os.path.isdir(cdir11) else []:
+        def c11(name=name):
+            raw = read_file(os.path.join(cdir11, name))
+            if samy_id(raw) != name:
+                return False, "ID mismatch"
+            signers = [n for n in (pc23, t1q3) if n in keys11 and
+                       any(verify_raw(keys11[n].public_key(), parse_signed(raw)["content"], s)
+                           for _, s in parse_signed(raw)["signatures"])]
+            return bool(signers), "signed by %s" % ",".join(s[:6] for s in signers)
+        c.check("2011 contract %s... ID (untrimmed) + signature" % name[:8], c11)
+
+    _fresh_roundtrips(c)
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    return 1 if c.failed else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# CLI
+# ----------------------------------------------------------------------------------------------
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Independent legacy Open-Transactions reference peer")
+    ap.add_argument("--password", default=None, help="passphrase for encrypted private key PEMs")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("notary", help="legacy notary: ZMQ REP, open+verify request, sign+seal reply")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--auth-key", required=True)
+    p.add_argument("--enc-key", required=True)
+    p.add_argument("--nym-id", required=True)
+    p.add_argument("--client-auth-pub", required=True)
+    p.add_argument("--client-enc-pub", required=True)
+    p.add_argument("--plain-reply", action="store_true")
+    p.add_argument("--lenient", action="store_true", help="also accept bookended request frames")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--timeout-ms", type=int, default=30000)
+
+    p = sub.add_parser("client", help="legacy client: ZMQ REQ, sign+seal request, open+verify reply")
+    p.add_argument("--connect", required=True)
+    p.add_argument("--auth-key", required=True)
+    p.add_argument("--enc-key", required=True)
+    p.add_argument("--notary-nym-id", required=True)
+    p.add_argument("--notary-enc-pub", required=True)
+    p.add_argument("--notary-auth-pub", required=True)
+    p.add_argument("--message", required=True)
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--timeout-ms", type=int, default=5000)
+
+    p = sub.add_parser("seal")
+    p.add_argument("--to", action="append", required=True, help="NYMID=PUBPEM (empty NYMID allowed)")
+    p.add_argument("--in", dest="inp", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--bookend", action="store_true", help="write OT ARMORED ENVELOPE bookends")
+    p = sub.add_parser("open")
+    p.add_argument("--key", required=True)
+    p.add_argument("--nym-id", default="")
+    p.add_argument("--in", dest="inp", required=True)
+    p = sub.add_parser("sign")
+    p.add_argument("--key", required=True)
+    p.add_argument("--type", default="MESSAGE")
+    p.add_argument("--meta", default=None, help="4-char KNMS Meta value")
+    p.add_argument("--raw-content", action="store_true", help="input is already escaped content lines")
+    p.add_argument("--in", dest="inp", required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("verify")
+    p.add_argument("--key", required=True)
+    p.add_argument("--in", dest="inp", required=True)
+    p = sub.add_parser("nymid")
+    p.add_argument("--key", required=True)
+    p = sub.add_parser("samy")
+    p.add_argument("--in", dest="inp", required=True)
+    p.add_argument("--base62", action="store_true")
+    p = sub.add_parser("genkey")
+    p.add_argument("--bits", type=int, default=1024)
+    p.add_argument("--out", required=True)
+    p.add_argument("--pub-out", default=None)
+    p = sub.add_parser("selftest")
+    p.add_argument("--fixtures", required=True)
+
+    a = ap.parse_args(argv)
+    handlers = {"notary": cmd_notary, "client": cmd_client, "seal": cmd_seal, "open": cmd_open,
+                "sign": cmd_sign, "verify": cmd_verify, "nymid": cmd_nymid, "samy": cmd_samy,
+                "genkey": cmd_genkey, "selftest": cmd_selftest}
+    try:
+        return handlers[a.cmd](a)
+    except PeerError as exc:
+        log("error: %s" % exc)
+        return 4
+
+
+if __name__ == "__main__":
+    sys.exit(main())

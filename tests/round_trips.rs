@@ -1,0 +1,177 @@
+//! Round trips through the core API: envelopes (recipient counts, key sizes, payload sizes),
+//! armor on both paths, and signed text.
+
+use std::sync::OnceLock;
+
+use ot_transport::armor::{self, Kind};
+use ot_transport::envelope::{Envelope, Recipient};
+use ot_transport::keys::{Key, KeyFormat};
+use ot_transport::{ErrorKind, signed};
+
+fn keys() -> &'static [Key] {
+    static K: OnceLock<Vec<Key>> = OnceLock::new();
+    K.get_or_init(|| {
+        let mut v: Vec<Key> = (0..5).map(|_| Key::generate(1024).unwrap()).collect();
+        v.push(Key::generate(2048).unwrap());
+        v.push(Key::generate(4096).unwrap());
+        v
+    })
+}
+
+fn payload(n: usize) -> Vec<u8> {
+    (0..n).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+#[test]
+fn seal_open_recipient_counts() {
+    let ks = keys();
+    for n in [1usize, 2, 5] {
+        let ids: Vec<String> = (0..n).map(|i| ks[i].nym_id().unwrap()).collect();
+        let rs: Vec<Recipient> = (0..n)
+            .map(|i| Recipient {
+                nym_id: &ids[i],
+                key: &ks[i],
+            })
+            .collect();
+        let msg = payload(100);
+        let env = Envelope::seal(&rs, &msg).unwrap();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(
+            env.recipient_ids(),
+            sorted.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        let parsed = Envelope::from_armor(env.to_armor(true).unwrap().as_bytes()).unwrap();
+        assert_eq!(parsed, env);
+        for i in 0..n {
+            assert_eq!(parsed.open(Some(&ids[i]), &ks[i]).unwrap(), msg);
+            // NULL NymID means "my own NymID".
+            assert_eq!(parsed.open(None, &ks[i]).unwrap(), msg);
+        }
+        // A key that is not a recipient: no entry for its ID.
+        assert_eq!(
+            parsed.open(None, &ks[5]).unwrap_err().kind(),
+            ErrorKind::NoMatchingRecipient
+        );
+        // The right ID with the wrong key: the uniform failure.
+        assert_eq!(
+            parsed.open(Some(&ids[0]), &ks[5]).unwrap_err().kind(),
+            ErrorKind::DecryptFailed
+        );
+    }
+}
+
+#[test]
+fn seal_open_key_sizes_and_payload_sizes() {
+    for k in &keys()[4..] {
+        for n in [0usize, 1, 15, 16, 17, 1 << 20] {
+            let msg = payload(n);
+            let env = Envelope::seal(
+                &[Recipient {
+                    nym_id: "",
+                    key: &k.to_public(),
+                }],
+                &msg,
+            )
+            .unwrap();
+            let bytes = env.to_bytes();
+            // Ciphertext covers plaintext + NUL, padded: at least one byte of padding.
+            let ct_len = (n + 1).div_ceil(16) * 16 + if (n + 1) % 16 == 0 { 16 } else { 0 };
+            assert_eq!(bytes.len(), 2 + 4 + 4 + 1 + 4 + k.size() + 4 + 16 + ct_len);
+            // Empty-ID entry: opened by anyone holding the key, whatever NymID they give.
+            assert_eq!(
+                Envelope::parse(&bytes)
+                    .unwrap()
+                    .open(Some("whoever"), k)
+                    .unwrap(),
+                msg
+            );
+        }
+    }
+}
+
+#[test]
+fn tampering_gives_the_uniform_error() {
+    let k = &keys()[0];
+    let id = k.nym_id().unwrap();
+    let env = Envelope::seal(
+        &[Recipient {
+            nym_id: &id,
+            key: k,
+        }],
+        b"secret message",
+    )
+    .unwrap();
+    let bytes = env.to_bytes();
+    let ek_at = 2 + 4 + 4 + id.len() + 1 + 4;
+    for pos in [ek_at, ek_at + 64, bytes.len() - 1, bytes.len() - 17] {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x40;
+        let e = Envelope::parse(&b).unwrap().open(Some(&id), k).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DecryptFailed);
+        assert_eq!(e.detail(), "the envelope could not be opened with this key");
+    }
+    // Truncation anywhere is malformed, never a panic.
+    for cut in 0..bytes.len() {
+        let _ = Envelope::parse(&bytes[..cut]).map(|e| e.open(Some(&id), k));
+    }
+}
+
+#[test]
+fn armor_both_paths() {
+    for n in [0usize, 1, 2, 3, 63, 64, 65, 4096] {
+        let p = payload(n);
+        for kind in [Kind::Data, Kind::String] {
+            let bare = armor::encode(&p, kind).unwrap();
+            assert_eq!(armor::decode(bare.as_bytes(), kind).unwrap(), p);
+            for esc in [false, true] {
+                let b = armor::encode_bookended(&p, kind, "DATA", esc).unwrap();
+                assert_eq!(armor::decode(b.as_bytes(), kind).unwrap(), p);
+                assert_eq!(armor::decode_any(b.as_bytes()).unwrap().0, p);
+            }
+        }
+    }
+    // A zlib bomb is refused, not inflated without bound.
+    let bomb = armor::encode(&vec![b'x'; 300 * 1024 * 1024], Kind::String);
+    if let Ok(b) = bomb {
+        assert!(armor::decode(b.as_bytes(), Kind::String).is_err());
+    }
+}
+
+#[test]
+fn key_export_load_all_formats_and_sizes() {
+    for k in [&keys()[0], &keys()[5]] {
+        let id = k.nym_id().unwrap();
+        for f in [
+            KeyFormat::SpkiPem,
+            KeyFormat::OtPublic,
+            KeyFormat::OtPublicUnescaped,
+            KeyFormat::Pkcs8Plain,
+        ] {
+            assert_eq!(
+                Key::load(&k.export(f, None).unwrap(), None)
+                    .unwrap()
+                    .nym_id()
+                    .unwrap(),
+                id
+            );
+        }
+        let e = k
+            .export(KeyFormat::Pkcs8EncryptedLegacy, Some(b"pw"))
+            .unwrap();
+        assert_eq!(Key::load(&e, Some(b"pw")).unwrap().nym_id().unwrap(), id);
+    }
+}
+
+#[test]
+fn signed_text_across_key_sizes() {
+    for k in &keys()[4..] {
+        let t = signed::create("MESSAGE", b"<OTmessage/>\n", k, None).unwrap();
+        assert_eq!(
+            signed::verify(t.as_bytes(), &k.to_public()).unwrap(),
+            b"<OTmessage/>\n"
+        );
+        let p = signed::parse(t.as_bytes()).unwrap();
+        assert_eq!(p.signatures[0].bytes.len(), k.size());
+    }
+}
