@@ -710,13 +710,13 @@ def cmd_notary(a):
     return rc
 
 
-def client_decode_reply(frame: bytes, enc_priv, notary_auth) -> bytes:
+def client_decode_reply(frame: bytes, enc_priv, notary_auth, my_nym_id: str = "") -> bytes:
     text = frame.decode("latin-1")
     if "-----BEGIN" not in text:
         raise PeerError("reply has no bookends (pre-0.83 notary?)")
     body = read_armor(text)
     if "ENVELOPE" in text:
-        plain = open_v1(dearmor_data(body), enc_priv, "")
+        plain = open_v1(dearmor_data(body), enc_priv, my_nym_id)   # "" entry: last-entry fallback
     elif "MESSAGE" in text:
         plain = dearmor_string(body)
     else:
@@ -732,37 +732,36 @@ def cmd_client(a):
     n_auth = load_public(read_file(a.notary_auth_pub))
     ep = check_endpoint(a.connect)
     content = make_content(a.message.encode())
+    my_id = nym_id(auth.public_key())      # opener ID; the notary seals replies to "" (fallback rule)
     ctx = zmq.Context(1)
+    sock = ctx.socket(zmq.REQ)             # one REQ socket for all requests, like OTSocket
+    sock.setsockopt(zmq.LINGER, 0)
     try:
+        sock.connect(ep)
         for i in range(a.repeat):
             signed = create_signed(content, "MESSAGE", auth)
             frame = armor_data(seal_v1(signed, [(a.notary_nym_id, n_enc)])).encode()
-            sock = ctx.socket(zmq.REQ)
-            sock.setsockopt(zmq.LINGER, 0)
+            if not sock.poll(a.timeout_ms, zmq.POLLOUT):
+                log("request %d: send timeout" % (i + 1))
+                return 2
+            sock.send(frame)
+            if not sock.poll(a.timeout_ms, zmq.POLLIN):
+                log("request %d: no reply within %d ms" % (i + 1, a.timeout_ms))
+                return 2
+            reply = sock.recv()
             try:
-                sock.connect(ep)
-                if not sock.poll(a.timeout_ms, zmq.POLLOUT):
-                    log("send timeout")
-                    return 2
-                sock.send(frame)
-                if not sock.poll(a.timeout_ms, zmq.POLLIN):
-                    log("request %d: no reply within %d ms" % (i + 1, a.timeout_ms))
-                    return 2
-                reply = sock.recv()
-            finally:
-                sock.close(0)
-            try:
-                out = client_decode_reply(reply, enc, n_auth)
+                out = client_decode_reply(reply, enc, n_auth, my_id)
             except BadSignature as exc:
                 log("request %d: bad notary signature: %s" % (i + 1, exc))
                 return 3
             except Exception as exc:
                 log("request %d: bad reply: %s: %s" % (i + 1, type(exc).__name__, exc))
                 return 4
-            sys.stdout.write(out.decode("latin-1"))
+            sys.stdout.buffer.write(out)
             sys.stdout.flush()
             log("request %d/%d: verified reply (%d bytes)" % (i + 1, a.repeat, len(reply)))
     finally:
+        sock.close(0)
         ctx.term()
     return 0
 

@@ -1,1 +1,243 @@
-//! The C ABI.
+//! The C ABI: every `extern "C"` function of the library lives below this module.
+//!
+//! This layer only converts: it checks every pointer, turns C strings and (pointer, length)
+//! pairs into Rust values, calls the core, maps errors to stable [`ot_result`] codes (with a
+//! per-thread detail text behind [`ot_last_error`]), writes outputs only on success, and stops
+//! every panic at the boundary. Nothing here knows cryptography or wire formats.
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)] // each function's safety contract is in its header docs
+
+mod armor;
+mod buffer;
+mod envelope;
+mod hash;
+mod keys;
+mod signed;
+mod transport;
+
+pub use armor::*;
+pub use buffer::*;
+pub use envelope::*;
+pub use hash::*;
+pub use keys::*;
+pub use signed::*;
+pub use transport::*;
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::error::{Error, ErrorKind};
+
+/// Result codes. `OT_OK` is zero; every failure is a distinct positive code. Codes are never
+/// renumbered; new codes are only ever appended.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ot_result {
+    /// Success.
+    OT_OK = 0,
+    /// A required pointer argument was NULL.
+    OT_ERR_NULL_ARGUMENT = 1,
+    /// An argument is out of range or inconsistent (size, enum value, NUL in text, wrong key type).
+    OT_ERR_INVALID_ARGUMENT = 2,
+    /// Input bytes or text do not have the expected structure (armor, envelope, signed text, ID).
+    OT_ERR_MALFORMED = 3,
+    /// Key material is in no supported format, or unusable (size, inconsistent components).
+    OT_ERR_KEY_FORMAT = 4,
+    /// The passphrase is missing or wrong.
+    OT_ERR_BAD_PASSPHRASE = 5,
+    /// An envelope could not be opened. Uniform on purpose: it never says which step failed.
+    OT_ERR_DECRYPT_FAILED = 6,
+    /// The envelope has no entry for the given NymID (and no empty-ID fallback entry).
+    OT_ERR_NO_MATCHING_RECIPIENT = 7,
+    /// A signature did not verify with the given key.
+    OT_ERR_BAD_SIGNATURE = 8,
+    /// A network operation did not complete in the configured time.
+    OT_ERR_TIMEOUT = 9,
+    /// ZeroMQ or the peer failed (socket error, unexpected reply).
+    OT_ERR_TRANSPORT = 10,
+    /// A bug or an environment failure (RNG unavailable, caught panic).
+    OT_ERR_INTERNAL = 11,
+    /// The call is not valid in the object's current state (e.g. no identity set yet).
+    OT_ERR_STATE = 12,
+    /// The input uses a recognised but unsupported feature (cipher, hash type).
+    OT_ERR_UNSUPPORTED = 13,
+}
+
+use ot_result::*;
+
+/// Highest result code defined by this version of the library.
+pub const OT_RESULT_MAX: c_int = 13;
+
+pub(crate) struct FfiError {
+    code: ot_result,
+    detail: String,
+}
+
+impl From<Error> for FfiError {
+    fn from(e: Error) -> Self {
+        let code = match e.kind() {
+            ErrorKind::InvalidArgument => OT_ERR_INVALID_ARGUMENT,
+            ErrorKind::Malformed => OT_ERR_MALFORMED,
+            ErrorKind::KeyFormat => OT_ERR_KEY_FORMAT,
+            ErrorKind::BadPassphrase => OT_ERR_BAD_PASSPHRASE,
+            ErrorKind::DecryptFailed => OT_ERR_DECRYPT_FAILED,
+            ErrorKind::NoMatchingRecipient => OT_ERR_NO_MATCHING_RECIPIENT,
+            ErrorKind::BadSignature => OT_ERR_BAD_SIGNATURE,
+            ErrorKind::Timeout => OT_ERR_TIMEOUT,
+            ErrorKind::Transport => OT_ERR_TRANSPORT,
+            ErrorKind::State => OT_ERR_STATE,
+            ErrorKind::Unsupported => OT_ERR_UNSUPPORTED,
+            ErrorKind::Internal => OT_ERR_INTERNAL,
+        };
+        FfiError {
+            code,
+            detail: e.detail().to_string(),
+        }
+    }
+}
+
+pub(crate) type FfiResult<T> = Result<T, FfiError>;
+
+pub(crate) fn null(name: &str) -> FfiError {
+    FfiError {
+        code: OT_ERR_NULL_ARGUMENT,
+        detail: format!("argument `{name}` is NULL"),
+    }
+}
+
+pub(crate) fn invalid(detail: impl Into<String>) -> FfiError {
+    FfiError {
+        code: OT_ERR_INVALID_ARGUMENT,
+        detail: detail.into(),
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(detail: &str) {
+    let c = CString::new(detail.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|l| *l.borrow_mut() = c);
+}
+
+/// Runs `f` with the panic boundary and error mapping every exported function shares.
+pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> ot_result {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => OT_OK,
+        Ok(Err(e)) => {
+            set_last_error(&e.detail);
+            e.code
+        }
+        Err(_) => {
+            set_last_error("internal error: a panic was caught at the C boundary");
+            OT_ERR_INTERNAL
+        }
+    }
+}
+
+
+/// A borrowed byte slice from a (pointer, length) pair. NULL is allowed only with length 0.
+pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &str) -> FfiResult<&'a [u8]> {
+    if ptr.is_null() {
+        if len == 0 {
+            return Ok(&[]);
+        }
+        return Err(null(name));
+    }
+    if len > isize::MAX as usize {
+        return Err(invalid(format!("length of `{name}` is too large")));
+    }
+    // SAFETY: the caller promises `ptr` points to `len` readable bytes (header contract).
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A borrowed NUL-terminated UTF-8 string.
+pub(crate) unsafe fn cstr<'a>(ptr: *const c_char, name: &str) -> FfiResult<&'a str> {
+    if ptr.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: the caller promises a NUL-terminated string (header contract).
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| invalid(format!("`{name}` is not valid UTF-8")))
+}
+
+/// An optional NUL-terminated UTF-8 string (NULL → `None`).
+pub(crate) unsafe fn opt_cstr<'a>(ptr: *const c_char, name: &str) -> FfiResult<Option<&'a str>> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        unsafe { cstr(ptr, name) }.map(Some)
+    }
+}
+
+/// Checks an output pointer before any work is done.
+pub(crate) fn out_ptr<T>(ptr: *mut *mut T, name: &str) -> FfiResult<()> {
+    if ptr.is_null() { Err(null(name)) } else { Ok(()) }
+}
+
+/// Stores a new heap object in `*out` (only called on success).
+pub(crate) unsafe fn put<T>(out: *mut *mut T, value: T) {
+    // SAFETY: `out` was checked non-NULL by `out_ptr` and points to writable storage.
+    unsafe { *out = Box::into_raw(Box::new(value)) };
+}
+
+/// Borrows an object behind a handle.
+pub(crate) unsafe fn handle<'a, T>(ptr: *const T, name: &str) -> FfiResult<&'a T> {
+    if ptr.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: a non-NULL handle came from this library and is still alive (header contract).
+    Ok(unsafe { &*ptr })
+}
+
+/// Frees a heap object created by [`put`]; NULL is a no-op.
+pub(crate) unsafe fn free<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the pointer came from `Box::into_raw` in this library and is freed once.
+            drop(unsafe { Box::from_raw(ptr) });
+        }));
+    }
+}
+
+/// Library version text, e.g. `"0.1.0"`. Static storage; never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn ot_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Static English text for a result code (`"ok"`, `"NULL argument"`, …); unknown codes give
+/// `"unknown result code"`. Never NULL; never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn ot_result_str(result: c_int) -> *const c_char {
+    let s: &'static str = match result {
+        0 => "ok\0",
+        1 => "NULL argument\0",
+        2 => "invalid argument\0",
+        3 => "malformed input\0",
+        4 => "unsupported or invalid key format\0",
+        5 => "missing or wrong passphrase\0",
+        6 => "decryption failed\0",
+        7 => "no matching recipient in envelope\0",
+        8 => "bad signature\0",
+        9 => "timed out\0",
+        10 => "transport failure\0",
+        11 => "internal error\0",
+        12 => "invalid state for this call\0",
+        13 => "unsupported feature\0",
+        _ => "unknown result code\0",
+    };
+    s.as_ptr().cast()
+}
+
+/// Detail text of the last failure of a library call **on the calling thread** (empty string
+/// before any failure). Successful calls do not clear it. The pointer stays valid until the next
+/// failing call on the same thread; copy the text to keep it. Never NULL; never free it. The
+/// text never contains key material, plaintext or passphrases.
+#[unsafe(no_mangle)]
+pub extern "C" fn ot_last_error() -> *const c_char {
+    LAST_ERROR.with(|l| l.borrow().as_ptr())
+}

@@ -67,6 +67,7 @@ pub enum KeyFormat {
     Pkcs8Plain,
 }
 
+#[derive(Clone)]
 enum Inner {
     Public,
     Private(Box<PrivateKey>),
@@ -74,6 +75,7 @@ enum Inner {
 
 /// An RSA key, public or private. Immutable; safe to share between threads.
 /// Private material is zeroized when the key is dropped (the `rsa` crate zeroizes on drop).
+#[derive(Clone)]
 pub struct Key {
     inner: Inner,
     public: PublicKey,

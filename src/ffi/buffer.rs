@@ -1,0 +1,54 @@
+//! `ot_buffer`: owned output bytes.
+
+use zeroize::Zeroize;
+
+use super::free;
+
+/// Bytes returned by the library (text, IDs, plaintext, keys). Owned by the caller, who frees it
+/// with `ot_buffer_free`. The bytes are followed by a NUL that `ot_buffer_len` does not count,
+/// so text results can be used as C strings. Freeing overwrites the bytes with zeros.
+pub struct ot_buffer {
+    /// Content plus one trailing NUL.
+    data: Vec<u8>,
+}
+
+impl ot_buffer {
+    pub(crate) fn new(mut v: Vec<u8>) -> ot_buffer {
+        v.reserve_exact(1);
+        v.push(0);
+        ot_buffer { data: v }
+    }
+}
+
+impl Drop for ot_buffer {
+    fn drop(&mut self) {
+        self.data.zeroize();
+    }
+}
+
+/// Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL.
+/// Valid until `ot_buffer_free(buf)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_buffer_data(buf: *const ot_buffer) -> *const u8 {
+    if buf.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: non-NULL buffers come from this library (header contract).
+    unsafe { (*buf).data.as_ptr() }
+}
+
+/// Number of bytes in the buffer, not counting the trailing NUL. 0 if `buf` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_buffer_len(buf: *const ot_buffer) -> usize {
+    if buf.is_null() {
+        return 0;
+    }
+    // SAFETY: as above.
+    unsafe { (*buf).data.len() - 1 }
+}
+
+/// Zeroes and frees a buffer. `ot_buffer_free(NULL)` does nothing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_buffer_free(buf: *mut ot_buffer) {
+    unsafe { free(buf) }
+}

@@ -1,0 +1,203 @@
+//! Envelopes.
+
+use std::ffi::{c_char, c_int};
+
+use super::{bytes, cstr, free, guard, handle, invalid, null, opt_cstr, ot_buffer, ot_key, ot_result, out_ptr, put};
+use crate::envelope::{Envelope, Recipient};
+
+/// A sealed envelope (v1 multi-recipient, v0 single-recipient, or symmetric type 2). Created by
+/// `ot_envelope_seal`, `ot_envelope_parse`, `ot_envelope_from_armor` or
+/// `ot_envelope_encrypt_symmetric`; freed with `ot_envelope_free`. Immutable: may be used from
+/// many threads at once.
+pub struct ot_envelope(pub(crate) Envelope);
+
+/// One recipient for `ot_envelope_seal`. `nym_id` is written in the envelope (the recipient's
+/// NymID, or `""` for a key-only seal, as legacy notaries seal replies); `key` is the
+/// recipient's public (encryption) key. Both are borrowed for the duration of the call.
+#[repr(C)]
+pub struct ot_recipient {
+    /// NUL-terminated NymID text (may be `""`).
+    pub nym_id: *const c_char,
+    /// The recipient's key (public or private; only the public part is used).
+    pub key: *const ot_key,
+}
+
+/// Seals `plaintext[0..len]` to `n` recipients (1..=4096) in the legacy v1 layout: random
+/// AES-128 key and IV, AES-128-CBC of plaintext plus one NUL, key wrapped with RSA PKCS#1 v1.5
+/// to each recipient, entries sorted by NymID. Plaintext containing a NUL byte is refused
+/// (`OT_ERR_INVALID_ARGUMENT`): a legacy peer would silently cut it there.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_seal(
+    recipients: *const ot_recipient,
+    n: usize,
+    plaintext: *const u8,
+    len: usize,
+    envelope: *mut *mut ot_envelope,
+) -> ot_result {
+    guard(|| {
+        if recipients.is_null() {
+            return Err(null("recipients"));
+        }
+        if n == 0 || n > crate::envelope::MAX_RECIPIENTS {
+            return Err(invalid(format!("recipient count {n} is not in 1..=4096")));
+        }
+        let p = unsafe { bytes(plaintext, len, "plaintext") }?;
+        out_ptr(envelope, "envelope")?;
+        // SAFETY: the caller provides `n` recipient structs (header contract).
+        let rs = unsafe { std::slice::from_raw_parts(recipients, n) };
+        let mut list = Vec::with_capacity(n);
+        for (i, r) in rs.iter().enumerate() {
+            let id = unsafe { cstr(r.nym_id, &format!("recipients[{i}].nym_id")) }?;
+            let k = unsafe { handle(r.key, &format!("recipients[{i}].key")) }?;
+            list.push(Recipient { nym_id: id, key: &k.0 });
+        }
+        let e = Envelope::seal(&list, p)?;
+        unsafe { put(envelope, ot_envelope(e)) };
+        Ok(())
+    })
+}
+
+/// Parses envelope bytes (v1, v0 or symmetric). Every length field is checked against the bytes
+/// that remain before anything is allocated; bad input is `OT_ERR_MALFORMED`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_parse(data: *const u8, len: usize, envelope: *mut *mut ot_envelope) -> ot_result {
+    guard(|| {
+        let d = unsafe { bytes(data, len, "data") }?;
+        out_ptr(envelope, "envelope")?;
+        let e = Envelope::parse(d)?;
+        unsafe { put(envelope, ot_envelope(e)) };
+        Ok(())
+    })
+}
+
+/// Parses an armored envelope (data path; bare, or bookended as `OT ARMORED ENVELOPE`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_from_armor(text: *const u8, len: usize, envelope: *mut *mut ot_envelope) -> ot_result {
+    guard(|| {
+        let d = unsafe { bytes(text, len, "text") }?;
+        out_ptr(envelope, "envelope")?;
+        let e = Envelope::from_armor(d)?;
+        unsafe { put(envelope, ot_envelope(e)) };
+        Ok(())
+    })
+}
+
+/// The envelope's binary form.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_to_bytes(envelope: *const ot_envelope, out: *mut *mut ot_buffer) -> ot_result {
+    guard(|| {
+        let e = unsafe { handle(envelope, "envelope") }?;
+        out_ptr(out, "out")?;
+        unsafe { put(out, ot_buffer::new(e.0.to_bytes())) };
+        Ok(())
+    })
+}
+
+/// The envelope as armor text: bare (what a client sends as its request frame) when `bookends`
+/// is 0, or bookended `-----BEGIN OT ARMORED ENVELOPE-----` (a notary's reply) otherwise.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_to_armor(envelope: *const ot_envelope, bookends: c_int, out: *mut *mut ot_buffer) -> ot_result {
+    guard(|| {
+        let e = unsafe { handle(envelope, "envelope") }?;
+        out_ptr(out, "out")?;
+        let s = e.0.to_armor(bookends != 0)?;
+        unsafe { put(out, ot_buffer::new(s.into_bytes())) };
+        Ok(())
+    })
+}
+
+/// Number of recipient entries (v0: 1; symmetric: 0; NULL: 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_recipient_count(envelope: *const ot_envelope) -> usize {
+    if envelope.is_null() {
+        return 0;
+    }
+    // SAFETY: non-NULL handles come from this library.
+    unsafe { &*envelope }.0.recipient_ids().len()
+}
+
+/// The NymID of recipient entry `index` (0-based, envelope order) as NUL-terminated text;
+/// `""` for key-only entries and v0 envelopes. `OT_ERR_INVALID_ARGUMENT` if out of range.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_recipient_id(envelope: *const ot_envelope, index: usize, id: *mut *mut ot_buffer) -> ot_result {
+    guard(|| {
+        let e = unsafe { handle(envelope, "envelope") }?;
+        out_ptr(id, "id")?;
+        let ids = e.0.recipient_ids();
+        let s = ids
+            .get(index)
+            .ok_or_else(|| invalid(format!("recipient index {index} is out of range (count {})", ids.len())))?;
+        unsafe { put(id, ot_buffer::new(s.as_bytes().to_vec())) };
+        Ok(())
+    })
+}
+
+/// Opens an envelope with a private key. The entry used follows the legacy rules: the first one
+/// whose ID equals `nym_id`, else the last entry if its ID is empty. With `nym_id` NULL, the
+/// key's own NymID (`ot_key_nym_id`) is used. The plaintext (up to its first NUL, as legacy
+/// peers read it) goes to a new `*plaintext`.
+/// Errors: `OT_ERR_NO_MATCHING_RECIPIENT` (no usable entry), and `OT_ERR_DECRYPT_FAILED` for
+/// every cryptographic failure alike — wrong key, bad RSA padding, bad wrapped-key length, bad
+/// CBC padding — so callers cannot be turned into a padding oracle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_open(
+    envelope: *const ot_envelope,
+    nym_id: *const c_char,
+    private_key: *const ot_key,
+    plaintext: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let e = unsafe { handle(envelope, "envelope") }?;
+        let id = unsafe { opt_cstr(nym_id, "nym_id") }?;
+        let k = unsafe { handle(private_key, "private_key") }?;
+        out_ptr(plaintext, "plaintext")?;
+        let p = e.0.open(id, &k.0)?;
+        unsafe { put(plaintext, ot_buffer::new(p)) };
+        Ok(())
+    })
+}
+
+/// Encrypts `plaintext` into a symmetric (type 2) envelope with a raw 16-byte AES key, e.g. one
+/// unlocked by `ot_symkey_unlock`. NUL bytes in the plaintext are refused.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_encrypt_symmetric(
+    raw_key: *const u8,
+    key_len: usize,
+    plaintext: *const u8,
+    len: usize,
+    envelope: *mut *mut ot_envelope,
+) -> ot_result {
+    guard(|| {
+        let k = unsafe { bytes(raw_key, key_len, "raw_key") }?;
+        let p = unsafe { bytes(plaintext, len, "plaintext") }?;
+        out_ptr(envelope, "envelope")?;
+        let e = Envelope::encrypt_symmetric(k, p)?;
+        unsafe { put(envelope, ot_envelope(e)) };
+        Ok(())
+    })
+}
+
+/// Decrypts a symmetric (type 2) envelope with a raw 16-byte key. A wrong key is
+/// `OT_ERR_DECRYPT_FAILED`; a non-symmetric envelope is `OT_ERR_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_decrypt_symmetric(
+    envelope: *const ot_envelope,
+    raw_key: *const u8,
+    key_len: usize,
+    plaintext: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let e = unsafe { handle(envelope, "envelope") }?;
+        let k = unsafe { bytes(raw_key, key_len, "raw_key") }?;
+        out_ptr(plaintext, "plaintext")?;
+        let p = e.0.decrypt_symmetric(k)?;
+        unsafe { put(plaintext, ot_buffer::new(p)) };
+        Ok(())
+    })
+}
+
+/// Frees an envelope. `ot_envelope_free(NULL)` does nothing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_free(envelope: *mut ot_envelope) {
+    unsafe { free(envelope) }
+}

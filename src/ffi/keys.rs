@@ -1,0 +1,155 @@
+//! RSA keys.
+
+use std::ffi::c_int;
+
+use super::{bytes, free, guard, handle, invalid, ot_buffer, ot_result, out_ptr, put};
+use crate::keys::{Key, KeyFormat};
+
+/// An RSA key, public or private. Created by `ot_key_generate`, `ot_key_load` or
+/// `ot_key_public`; freed with `ot_key_free` (private material is zeroed). Immutable: one key
+/// may be used from many threads at once.
+pub struct ot_key(pub(crate) Key);
+
+/// Export format: one of the `OT_KEY_FORMAT_*` values.
+pub type ot_key_format = u32;
+/// `-----BEGIN PUBLIC KEY-----` (SubjectPublicKeyInfo) PEM.
+pub const OT_KEY_FORMAT_SPKI_PEM: ot_key_format = 0;
+/// OT public-key block, escaped (`- -----BEGIN PUBLIC KEY-----`): the form NymIDs hash.
+pub const OT_KEY_FORMAT_OT_PUBLIC: ot_key_format = 1;
+/// OT public-key block, unescaped.
+pub const OT_KEY_FORMAT_OT_PUBLIC_UNESCAPED: ot_key_format = 2;
+/// Encrypted PKCS#8 PEM, PBKDF2-HMAC-SHA256 (600 000 iterations) + AES-256-CBC. Private keys.
+pub const OT_KEY_FORMAT_PKCS8_ENCRYPTED: ot_key_format = 3;
+/// Encrypted PKCS#8 PEM as legacy OT wrote it (PBKDF2-HMAC-SHA1, 2048 iterations, 3DES).
+pub const OT_KEY_FORMAT_PKCS8_ENCRYPTED_LEGACY: ot_key_format = 4;
+/// Unencrypted PKCS#8 PEM. Private keys.
+pub const OT_KEY_FORMAT_PKCS8_PLAIN: ot_key_format = 5;
+
+unsafe fn pass<'a>(p: *const u8, len: usize) -> Result<Option<&'a [u8]>, super::FfiError> {
+    if p.is_null() {
+        if len != 0 {
+            return Err(super::null("passphrase"));
+        }
+        return Ok(None);
+    }
+    unsafe { bytes(p, len, "passphrase") }.map(Some)
+}
+
+/// Generates an RSA key with public exponent 65537. `bits`: a multiple of 8 in 1024..=8192;
+/// 0 means the default, 2048. (Legacy OT used 1024; it is accepted but not recommended.)
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_key_generate(bits: u32, key: *mut *mut ot_key) -> ot_result {
+    guard(|| {
+        out_ptr(key, "key")?;
+        let bits = if bits == 0 { crate::keys::DEFAULT_BITS } else { bits };
+        let k = Key::generate(bits)?;
+        unsafe { put(key, ot_key(k)) };
+        Ok(())
+    })
+}
+
+/// Loads a key, detecting the format: SPKI / PKCS#1 / PKCS#8 PEM, encrypted PKCS#8 (PBES2,
+/// including the legacy PBKDF2-SHA1 + 3DES form), traditional `DEK-Info` PEM, the OT public-key
+/// block (escaped or not), legacy cert files bundling certificates and a key, OT string armor of
+/// any of these, and DER. `passphrase` (`pass_len` bytes, may contain any byte value, e.g. the
+/// 16 raw bytes of a wallet master key) is needed only for encrypted keys; NULL with `pass_len`
+/// 0 means none. As in legacy OT, an empty non-NULL passphrase means `"test"`.
+/// Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_key_load(
+    data: *const u8,
+    len: usize,
+    passphrase: *const u8,
+    pass_len: usize,
+    key: *mut *mut ot_key,
+) -> ot_result {
+    guard(|| {
+        let d = unsafe { bytes(data, len, "data") }?;
+        let p = unsafe { pass(passphrase, pass_len) }?;
+        out_ptr(key, "key")?;
+        let k = Key::load(d, p)?;
+        unsafe { put(key, ot_key(k)) };
+        Ok(())
+    })
+}
+
+/// Exports `key` as text in `format` (`OT_KEY_FORMAT_*`). Private formats need a private key
+/// (`OT_ERR_INVALID_ARGUMENT` otherwise); encrypted formats need a non-empty passphrase.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_key_export(
+    key: *const ot_key,
+    format: ot_key_format,
+    passphrase: *const u8,
+    pass_len: usize,
+    out: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let k = unsafe { handle(key, "key") }?;
+        let p = unsafe { pass(passphrase, pass_len) }?;
+        out_ptr(out, "out")?;
+        let f = match format {
+            OT_KEY_FORMAT_SPKI_PEM => KeyFormat::SpkiPem,
+            OT_KEY_FORMAT_OT_PUBLIC => KeyFormat::OtPublic,
+            OT_KEY_FORMAT_OT_PUBLIC_UNESCAPED => KeyFormat::OtPublicUnescaped,
+            OT_KEY_FORMAT_PKCS8_ENCRYPTED => KeyFormat::Pkcs8Encrypted,
+            OT_KEY_FORMAT_PKCS8_ENCRYPTED_LEGACY => KeyFormat::Pkcs8EncryptedLegacy,
+            OT_KEY_FORMAT_PKCS8_PLAIN => KeyFormat::Pkcs8Plain,
+            other => return Err(invalid(format!("key format {other} is unknown"))),
+        };
+        let v = k.0.export(f, p)?;
+        unsafe { put(out, ot_buffer::new(v)) };
+        Ok(())
+    })
+}
+
+/// A new public-only key with the same public part as `key`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_key_public(key: *const ot_key, public_key: *mut *mut ot_key) -> ot_result {
+    guard(|| {
+        let k = unsafe { handle(key, "key") }?;
+        out_ptr(public_key, "public_key")?;
+        unsafe { put(public_key, ot_key(k.0.to_public())) };
+        Ok(())
+    })
+}
+
+/// 1 if `key` holds private material, 0 if public-only or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_key_is_private(key: *const ot_key) -> c_int {
+    if key.is_null() {
+        return 0;
+    }
+    // SAFETY: non-NULL handles come from this library (header contract).
+    c_int::from(unsafe { &*key }.0.is_private())
+}
+
+/// Modulus size in bits; 0 if `key` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_key_bits(key: *const ot_key) -> u32 {
+    if key.is_null() {
+        return 0;
+    }
+    // SAFETY: as above.
+    unsafe { &*key }.0.bits()
+}
+
+/// The key's NymID, base62(SAMY(escaped OT public-key block)), as NUL-terminated text. For
+/// 2011-2012 Nyms this is the Nym's ID; for credential-era Nyms it is the ID of the Nym whose
+/// master credential signs with this key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_key_nym_id(key: *const ot_key, id: *mut *mut ot_buffer) -> ot_result {
+    guard(|| {
+        let k = unsafe { handle(key, "key") }?;
+        out_ptr(id, "id")?;
+        let s = k.0.nym_id()?;
+        unsafe { put(id, ot_buffer::new(s.into_bytes())) };
+        Ok(())
+    })
+}
+
+/// Frees a key, zeroing private material. `ot_key_free(NULL)` does nothing. The key must not be
+/// in use by another thread, a session or a notary.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_key_free(key: *mut ot_key) {
+    unsafe { free(key) }
+}

@@ -1,0 +1,97 @@
+//! Signed text and legacy symmetric keys.
+
+use std::ffi::c_char;
+
+use super::{bytes, cstr, guard, handle, opt_cstr, ot_buffer, ot_key, ot_result, out_ptr, put};
+use crate::signed;
+use crate::symkey::SymmetricKey;
+
+/// Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.
+/// `"MESSAGE"`; upper case) with `signer`'s private key: RSA-PSS (MGF1-SHA-256, maximum salt)
+/// over SAMY(content). `meta` (4 chars such as `"ADT9"`, or NULL) adds a `Meta:` line. A final
+/// newline is added to `content` if missing. Content a legacy reader would alter is refused with
+/// `OT_ERR_INVALID_ARGUMENT`: NUL bytes, lines over 2047 characters, lines starting with `-`
+/// unless escaped as `- -`, lines starting with `Hash: `. Result: NUL-terminated text.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_signed_create(
+    doc_type: *const c_char,
+    content: *const u8,
+    len: usize,
+    signer: *const ot_key,
+    meta: *const c_char,
+    text: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let t = unsafe { cstr(doc_type, "type") }?;
+        let c = unsafe { bytes(content, len, "content") }?;
+        let k = unsafe { handle(signer, "signer") }?;
+        let m = unsafe { opt_cstr(meta, "meta") }?;
+        out_ptr(text, "text")?;
+        let s = signed::create(t, c, &k.0, m)?;
+        unsafe { put(text, ot_buffer::new(s.into_bytes())) };
+        Ok(())
+    })
+}
+
+/// Verifies a signed document with the signer's public key (at least one signature section must
+/// verify). On success, if `content` is not NULL, the signed content (exactly the bytes the
+/// signature covers) goes to a new `*content`. `OT_ERR_BAD_SIGNATURE` if no signature verifies,
+/// `OT_ERR_MALFORMED` if the text cannot be parsed, `OT_ERR_UNSUPPORTED` for a hash other than
+/// SAMY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_signed_verify(
+    text: *const u8,
+    len: usize,
+    signer_public: *const ot_key,
+    content: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let t = unsafe { bytes(text, len, "text") }?;
+        let k = unsafe { handle(signer_public, "signer_public") }?;
+        let c = signed::verify(t, &k.0)?;
+        if !content.is_null() {
+            unsafe { put(content, ot_buffer::new(c)) };
+        }
+        Ok(())
+    })
+}
+
+/// Parses a signed document **without verifying it** and returns its content, e.g. so a notary
+/// can read who sent a message before choosing the key to verify it with. Never trust this
+/// content before `ot_signed_verify` succeeds.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_signed_content(text: *const u8, len: usize, content: *mut *mut ot_buffer) -> ot_result {
+    guard(|| {
+        let t = unsafe { bytes(text, len, "text") }?;
+        out_ptr(content, "content")?;
+        let p = signed::parse(t)?;
+        unsafe { put(content, ot_buffer::new(p.content)) };
+        Ok(())
+    })
+}
+
+/// Unlocks a legacy serialized `OTSymmetricKey` (binary, or its data-path armor as found in a
+/// wallet's `<cachedKey>`) with a passphrase: PBKDF2-HMAC-SHA1, hash check, AES-128-CBC unwrap.
+/// The 16 raw key bytes go to a new `*raw_key` (zeroed on free). A wrong passphrase is
+/// `OT_ERR_BAD_PASSPHRASE`, never a garbage key. For a 2013+ wallet, the result is the
+/// passphrase of every private key (pass it to `ot_key_load`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_symkey_unlock(
+    serialized: *const u8,
+    len: usize,
+    passphrase: *const u8,
+    pass_len: usize,
+    raw_key: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let s = unsafe { bytes(serialized, len, "serialized") }?;
+        let p = unsafe { bytes(passphrase, pass_len, "passphrase") }?;
+        if passphrase.is_null() {
+            return Err(super::null("passphrase"));
+        }
+        out_ptr(raw_key, "raw_key")?;
+        let k = SymmetricKey::parse(s)?.unlock(p)?;
+        unsafe { put(raw_key, ot_buffer::new(k.to_vec())) };
+        Ok(())
+    })
+}

@@ -1,0 +1,1 @@
+//! Transport FFI (see the transport issue).
