@@ -16,7 +16,9 @@ pub(crate) fn armor_kind(k: ot_armor_kind) -> Result<Kind, super::FfiError> {
     match k {
         OT_ARMOR_DATA => Ok(Kind::Data),
         OT_ARMOR_STRING => Ok(Kind::String),
-        _ => Err(invalid(format!("armor kind {k} is not OT_ARMOR_DATA or OT_ARMOR_STRING"))),
+        _ => Err(invalid(format!(
+            "armor kind {k} is not OT_ARMOR_DATA or OT_ARMOR_STRING"
+        ))),
     }
 }
 

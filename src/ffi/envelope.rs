@@ -2,7 +2,10 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{bytes, cstr, free, guard, handle, invalid, null, opt_cstr, ot_buffer, ot_key, ot_result, out_ptr, put};
+use super::{
+    bytes, cstr, free, guard, handle, invalid, null, opt_cstr, ot_buffer, ot_key, ot_result,
+    out_ptr, put,
+};
 use crate::envelope::{Envelope, Recipient};
 
 /// A sealed envelope (v1 multi-recipient, v0 single-recipient, or symmetric type 2). Created by
@@ -49,7 +52,10 @@ pub unsafe extern "C" fn ot_envelope_seal(
         for (i, r) in rs.iter().enumerate() {
             let id = unsafe { cstr(r.nym_id, &format!("recipients[{i}].nym_id")) }?;
             let k = unsafe { handle(r.key, &format!("recipients[{i}].key")) }?;
-            list.push(Recipient { nym_id: id, key: &k.0 });
+            list.push(Recipient {
+                nym_id: id,
+                key: &k.0,
+            });
         }
         let e = Envelope::seal(&list, p)?;
         unsafe { put(envelope, ot_envelope(e)) };
@@ -60,7 +66,11 @@ pub unsafe extern "C" fn ot_envelope_seal(
 /// Parses envelope bytes (v1, v0 or symmetric). Every length field is checked against the bytes
 /// that remain before anything is allocated; bad input is `OT_ERR_MALFORMED`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_envelope_parse(data: *const u8, len: usize, envelope: *mut *mut ot_envelope) -> ot_result {
+pub unsafe extern "C" fn ot_envelope_parse(
+    data: *const u8,
+    len: usize,
+    envelope: *mut *mut ot_envelope,
+) -> ot_result {
     guard(|| {
         let d = unsafe { bytes(data, len, "data") }?;
         out_ptr(envelope, "envelope")?;
@@ -72,7 +82,11 @@ pub unsafe extern "C" fn ot_envelope_parse(data: *const u8, len: usize, envelope
 
 /// Parses an armored envelope (data path; bare, or bookended as `OT ARMORED ENVELOPE`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_envelope_from_armor(text: *const u8, len: usize, envelope: *mut *mut ot_envelope) -> ot_result {
+pub unsafe extern "C" fn ot_envelope_from_armor(
+    text: *const u8,
+    len: usize,
+    envelope: *mut *mut ot_envelope,
+) -> ot_result {
     guard(|| {
         let d = unsafe { bytes(text, len, "text") }?;
         out_ptr(envelope, "envelope")?;
@@ -84,7 +98,10 @@ pub unsafe extern "C" fn ot_envelope_from_armor(text: *const u8, len: usize, env
 
 /// The envelope's binary form.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_envelope_to_bytes(envelope: *const ot_envelope, out: *mut *mut ot_buffer) -> ot_result {
+pub unsafe extern "C" fn ot_envelope_to_bytes(
+    envelope: *const ot_envelope,
+    out: *mut *mut ot_buffer,
+) -> ot_result {
     guard(|| {
         let e = unsafe { handle(envelope, "envelope") }?;
         out_ptr(out, "out")?;
@@ -96,7 +113,11 @@ pub unsafe extern "C" fn ot_envelope_to_bytes(envelope: *const ot_envelope, out:
 /// The envelope as armor text: bare (what a client sends as its request frame) when `bookends`
 /// is 0, or bookended `-----BEGIN OT ARMORED ENVELOPE-----` (a notary's reply) otherwise.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_envelope_to_armor(envelope: *const ot_envelope, bookends: c_int, out: *mut *mut ot_buffer) -> ot_result {
+pub unsafe extern "C" fn ot_envelope_to_armor(
+    envelope: *const ot_envelope,
+    bookends: c_int,
+    out: *mut *mut ot_buffer,
+) -> ot_result {
     guard(|| {
         let e = unsafe { handle(envelope, "envelope") }?;
         out_ptr(out, "out")?;
@@ -119,14 +140,21 @@ pub unsafe extern "C" fn ot_envelope_recipient_count(envelope: *const ot_envelop
 /// The NymID of recipient entry `index` (0-based, envelope order) as NUL-terminated text;
 /// `""` for key-only entries and v0 envelopes. `OT_ERR_INVALID_ARGUMENT` if out of range.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_envelope_recipient_id(envelope: *const ot_envelope, index: usize, id: *mut *mut ot_buffer) -> ot_result {
+pub unsafe extern "C" fn ot_envelope_recipient_id(
+    envelope: *const ot_envelope,
+    index: usize,
+    id: *mut *mut ot_buffer,
+) -> ot_result {
     guard(|| {
         let e = unsafe { handle(envelope, "envelope") }?;
         out_ptr(id, "id")?;
         let ids = e.0.recipient_ids();
-        let s = ids
-            .get(index)
-            .ok_or_else(|| invalid(format!("recipient index {index} is out of range (count {})", ids.len())))?;
+        let s = ids.get(index).ok_or_else(|| {
+            invalid(format!(
+                "recipient index {index} is out of range (count {})",
+                ids.len()
+            ))
+        })?;
         unsafe { put(id, ot_buffer::new(s.as_bytes().to_vec())) };
         Ok(())
     })

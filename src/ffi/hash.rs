@@ -5,7 +5,12 @@ use std::ffi::c_char;
 use super::{bytes, cstr, guard, null, ot_buffer, ot_result, out_ptr, put};
 use crate::hash;
 
-unsafe fn digest_into(data: *const u8, len: usize, out: *mut u8, f: impl FnOnce(&[u8]) -> Vec<u8>) -> ot_result {
+unsafe fn digest_into(
+    data: *const u8,
+    len: usize,
+    out: *mut u8,
+    f: impl FnOnce(&[u8]) -> Vec<u8>,
+) -> ot_result {
     guard(|| {
         let d = unsafe { bytes(data, len, "data") }?;
         if out.is_null() {
@@ -40,7 +45,11 @@ pub unsafe extern "C" fn ot_hash_whirlpool(data: *const u8, len: usize, out: *mu
 /// OT base62 text of `bytes[0..len]` (big-endian integer, alphabet `0-9A-Za-z`, leading zero
 /// bytes dropped) into a new NUL-terminated `*id`. Free it with `ot_buffer_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_id_encode(data: *const u8, len: usize, id: *mut *mut ot_buffer) -> ot_result {
+pub unsafe extern "C" fn ot_id_encode(
+    data: *const u8,
+    len: usize,
+    id: *mut *mut ot_buffer,
+) -> ot_result {
     guard(|| {
         let d = unsafe { bytes(data, len, "data") }?;
         out_ptr(id, "id")?;
@@ -65,7 +74,11 @@ pub unsafe extern "C" fn ot_id_decode(id: *const c_char, out: *mut *mut ot_buffe
 /// The OT identifier of `data`: base62(SAMY(data)) — how contract, credential and nym IDs are
 /// formed. Result is NUL-terminated text in a new `*id`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_id_of(data: *const u8, len: usize, id: *mut *mut ot_buffer) -> ot_result {
+pub unsafe extern "C" fn ot_id_of(
+    data: *const u8,
+    len: usize,
+    id: *mut *mut ot_buffer,
+) -> ot_result {
     guard(|| {
         let d = unsafe { bytes(data, len, "data") }?;
         out_ptr(id, "id")?;

@@ -41,7 +41,11 @@ unsafe fn pass<'a>(p: *const u8, len: usize) -> Result<Option<&'a [u8]>, super::
 pub unsafe extern "C" fn ot_key_generate(bits: u32, key: *mut *mut ot_key) -> ot_result {
     guard(|| {
         out_ptr(key, "key")?;
-        let bits = if bits == 0 { crate::keys::DEFAULT_BITS } else { bits };
+        let bits = if bits == 0 {
+            crate::keys::DEFAULT_BITS
+        } else {
+            bits
+        };
         let k = Key::generate(bits)?;
         unsafe { put(key, ot_key(k)) };
         Ok(())
@@ -104,7 +108,10 @@ pub unsafe extern "C" fn ot_key_export(
 
 /// A new public-only key with the same public part as `key`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_key_public(key: *const ot_key, public_key: *mut *mut ot_key) -> ot_result {
+pub unsafe extern "C" fn ot_key_public(
+    key: *const ot_key,
+    public_key: *mut *mut ot_key,
+) -> ot_result {
     guard(|| {
         let k = unsafe { handle(key, "key") }?;
         out_ptr(public_key, "public_key")?;

@@ -137,7 +137,6 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult<()>) -> ot_result {
     }
 }
 
-
 /// A borrowed byte slice from a (pointer, length) pair. NULL is allowed only with length 0.
 pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &str) -> FfiResult<&'a [u8]> {
     if ptr.is_null() {
@@ -175,7 +174,11 @@ pub(crate) unsafe fn opt_cstr<'a>(ptr: *const c_char, name: &str) -> FfiResult<O
 
 /// Checks an output pointer before any work is done.
 pub(crate) fn out_ptr<T>(ptr: *mut *mut T, name: &str) -> FfiResult<()> {
-    if ptr.is_null() { Err(null(name)) } else { Ok(()) }
+    if ptr.is_null() {
+        Err(null(name))
+    } else {
+        Ok(())
+    }
 }
 
 /// Stores a new heap object in `*out` (only called on success).

@@ -60,7 +60,11 @@ pub unsafe extern "C" fn ot_signed_verify(
 /// can read who sent a message before choosing the key to verify it with. Never trust this
 /// content before `ot_signed_verify` succeeds.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_signed_content(text: *const u8, len: usize, content: *mut *mut ot_buffer) -> ot_result {
+pub unsafe extern "C" fn ot_signed_content(
+    text: *const u8,
+    len: usize,
+    content: *mut *mut ot_buffer,
+) -> ot_result {
     guard(|| {
         let t = unsafe { bytes(text, len, "text") }?;
         out_ptr(content, "content")?;
