@@ -345,10 +345,6 @@ impl Key {
         self.public.size()
     }
 
-    pub(crate) fn public_key(&self) -> &PublicKey {
-        &self.public
-    }
-
     pub(crate) fn private_key(&self) -> Result<&PrivateKey> {
         match &self.inner {
             Inner::Private(k) => Ok(k),

@@ -1,0 +1,258 @@
+//! Session and notary options, with legacy OT's `[latency]` names and defaults.
+
+use crate::error::{Error, Result};
+
+/// Transport options. Field names are the legacy `client.cfg` / `server.cfg` keys where one
+/// exists. Durations are milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// First send poll timeout; doubles on each try (legacy 200).
+    pub latency_send_ms: i64,
+    /// Send polls before giving up on an attempt (legacy 7).
+    pub latency_send_no_tries: i64,
+    /// First receive poll timeout; doubles on each try (legacy 200).
+    pub latency_receive_ms: i64,
+    /// Receive polls before the attempt counts as lost (legacy 7): 200·(2⁷−1) ms ≈ 25 s.
+    pub latency_receive_no_tries: i64,
+    /// Pause after a successful send before waiting for the reply (legacy 50; 0 for lowest
+    /// latency).
+    pub latency_delay_after: i64,
+    /// Legacy flag: with true, waits have no poll timeout (send/receive block; a lost reply is
+    /// then only noticed by heartbeats). Default false.
+    pub is_blocking: bool,
+    /// ZMQ_LINGER of every socket (legacy 0).
+    pub linger_ms: i64,
+    /// How many times a request is re-sent after its reply was lost (each time on a fresh socket,
+    /// or on the same socket with `req_relaxed`). Default 1.
+    pub max_resends: i64,
+    /// Use libzmq's ZMQ_REQ_RELAXED + ZMQ_REQ_CORRELATE instead of re-creating the socket.
+    /// Needs a libzmq ≥ 4 peer. Default false.
+    pub req_relaxed: bool,
+    /// ZMQ_HEARTBEAT_IVL (0 = off, the default).
+    pub heartbeat_ivl_ms: i64,
+    /// ZMQ_HEARTBEAT_TIMEOUT (0 = libzmq default: the interval).
+    pub heartbeat_timeout_ms: i64,
+    /// ZMQ_HEARTBEAT_TTL (0 = off).
+    pub heartbeat_ttl_ms: i64,
+    /// ZMQ_MAXMSGSIZE: larger incoming frames are dropped by libzmq (default 64 MiB; -1 = none).
+    pub max_message_size: i64,
+    /// Notary only: reply to an unreadable request with a signed, unencrypted error `MESSAGE`
+    /// instead of the legacy behaviour (no reply, socket re-created). Default false.
+    pub reply_errors: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            latency_send_ms: 200,
+            latency_send_no_tries: 7,
+            latency_receive_ms: 200,
+            latency_receive_no_tries: 7,
+            latency_delay_after: 50,
+            is_blocking: false,
+            linger_ms: 0,
+            max_resends: 1,
+            req_relaxed: false,
+            heartbeat_ivl_ms: 0,
+            heartbeat_timeout_ms: 0,
+            heartbeat_ttl_ms: 0,
+            max_message_size: 64 * 1024 * 1024,
+            reply_errors: false,
+        }
+    }
+}
+
+/// Every option name, in the order of [`Options`].
+pub const NAMES: &[&str] = &[
+    "latency_send_ms",
+    "latency_send_no_tries",
+    "latency_receive_ms",
+    "latency_receive_no_tries",
+    "latency_delay_after",
+    "is_blocking",
+    "linger_ms",
+    "max_resends",
+    "req_relaxed",
+    "heartbeat_ivl_ms",
+    "heartbeat_timeout_ms",
+    "heartbeat_ttl_ms",
+    "max_message_size",
+    "reply_errors",
+];
+
+fn range(name: &str, v: i64, lo: i64, hi: i64) -> Result<i64> {
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(Error::invalid(format!("option {name} = {v} is outside {lo}..={hi}")))
+    }
+}
+
+impl Options {
+    /// Sets one option by its name.
+    pub fn set(&mut self, name: &str, v: i64) -> Result<()> {
+        const DAY: i64 = 86_400_000;
+        match name {
+            "latency_send_ms" => self.latency_send_ms = range(name, v, 1, DAY)?,
+            "latency_send_no_tries" => self.latency_send_no_tries = range(name, v, 1, 30)?,
+            "latency_receive_ms" => self.latency_receive_ms = range(name, v, 1, DAY)?,
+            "latency_receive_no_tries" => self.latency_receive_no_tries = range(name, v, 1, 30)?,
+            "latency_delay_after" => self.latency_delay_after = range(name, v, 0, 60_000)?,
+            "is_blocking" => self.is_blocking = range(name, v, 0, 1)? == 1,
+            "linger_ms" => self.linger_ms = range(name, v, -1, DAY)?,
+            "max_resends" => self.max_resends = range(name, v, 0, 100)?,
+            "req_relaxed" => self.req_relaxed = range(name, v, 0, 1)? == 1,
+            "heartbeat_ivl_ms" => self.heartbeat_ivl_ms = range(name, v, 0, DAY)?,
+            "heartbeat_timeout_ms" => self.heartbeat_timeout_ms = range(name, v, 0, DAY)?,
+            "heartbeat_ttl_ms" => self.heartbeat_ttl_ms = range(name, v, 0, 6_553_599)?,
+            "max_message_size" => self.max_message_size = range(name, v, -1, i64::MAX)?,
+            "reply_errors" => self.reply_errors = range(name, v, 0, 1)? == 1,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "unknown option {name:?}; known: {}",
+                    NAMES.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one option by its name.
+    pub fn get(&self, name: &str) -> Result<i64> {
+        Ok(match name {
+            "latency_send_ms" => self.latency_send_ms,
+            "latency_send_no_tries" => self.latency_send_no_tries,
+            "latency_receive_ms" => self.latency_receive_ms,
+            "latency_receive_no_tries" => self.latency_receive_no_tries,
+            "latency_delay_after" => self.latency_delay_after,
+            "is_blocking" => i64::from(self.is_blocking),
+            "linger_ms" => self.linger_ms,
+            "max_resends" => self.max_resends,
+            "req_relaxed" => i64::from(self.req_relaxed),
+            "heartbeat_ivl_ms" => self.heartbeat_ivl_ms,
+            "heartbeat_timeout_ms" => self.heartbeat_timeout_ms,
+            "heartbeat_ttl_ms" => self.heartbeat_ttl_ms,
+            "max_message_size" => self.max_message_size,
+            "reply_errors" => i64::from(self.reply_errors),
+            _ => return Err(Error::invalid(format!("unknown option {name:?}"))),
+        })
+    }
+
+    /// Applies a legacy `client.cfg`/`server.cfg` text: keys of the `[latency]` section (legacy
+    /// names), and of an `[ot_transport]` section for this library's own options. Other sections
+    /// and unknown keys are ignored, as the legacy reader did; a known key with a value that is
+    /// not a number (or `true`/`false`) is an error naming the line.
+    pub fn load_ini(&mut self, text: &str) -> Result<()> {
+        let mut section = String::new();
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
+                continue;
+            }
+            if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = s.trim().to_ascii_lowercase();
+                continue;
+            }
+            if section != "latency" && section != "ot_transport" {
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(Error::malformed(format!("line {}: expected key = value", n + 1)));
+            };
+            let (k, v) = (k.trim(), v.trim());
+            if !NAMES.contains(&k) {
+                continue;
+            }
+            let value = match v.to_ascii_lowercase().as_str() {
+                "true" => 1,
+                "false" => 0,
+                other => other
+                    .parse::<i64>()
+                    .map_err(|_| Error::malformed(format!("line {}: {k} = {v:?} is not a number", n + 1)))?,
+            };
+            self.set(k, value)
+                .map_err(|e| Error::invalid(format!("line {}: {}", n + 1, e.detail())))?;
+        }
+        Ok(())
+    }
+
+    /// The receive-poll timeouts of one attempt (legacy doubling), in ms; `None` = blocking.
+    pub(crate) fn receive_polls(&self) -> Vec<Option<i64>> {
+        polls(self.is_blocking, self.latency_receive_ms, self.latency_receive_no_tries)
+    }
+
+    pub(crate) fn send_polls(&self) -> Vec<Option<i64>> {
+        polls(self.is_blocking, self.latency_send_ms, self.latency_send_no_tries)
+    }
+
+    /// Longest a request can take with these options before `Timeout` (ms), ignoring the
+    /// notary's own processing time.
+    pub fn worst_case_ms(&self) -> i64 {
+        let sum = |p: Vec<Option<i64>>| p.iter().map(|x| x.unwrap_or(0)).sum::<i64>();
+        (self.max_resends + 1) * (sum(self.send_polls()) + self.latency_delay_after + sum(self.receive_polls()))
+    }
+
+    pub(crate) fn apply(&self, s: &zmq::Socket) -> Result<()> {
+        let e = |w| move |err| super::zmq_err(w, err);
+        s.set_linger(self.linger_ms.clamp(-1, i64::from(i32::MAX)) as i32)
+            .map_err(e("ZMQ_LINGER"))?;
+        s.set_maxmsgsize(self.max_message_size).map_err(e("ZMQ_MAXMSGSIZE"))?;
+        if self.heartbeat_ivl_ms > 0 {
+            s.set_heartbeat_ivl(self.heartbeat_ivl_ms.min(i64::from(i32::MAX)) as i32)
+                .map_err(e("ZMQ_HEARTBEAT_IVL"))?;
+        }
+        if self.heartbeat_timeout_ms > 0 {
+            s.set_heartbeat_timeout(self.heartbeat_timeout_ms.min(i64::from(i32::MAX)) as i32)
+                .map_err(e("ZMQ_HEARTBEAT_TIMEOUT"))?;
+        }
+        if self.heartbeat_ttl_ms > 0 {
+            s.set_heartbeat_ttl(self.heartbeat_ttl_ms as i32).map_err(e("ZMQ_HEARTBEAT_TTL"))?;
+        }
+        Ok(())
+    }
+}
+
+fn polls(blocking: bool, first: i64, tries: i64) -> Vec<Option<i64>> {
+    if blocking {
+        return vec![None];
+    }
+    (0..tries)
+        .map(|i| Some(first.saturating_mul(1i64 << i.min(40))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_defaults_and_doubling() {
+        let o = Options::default();
+        assert_eq!(
+            o.receive_polls(),
+            [200, 400, 800, 1600, 3200, 6400, 12800].map(Some).to_vec()
+        );
+        for n in NAMES {
+            let v = o.get(n).unwrap();
+            let mut c = o.clone();
+            c.set(n, v).unwrap();
+            assert_eq!(c, o);
+        }
+        assert!(o.clone().set("nope", 1).is_err());
+        assert!(o.clone().set("latency_send_no_tries", 0).is_err());
+    }
+
+    #[test]
+    fn legacy_client_cfg() {
+        let cfg = "[misc]\nfoo=bar\n\n[latency]\nlatency_send_ms=100\nlatency_send_no_tries=3\n\
+                   latency_receive_ms=150\nlatency_receive_no_tries=4\nlatency_delay_after=0\n\
+                   is_blocking=false\nunknown_key=5\n[ot_transport]\nmax_resends=3\nreq_relaxed=true\n";
+        let mut o = Options::default();
+        o.load_ini(cfg).unwrap();
+        assert_eq!((o.latency_send_ms, o.latency_send_no_tries), (100, 3));
+        assert_eq!((o.latency_receive_ms, o.latency_receive_no_tries), (150, 4));
+        assert_eq!((o.latency_delay_after, o.is_blocking, o.max_resends, o.req_relaxed), (0, false, 3, true));
+        assert!(Options::default().load_ini("[latency]\nlatency_send_ms=fast\n").is_err());
+        assert!(Options::default().load_ini("[latency]\nlatency_send_ms=-5\n").is_err());
+    }
+}

@@ -1,0 +1,229 @@
+//! Client session and notary over tcp loopback (ephemeral ports), through the Rust API.
+
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ot_transport::ErrorKind;
+use ot_transport::keys::Key;
+use ot_transport::transport::{Notary, Options, Session};
+
+struct Nym {
+    auth: Key,
+    enc: Key,
+    id: String,
+}
+
+fn nym() -> Nym {
+    let auth = Key::generate(1024).unwrap();
+    let enc = Key::generate(1024).unwrap();
+    let id = auth.nym_id().unwrap();
+    Nym { auth, enc, id }
+}
+
+fn pair() -> &'static (Nym, Nym) {
+    static P: OnceLock<(Nym, Nym)> = OnceLock::new();
+    P.get_or_init(|| (nym(), nym()))
+}
+
+fn fast() -> Options {
+    let mut o = Options::default();
+    o.latency_send_ms = 50;
+    o.latency_send_no_tries = 2;
+    o.latency_receive_ms = 100;
+    o.latency_receive_no_tries = 3; // 100 + 200 + 400 = 700 ms per attempt
+    o.latency_delay_after = 0;
+    o.max_resends = 1;
+    o
+}
+
+fn session(endpoint: &str, o: Options) -> Session {
+    let (client, notary) = pair();
+    let mut s = Session::new(endpoint, o).unwrap();
+    s.set_identity(&client.auth, &client.enc).unwrap();
+    s.set_notary(&notary.id, &notary.enc, &notary.auth).unwrap();
+    s
+}
+
+fn notary(o: Options) -> Notary {
+    let (_, n) = pair();
+    Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, o).unwrap()
+}
+
+/// Serves `n` requests: verifies each with the client's key and replies `@` + content.
+fn serve(mut nt: Notary, n: usize, sealed: bool) -> thread::JoinHandle<Notary> {
+    thread::spawn(move || {
+        let (client, _) = pair();
+        for _ in 0..n {
+            let req = nt.receive(10_000).unwrap();
+            let content = req.verify(&client.auth).unwrap().to_vec();
+            let reply = [b"@".as_slice(), &content].concat();
+            nt.reply(&req, &reply, sealed.then_some(&client.enc)).unwrap();
+        }
+        nt
+    })
+}
+
+#[test]
+fn round_trip_sealed_and_plain_replies() {
+    for sealed in [true, false] {
+        let nt = notary(fast());
+        let ep = nt.endpoint().to_string();
+        let h = serve(nt, 3, sealed);
+        let mut s = session(&ep, fast());
+        for i in 0..3 {
+            let msg = format!("<OTmessage>request {i}</OTmessage>\n");
+            assert_eq!(s.request(msg.as_bytes()).unwrap(), format!("@{msg}").as_bytes());
+        }
+        let nt = h.join().unwrap();
+        assert_eq!(nt.stats().replies, 3);
+        assert_eq!(s.stats().resends, 0);
+    }
+}
+
+#[test]
+fn no_notary_times_out_within_the_schedule_and_session_stays_usable() {
+    // Reserve a port, then close it: nothing listens there.
+    let ep = {
+        let nt = notary(fast());
+        nt.endpoint().to_string()
+    };
+    let mut s = session(&ep, fast());
+    let t = Instant::now();
+    let e = s.request(b"hello\n").unwrap_err();
+    let took = t.elapsed();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    // 2 attempts x (100+200+400 ms) = 1.4 s, plus scheduling slack.
+    assert!(took >= Duration::from_millis(1300) && took < Duration::from_millis(4000), "{took:?}");
+    assert_eq!(s.stats().timeouts, 1);
+    // A notary appears on that port: the same session now succeeds.
+    let (_, n) = pair();
+    let nt = Notary::bind(&ep, &n.auth, &n.enc, &n.id, fast()).unwrap();
+    let h = serve(nt, 1, true);
+    assert_eq!(s.request(b"again\n").unwrap(), b"@again\n");
+    h.join().unwrap();
+}
+
+#[test]
+fn a_dropped_request_is_recovered_by_resending() {
+    for relaxed in [false, true] {
+        let mut o = fast();
+        o.req_relaxed = relaxed;
+        let mut nt = notary(fast());
+        let ep = nt.endpoint().to_string();
+        let h = thread::spawn(move || {
+            let (client, _) = pair();
+            // Drop the first request (no reply), answer the resend.
+            let first = nt.receive(10_000).unwrap();
+            let _ = first.verify(&client.auth).unwrap();
+            let req = nt.receive(10_000).unwrap();
+            let c = req.verify(&client.auth).unwrap().to_vec();
+            nt.reply(&req, &c, Some(&client.enc)).unwrap();
+            // Then serve normally.
+            let req = nt.receive(10_000).unwrap();
+            nt.reply(&req, b"next", Some(&client.enc)).unwrap();
+            nt
+        });
+        let mut s = session(&ep, o);
+        assert_eq!(s.request(b"once\n").unwrap(), b"once\n");
+        assert_eq!(s.stats().resends, 1);
+        // Signed content always ends with a newline (the legacy reader re-terminates lines).
+        assert_eq!(s.request(b"twice\n").unwrap(), b"next\n");
+        let nt = h.join().unwrap();
+        assert_eq!(nt.stats().rebinds, 1);
+    }
+}
+
+#[test]
+fn garbage_and_wrong_keys_do_not_stop_the_notary() {
+    let nt = notary(fast());
+    let ep = nt.endpoint().to_string();
+    let h = thread::spawn(move || {
+        let mut nt = nt;
+        let mut errors = Vec::new();
+        // 1: garbage frame, 2: sealed to the wrong key; then one good request.
+        for _ in 0..2 {
+            errors.push(nt.receive(10_000).err().map(|e| e.kind()));
+        }
+        let (client, _) = pair();
+        let req = nt.receive(10_000).unwrap();
+        nt.reply(&req, b"ok", Some(&client.enc)).unwrap();
+        (nt, errors)
+    });
+    let mut once = fast();
+    once.max_resends = 0;
+    let mut raw = Session::new(&ep, once.clone()).unwrap();
+    assert_eq!(raw.exchange(b"%%% not armor %%%").unwrap_err().kind(), ErrorKind::Timeout);
+    // A client that was given the wrong notary encryption key.
+    let (client, n) = pair();
+    let wrong = Key::generate(1024).unwrap();
+    let mut s0 = Session::new(&ep, once).unwrap();
+    s0.set_identity(&client.auth, &client.enc).unwrap();
+    s0.set_notary(&n.id, &wrong, &n.auth).unwrap();
+    assert_eq!(s0.request(b"x\n").unwrap_err().kind(), ErrorKind::Timeout);
+    let mut good = session(&ep, fast());
+    assert_eq!(good.request(b"hi\n").unwrap(), b"ok\n");
+    let (nt, errors) = h.join().unwrap();
+    assert_eq!(errors, vec![Some(ErrorKind::Malformed), Some(ErrorKind::DecryptFailed)]);
+    assert!(nt.stats().rebinds >= 2);
+}
+
+#[test]
+fn reply_errors_option_gives_the_client_a_clear_error() {
+    let mut o = fast();
+    o.reply_errors = true;
+    let nt = notary(o);
+    let ep = nt.endpoint().to_string();
+    let h = thread::spawn(move || {
+        let mut nt = nt;
+        nt.receive(10_000).err().map(|e| e.kind())
+    });
+    let (client, n) = pair();
+    let wrong = Key::generate(1024).unwrap();
+    let mut s = Session::new(&ep, fast()).unwrap();
+    s.set_identity(&client.auth, &client.enc).unwrap();
+    s.set_notary(&n.id, &wrong, &n.auth).unwrap();
+    let e = s.request(b"x\n").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport);
+    assert!(e.detail().contains("could not be opened"), "{}", e.detail());
+    assert_eq!(h.join().unwrap(), Some(ErrorKind::DecryptFailed));
+}
+
+#[test]
+fn wrong_notary_auth_key_is_a_bad_signature() {
+    let nt = notary(fast());
+    let ep = nt.endpoint().to_string();
+    let h = serve(nt, 1, true);
+    let (client, n) = pair();
+    let mut s = Session::new(&ep, fast()).unwrap();
+    s.set_identity(&client.auth, &client.enc).unwrap();
+    s.set_notary(&n.id, &n.enc, &client.auth).unwrap();
+    assert_eq!(s.request(b"x\n").unwrap_err().kind(), ErrorKind::BadSignature);
+    h.join().unwrap();
+}
+
+#[test]
+fn one_mebibyte_message() {
+    let nt = notary(fast());
+    let ep = nt.endpoint().to_string();
+    let h = serve(nt, 1, true);
+    let mut o = fast();
+    o.latency_receive_ms = 2000;
+    let mut s = session(&ep, o);
+    let mut big = String::new();
+    while big.len() < 1 << 20 {
+        big.push_str("<line>0123456789abcdef0123456789abcdef0123456789abcdef</line>\n");
+    }
+    let reply = s.request(big.as_bytes()).unwrap();
+    assert_eq!(reply.len(), big.len() + 1);
+    h.join().unwrap();
+}
+
+#[test]
+fn state_errors() {
+    let mut s = Session::new("tcp://127.0.0.1:1", fast()).unwrap();
+    assert_eq!(s.request(b"x\n").unwrap_err().kind(), ErrorKind::State);
+    assert_eq!(Session::new("garbage", fast()).err().unwrap().kind(), ErrorKind::InvalidArgument);
+    let (c, _) = pair();
+    assert!(s.set_identity(&c.auth.to_public(), &c.enc).is_err());
+}
