@@ -88,6 +88,26 @@ typedef struct ot_envelope ot_envelope;
 // may be used from many threads at once.
 typedef struct ot_key ot_key;
 
+// A notary endpoint: one ZeroMQ REP socket. Created by `ot_notary_new`, freed by
+// `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
+typedef struct ot_notary ot_notary;
+
+// A request received by a notary (opened and parsed, not yet verified). Freed with
+// `ot_request_free`. Immutable: may be read from any thread.
+typedef struct ot_request ot_request;
+
+// A client session: one lock-step ZeroMQ REQ connection to a notary. Created by
+// `ot_session_new`, freed by `ot_session_free`. A session is used by **one thread at a time**
+// (it may be handed from thread to thread); many sessions may run in one process.
+typedef struct ot_session ot_session;
+
+// Transport options (an opaque builder). Created with `ot_session_options_new` holding the
+// legacy defaults; changed with `ot_session_options_set` or `ot_session_options_load_ini`;
+// freed with `ot_session_options_free`. Sessions and notaries copy the options they are given,
+// so one options object may serve many and be freed right after. Not thread-safe while being
+// modified.
+typedef struct ot_session_options ot_session_options;
+
 // Which armor path: a value of `OT_ARMOR_DATA` or `OT_ARMOR_STRING`.
 typedef uint32_t ot_armor_kind;
 
@@ -333,6 +353,130 @@ ot_result ot_symkey_unlock(const uint8_t *serialized,
                            const uint8_t *passphrase,
                            size_t pass_len,
                            ot_buffer **raw_key);
+
+// New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
+// `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
+// about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
+// `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
+// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `reply_errors` 0.
+ot_result ot_session_options_new(ot_session_options **options);
+
+// Sets one option by name (the names listed under `ot_session_options_new`; the latency names
+// are legacy OT's). Out-of-range values and unknown names are `OT_ERR_INVALID_ARGUMENT`.
+ot_result ot_session_options_set(ot_session_options *options, const char *name, int64_t value);
+
+// Reads one option by name into `*value`.
+ot_result ot_session_options_get(const ot_session_options *options,
+                                 const char *name,
+                                 int64_t *value);
+
+// Applies a legacy `client.cfg`/`server.cfg` text: the `[latency]` section's keys (legacy
+// names), plus an `[ot_transport]` section for this library's options. Other sections and
+// unknown keys are ignored as the legacy reader did; a bad value is `OT_ERR_MALFORMED` or
+// `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed.
+ot_result ot_session_options_load_ini(ot_session_options *options, const uint8_t *text, size_t len);
+
+// Frees options. `ot_session_options_free(NULL)` does nothing.
+void ot_session_options_free(ot_session_options *options);
+
+// Creates a session connecting to `endpoint` (`tcp://host:port`, `ipc://path`). `options` may
+// be NULL (legacy defaults); it is copied. Connecting is asynchronous: a notary that is not
+// running yet is not an error here.
+ot_result ot_session_new(const char *endpoint,
+                         const ot_session_options *options,
+                         ot_session **session);
+
+// One raw lock-step exchange: sends `frame[0..len]` as one message and waits for the reply
+// frame (legacy poll schedule). A lost reply re-creates the socket (or, with `req_relaxed`,
+// keeps it) and re-sends, up to `max_resends` times; then `OT_ERR_TIMEOUT`. The session stays
+// usable after every error.
+ot_result ot_session_exchange(ot_session *session,
+                              const uint8_t *frame,
+                              size_t len,
+                              ot_buffer **reply);
+
+// Sets the client's keys (both private; copied): `auth_private` signs requests,
+// `encryption_private` opens sealed replies.
+ot_result ot_session_set_identity(ot_session *session,
+                                  const ot_key *auth_private,
+                                  const ot_key *encryption_private);
+
+// Sets the notary (keys copied): requests are sealed to `notary_nym_id` with
+// `notary_encryption_public`; replies must be signed by `notary_auth_public`.
+ot_result ot_session_set_notary(ot_session *session,
+                                const char *notary_nym_id,
+                                const ot_key *notary_encryption_public,
+                                const ot_key *notary_auth_public);
+
+// A full legacy request: signs `content` as a `MESSAGE` with the auth key, seals it to the
+// notary, sends the bare armor, waits (with recovery, as `ot_session_exchange`), then opens a
+// bookended `ENVELOPE` reply with the encryption key — or decodes the legacy unencrypted
+// bookended `MESSAGE` — verifies the notary's signature and returns the reply content (which,
+// like all signed content, ends with a newline).
+// Errors: `OT_ERR_STATE` (identity or notary not set), `OT_ERR_TIMEOUT`, `OT_ERR_BAD_SIGNATURE`
+// (reply not signed by the notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT`
+// (unexpected reply kind, an empty reply, or a notary error reply), `OT_ERR_MALFORMED`.
+ot_result ot_session_request(ot_session *session,
+                             const uint8_t *content,
+                             size_t len,
+                             ot_buffer **reply);
+
+// Frees a session (closes its socket; pending data is discarded, linger 0 by default).
+// `ot_session_free(NULL)` does nothing.
+void ot_session_free(ot_session *session);
+
+// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://*:7085` or
+// `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
+// `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
+// options (NULL: defaults) are copied.
+ot_result ot_notary_new(const char *bind_endpoint,
+                        const ot_key *auth_private,
+                        const ot_key *encryption_private,
+                        const char *nym_id,
+                        const ot_session_options *options,
+                        ot_notary **notary);
+
+// The concrete bound endpoint, with a wildcard port resolved (`tcp://127.0.0.1:41234`).
+ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
+
+// Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
+// the notary's encryption key and parses the signed text into a new `*request`.
+// A request that cannot be read is handled as the legacy notary did (no reply; the REP socket
+// is re-created so the next client is served) — or, with the `reply_errors` option, answered
+// with a signed error — and its error is returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`,
+// `OT_ERR_NO_MATCHING_RECIPIENT`); the notary keeps serving. `OT_ERR_TIMEOUT` when nothing
+// arrived. A previous request left unanswered is dropped (no reply) by this call.
+ot_result ot_notary_receive(ot_notary *notary, uint32_t timeout_ms, ot_request **request);
+
+// The request's content **without verifying** its signature, e.g. to read the sender's NymID
+// and look up their key. Do not act on it before `ot_request_verify` succeeds.
+ot_result ot_request_content(const ot_request *request, ot_buffer **content);
+
+// Verifies the request's signature with the sender's authentication public key; on success the
+// verified content goes to `*content` unless `content` is NULL. `OT_ERR_BAD_SIGNATURE` otherwise.
+ot_result ot_request_verify(const ot_request *request,
+                            const ot_key *sender_auth_public,
+                            ot_buffer **content);
+
+// Frees a request. `ot_request_free(NULL)` does nothing.
+void ot_request_free(ot_request *request);
+
+// Answers `request`, which must be the one awaiting a reply (`OT_ERR_STATE` otherwise):
+// `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
+// `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
+// `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
+// The request object stays valid (free it with `ot_request_free`).
+ot_result ot_notary_reply(ot_notary *notary,
+                          const ot_request *request,
+                          const uint8_t *content,
+                          size_t len,
+                          const ot_key *recipient_encryption_public);
+
+// Frees a notary (closes its socket). `ot_notary_free(NULL)` does nothing.
+void ot_notary_free(ot_notary *notary);
+
+// The version of the libzmq the library runs with. Any of the pointers may be NULL.
+void ot_zmq_version(int32_t *major, int32_t *minor, int32_t *patch);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -27,14 +27,15 @@ fn pair() -> &'static (Nym, Nym) {
 }
 
 fn fast() -> Options {
-    let mut o = Options::default();
-    o.latency_send_ms = 50;
-    o.latency_send_no_tries = 2;
-    o.latency_receive_ms = 100;
-    o.latency_receive_no_tries = 3; // 100 + 200 + 400 = 700 ms per attempt
-    o.latency_delay_after = 0;
-    o.max_resends = 1;
-    o
+    Options {
+        latency_send_ms: 50,
+        latency_send_no_tries: 2,
+        latency_receive_ms: 100,
+        latency_receive_no_tries: 3, // 100 + 200 + 400 = 700 ms per attempt
+        latency_delay_after: 0,
+        max_resends: 1,
+        ..Options::default()
+    }
 }
 
 fn session(endpoint: &str, o: Options) -> Session {
@@ -58,7 +59,8 @@ fn serve(mut nt: Notary, n: usize, sealed: bool) -> thread::JoinHandle<Notary> {
             let req = nt.receive(10_000).unwrap();
             let content = req.verify(&client.auth).unwrap().to_vec();
             let reply = [b"@".as_slice(), &content].concat();
-            nt.reply(&req, &reply, sealed.then_some(&client.enc)).unwrap();
+            nt.reply(&req, &reply, sealed.then_some(&client.enc))
+                .unwrap();
         }
         nt
     })
@@ -73,7 +75,10 @@ fn round_trip_sealed_and_plain_replies() {
         let mut s = session(&ep, fast());
         for i in 0..3 {
             let msg = format!("<OTmessage>request {i}</OTmessage>\n");
-            assert_eq!(s.request(msg.as_bytes()).unwrap(), format!("@{msg}").as_bytes());
+            assert_eq!(
+                s.request(msg.as_bytes()).unwrap(),
+                format!("@{msg}").as_bytes()
+            );
         }
         let nt = h.join().unwrap();
         assert_eq!(nt.stats().replies, 3);
@@ -94,7 +99,10 @@ fn no_notary_times_out_within_the_schedule_and_session_stays_usable() {
     let took = t.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     // 2 attempts x (100+200+400 ms) = 1.4 s, plus scheduling slack.
-    assert!(took >= Duration::from_millis(1300) && took < Duration::from_millis(4000), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(1300) && took < Duration::from_millis(4000),
+        "{took:?}"
+    );
     assert_eq!(s.stats().timeouts, 1);
     // A notary appears on that port: the same session now succeeds.
     let (_, n) = pair();
@@ -153,7 +161,10 @@ fn garbage_and_wrong_keys_do_not_stop_the_notary() {
     let mut once = fast();
     once.max_resends = 0;
     let mut raw = Session::new(&ep, once.clone()).unwrap();
-    assert_eq!(raw.exchange(b"%%% not armor %%%").unwrap_err().kind(), ErrorKind::Timeout);
+    assert_eq!(
+        raw.exchange(b"%%% not armor %%%").unwrap_err().kind(),
+        ErrorKind::Timeout
+    );
     // A client that was given the wrong notary encryption key.
     let (client, n) = pair();
     let wrong = Key::generate(1024).unwrap();
@@ -164,7 +175,10 @@ fn garbage_and_wrong_keys_do_not_stop_the_notary() {
     let mut good = session(&ep, fast());
     assert_eq!(good.request(b"hi\n").unwrap(), b"ok\n");
     let (nt, errors) = h.join().unwrap();
-    assert_eq!(errors, vec![Some(ErrorKind::Malformed), Some(ErrorKind::DecryptFailed)]);
+    assert_eq!(
+        errors,
+        vec![Some(ErrorKind::Malformed), Some(ErrorKind::DecryptFailed)]
+    );
     assert!(nt.stats().rebinds >= 2);
 }
 
@@ -198,7 +212,10 @@ fn wrong_notary_auth_key_is_a_bad_signature() {
     let mut s = Session::new(&ep, fast()).unwrap();
     s.set_identity(&client.auth, &client.enc).unwrap();
     s.set_notary(&n.id, &n.enc, &client.auth).unwrap();
-    assert_eq!(s.request(b"x\n").unwrap_err().kind(), ErrorKind::BadSignature);
+    assert_eq!(
+        s.request(b"x\n").unwrap_err().kind(),
+        ErrorKind::BadSignature
+    );
     h.join().unwrap();
 }
 
@@ -223,7 +240,10 @@ fn one_mebibyte_message() {
 fn state_errors() {
     let mut s = Session::new("tcp://127.0.0.1:1", fast()).unwrap();
     assert_eq!(s.request(b"x\n").unwrap_err().kind(), ErrorKind::State);
-    assert_eq!(Session::new("garbage", fast()).err().unwrap().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        Session::new("garbage", fast()).err().unwrap().kind(),
+        ErrorKind::InvalidArgument
+    );
     let (c, _) = pair();
     assert!(s.set_identity(&c.auth.to_public(), &c.enc).is_err());
 }

@@ -31,7 +31,7 @@ pub fn decode_lenient(text: &[u8]) -> Result<Vec<u8>> {
             }
         }
     }
-    let res = if compact.len() % 4 == 0 {
+    let res = if compact.len().is_multiple_of(4) {
         Base64::decode_vec(std::str::from_utf8(&compact).unwrap_or_default())
     } else {
         Base64Unpadded::decode_vec(std::str::from_utf8(&compact).unwrap_or_default())

@@ -216,10 +216,12 @@ pub fn decode_body(body: &str, kind: Kind) -> Result<Vec<u8>> {
 pub fn decode_any(text: &[u8]) -> Result<(Vec<u8>, Kind)> {
     let a = split(text)?;
     let raw = base64_decode(a.body.as_bytes())?;
-    if raw.len() >= 2 && raw[0] == 0x78 && (u16::from(raw[0]) << 8 | u16::from(raw[1])) % 31 == 0 {
-        if let Ok(p) = zlib::decompress(&raw, MAX_INFLATED + 16).and_then(|z| unpack_field1(&z)) {
-            return Ok((p, Kind::String));
-        }
+    if raw.len() >= 2
+        && raw[0] == 0x78
+        && (u16::from(raw[0]) << 8 | u16::from(raw[1])) % 31 == 0
+        && let Ok(p) = zlib::decompress(&raw, MAX_INFLATED + 16).and_then(|z| unpack_field1(&z))
+    {
+        return Ok((p, Kind::String));
     }
     Ok((unpack_field1(&raw)?, Kind::Data))
 }

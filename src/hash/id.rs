@@ -114,8 +114,8 @@ mod tests {
     #[test]
     fn round_trip_32_bytes() {
         let mut x = [0u8; 32];
-        for i in 0..32 {
-            x[i] = (i as u8).wrapping_mul(37).wrapping_add(11);
+        for (i, b) in x.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(11);
         }
         let t = id_encode(&x);
         assert!(t.len() <= 43);

@@ -128,7 +128,7 @@ impl Key {
 
     /// Generates a new key with public exponent 65537.
     pub fn generate(bits: u32) -> Result<Key> {
-        if !(MIN_BITS..=MAX_BITS).contains(&bits) || bits % 8 != 0 {
+        if !(MIN_BITS..=MAX_BITS).contains(&bits) || !bits.is_multiple_of(8) {
             return Err(Error::invalid(format!(
                 "key size must be a multiple of 8 in {MIN_BITS}..={MAX_BITS} bits, not {bits}"
             )));
@@ -154,10 +154,10 @@ impl Key {
             .map_err(|_| Error::key_format("key data is neither DER nor PEM text"))?;
         if !text.contains("-----BEGIN ") {
             // Perhaps OT armor (string path) around a PEM text, as in credentials' privateInfo.
-            if let Ok((inner, _)) = armor::decode_any(input) {
-                if inner.first() == Some(&b'-') || inner.first() == Some(&0x30) {
-                    return Self::load(&inner, pass);
-                }
+            if let Ok((inner, _)) = armor::decode_any(input)
+                && (inner.first() == Some(&b'-') || inner.first() == Some(&0x30))
+            {
+                return Self::load(&inner, pass);
             }
             return Err(Error::key_format(
                 "key data has no PEM block and is not DER or OT armor",
@@ -287,15 +287,14 @@ impl Key {
         let der = der::first_tlv(der)?;
         let info = EncryptedPrivateKeyInfoRef::try_from(der)
             .map_err(|_| Error::key_format("not an encrypted PKCS#8 structure"))?;
-        if let Some(params) = info.encryption_algorithm.pbes2() {
-            if let Some(p) = params.kdf.pbkdf2() {
-                if p.iteration_count > MAX_PBKDF2_ITERATIONS {
-                    return Err(Error::key_format(format!(
-                        "PBKDF2 iteration count {} is above the accepted maximum {MAX_PBKDF2_ITERATIONS}",
-                        p.iteration_count
-                    )));
-                }
-            }
+        if let Some(params) = info.encryption_algorithm.pbes2()
+            && let Some(p) = params.kdf.pbkdf2()
+            && p.iteration_count > MAX_PBKDF2_ITERATIONS
+        {
+            return Err(Error::key_format(format!(
+                "PBKDF2 iteration count {} is above the accepted maximum {MAX_PBKDF2_ITERATIONS}",
+                p.iteration_count
+            )));
         }
         let doc = info
             .decrypt(passphrase_or_default(pass))

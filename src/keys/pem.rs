@@ -58,11 +58,12 @@ pub(crate) fn blocks(text: &str) -> Result<Vec<Block>> {
                 break;
             }
             if in_headers {
-                if let Some((k, v)) = l.split_once(':') {
-                    if !k.is_empty() && !k.contains(' ') {
-                        headers.push((k.to_string(), v.trim().to_string()));
-                        continue;
-                    }
+                if let Some((k, v)) = l.split_once(':')
+                    && !k.is_empty()
+                    && !k.contains(' ')
+                {
+                    headers.push((k.to_string(), v.trim().to_string()));
+                    continue;
                 }
                 in_headers = false;
                 if l.is_empty() {

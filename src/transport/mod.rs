@@ -42,7 +42,10 @@ pub fn zmq_version() -> (i32, i32, i32) {
 
 /// Checks an endpoint: `tcp://host:port`, `ipc://path` or `inproc://name`.
 pub(crate) fn check_endpoint(ep: &str) -> Result<()> {
-    let ok = ["tcp://", "ipc://", "inproc://"].iter().any(|p| ep.starts_with(p)) && ep.len() < 1024;
+    let ok = ["tcp://", "ipc://", "inproc://"]
+        .iter()
+        .any(|p| ep.starts_with(p))
+        && ep.len() < 1024;
     if ok {
         Ok(())
     } else {

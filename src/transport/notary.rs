@@ -63,13 +63,21 @@ pub struct Notary {
 impl Notary {
     /// Binds a REP socket on `endpoint` (`tcp://127.0.0.1:*` picks a free port; see
     /// [`Notary::endpoint`]). `auth` signs replies, `enc` opens requests sealed to `nym_id`.
-    pub fn bind(endpoint: &str, auth: &Key, enc: &Key, nym_id: &str, opts: Options) -> Result<Notary> {
+    pub fn bind(
+        endpoint: &str,
+        auth: &Key,
+        enc: &Key,
+        nym_id: &str,
+        opts: Options,
+    ) -> Result<Notary> {
         check_endpoint(endpoint)?;
         if !auth.is_private() || !enc.is_private() {
             return Err(Error::invalid("the notary keys must be private keys"));
         }
         if nym_id.is_empty() || nym_id.len() > 1024 {
-            return Err(Error::invalid("the notary NymID must be 1..=1024 characters"));
+            return Err(Error::invalid(
+                "the notary NymID must be 1..=1024 characters",
+            ));
         }
         let mut n = Notary {
             endpoint: endpoint.to_string(),
@@ -82,7 +90,8 @@ impl Notary {
             next_id: 1,
             stats: NotaryStats::default(),
         };
-        n.open_socket(Duration::ZERO)?;
+        // A port just released by a previous notary is freed asynchronously by libzmq.
+        n.open_socket(Duration::from_secs(1))?;
         Ok(n)
     }
 
@@ -144,9 +153,12 @@ impl Notary {
         let Some(s) = self.socket.as_ref() else {
             return Err(Error::internal("notary socket missing"));
         };
-        let deadline = (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        let deadline =
+            (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         loop {
-            let wait = deadline.map_or(-1, |d| d.saturating_duration_since(Instant::now()).as_millis() as i64);
+            let wait = deadline.map_or(-1, |d| {
+                d.saturating_duration_since(Instant::now()).as_millis() as i64
+            });
             match s.poll(zmq::POLLIN, wait) {
                 Ok(n) if n > 0 => break,
                 Ok(_) => {
@@ -188,10 +200,18 @@ impl Notary {
                         _ => "the request is not a sealed, signed OT message",
                     };
                     let content = format!("{ERROR_REPLY_PREFIX}{reason}\"/>\n");
-                    let s = self.socket.as_ref().ok_or_else(|| Error::internal("notary socket missing"))?;
+                    let s = self
+                        .socket
+                        .as_ref()
+                        .ok_or_else(|| Error::internal("notary socket missing"))?;
                     let sent = signed::create("MESSAGE", content.as_bytes(), &self.auth, None)
-                        .and_then(|t| armor::encode_bookended(t.as_bytes(), Kind::String, "MESSAGE", false))
-                        .and_then(|frame| s.send(frame.as_bytes(), 0).map_err(|e| zmq_err("sending", e)));
+                        .and_then(|t| {
+                            armor::encode_bookended(t.as_bytes(), Kind::String, "MESSAGE", false)
+                        })
+                        .and_then(|frame| {
+                            s.send(frame.as_bytes(), 0)
+                                .map_err(|e| zmq_err("sending", e))
+                        });
                     if sent.is_err() {
                         self.rebind()?;
                     }
@@ -216,7 +236,12 @@ impl Notary {
     /// `MESSAGE` with the notary's authentication key, sealed to `recipient` (the client's
     /// encryption key) with an empty NymID and sent bookended as `ENVELOPE`; with `None`, sent as
     /// the legacy unencrypted bookended `MESSAGE`.
-    pub fn reply(&mut self, request: &Request, content: &[u8], recipient: Option<&Key>) -> Result<()> {
+    pub fn reply(
+        &mut self,
+        request: &Request,
+        content: &[u8],
+        recipient: Option<&Key>,
+    ) -> Result<()> {
         if self.pending != Some(request.id) {
             return Err(Error::new(
                 ErrorKind::State,
@@ -225,13 +250,15 @@ impl Notary {
         }
         let text = signed::create("MESSAGE", content, &self.auth, None)?;
         let frame = match recipient {
-            Some(k) => Envelope::seal(&[Recipient { nym_id: "", key: k }], text.as_bytes())?.to_armor(true)?,
+            Some(k) => Envelope::seal(&[Recipient { nym_id: "", key: k }], text.as_bytes())?
+                .to_armor(true)?,
             None => armor::encode_bookended(text.as_bytes(), Kind::String, "MESSAGE", false)?,
         };
         let Some(s) = self.socket.as_ref() else {
             return Err(Error::internal("notary socket missing"));
         };
-        s.send(frame.as_bytes(), 0).map_err(|e| zmq_err("sending the reply", e))?;
+        s.send(frame.as_bytes(), 0)
+            .map_err(|e| zmq_err("sending the reply", e))?;
         self.pending = None;
         self.stats.replies += 1;
         Ok(())

@@ -84,7 +84,9 @@ fn range(name: &str, v: i64, lo: i64, hi: i64) -> Result<i64> {
     if (lo..=hi).contains(&v) {
         Ok(v)
     } else {
-        Err(Error::invalid(format!("option {name} = {v} is outside {lo}..={hi}")))
+        Err(Error::invalid(format!(
+            "option {name} = {v} is outside {lo}..={hi}"
+        )))
     }
 }
 
@@ -157,7 +159,10 @@ impl Options {
                 continue;
             }
             let Some((k, v)) = line.split_once('=') else {
-                return Err(Error::malformed(format!("line {}: expected key = value", n + 1)));
+                return Err(Error::malformed(format!(
+                    "line {}: expected key = value",
+                    n + 1
+                )));
             };
             let (k, v) = (k.trim(), v.trim());
             if !NAMES.contains(&k) {
@@ -166,9 +171,9 @@ impl Options {
             let value = match v.to_ascii_lowercase().as_str() {
                 "true" => 1,
                 "false" => 0,
-                other => other
-                    .parse::<i64>()
-                    .map_err(|_| Error::malformed(format!("line {}: {k} = {v:?} is not a number", n + 1)))?,
+                other => other.parse::<i64>().map_err(|_| {
+                    Error::malformed(format!("line {}: {k} = {v:?} is not a number", n + 1))
+                })?,
             };
             self.set(k, value)
                 .map_err(|e| Error::invalid(format!("line {}: {}", n + 1, e.detail())))?;
@@ -178,25 +183,35 @@ impl Options {
 
     /// The receive-poll timeouts of one attempt (legacy doubling), in ms; `None` = blocking.
     pub(crate) fn receive_polls(&self) -> Vec<Option<i64>> {
-        polls(self.is_blocking, self.latency_receive_ms, self.latency_receive_no_tries)
+        polls(
+            self.is_blocking,
+            self.latency_receive_ms,
+            self.latency_receive_no_tries,
+        )
     }
 
     pub(crate) fn send_polls(&self) -> Vec<Option<i64>> {
-        polls(self.is_blocking, self.latency_send_ms, self.latency_send_no_tries)
+        polls(
+            self.is_blocking,
+            self.latency_send_ms,
+            self.latency_send_no_tries,
+        )
     }
 
     /// Longest a request can take with these options before `Timeout` (ms), ignoring the
     /// notary's own processing time.
     pub fn worst_case_ms(&self) -> i64 {
         let sum = |p: Vec<Option<i64>>| p.iter().map(|x| x.unwrap_or(0)).sum::<i64>();
-        (self.max_resends + 1) * (sum(self.send_polls()) + self.latency_delay_after + sum(self.receive_polls()))
+        (self.max_resends + 1)
+            * (sum(self.send_polls()) + self.latency_delay_after + sum(self.receive_polls()))
     }
 
     pub(crate) fn apply(&self, s: &zmq::Socket) -> Result<()> {
         let e = |w| move |err| super::zmq_err(w, err);
         s.set_linger(self.linger_ms.clamp(-1, i64::from(i32::MAX)) as i32)
             .map_err(e("ZMQ_LINGER"))?;
-        s.set_maxmsgsize(self.max_message_size).map_err(e("ZMQ_MAXMSGSIZE"))?;
+        s.set_maxmsgsize(self.max_message_size)
+            .map_err(e("ZMQ_MAXMSGSIZE"))?;
         if self.heartbeat_ivl_ms > 0 {
             s.set_heartbeat_ivl(self.heartbeat_ivl_ms.min(i64::from(i32::MAX)) as i32)
                 .map_err(e("ZMQ_HEARTBEAT_IVL"))?;
@@ -206,7 +221,8 @@ impl Options {
                 .map_err(e("ZMQ_HEARTBEAT_TIMEOUT"))?;
         }
         if self.heartbeat_ttl_ms > 0 {
-            s.set_heartbeat_ttl(self.heartbeat_ttl_ms as i32).map_err(e("ZMQ_HEARTBEAT_TTL"))?;
+            s.set_heartbeat_ttl(self.heartbeat_ttl_ms as i32)
+                .map_err(e("ZMQ_HEARTBEAT_TTL"))?;
         }
         Ok(())
     }
@@ -251,8 +267,24 @@ mod tests {
         o.load_ini(cfg).unwrap();
         assert_eq!((o.latency_send_ms, o.latency_send_no_tries), (100, 3));
         assert_eq!((o.latency_receive_ms, o.latency_receive_no_tries), (150, 4));
-        assert_eq!((o.latency_delay_after, o.is_blocking, o.max_resends, o.req_relaxed), (0, false, 3, true));
-        assert!(Options::default().load_ini("[latency]\nlatency_send_ms=fast\n").is_err());
-        assert!(Options::default().load_ini("[latency]\nlatency_send_ms=-5\n").is_err());
+        assert_eq!(
+            (
+                o.latency_delay_after,
+                o.is_blocking,
+                o.max_resends,
+                o.req_relaxed
+            ),
+            (0, false, 3, true)
+        );
+        assert!(
+            Options::default()
+                .load_ini("[latency]\nlatency_send_ms=fast\n")
+                .is_err()
+        );
+        assert!(
+            Options::default()
+                .load_ini("[latency]\nlatency_send_ms=-5\n")
+                .is_err()
+        );
     }
 }

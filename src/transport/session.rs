@@ -71,8 +71,10 @@ impl Session {
             .map_err(|e| zmq_err("creating the REQ socket", e))?;
         self.opts.apply(&s)?;
         if self.opts.req_relaxed {
-            s.set_req_relaxed(true).map_err(|e| zmq_err("ZMQ_REQ_RELAXED", e))?;
-            s.set_req_correlate(true).map_err(|e| zmq_err("ZMQ_REQ_CORRELATE", e))?;
+            s.set_req_relaxed(true)
+                .map_err(|e| zmq_err("ZMQ_REQ_RELAXED", e))?;
+            s.set_req_correlate(true)
+                .map_err(|e| zmq_err("ZMQ_REQ_CORRELATE", e))?;
         }
         s.connect(&self.endpoint)
             .map_err(|e| zmq_err(&format!("connecting to {}", self.endpoint), e))?;
@@ -176,7 +178,10 @@ impl Session {
         if parts.len() != 1 {
             return Err(Error::new(
                 ErrorKind::Transport,
-                format!("the notary replied with {} frames; legacy replies are one frame", parts.len()),
+                format!(
+                    "the notary replied with {} frames; legacy replies are one frame",
+                    parts.len()
+                ),
             ));
         }
         Ok(parts.into_iter().next())
@@ -199,7 +204,9 @@ impl Session {
     /// are sealed to it) and its authentication key (replies must be signed by it).
     pub fn set_notary(&mut self, nym_id: &str, enc: &Key, auth: &Key) -> Result<()> {
         if nym_id.is_empty() || nym_id.len() > 1024 {
-            return Err(Error::invalid("the notary NymID must be 1..=1024 characters"));
+            return Err(Error::invalid(
+                "the notary NymID must be 1..=1024 characters",
+            ));
         }
         self.notary = Some(NotaryInfo {
             nym_id: nym_id.to_string(),
@@ -212,14 +219,15 @@ impl Session {
     /// Builds the request frame for `content`: signed `MESSAGE` (auth key), sealed to the notary,
     /// bare armor without NUL — exactly what a legacy client sends.
     pub fn request_frame(&self, content: &[u8]) -> Result<Vec<u8>> {
-        let id = self
-            .identity
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::State, "set the identity keys before sending requests"))?;
-        let n = self
-            .notary
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::State, "set the notary before sending requests"))?;
+        let id = self.identity.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::State,
+                "set the identity keys before sending requests",
+            )
+        })?;
+        let n = self.notary.as_ref().ok_or_else(|| {
+            Error::new(ErrorKind::State, "set the notary before sending requests")
+        })?;
         let text = signed::create("MESSAGE", content, &id.auth, None)?;
         let env = Envelope::seal(
             &[Recipient {
@@ -234,10 +242,12 @@ impl Session {
     /// Reads a reply frame: a bookended `ENVELOPE` (opened with our encryption key) or the legacy
     /// unencrypted bookended `MESSAGE`; the notary's signature must verify. Returns the content.
     pub fn read_reply(&self, reply: &[u8]) -> Result<Vec<u8>> {
-        let id = self
-            .identity
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::State, "set the identity keys before reading replies"))?;
+        let id = self.identity.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::State,
+                "set the identity keys before reading replies",
+            )
+        })?;
         let n = self
             .notary
             .as_ref()
