@@ -16,7 +16,7 @@
 //! | [`transport`] | ZeroMQ client session (REQ) and notary endpoint (REP)                  |
 //! | [`ffi`]       | the C ABI: the only place with `extern "C"`, raw pointers and panics caught |
 //!
-//! The format contract is described in `docs/wire-format.md`.
+//! The formats are described in `docs/wire-format.md`.
 
 pub mod armor;
 pub mod envelope;
