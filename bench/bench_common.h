@@ -9,7 +9,12 @@
 #ifndef OT_BENCH_COMMON_H
 #define OT_BENCH_COMMON_H
 
-#define _GNU_SOURCE
+/* Each program uses only some of the helpers below. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, strnlen, strdup, clock_gettime: define it before any #include */
+#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>

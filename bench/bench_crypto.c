@@ -6,6 +6,7 @@
  * ratio = ours / OpenSSL in speed terms (ops/s or MiB/s): > 1 means ours is faster.
  * Env: BENCH_SECONDS (per operation per side, default 1), BENCH_QUICK=1 (short smoke run).
  */
+#define _GNU_SOURCE
 #include "bench_common.h"
 
 typedef void (*op_fn)(void *);

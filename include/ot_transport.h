@@ -179,11 +179,13 @@ ot_result ot_armor_encode(const uint8_t *data,
 // `OT_ERR_MALFORMED` with a detail in `ot_last_error()`.
 ot_result ot_armor_decode(const uint8_t *text, size_t len, ot_armor_kind kind, ot_buffer **data);
 
-// Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL.
+// Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL or not a
+// live buffer.
 // Valid until `ot_buffer_free(buf)`.
 const uint8_t *ot_buffer_data(const ot_buffer *buf);
 
-// Number of bytes in the buffer, not counting the trailing NUL. 0 if `buf` is NULL.
+// Number of bytes in the buffer, not counting the trailing NUL. 0 if `buf` is NULL or not a
+// live buffer.
 size_t ot_buffer_len(const ot_buffer *buf);
 
 // Zeroes and frees a buffer. `ot_buffer_free(NULL)` does nothing.
@@ -213,7 +215,7 @@ ot_result ot_envelope_to_bytes(const ot_envelope *envelope, ot_buffer **out);
 // is 0, or bookended `-----BEGIN OT ARMORED ENVELOPE-----` (a notary's reply) otherwise.
 ot_result ot_envelope_to_armor(const ot_envelope *envelope, int bookends, ot_buffer **out);
 
-// Number of recipient entries (v0: 1; symmetric: 0; NULL: 0).
+// Number of recipient entries (v0: 1; symmetric: 0; NULL or not a live envelope: 0).
 size_t ot_envelope_recipient_count(const ot_envelope *envelope);
 
 // The NymID of recipient entry `index` (0-based, envelope order) as NUL-terminated text;
@@ -300,10 +302,10 @@ ot_result ot_key_export(const ot_key *key,
 // A new public-only key with the same public part as `key`.
 ot_result ot_key_public(const ot_key *key, ot_key **public_key);
 
-// 1 if `key` holds private material, 0 if public-only or NULL.
+// 1 if `key` holds private material, 0 if public-only, NULL or not a live key.
 int ot_key_is_private(const ot_key *key);
 
-// Modulus size in bits; 0 if `key` is NULL.
+// Modulus size in bits; 0 if `key` is NULL or not a live key.
 uint32_t ot_key_bits(const ot_key *key);
 
 // The key's NymID, base62(SAMY(escaped OT public-key block)), as NUL-terminated text. For

@@ -2,7 +2,7 @@
 
 use zeroize::Zeroize;
 
-use super::free;
+use super::{Handle, HandleKind, checked, free};
 
 /// Bytes returned by the library (text, IDs, plaintext, keys). Owned by the caller, who frees it
 /// with `ot_buffer_free`. The bytes are followed by a NUL that `ot_buffer_len` does not count,
@@ -20,31 +20,36 @@ impl ot_buffer {
     }
 }
 
+impl Handle for ot_buffer {
+    const KIND: HandleKind = HandleKind::Buffer;
+    const NAME: &'static str = "ot_buffer";
+}
+
 impl Drop for ot_buffer {
     fn drop(&mut self) {
         self.data.zeroize();
     }
 }
 
-/// Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL.
+/// Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL or not a
+/// live buffer.
 /// Valid until `ot_buffer_free(buf)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_buffer_data(buf: *const ot_buffer) -> *const u8 {
-    if buf.is_null() {
-        return std::ptr::null();
+    match unsafe { checked(buf) } {
+        Some(b) => b.data.as_ptr(),
+        None => std::ptr::null(),
     }
-    // SAFETY: non-NULL buffers come from this library (header contract).
-    unsafe { (*buf).data.as_ptr() }
 }
 
-/// Number of bytes in the buffer, not counting the trailing NUL. 0 if `buf` is NULL.
+/// Number of bytes in the buffer, not counting the trailing NUL. 0 if `buf` is NULL or not a
+/// live buffer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_buffer_len(buf: *const ot_buffer) -> usize {
-    if buf.is_null() {
-        return 0;
+    match unsafe { checked(buf) } {
+        Some(b) => b.data.len() - 1,
+        None => 0,
     }
-    // SAFETY: as above.
-    unsafe { (*buf).data.len() - 1 }
 }
 
 /// Zeroes and frees a buffer. `ot_buffer_free(NULL)` does nothing.

@@ -3,8 +3,8 @@
 use std::ffi::{c_char, c_int};
 
 use super::{
-    bytes, cstr, free, guard, handle, invalid, null, opt_cstr, ot_buffer, ot_key, ot_result,
-    out_ptr, put,
+    Handle, HandleKind, bytes, checked, cstr, free, guard, handle, invalid, null, opt_cstr,
+    ot_buffer, ot_key, ot_result, out_ptr, put,
 };
 use crate::envelope::{Envelope, Recipient};
 
@@ -13,6 +13,11 @@ use crate::envelope::{Envelope, Recipient};
 /// `ot_envelope_encrypt_symmetric`; freed with `ot_envelope_free`. Immutable: may be used from
 /// many threads at once.
 pub struct ot_envelope(pub(crate) Envelope);
+
+impl Handle for ot_envelope {
+    const KIND: HandleKind = HandleKind::Envelope;
+    const NAME: &'static str = "ot_envelope";
+}
 
 /// One recipient for `ot_envelope_seal`. `nym_id` is written in the envelope (the recipient's
 /// NymID, or `""` for a key-only seal, as legacy notaries seal replies); `key` is the
@@ -127,14 +132,10 @@ pub unsafe extern "C" fn ot_envelope_to_armor(
     })
 }
 
-/// Number of recipient entries (v0: 1; symmetric: 0; NULL: 0).
+/// Number of recipient entries (v0: 1; symmetric: 0; NULL or not a live envelope: 0).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_recipient_count(envelope: *const ot_envelope) -> usize {
-    if envelope.is_null() {
-        return 0;
-    }
-    // SAFETY: non-NULL handles come from this library.
-    unsafe { &*envelope }.0.recipient_ids().len()
+    unsafe { checked(envelope) }.map_or(0, |e| e.0.recipient_ids().len())
 }
 
 /// The NymID of recipient entry `index` (0-based, envelope order) as NUL-terminated text;

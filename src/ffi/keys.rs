@@ -2,13 +2,21 @@
 
 use std::ffi::c_int;
 
-use super::{bytes, free, guard, handle, invalid, ot_buffer, ot_result, out_ptr, put};
+use super::{
+    Handle, HandleKind, bytes, checked, free, guard, handle, invalid, ot_buffer, ot_result,
+    out_ptr, put,
+};
 use crate::keys::{Key, KeyFormat};
 
 /// An RSA key, public or private. Created by `ot_key_generate`, `ot_key_load` or
 /// `ot_key_public`; freed with `ot_key_free` (private material is zeroed). Immutable: one key
 /// may be used from many threads at once.
 pub struct ot_key(pub(crate) Key);
+
+impl Handle for ot_key {
+    const KIND: HandleKind = HandleKind::Key;
+    const NAME: &'static str = "ot_key";
+}
 
 /// Export format: one of the `OT_KEY_FORMAT_*` values.
 pub type ot_key_format = u32;
@@ -120,24 +128,16 @@ pub unsafe extern "C" fn ot_key_public(
     })
 }
 
-/// 1 if `key` holds private material, 0 if public-only or NULL.
+/// 1 if `key` holds private material, 0 if public-only, NULL or not a live key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_is_private(key: *const ot_key) -> c_int {
-    if key.is_null() {
-        return 0;
-    }
-    // SAFETY: non-NULL handles come from this library (header contract).
-    c_int::from(unsafe { &*key }.0.is_private())
+    unsafe { checked(key) }.map_or(0, |k| c_int::from(k.0.is_private()))
 }
 
-/// Modulus size in bits; 0 if `key` is NULL.
+/// Modulus size in bits; 0 if `key` is NULL or not a live key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_bits(key: *const ot_key) -> u32 {
-    if key.is_null() {
-        return 0;
-    }
-    // SAFETY: as above.
-    unsafe { &*key }.0.bits()
+    unsafe { checked(key) }.map_or(0, |k| k.0.bits())
 }
 
 /// The key's NymID, base62(SAMY(escaped OT public-key block)), as NUL-terminated text. For

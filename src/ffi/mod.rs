@@ -24,8 +24,10 @@ pub use signed::*;
 pub use transport::*;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{LazyLock, Mutex};
 
 use crate::error::{Error, ErrorKind};
 
@@ -181,28 +183,107 @@ pub(crate) fn out_ptr<T>(ptr: *mut *mut T, name: &str) -> FfiResult<()> {
     }
 }
 
-/// Stores a new heap object in `*out` (only called on success).
-pub(crate) unsafe fn put<T>(out: *mut *mut T, value: T) {
-    // SAFETY: `out` was checked non-NULL by `out_ptr` and points to writable storage.
-    unsafe { *out = Box::into_raw(Box::new(value)) };
+/// The handle types, for the registry of live handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandleKind {
+    Buffer,
+    Key,
+    Envelope,
+    Options,
+    Session,
+    Notary,
+    Request,
 }
 
-/// Borrows an object behind a handle.
-pub(crate) unsafe fn handle<'a, T>(ptr: *const T, name: &str) -> FfiResult<&'a T> {
+/// Implemented by every type handed to C as an opaque pointer.
+pub(crate) trait Handle {
+    const KIND: HandleKind;
+    const NAME: &'static str;
+}
+
+/// Every live handle, by address. A pointer is dereferenced only if it is registered here with
+/// the expected type, so a handle of the wrong type, one already freed, or a pointer that never
+/// came from this library gives `OT_ERR_INVALID_ARGUMENT` instead of undefined behaviour, and a
+/// double free is a no-op. (A handle freed by another thread *while* in use remains the caller's
+/// bug: see the thread-safety rules in the header.)
+static LIVE: LazyLock<Mutex<HashMap<usize, HandleKind>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn live() -> std::sync::MutexGuard<'static, HashMap<usize, HandleKind>> {
+    // A panic while holding the lock cannot leave the map inconsistent: recover it.
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Stores a new heap object in `*out` (only called on success) and registers it.
+pub(crate) unsafe fn put<T: Handle>(out: *mut *mut T, value: T) {
+    let p = Box::into_raw(Box::new(value));
+    live().insert(p as usize, T::KIND);
+    // SAFETY: `out` was checked non-NULL by `out_ptr` and points to writable storage.
+    unsafe { *out = p };
+}
+
+fn registered<T: Handle>(ptr: *const T) -> bool {
+    live().get(&(ptr as usize)) == Some(&T::KIND)
+}
+
+fn not_live<T: Handle>(name: &str) -> FfiError {
+    invalid(format!(
+        "`{name}` is not a live {} handle (wrong type, already freed, or not from this library)",
+        T::NAME
+    ))
+}
+
+/// Borrows an object behind a handle, after checking it is a live handle of type `T`.
+pub(crate) unsafe fn handle<'a, T: Handle>(ptr: *const T, name: &str) -> FfiResult<&'a T> {
     if ptr.is_null() {
         return Err(null(name));
     }
-    // SAFETY: a non-NULL handle came from this library and is still alive (header contract).
+    if !registered(ptr) {
+        return Err(not_live::<T>(name));
+    }
+    // SAFETY: registered ⇒ allocated by `put` as a `T` and not yet freed.
     Ok(unsafe { &*ptr })
 }
 
-/// Frees a heap object created by [`put`]; NULL is a no-op.
-pub(crate) unsafe fn free<T>(ptr: *mut T) {
-    if !ptr.is_null() {
+/// Mutably borrows an object behind a handle (same checks as [`handle`]).
+pub(crate) unsafe fn handle_mut<'a, T: Handle>(ptr: *mut T, name: &str) -> FfiResult<&'a mut T> {
+    if ptr.is_null() {
+        return Err(null(name));
+    }
+    if !registered(ptr) {
+        return Err(not_live::<T>(name));
+    }
+    // SAFETY: as above; exclusive use is the caller's contract (one thread at a time).
+    Ok(unsafe { &mut *ptr })
+}
+
+/// For plain-value getters: the object if `ptr` is a live handle of type `T`, else `None`.
+pub(crate) unsafe fn checked<'a, T: Handle>(ptr: *const T) -> Option<&'a T> {
+    if ptr.is_null() || !registered(ptr) {
+        return None;
+    }
+    // SAFETY: as in `handle`.
+    Some(unsafe { &*ptr })
+}
+
+/// Frees a handle created by [`put`]. NULL, foreign and already-freed pointers are ignored.
+pub(crate) unsafe fn free<T: Handle>(ptr: *mut T) {
+    if ptr.is_null() {
+        return;
+    }
+    let removed = live().remove(&(ptr as usize));
+    if removed == Some(T::KIND) {
         let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the pointer came from `Box::into_raw` in this library and is freed once.
+            // SAFETY: it was registered as a `T` by `put` and is now unregistered: freed once.
             drop(unsafe { Box::from_raw(ptr) });
         }));
+    } else if let Some(k) = removed {
+        // A live handle of another type: put it back untouched.
+        live().insert(ptr as usize, k);
+        set_last_error(&format!(
+            "{}_free was given a handle of another type; ignored",
+            T::NAME
+        ));
     }
 }
 

@@ -2,7 +2,10 @@
 
 use std::ffi::c_char;
 
-use super::{bytes, cstr, free, guard, handle, null, ot_buffer, ot_key, ot_result, out_ptr, put};
+use super::{
+    Handle, HandleKind, bytes, cstr, free, guard, handle, handle_mut, null, ot_buffer, ot_key,
+    ot_result, out_ptr, put,
+};
 use crate::transport::{Notary, Options, Request, Session};
 
 /// Transport options (an opaque builder). Created with `ot_session_options_new` holding the
@@ -24,6 +27,23 @@ pub struct ot_notary(pub(crate) Notary);
 /// A request received by a notary (opened and parsed, not yet verified). Freed with
 /// `ot_request_free`. Immutable: may be read from any thread.
 pub struct ot_request(pub(crate) Request);
+
+impl Handle for ot_session_options {
+    const KIND: HandleKind = HandleKind::Options;
+    const NAME: &'static str = "ot_session_options";
+}
+impl Handle for ot_session {
+    const KIND: HandleKind = HandleKind::Session;
+    const NAME: &'static str = "ot_session";
+}
+impl Handle for ot_notary {
+    const KIND: HandleKind = HandleKind::Notary;
+    const NAME: &'static str = "ot_notary";
+}
+impl Handle for ot_request {
+    const KIND: HandleKind = HandleKind::Request;
+    const NAME: &'static str = "ot_request";
+}
 
 /// New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
 /// `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
@@ -50,12 +70,9 @@ pub unsafe extern "C" fn ot_session_options_set(
     value: i64,
 ) -> ot_result {
     guard(|| {
-        if options.is_null() {
-            return Err(null("options"));
-        }
+        let o = unsafe { handle_mut(options, "options") }?;
         let n = unsafe { cstr(name, "name") }?;
-        // SAFETY: non-NULL options handle from this library, not shared while modified.
-        unsafe { &mut *options }.0.set(n, value)?;
+        o.0.set(n, value)?;
         Ok(())
     })
 }
@@ -112,13 +129,12 @@ pub unsafe extern "C" fn ot_session_options_free(options: *mut ot_session_option
     unsafe { free(options) }
 }
 
-unsafe fn opts(p: *const ot_session_options) -> Options {
+/// The options behind `p`, or the defaults for NULL; an invalid handle is an error.
+unsafe fn opts(p: *const ot_session_options) -> Result<Options, super::FfiError> {
     if p.is_null() {
-        Options::default()
-    } else {
-        // SAFETY: non-NULL handle from this library.
-        unsafe { &*p }.0.clone()
+        return Ok(Options::default());
     }
+    unsafe { handle(p, "options") }.map(|o| o.0.clone())
 }
 
 /// Creates a session connecting to `endpoint` (`tcp://host:port`, `ipc://path`). `options` may
@@ -133,18 +149,14 @@ pub unsafe extern "C" fn ot_session_new(
     guard(|| {
         let ep = unsafe { cstr(endpoint, "endpoint") }?;
         out_ptr(session, "session")?;
-        let s = Session::new(ep, unsafe { opts(options) })?;
+        let s = Session::new(ep, unsafe { opts(options) }?)?;
         unsafe { put(session, ot_session(s)) };
         Ok(())
     })
 }
 
 unsafe fn session_mut<'a>(p: *mut ot_session) -> Result<&'a mut Session, super::FfiError> {
-    if p.is_null() {
-        return Err(null("session"));
-    }
-    // SAFETY: non-NULL handle from this library, used by one thread at a time (header contract).
-    Ok(unsafe { &mut (*p).0 })
+    unsafe { handle_mut(p, "session") }.map(|s| &mut s.0)
 }
 
 /// One raw lock-step exchange: sends `frame[0..len]` as one message and waits for the reply
@@ -255,7 +267,7 @@ pub unsafe extern "C" fn ot_notary_new(
         let e = unsafe { handle(encryption_private, "encryption_private") }?;
         let id = unsafe { cstr(nym_id, "nym_id") }?;
         out_ptr(notary, "notary")?;
-        let n = Notary::bind(ep, &a.0, &e.0, id, unsafe { opts(options) })?;
+        let n = Notary::bind(ep, &a.0, &e.0, id, unsafe { opts(options) }?)?;
         unsafe { put(notary, ot_notary(n)) };
         Ok(())
     })
@@ -276,11 +288,7 @@ pub unsafe extern "C" fn ot_notary_endpoint(
 }
 
 unsafe fn notary_mut<'a>(p: *mut ot_notary) -> Result<&'a mut Notary, super::FfiError> {
-    if p.is_null() {
-        return Err(null("notary"));
-    }
-    // SAFETY: non-NULL handle from this library, used by one thread at a time.
-    Ok(unsafe { &mut (*p).0 })
+    unsafe { handle_mut(p, "notary") }.map(|n| &mut n.0)
 }
 
 /// Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with

@@ -1,0 +1,279 @@
+/* Hostile C callers: every exported function with NULL for each pointer argument, absurd lengths,
+ * truncated and bit-flipped inputs, foreign and already-freed handles. Every call must return an
+ * error code (no crash, no abort, no leak — this test also runs under ASan/UBSan and valgrind),
+ * and ot_last_error() must say what was wrong. */
+#include <stdint.h>
+
+#include "harness.h"
+
+static int cases = 0;
+
+/* Expect `expr` to fail with `want`, with a non-empty detail text that mentions `needle`. */
+#define HOSTILE(expr, want, needle)                                                                \
+  do {                                                                                           \
+    cases++;                                                                                     \
+    CHECK_RC(expr, want);                                                                        \
+    if (strlen(ot_last_error()) == 0 || strstr(ot_last_error(), (needle)) == NULL) {             \
+      ot_test_failures++;                                                                        \
+      fprintf(stderr, "%s:%d: detail \"%s\" does not mention \"%s\"\n", __FILE__, __LINE__,      \
+              ot_last_error(), (const char *)(needle));                                          \
+    }                                                                                            \
+  } while (0)
+
+#define NUL OT_ERR_NULL_ARGUMENT
+#define INV OT_ERR_INVALID_ARGUMENT
+
+int main(void) {
+  ot_key *key = NULL, *pub = NULL;
+  CHECK_OK(ot_key_generate(1024, &key));
+  CHECK_OK(ot_key_public(key, &pub));
+  ot_buffer *idb = NULL, *buf = NULL;
+  CHECK_OK(ot_key_nym_id(key, &idb));
+  const char *id = BUF_STR(idb);
+  ot_recipient rcp = {id, pub};
+  ot_envelope *env = NULL;
+  CHECK_OK(ot_envelope_seal(&rcp, 1, (const uint8_t *)"secret", 6, &env));
+  ot_buffer *env_bytes = NULL, *env_armor = NULL, *signed_text = NULL, *pem = NULL;
+  CHECK_OK(ot_envelope_to_bytes(env, &env_bytes));
+  CHECK_OK(ot_envelope_to_armor(env, 1, &env_armor));
+  CHECK_OK(ot_signed_create("MESSAGE", (const uint8_t *)"hello\n", 6, key, NULL, &signed_text));
+  CHECK_OK(ot_key_export(key, OT_KEY_FORMAT_PKCS8_PLAIN, NULL, 0, &pem));
+  ot_session_options *opts = NULL;
+  CHECK_OK(ot_session_options_new(&opts));
+  uint8_t out32[32], out64[64];
+  const uint8_t *d = (const uint8_t *)"data";
+  ot_key *k2 = NULL;
+  ot_envelope *e2 = NULL;
+  ot_session *sess = NULL;
+  ot_notary *nt = NULL;
+  ot_request *req = NULL;
+  int64_t v = 0;
+
+  /* 1. NULL for each pointer argument. */
+  HOSTILE(ot_hash_samy(NULL, 4, out32), NUL, "data");
+  HOSTILE(ot_hash_samy(d, 4, NULL), NUL, "out");
+  HOSTILE(ot_hash_sha256(NULL, 4, out32), NUL, "data");
+  HOSTILE(ot_hash_sha256(d, 4, NULL), NUL, "out");
+  HOSTILE(ot_hash_whirlpool(NULL, 4, out64), NUL, "data");
+  HOSTILE(ot_hash_whirlpool(d, 4, NULL), NUL, "out");
+  HOSTILE(ot_id_encode(NULL, 4, &buf), NUL, "data");
+  HOSTILE(ot_id_encode(d, 4, NULL), NUL, "id");
+  HOSTILE(ot_id_decode(NULL, &buf), NUL, "id");
+  HOSTILE(ot_id_decode("abc", NULL), NUL, "out");
+  HOSTILE(ot_id_of(NULL, 4, &buf), NUL, "data");
+  HOSTILE(ot_id_of(d, 4, NULL), NUL, "id");
+  HOSTILE(ot_armor_encode(NULL, 4, OT_ARMOR_DATA, NULL, &buf), NUL, "data");
+  HOSTILE(ot_armor_encode(d, 4, OT_ARMOR_DATA, NULL, NULL), NUL, "armored");
+  HOSTILE(ot_armor_decode(NULL, 4, OT_ARMOR_DATA, &buf), NUL, "text");
+  HOSTILE(ot_armor_decode(d, 4, OT_ARMOR_DATA, NULL), NUL, "data");
+  HOSTILE(ot_key_generate(1024, NULL), NUL, "key");
+  HOSTILE(ot_key_load(NULL, 10, NULL, 0, &k2), NUL, "data");
+  HOSTILE(ot_key_load(ot_buffer_data(pem), ot_buffer_len(pem), NULL, 5, &k2), NUL, "passphrase");
+  HOSTILE(ot_key_load(ot_buffer_data(pem), ot_buffer_len(pem), NULL, 0, NULL), NUL, "key");
+  HOSTILE(ot_key_export(NULL, OT_KEY_FORMAT_SPKI_PEM, NULL, 0, &buf), NUL, "key");
+  HOSTILE(ot_key_export(key, OT_KEY_FORMAT_SPKI_PEM, NULL, 0, NULL), NUL, "out");
+  HOSTILE(ot_key_public(NULL, &k2), NUL, "key");
+  HOSTILE(ot_key_public(key, NULL), NUL, "public_key");
+  HOSTILE(ot_key_nym_id(NULL, &buf), NUL, "key");
+  HOSTILE(ot_key_nym_id(key, NULL), NUL, "id");
+  HOSTILE(ot_envelope_seal(NULL, 1, d, 4, &e2), NUL, "recipients");
+  HOSTILE(ot_envelope_seal(&rcp, 1, NULL, 4, &e2), NUL, "plaintext");
+  HOSTILE(ot_envelope_seal(&rcp, 1, d, 4, NULL), NUL, "envelope");
+  ot_recipient no_key = {id, NULL};
+  HOSTILE(ot_envelope_seal(&no_key, 1, d, 4, &e2), NUL, "recipients[0].key");
+  HOSTILE(ot_envelope_parse(NULL, 4, &e2), NUL, "data");
+  HOSTILE(ot_envelope_parse(d, 4, NULL), NUL, "envelope");
+  HOSTILE(ot_envelope_from_armor(NULL, 4, &e2), NUL, "text");
+  HOSTILE(ot_envelope_from_armor(d, 4, NULL), NUL, "envelope");
+  HOSTILE(ot_envelope_to_bytes(NULL, &buf), NUL, "envelope");
+  HOSTILE(ot_envelope_to_bytes(env, NULL), NUL, "out");
+  HOSTILE(ot_envelope_to_armor(NULL, 0, &buf), NUL, "envelope");
+  HOSTILE(ot_envelope_to_armor(env, 0, NULL), NUL, "out");
+  HOSTILE(ot_envelope_recipient_id(NULL, 0, &buf), NUL, "envelope");
+  HOSTILE(ot_envelope_recipient_id(env, 0, NULL), NUL, "id");
+  HOSTILE(ot_envelope_open(NULL, id, key, &buf), NUL, "envelope");
+  HOSTILE(ot_envelope_open(env, id, NULL, &buf), NUL, "private_key");
+  HOSTILE(ot_envelope_open(env, id, key, NULL), NUL, "plaintext");
+  HOSTILE(ot_envelope_encrypt_symmetric(NULL, 16, d, 4, &e2), NUL, "raw_key");
+  HOSTILE(ot_envelope_encrypt_symmetric(out32, 16, NULL, 4, &e2), NUL, "plaintext");
+  HOSTILE(ot_envelope_encrypt_symmetric(out32, 16, d, 4, NULL), NUL, "envelope");
+  HOSTILE(ot_envelope_decrypt_symmetric(NULL, out32, 16, &buf), NUL, "envelope");
+  HOSTILE(ot_envelope_decrypt_symmetric(env, NULL, 16, &buf), NUL, "raw_key");
+  HOSTILE(ot_envelope_decrypt_symmetric(env, out32, 16, NULL), NUL, "plaintext");
+  HOSTILE(ot_signed_create(NULL, d, 4, key, NULL, &buf), NUL, "type");
+  HOSTILE(ot_signed_create("MESSAGE", NULL, 4, key, NULL, &buf), NUL, "content");
+  HOSTILE(ot_signed_create("MESSAGE", d, 4, NULL, NULL, &buf), NUL, "signer");
+  HOSTILE(ot_signed_create("MESSAGE", d, 4, key, NULL, NULL), NUL, "text");
+  HOSTILE(ot_signed_verify(NULL, 4, key, &buf), NUL, "text");
+  HOSTILE(ot_signed_verify(d, 4, NULL, &buf), NUL, "signer_public");
+  HOSTILE(ot_signed_content(NULL, 4, &buf), NUL, "text");
+  HOSTILE(ot_signed_content(d, 4, NULL), NUL, "content");
+  HOSTILE(ot_symkey_unlock(NULL, 4, d, 4, &buf), NUL, "serialized");
+  HOSTILE(ot_symkey_unlock(d, 4, NULL, 0, &buf), NUL, "passphrase");
+  HOSTILE(ot_symkey_unlock(d, 4, d, 4, NULL), NUL, "raw_key");
+  HOSTILE(ot_session_options_new(NULL), NUL, "options");
+  HOSTILE(ot_session_options_set(NULL, "max_resends", 1), NUL, "options");
+  HOSTILE(ot_session_options_set(opts, NULL, 1), NUL, "name");
+  HOSTILE(ot_session_options_get(NULL, "max_resends", &v), NUL, "options");
+  HOSTILE(ot_session_options_get(opts, NULL, &v), NUL, "name");
+  HOSTILE(ot_session_options_get(opts, "max_resends", NULL), NUL, "value");
+  HOSTILE(ot_session_options_load_ini(NULL, d, 4), NUL, "options");
+  HOSTILE(ot_session_options_load_ini(opts, NULL, 4), NUL, "text");
+  HOSTILE(ot_session_new(NULL, NULL, &sess), NUL, "endpoint");
+  HOSTILE(ot_session_new("tcp://127.0.0.1:9", NULL, NULL), NUL, "session");
+  HOSTILE(ot_session_exchange(NULL, d, 4, &buf), NUL, "session");
+  HOSTILE(ot_session_set_identity(NULL, key, key), NUL, "session");
+  HOSTILE(ot_session_set_notary(NULL, id, key, key), NUL, "session");
+  HOSTILE(ot_session_request(NULL, d, 4, &buf), NUL, "session");
+  HOSTILE(ot_notary_new(NULL, key, key, id, NULL, &nt), NUL, "bind_endpoint");
+  HOSTILE(ot_notary_new("tcp://127.0.0.1:*", NULL, key, id, NULL, &nt), NUL, "auth_private");
+  HOSTILE(ot_notary_new("tcp://127.0.0.1:*", key, NULL, id, NULL, &nt), NUL, "encryption_private");
+  HOSTILE(ot_notary_new("tcp://127.0.0.1:*", key, key, NULL, NULL, &nt), NUL, "nym_id");
+  HOSTILE(ot_notary_new("tcp://127.0.0.1:*", key, key, id, NULL, NULL), NUL, "notary");
+  HOSTILE(ot_notary_endpoint(NULL, &buf), NUL, "notary");
+  HOSTILE(ot_notary_receive(NULL, 0, &req), NUL, "notary");
+  HOSTILE(ot_request_content(NULL, &buf), NUL, "request");
+  HOSTILE(ot_request_verify(NULL, key, &buf), NUL, "request");
+  HOSTILE(ot_notary_reply(NULL, NULL, d, 4, NULL), NUL, "notary");
+
+  /* Session and notary objects with NULL in their other arguments. */
+  CHECK_OK(ot_session_new("tcp://127.0.0.1:9", opts, &sess));
+  HOSTILE(ot_session_exchange(sess, NULL, 4, &buf), NUL, "frame");
+  HOSTILE(ot_session_exchange(sess, d, 4, NULL), NUL, "reply");
+  HOSTILE(ot_session_set_identity(sess, NULL, key), NUL, "auth_private");
+  HOSTILE(ot_session_set_identity(sess, key, NULL), NUL, "encryption_private");
+  HOSTILE(ot_session_set_identity(sess, pub, key), INV, "private");
+  HOSTILE(ot_session_set_notary(sess, NULL, key, key), NUL, "notary_nym_id");
+  HOSTILE(ot_session_set_notary(sess, id, NULL, key), NUL, "notary_encryption_public");
+  HOSTILE(ot_session_set_notary(sess, id, key, NULL), NUL, "notary_auth_public");
+  HOSTILE(ot_session_request(sess, NULL, 4, &buf), NUL, "content");
+  HOSTILE(ot_session_request(sess, d, 4, NULL), NUL, "reply");
+  HOSTILE(ot_session_request(sess, d, 4, &buf), OT_ERR_STATE, "identity");
+  CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", key, key, id, opts, &nt));
+  HOSTILE(ot_notary_endpoint(nt, NULL), NUL, "endpoint");
+  HOSTILE(ot_notary_receive(nt, 0, NULL), NUL, "request");
+  HOSTILE(ot_notary_receive(nt, 0, &req), OT_ERR_TIMEOUT, "no request");
+  HOSTILE(ot_notary_reply(nt, NULL, d, 4, NULL), NUL, "request");
+
+  /* 2. Zero and absurd lengths. */
+  HOSTILE(ot_armor_decode(d, 0, OT_ARMOR_DATA, &buf), OT_ERR_MALFORMED, "");
+  HOSTILE(ot_armor_decode(d, SIZE_MAX, OT_ARMOR_DATA, &buf), INV, "too large");
+  HOSTILE(ot_envelope_parse(d, 0, &e2), OT_ERR_MALFORMED, "");
+  HOSTILE(ot_envelope_parse(d, SIZE_MAX, &e2), INV, "too large");
+  HOSTILE(ot_key_load(d, 0, NULL, 0, &k2), OT_ERR_KEY_FORMAT, "empty");
+  HOSTILE(ot_key_load(d, SIZE_MAX, NULL, 0, &k2), INV, "too large");
+  HOSTILE(ot_signed_verify(d, 0, key, NULL), OT_ERR_MALFORMED, "");
+  HOSTILE(ot_signed_content(d, SIZE_MAX, &buf), INV, "too large");
+  HOSTILE(ot_hash_samy(d, SIZE_MAX, out32), INV, "too large");
+  HOSTILE(ot_envelope_seal(&rcp, 0, d, 4, &e2), INV, "recipient count");
+  HOSTILE(ot_envelope_seal(&rcp, SIZE_MAX, d, 4, &e2), INV, "recipient count");
+  HOSTILE(ot_envelope_recipient_id(env, SIZE_MAX, &buf), INV, "out of range");
+  HOSTILE(ot_envelope_encrypt_symmetric(out32, 0, d, 4, &e2), INV, "16 bytes");
+  HOSTILE(ot_key_generate(UINT32_MAX, &k2), INV, "key size");
+  HOSTILE(ot_key_export(key, UINT32_MAX, NULL, 0, &buf), INV, "format");
+  HOSTILE(ot_armor_encode(d, 4, UINT32_MAX, NULL, &buf), INV, "armor kind");
+  HOSTILE(ot_session_options_set(opts, "latency_receive_ms", INT64_MAX), INV, "outside");
+  HOSTILE(ot_session_options_set(opts, "latency_receive_ms", -1), INV, "outside");
+  HOSTILE(ot_session_options_set(opts, "", 1), INV, "unknown option");
+
+  /* 3. Truncated and bit-flipped inputs: errors or (rarely, for a flip that keeps the structure
+   * valid) success — never a crash. Envelope open stays uniform. */
+  size_t n = ot_buffer_len(env_bytes);
+  uint8_t *copy = malloc(n);
+  int errors = 0, opened = 0;
+  for (size_t cut = 0; cut < n; cut++) {
+    if (ot_envelope_parse(ot_buffer_data(env_bytes), cut, &e2) == OT_OK) {
+      if (ot_envelope_open(e2, id, key, &buf) == OT_OK) { opened++; ot_buffer_free(buf); }
+      ot_envelope_free(e2);
+    } else {
+      errors++;
+    }
+    cases++;
+  }
+  CHECK(opened == 0);
+  for (size_t i = 0; i < n * 8; i += 7) {
+    memcpy(copy, ot_buffer_data(env_bytes), n);
+    copy[i / 8] ^= (uint8_t)(1u << (i % 8));
+    if (ot_envelope_parse(copy, n, &e2) == OT_OK) {
+      ot_result rc = ot_envelope_open(e2, id, key, &buf);
+      if (rc == OT_OK) {
+        /* Only flips in the NymID's NUL position or unused bytes could leave it openable. */
+        ot_buffer_free(buf);
+      } else {
+        CHECK(rc == OT_ERR_DECRYPT_FAILED || rc == OT_ERR_NO_MATCHING_RECIPIENT || rc == OT_ERR_MALFORMED);
+      }
+      ot_envelope_free(e2);
+    }
+    cases++;
+  }
+  free(copy);
+  const ot_buffer *texts[3] = {env_armor, signed_text, pem};
+  for (int t = 0; t < 3; t++) {
+    size_t len = ot_buffer_len(texts[t]);
+    char *c = malloc(len);
+    for (size_t cut = 0; cut < len; cut += 3) {
+      ot_result r1 = ot_envelope_from_armor(ot_buffer_data(texts[t]), cut, &e2);
+      if (r1 == OT_OK) ot_envelope_free(e2);
+      ot_result r2 = ot_signed_verify(ot_buffer_data(texts[t]), cut, pub, NULL);
+      ot_result r3 = ot_key_load(ot_buffer_data(texts[t]), cut, NULL, 0, &k2);
+      if (r3 == OT_OK) ot_key_free(k2);
+      ot_result r4 = ot_armor_decode(ot_buffer_data(texts[t]), cut, OT_ARMOR_STRING, &buf);
+      if (r4 == OT_OK) ot_buffer_free(buf);
+      CHECK(r2 != OT_OK || t == 1); /* only the complete signed text can verify */
+      cases += 4;
+    }
+    for (size_t i = 0; i < len; i += 5) {
+      memcpy(c, ot_buffer_data(texts[t]), len);
+      c[i] ^= 0x20;
+      ot_result r1 = ot_envelope_from_armor((const uint8_t *)c, len, &e2);
+      if (r1 == OT_OK) {
+        if (ot_envelope_open(e2, id, key, &buf) == OT_OK) ot_buffer_free(buf);
+        ot_envelope_free(e2);
+      }
+      ot_result r2 = ot_signed_verify((const uint8_t *)c, len, pub, NULL);
+      ot_result r3 = ot_key_load((const uint8_t *)c, len, NULL, 0, &k2);
+      if (r3 == OT_OK) ot_key_free(k2);
+      (void)r2;
+      cases += 3;
+    }
+    free(c);
+  }
+  (void)errors;
+
+  /* 4. Foreign handles, and handles already freed. */
+  HOSTILE(ot_key_bits((const ot_key *)env) == 0 ? OT_ERR_INVALID_ARGUMENT : OT_OK, INV, "");
+  HOSTILE(ot_key_nym_id((const ot_key *)env, &buf), INV, "not a live ot_key");
+  HOSTILE(ot_envelope_open((const ot_envelope *)key, id, key, &buf), INV, "not a live ot_envelope");
+  HOSTILE(ot_envelope_open(env, id, (const ot_key *)env, &buf), INV, "private_key");
+  HOSTILE(ot_session_request((ot_session *)nt, d, 4, &buf), INV, "not a live ot_session");
+  HOSTILE(ot_notary_receive((ot_notary *)sess, 0, &req), INV, "not a live ot_notary");
+  HOSTILE(ot_session_new("tcp://127.0.0.1:9", (const ot_session_options *)key, &sess), INV, "options");
+  ot_key_free((ot_key *)env); /* wrong type: ignored, the envelope stays usable */
+  CHECK(ot_envelope_recipient_count(env) == 1);
+  ot_key *gone = NULL;
+  CHECK_OK(ot_key_generate(1024, &gone));
+  ot_key_free(gone);
+  HOSTILE(ot_key_nym_id(gone, &buf), INV, "already freed");
+  ot_key_free(gone); /* double free: a no-op */
+  ot_buffer *gone_buf = NULL;
+  CHECK_OK(ot_id_of(d, 4, &gone_buf));
+  ot_buffer_free(gone_buf);
+  CHECK(ot_buffer_data(gone_buf) == NULL && ot_buffer_len(gone_buf) == 0);
+  ot_buffer_free(gone_buf);
+  int stack_thing = 0;
+  HOSTILE(ot_envelope_to_bytes((const ot_envelope *)&stack_thing, &buf), INV, "not from this library");
+
+  printf("hostile cases tried: %d\n", cases);
+  ot_notary_free(nt);
+  ot_session_free(sess);
+  ot_session_options_free(opts);
+  ot_buffer_free(pem);
+  ot_buffer_free(signed_text);
+  ot_buffer_free(env_armor);
+  ot_buffer_free(env_bytes);
+  ot_envelope_free(env);
+  ot_buffer_free(idb);
+  ot_key_free(pub);
+  ot_key_free(key);
+  return ot_test_finish("test_hostile");
+}
