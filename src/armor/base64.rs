@@ -7,14 +7,39 @@ use crate::error::{Error, Result};
 
 /// Encodes in 64-column lines, each ending `\n`. Empty input gives an empty string.
 pub fn encode_lines(bytes: &[u8]) -> String {
-    let flat = Base64::encode_string(bytes);
-    let mut out = String::with_capacity(flat.len() + flat.len() / 64 + 1);
-    for chunk in flat.as_bytes().chunks(64) {
-        // chunks of an ASCII string are ASCII
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        out.push('\n');
+    encode_lines_parts(&[], bytes)
+}
+
+/// Encodes `head || body` in 64-column lines without concatenating them first (the armor's
+/// protobuf header is a few bytes in front of a possibly large payload).
+pub(crate) fn encode_lines_parts(head: &[u8], body: &[u8]) -> String {
+    let total = head.len() + body.len();
+    let lines = total.div_ceil(48);
+    // One spare byte: the C layer appends a NUL without reallocating.
+    let mut out = Vec::with_capacity(lines * 65 + 1);
+    out.resize(lines * 65, 0u8);
+    let mut pos = 0;
+    // First line(s): join the head with the start of the body in a small stack buffer.
+    let first_take = (48 - head.len() % 48).min(body.len()) % 48;
+    let (first_body, rest) = body.split_at(if head.is_empty() {
+        0
+    } else {
+        first_take.min(body.len())
+    });
+    let mut start = Vec::with_capacity(head.len() + first_body.len());
+    start.extend_from_slice(head);
+    start.extend_from_slice(first_body);
+    for chunk in start.chunks(48).chain(rest.chunks(48)) {
+        let n = Base64::encode(chunk, &mut out[pos..pos + 64])
+            .map(str::len)
+            .unwrap_or(0);
+        pos += n;
+        out[pos] = b'\n';
+        pos += 1;
     }
-    out
+    out.truncate(pos);
+    // Only base64 characters and newlines were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Decodes base64, ignoring line breaks and other ASCII white space; accepts missing padding.
@@ -37,4 +62,28 @@ pub fn decode_lenient(text: &[u8]) -> Result<Vec<u8>> {
         Base64Unpadded::decode_vec(std::str::from_utf8(&compact).unwrap_or_default())
     };
     res.map_err(|_| Error::malformed("armor is not valid base64"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_equal_the_concatenation() {
+        for h in 0..60usize {
+            for b in [0usize, 1, 2, 44, 45, 46, 47, 48, 49, 95, 96, 97, 500] {
+                let head: Vec<u8> = (0..h).map(|i| i as u8).collect();
+                let body: Vec<u8> = (0..b).map(|i| (i * 3 + 1) as u8).collect();
+                let whole = [head.clone(), body.clone()].concat();
+                let flat = Base64::encode_string(&whole);
+                let mut want = String::new();
+                for c in flat.as_bytes().chunks(64) {
+                    want.push_str(std::str::from_utf8(c).unwrap());
+                    want.push('\n');
+                }
+                assert_eq!(encode_lines_parts(&head, &body), want, "head {h} body {b}");
+                assert_eq!(decode_lenient(want.as_bytes()).unwrap(), whole);
+            }
+        }
+    }
 }

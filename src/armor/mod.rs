@@ -51,12 +51,16 @@ pub enum Kind {
 
 /// Encodes `payload` as bare armor (base64 lines, no bookends).
 pub fn encode(payload: &[u8], kind: Kind) -> Result<String> {
-    let packed = pack_field1(payload);
-    let bytes = match kind {
-        Kind::Data => packed,
-        Kind::String => zlib::compress(&packed)?,
-    };
-    Ok(base64_encode_lines(&bytes))
+    match kind {
+        Kind::Data => Ok(base64::encode_lines_parts(
+            &pb::field1_header(payload.len()),
+            payload,
+        )),
+        Kind::String => Ok(base64_encode_lines(&zlib::compress_parts(
+            &pb::field1_header(payload.len()),
+            payload,
+        )?)),
+    }
 }
 
 /// Encodes `payload` and wraps it in `-----BEGIN OT ARMORED <TYPE>-----` bookends.
@@ -204,7 +208,7 @@ pub fn decode_body(body: &str, kind: Kind) -> Result<Vec<u8>> {
         Kind::Data => raw,
         Kind::String => zlib::decompress(&raw, MAX_INFLATED + 16)?,
     };
-    let v = unpack_field1(&packed)?;
+    let v = pb::unpack_field1_owned(packed)?;
     if kind == Kind::String && v.len() > MAX_INFLATED {
         return Err(Error::invalid("armored text inflates to more than 256 MiB"));
     }

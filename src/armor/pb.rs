@@ -35,9 +35,30 @@ pub fn pack_field1(value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The protobuf key and length prefix of a field-1 value of `len` bytes.
+pub(crate) fn field1_header(len: usize) -> Vec<u8> {
+    let mut h = Vec::with_capacity(11);
+    h.push(0x0A);
+    put_varint(&mut h, len as u64);
+    h
+}
+
 /// Reads field 1 (length-delimited) from a protobuf message. Unknown fields of valid wire types
 /// are skipped; as in protobuf, the last occurrence of field 1 wins; an absent field is empty.
 pub fn unpack_field1(b: &[u8]) -> Result<Vec<u8>> {
+    let (p, l) = field1_range(b)?;
+    Ok(b[p..p + l].to_vec())
+}
+
+/// Like [`unpack_field1`], but reuses the buffer (no copy of a large payload).
+pub(crate) fn unpack_field1_owned(mut b: Vec<u8>) -> Result<Vec<u8>> {
+    let (p, l) = field1_range(&b)?;
+    b.truncate(p + l);
+    b.drain(..p);
+    Ok(b)
+}
+
+fn field1_range(b: &[u8]) -> Result<(usize, usize)> {
     let mut pos = 0usize;
     let mut value: Option<(usize, usize)> = None;
     while pos < b.len() {
@@ -78,10 +99,7 @@ pub fn unpack_field1(b: &[u8]) -> Result<Vec<u8>> {
             }
         }
     }
-    Ok(match value {
-        Some((p, l)) => b[p..p + l].to_vec(),
-        None => Vec::new(),
-    })
+    Ok(value.unwrap_or((0, 0)))
 }
 
 #[cfg(test)]

@@ -168,7 +168,11 @@ fn legacy_text(mut plain: Zeroizing<Vec<u8>>) -> Vec<u8> {
         *last = 0;
     }
     let end = plain.iter().position(|&b| b == 0).unwrap_or(plain.len());
-    plain[..end].to_vec()
+    // Hand the buffer over without copying; what follows the text (the NUL and anything a
+    // legacy sender put after it) is wiped first.
+    plain[end..].iter_mut().for_each(|b| *b = 0);
+    plain.truncate(end);
+    std::mem::take(&mut *plain)
 }
 
 impl Envelope {

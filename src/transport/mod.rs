@@ -17,9 +17,10 @@ mod notary;
 mod options;
 mod session;
 
-pub use notary::{Notary, Request};
+pub use notary::{Notary, NotaryStats, Request, open_request_frame};
 pub use options::Options;
 pub use session::Session;
+pub use session::SessionStats;
 
 use std::sync::OnceLock;
 

@@ -34,6 +34,21 @@ impl Request {
     }
 }
 
+/// What a notary does with one raw request frame: cut at the first NUL (the legacy notary read it
+/// as a C string), de-armor (data path), parse the envelope, open it as `nym_id` with `enc`, and
+/// parse the signed text. Exposed for tests and fuzzing; [`Notary::receive`] uses it.
+pub fn open_request_frame(frame: &[u8], nym_id: &str, enc: &Key) -> Result<Request> {
+    let frame = &frame[..frame.iter().position(|&b| b == 0).unwrap_or(frame.len())];
+    let env = Envelope::parse(&armor::decode(frame, Kind::Data)?)?;
+    let text = env.open(Some(nym_id), enc)?;
+    let parsed = signed::parse(&text)?;
+    Ok(Request {
+        id: 0,
+        text,
+        parsed,
+    })
+}
+
 /// Counters describing a notary's history.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct NotaryStats {
@@ -224,12 +239,9 @@ impl Notary {
     }
 
     fn open_frame(&self, frame: &[u8], id: u64) -> Result<Request> {
-        // The legacy notary read the frame as a C string: it ends at the first NUL.
-        let frame = &frame[..frame.iter().position(|&b| b == 0).unwrap_or(frame.len())];
-        let env = Envelope::parse(&armor::decode(frame, Kind::Data)?)?;
-        let text = env.open(Some(&self.nym_id), &self.enc)?;
-        let parsed = signed::parse(&text)?;
-        Ok(Request { id, text, parsed })
+        let mut r = open_request_frame(frame, &self.nym_id, &self.enc)?;
+        r.id = id;
+        Ok(r)
     }
 
     /// Answers `request` (which must be the one awaiting a reply): `content` is signed as a

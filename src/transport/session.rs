@@ -156,12 +156,20 @@ impl Session {
         let Some(s) = self.socket.as_ref() else {
             return Ok(None);
         };
-        if !Self::wait(s, zmq::POLLOUT, &send_polls)? {
-            return Ok(None);
-        }
+        // Try to send at once; only when libzmq cannot take the frame yet, poll for it.
         match s.send(frame, zmq::DONTWAIT) {
             Ok(()) => {}
-            Err(zmq::Error::EAGAIN) | Err(zmq::Error::EFSM) => return Ok(None),
+            Err(zmq::Error::EAGAIN) => {
+                if !Self::wait(s, zmq::POLLOUT, &send_polls)? {
+                    return Ok(None);
+                }
+                match s.send(frame, zmq::DONTWAIT) {
+                    Ok(()) => {}
+                    Err(zmq::Error::EAGAIN) | Err(zmq::Error::EFSM) => return Ok(None),
+                    Err(e) => return Err(zmq_err("sending the request", e)),
+                }
+            }
+            Err(zmq::Error::EFSM) => return Ok(None),
             Err(e) => return Err(zmq_err("sending the request", e)),
         }
         if self.opts.latency_delay_after > 0 {

@@ -1,0 +1,6 @@
+//! Legacy client.cfg / server.cfg loading.
+#![no_main]
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::ini_load(data));

@@ -1,0 +1,135 @@
+//! The fuzz targets' bodies, shared by the cargo-fuzz binaries (fuzz/fuzz_targets) and by the
+//! regression test that replays every saved crash input (tests/fuzz_regressions.rs).
+#![allow(dead_code)]
+
+use std::sync::LazyLock;
+
+use ot_transport::armor::{self, Kind};
+use ot_transport::envelope::Envelope;
+use ot_transport::hash;
+use ot_transport::keys::{Key, KeyFormat};
+use ot_transport::signed;
+use ot_transport::symkey::SymmetricKey;
+use ot_transport::transport::{Options, open_request_frame};
+
+/// A fixed 1024-bit test key (not a secret: generated for fuzzing only).
+static KEY: LazyLock<Key> =
+    LazyLock::new(|| Key::load(include_bytes!("keys/fuzz_key.pem"), None).expect("fuzz key"));
+
+/// Every target by name, for the regression replay.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("armor_decode", armor_decode),
+    ("envelope", envelope),
+    ("signed_text", signed_text),
+    ("key_load", key_load),
+    ("id_decode", id_decode),
+    ("symkey_unlock", symkey_unlock),
+    ("ini_load", ini_load),
+    ("notary_request", notary_request),
+];
+
+/// Armor decoding, both paths and auto-detection, with bookends or bare.
+pub fn armor_decode(data: &[u8]) {
+    for kind in [Kind::Data, Kind::String] {
+        if let Ok(payload) = armor::decode(data, kind) {
+            // Whatever decodes must re-encode and decode to the same payload.
+            let again = armor::encode(&payload, kind).expect("encode");
+            assert_eq!(
+                armor::decode(again.as_bytes(), kind).expect("round trip"),
+                payload
+            );
+        }
+    }
+    let _ = armor::decode_any(data);
+    let _ = armor::unpack_field1(data);
+}
+
+/// Envelope parsing (binary and armored) and opening with a fixed private key.
+pub fn envelope(data: &[u8]) {
+    for parsed in [Envelope::parse(data), Envelope::from_armor(data)] {
+        if let Ok(env) = parsed {
+            // Serialisation is the inverse of parsing.
+            assert_eq!(Envelope::parse(&env.to_bytes()).expect("reparse"), env);
+            let _ = env.recipient_ids();
+            let _ = env.open(None, &KEY);
+            let _ = env.open(Some(""), &KEY);
+            let _ = env.decrypt_symmetric(&[7u8; 16]);
+        }
+    }
+}
+
+/// Signed-text parsing and verification with a fixed key.
+pub fn signed_text(data: &[u8]) {
+    if let Ok(p) = signed::parse(data) {
+        let _ = p.verify(&KEY);
+    }
+    // Content accepted by `create` must verify after a round trip.
+    if data.len() < 4096 {
+        if let Ok(text) = signed::create("MESSAGE", data, &KEY, None) {
+            let content = signed::verify(text.as_bytes(), &KEY).expect("own signature verifies");
+            assert!(content.starts_with(data));
+        }
+    }
+}
+
+/// Key loading in every format, with and without a passphrase.
+pub fn key_load(data: &[u8]) {
+    for pass in [None, Some(&b"test"[..]), Some(&[0u8; 16][..])] {
+        if let Ok(k) = Key::load(data, pass) {
+            // A loaded key exports and reloads to the same NymID.
+            let id = k.nym_id().expect("nym id");
+            let spki = k.export(KeyFormat::OtPublic, None).expect("export");
+            assert_eq!(
+                Key::load(&spki, None)
+                    .expect("reload")
+                    .nym_id()
+                    .expect("id"),
+                id
+            );
+        }
+    }
+}
+
+/// base62 ID decoding and encoding.
+pub fn id_decode(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(bytes) = hash::id_decode(text) {
+            let canon = text.trim_start_matches('0');
+            assert_eq!(hash::id_encode(&bytes), canon);
+        }
+    }
+    let t = hash::id_encode(data);
+    let back = hash::id_decode(&t).expect("own encoding decodes");
+    let start = data.iter().position(|&b| b != 0).unwrap_or(data.len());
+    assert_eq!(back, &data[start..]);
+}
+
+/// Legacy symmetric-key parsing and unlocking.
+pub fn symkey_unlock(data: &[u8]) {
+    if let Ok(k) = SymmetricKey::parse(data) {
+        // Keep executions fast: unlocking runs PBKDF2 with the blob's own iteration count.
+        if k.iterations <= 4096 {
+            if let Ok(raw) = k.unlock(b"test") {
+                assert_eq!(raw.len(), 16);
+            }
+        }
+    }
+}
+
+/// Legacy client.cfg / server.cfg loading.
+pub fn ini_load(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let mut o = Options::default();
+        if o.load_ini(text).is_ok() {
+            let _ = o.worst_case_ms();
+        }
+    }
+}
+
+/// What a notary does with one raw request frame from the network.
+pub fn notary_request(data: &[u8]) {
+    if let Ok(req) = open_request_frame(data, "notary", &KEY) {
+        let _ = req.content_unverified();
+        let _ = req.verify(&KEY);
+    }
+}
