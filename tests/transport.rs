@@ -247,3 +247,25 @@ fn state_errors() {
     let (c, _) = pair();
     assert!(s.set_identity(&c.auth.to_public(), &c.enc).is_err());
 }
+
+#[test]
+fn heartbeats_and_relaxed_mode_work_end_to_end() {
+    // ZMTP heartbeats on both sides (libzmq answers PINGs itself) must not disturb requests.
+    let o = Options {
+        heartbeat_ivl_ms: 50,
+        heartbeat_timeout_ms: 200,
+        heartbeat_ttl_ms: 500,
+        req_relaxed: true,
+        ..fast()
+    };
+    let nt = notary(o.clone());
+    let ep = nt.endpoint().to_string();
+    let h = serve(nt, 3, true);
+    let mut s = session(&ep, o);
+    for i in 0..3 {
+        let msg = format!("beat {i}\n");
+        std::thread::sleep(Duration::from_millis(150)); // idle time: heartbeats flow
+        assert_eq!(s.request(msg.as_bytes()).unwrap(), format!("@{msg}").as_bytes());
+    }
+    h.join().unwrap();
+}

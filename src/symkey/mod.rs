@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub const MAX_ITERATIONS: u32 = 10_000_000;
 
 /// A parsed, still locked, symmetric key.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SymmetricKey {
     /// Key size in bits as recorded (128 in every legacy file).
     pub key_bits: u16,
@@ -34,6 +34,13 @@ pub struct SymmetricKey {
     iv: Vec<u8>,
     enc_key: Vec<u8>,
     check: Vec<u8>,
+}
+
+impl std::fmt::Debug for SymmetricKey {
+    // Salt, IV and the wrapped key stay out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SymmetricKey {{ key_bits: {}, iterations: {} }}", self.key_bits, self.iterations)
+    }
 }
 
 fn pbkdf2_sha1(pass: &[u8], salt: &[u8], iterations: u32) -> Zeroizing<[u8; 16]> {
