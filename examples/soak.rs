@@ -20,7 +20,10 @@ fn rss_kib() -> u64 {
 }
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let keys: Vec<Key> = (0..4).map(|_| Key::generate(1024).expect("key")).collect();
     let (c_auth, c_enc, n_auth, n_enc) = (&keys[0], &keys[1], &keys[2], &keys[3]);
     let n_id = n_auth.nym_id().expect("id");
@@ -29,7 +32,8 @@ fn main() {
         latency_receive_ms: 1000,
         ..Options::default()
     };
-    let mut notary = Notary::bind("tcp://127.0.0.1:*", n_auth, n_enc, &n_id, opts.clone()).expect("bind");
+    let mut notary =
+        Notary::bind("tcp://127.0.0.1:*", n_auth, n_enc, &n_id, opts.clone()).expect("bind");
     let ep = notary.endpoint().to_string();
     let (ca, ce) = (c_auth.to_public(), c_enc.to_public());
     let server = thread::spawn(move || {
@@ -48,13 +52,19 @@ fn main() {
     println!("soak: {n} requests, RSA-1024 keys; RSS at start {rss0} KiB");
     let mut peak = rss0;
     for i in 1..=n {
-        let msg = format!("<OTmessage requestNum=\"{i}\"><payload>{}</payload></OTmessage>\n", "x".repeat((i % 512) as usize));
+        let msg = format!(
+            "<OTmessage requestNum=\"{i}\"><payload>{}</payload></OTmessage>\n",
+            "x".repeat((i % 512) as usize)
+        );
         let reply = s.request(msg.as_bytes()).expect("request");
         assert_eq!(reply, msg.as_bytes());
         if i % (n / 10).max(1) == 0 {
             let r = rss_kib();
             peak = peak.max(r);
-            println!("  {i:>7} requests  {:>6.1} s  RSS {r} KiB", start.elapsed().as_secs_f64());
+            println!(
+                "  {i:>7} requests  {:>6.1} s  RSS {r} KiB",
+                start.elapsed().as_secs_f64()
+            );
         }
     }
     let stats = server.join().expect("notary thread");

@@ -15,7 +15,8 @@ use ot_transport::keys::Key;
 
 fn welch(a: &[f64], b: &[f64]) -> f64 {
     let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
-    let var = |x: &[f64], m: f64| x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() as f64 - 1.0);
+    let var =
+        |x: &[f64], m: f64| x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() as f64 - 1.0);
     let (ma, mb) = (mean(a), mean(b));
     (ma - mb) / (var(a, ma) / a.len() as f64 + var(b, mb) / b.len() as f64).sqrt()
 }
@@ -25,7 +26,10 @@ fn crop(a: &[f64], b: &[f64], pct: f64) -> (Vec<f64>, Vec<f64>) {
     let mut all: Vec<f64> = a.iter().chain(b).copied().collect();
     all.sort_by(|x, y| x.total_cmp(y));
     let cut = all[((all.len() as f64 - 1.0) * pct) as usize];
-    (a.iter().copied().filter(|v| *v <= cut).collect(), b.iter().copied().filter(|v| *v <= cut).collect())
+    (
+        a.iter().copied().filter(|v| *v <= cut).collect(),
+        b.iter().copied().filter(|v| *v <= cut).collect(),
+    )
 }
 
 fn rand_bytes(n: usize) -> Vec<u8> {
@@ -50,11 +54,18 @@ fn build(id: &str, ek: &[u8], iv_ct: &[u8]) -> Vec<u8> {
 /// Splits sealed v1 bytes for `id` into (wrapped key, iv || ciphertext).
 fn split(bytes: &[u8], id: &str, k: usize) -> (Vec<u8>, Vec<u8>) {
     let ek_at = 2 + 4 + 4 + id.len() + 1 + 4;
-    (bytes[ek_at..ek_at + k].to_vec(), bytes[ek_at + k + 4..].to_vec())
+    (
+        bytes[ek_at..ek_at + k].to_vec(),
+        bytes[ek_at + k + 4..].to_vec(),
+    )
 }
 
 fn measure(key: &Key, id: &str, classes: [&[Vec<u8>]; 2], samples: usize) -> f64 {
-    let envs: [Vec<Envelope>; 2] = classes.map(|c| c.iter().map(|b| Envelope::parse(b).expect("parse")).collect());
+    let envs: [Vec<Envelope>; 2] = classes.map(|c| {
+        c.iter()
+            .map(|b| Envelope::parse(b).expect("parse"))
+            .collect()
+    });
     let mut t = [Vec::with_capacity(samples), Vec::with_capacity(samples)];
     let order = rand_bytes(samples * 2);
     for (i, o) in order.iter().enumerate() {
@@ -80,22 +91,41 @@ fn measure(key: &Key, id: &str, classes: [&[Vec<u8>]; 2], samples: usize) -> f64
         med(&a),
         med(&b),
         tstat,
-        if tstat.abs() < 4.5 { "(no leak detected)" } else { "(LEAK: |t| >= 4.5)" }
+        if tstat.abs() < 4.5 {
+            "(no leak detected)"
+        } else {
+            "(LEAK: |t| >= 4.5)"
+        }
     );
     tstat
 }
 
 fn main() {
-    let samples: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let samples: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
     let key = Key::generate(1024).expect("key");
     let id = "notary";
     let k = key.size();
-    let sealed = |m: &[u8]| Envelope::seal(&[Recipient { nym_id: id, key: &key }], m).expect("seal").to_bytes();
+    let sealed = |m: &[u8]| {
+        Envelope::seal(
+            &[Recipient {
+                nym_id: id,
+                key: &key,
+            }],
+            m,
+        )
+        .expect("seal")
+        .to_bytes()
+    };
     let base = sealed(b"<OTmessage>timing</OTmessage>");
     let (good_ek, iv_ct) = split(&base, id, k);
 
     // 1. RSA padding: valid padding of other AES keys vs random (invalid) wrapped keys.
-    let valid_pad: Vec<Vec<u8>> = (0..64).map(|_| build(id, &split(&sealed(b"x"), id, k).0, &iv_ct)).collect();
+    let valid_pad: Vec<Vec<u8>> = (0..64)
+        .map(|_| build(id, &split(&sealed(b"x"), id, k).0, &iv_ct))
+        .collect();
     let invalid_pad: Vec<Vec<u8>> = (0..64)
         .map(|_| {
             let mut ek = rand_bytes(k);
@@ -103,9 +133,20 @@ fn main() {
             build(id, &ek, &iv_ct)
         })
         .collect();
-    let opened = |v: &[Vec<u8>]| v.iter().filter(|b| Envelope::parse(b).unwrap().open(Some(id), &key).is_ok()).count();
-    println!("RSA-{} envelope open, {samples} samples per class", key.bits());
-    println!("  1. wrapped key with valid vs invalid PKCS#1 v1.5 padding (all fail: {} / {} opened)", opened(&valid_pad), opened(&invalid_pad));
+    let opened = |v: &[Vec<u8>]| {
+        v.iter()
+            .filter(|b| Envelope::parse(b).unwrap().open(Some(id), &key).is_ok())
+            .count()
+    };
+    println!(
+        "RSA-{} envelope open, {samples} samples per class",
+        key.bits()
+    );
+    println!(
+        "  1. wrapped key with valid vs invalid PKCS#1 v1.5 padding (opened by chance: {} / {} of 64)",
+        opened(&valid_pad),
+        opened(&invalid_pad)
+    );
     let t1 = measure(&key, id, [&valid_pad, &invalid_pad], samples);
 
     // 2. CBC padding: same wrapped key; last block valid vs invalid padding.
@@ -114,7 +155,11 @@ fn main() {
     let n = bad_ct.len();
     bad_ct[n - 17] ^= 0x5a; // previous block's last byte: corrupts the final padding byte
     let bad = vec![build(id, &good_ek, &bad_ct)];
-    println!("  2. ciphertext with valid vs invalid CBC padding ({} / {} opened)", opened(&good), opened(&bad));
+    println!(
+        "  2. ciphertext with valid vs invalid CBC padding ({} / {} opened)",
+        opened(&good),
+        opened(&bad)
+    );
     let t2 = measure(&key, id, [&good, &bad], samples);
     let worst = t1.abs().max(t2.abs());
     println!("max |t| = {worst:.2} (threshold 4.5)");

@@ -16,8 +16,11 @@ use ot_transport::transport::{Options, open_request_frame};
 static KEY: LazyLock<Key> =
     LazyLock::new(|| Key::load(include_bytes!("keys/fuzz_key.pem"), None).expect("fuzz key"));
 
+/// A fuzz target body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the regression replay.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("armor_decode", armor_decode),
     ("envelope", envelope),
     ("signed_text", signed_text),
@@ -46,8 +49,11 @@ pub fn armor_decode(data: &[u8]) {
 
 /// Envelope parsing (binary and armored) and opening with a fixed private key.
 pub fn envelope(data: &[u8]) {
-    for parsed in [Envelope::parse(data), Envelope::from_armor(data)] {
-        if let Ok(env) = parsed {
+    for env in [Envelope::parse(data), Envelope::from_armor(data)]
+        .into_iter()
+        .flatten()
+    {
+        {
             // Serialisation is the inverse of parsing.
             assert_eq!(Envelope::parse(&env.to_bytes()).expect("reparse"), env);
             let _ = env.recipient_ids();
@@ -64,11 +70,11 @@ pub fn signed_text(data: &[u8]) {
         let _ = p.verify(&KEY);
     }
     // Content accepted by `create` must verify after a round trip.
-    if data.len() < 4096 {
-        if let Ok(text) = signed::create("MESSAGE", data, &KEY, None) {
-            let content = signed::verify(text.as_bytes(), &KEY).expect("own signature verifies");
-            assert!(content.starts_with(data));
-        }
+    if data.len() < 4096
+        && let Ok(text) = signed::create("MESSAGE", data, &KEY, None)
+    {
+        let content = signed::verify(text.as_bytes(), &KEY).expect("own signature verifies");
+        assert!(content.starts_with(data));
     }
 }
 
@@ -92,11 +98,11 @@ pub fn key_load(data: &[u8]) {
 
 /// base62 ID decoding and encoding.
 pub fn id_decode(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(bytes) = hash::id_decode(text) {
-            let canon = text.trim_start_matches('0');
-            assert_eq!(hash::id_encode(&bytes), canon);
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(bytes) = hash::id_decode(text)
+    {
+        let canon = text.trim_start_matches('0');
+        assert_eq!(hash::id_encode(&bytes), canon);
     }
     let t = hash::id_encode(data);
     let back = hash::id_decode(&t).expect("own encoding decodes");
@@ -108,10 +114,10 @@ pub fn id_decode(data: &[u8]) {
 pub fn symkey_unlock(data: &[u8]) {
     if let Ok(k) = SymmetricKey::parse(data) {
         // Keep executions fast: unlocking runs PBKDF2 with the blob's own iteration count.
-        if k.iterations <= 4096 {
-            if let Ok(raw) = k.unlock(b"test") {
-                assert_eq!(raw.len(), 16);
-            }
+        if k.iterations <= 4096
+            && let Ok(raw) = k.unlock(b"test")
+        {
+            assert_eq!(raw.len(), 16);
         }
     }
 }

@@ -50,7 +50,10 @@ fn session(ep: &str) -> Session {
 }
 
 /// A raw REP socket on a free port, answering each request with `reply(n)`.
-fn raw_rep(count: usize, reply: impl Fn(usize) -> Option<Vec<Vec<u8>>> + Send + 'static) -> (String, thread::JoinHandle<()>) {
+fn raw_rep(
+    count: usize,
+    reply: impl Fn(usize) -> Option<Vec<Vec<u8>>> + Send + 'static,
+) -> (String, thread::JoinHandle<()>) {
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::REP).unwrap();
     s.set_linger(0).unwrap();
@@ -82,11 +85,17 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 fn good_reply(content: &[u8]) -> Vec<u8> {
     let (c, n) = nyms();
     let text = ot_transport::signed::create("MESSAGE", content, &n.auth, None).unwrap();
-    ot_transport::envelope::Envelope::seal(&[ot_transport::envelope::Recipient { nym_id: "", key: &c.enc }], text.as_bytes())
-        .unwrap()
-        .to_armor(true)
-        .unwrap()
-        .into_bytes()
+    ot_transport::envelope::Envelope::seal(
+        &[ot_transport::envelope::Recipient {
+            nym_id: "",
+            key: &c.enc,
+        }],
+        text.as_bytes(),
+    )
+    .unwrap()
+    .to_armor(true)
+    .unwrap()
+    .into_bytes()
 }
 
 #[test]
@@ -119,11 +128,21 @@ fn garbage_truncated_empty_and_multipart_replies_are_clear_errors() {
         (vec![b"%%% garbage %%%".to_vec()], ErrorKind::Transport),
         (vec![full[..full.len() / 2].to_vec()], ErrorKind::Malformed),
         (vec![Vec::new()], ErrorKind::Transport),
-        (vec![b"-----BEGIN OT ARMORED NOTHING-----\nCgF4\n-----END OT ARMORED NOTHING-----\n".to_vec()], ErrorKind::Transport),
+        (
+            vec![
+                b"-----BEGIN OT ARMORED NOTHING-----\nCgF4\n-----END OT ARMORED NOTHING-----\n"
+                    .to_vec(),
+            ],
+            ErrorKind::Transport,
+        ),
         (vec![full.clone(), b"extra".to_vec()], ErrorKind::Transport),
     ];
     let n = cases.len();
-    let replies: Vec<Vec<Vec<u8>>> = cases.iter().map(|c| c.0.clone()).chain([vec![full.clone()]]).collect();
+    let replies: Vec<Vec<Vec<u8>>> = cases
+        .iter()
+        .map(|c| c.0.clone())
+        .chain([vec![full.clone()]])
+        .collect();
     let (ep, h) = raw_rep(n + 1, move |i| Some(replies[i].clone()));
     let mut s = session(&ep);
     for (i, (_, kind)) in cases.iter().enumerate() {
@@ -143,10 +162,19 @@ fn a_notary_that_never_answers_costs_exactly_the_configured_schedule() {
     let worst = Duration::from_millis(fast().worst_case_ms() as u64);
     let (r, took) = timed(|| s.request(b"x\n"));
     assert_eq!(r.unwrap_err().kind(), ErrorKind::Timeout);
-    assert!(took >= Duration::from_millis(1350) && took <= worst + Duration::from_millis(500), "{took:?} vs {worst:?}");
+    assert!(
+        took >= Duration::from_millis(1350) && took <= worst + Duration::from_millis(500),
+        "{took:?} vs {worst:?}"
+    );
 }
 
-fn notary(o: Options) -> (String, thread::JoinHandle<Notary>, std::sync::mpsc::Sender<()>) {
+fn notary(
+    o: Options,
+) -> (
+    String,
+    thread::JoinHandle<Notary>,
+    std::sync::mpsc::Sender<()>,
+) {
     let (_, n) = nyms();
     let mut nt = Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, o).unwrap();
     let ep = nt.endpoint().to_string();
@@ -170,11 +198,24 @@ fn notary(o: Options) -> (String, thread::JoinHandle<Notary>, std::sync::mpsc::S
 
 #[test]
 fn oversized_frames_and_silent_clients_do_not_stop_the_notary() {
-    let o = Options { max_message_size: 16 * 1024, ..fast() };
+    let o = Options {
+        max_message_size: 16 * 1024,
+        ..fast()
+    };
     let (ep, h, stop) = notary(o);
     // A frame over ZMQ_MAXMSGSIZE: libzmq drops that connection; the client times out.
-    let mut raw = Session::new(&ep, Options { max_resends: 0, ..fast() }).unwrap();
-    assert_eq!(raw.exchange(&vec![b'A'; 64 * 1024]).unwrap_err().kind(), ErrorKind::Timeout);
+    let mut raw = Session::new(
+        &ep,
+        Options {
+            max_resends: 0,
+            ..fast()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        raw.exchange(&vec![b'A'; 64 * 1024]).unwrap_err().kind(),
+        ErrorKind::Timeout
+    );
     // Clients that connect and never send: a REQ that never sends, and a bare TCP connection.
     let ctx = zmq::Context::new();
     let idle = ctx.socket(zmq::REQ).unwrap();
@@ -184,7 +225,10 @@ fn oversized_frames_and_silent_clients_do_not_stop_the_notary() {
     let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     // A normal client is still served.
     let mut s = session(&ep);
-    assert_eq!(s.request(b"after the bad ones\n").unwrap(), b"after the bad ones\n");
+    assert_eq!(
+        s.request(b"after the bad ones\n").unwrap(),
+        b"after the bad ones\n"
+    );
     drop(tcp);
     drop(idle);
     stop.send(()).unwrap();

@@ -232,3 +232,37 @@ fn wycheproof_pss_verify() {
         );
     }
 }
+
+/// The envelope's own key-unwrap (fixed 16-byte PKCS#1 v1.5 decoding, constant-time) on the same
+/// Wycheproof set: valid 16-byte messages come out with the flag set; every other case, valid
+/// with another length or invalid, is flagged invalid.
+#[test]
+fn wycheproof_rsa_pkcs1_through_the_fixed_length_unwrap() {
+    let v: Value =
+        serde_json::from_str(&read_str("vectors/wycheproof/rsa_pkcs1_2048_test.json")).unwrap();
+    let (mut sixteen, mut rejected) = (0, 0);
+    for g in v["testGroups"].as_array().unwrap() {
+        let key = Key::load(&hex(g["privateKeyPkcs8"].as_str().unwrap()), None).unwrap();
+        for t in g["tests"].as_array().unwrap() {
+            let ct = hex(t["ct"].as_str().unwrap());
+            let msg = hex(t["msg"].as_str().unwrap());
+            let valid16 = t["result"] == "valid" && msg.len() == 16;
+            match key.unwrap_session_key_for_tests(&ct) {
+                Ok((bytes, ok)) if valid16 => {
+                    assert_eq!((ok, bytes.as_slice()), (1, &msg[..]), "tc {}", t["tcId"]);
+                    sixteen += 1;
+                }
+                Ok((_, ok)) => {
+                    assert_eq!(ok, 0, "tc {} ({}) accepted", t["tcId"], t["comment"]);
+                    rejected += 1;
+                }
+                // Only a ciphertext whose length or value is out of range errors (public facts).
+                Err(_) => {
+                    assert!(!valid16, "tc {}", t["tcId"]);
+                    rejected += 1;
+                }
+            }
+        }
+    }
+    assert!(rejected >= 50, "{sixteen} {rejected}");
+}

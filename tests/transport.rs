@@ -265,7 +265,10 @@ fn heartbeats_and_relaxed_mode_work_end_to_end() {
     for i in 0..3 {
         let msg = format!("beat {i}\n");
         std::thread::sleep(Duration::from_millis(150)); // idle time: heartbeats flow
-        assert_eq!(s.request(msg.as_bytes()).unwrap(), format!("@{msg}").as_bytes());
+        assert_eq!(
+            s.request(msg.as_bytes()).unwrap(),
+            format!("@{msg}").as_bytes()
+        );
     }
     h.join().unwrap();
 }

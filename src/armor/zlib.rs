@@ -10,11 +10,6 @@ use crate::error::{Error, Result};
 
 /// Compresses with zlib at level 9 (legacy OT since December 2013; older files used level 6,
 /// which inflates the same).
-#[cfg(test)]
-pub fn compress(data: &[u8]) -> Result<Vec<u8>> {
-    compress_parts(&[], data)
-}
-
 /// Compresses `head || body` as one stream.
 pub fn compress_parts(head: &[u8], body: &[u8]) -> Result<Vec<u8>> {
     let mut e = ZlibEncoder::new(Vec::with_capacity(body.len() / 2 + 64), Compression::best());

@@ -413,23 +413,14 @@ impl Envelope {
                 ));
             }
         };
-        let unwrapped = key
-            .unwrap_pkcs1(wrapped)
-            .unwrap_or_else(|_| Zeroizing::new(Vec::new()));
-        // Decrypt with *some* key whatever the unwrap gave, so that a bad wrapped key and a bad
-        // CBC padding take the same path and return the same error.
-        let len_ok = unwrapped.len() == KEY_LEN;
-        let mut aes_key = Zeroizing::new([0u8; KEY_LEN]);
-        if len_ok {
-            aes_key.copy_from_slice(&unwrapped);
-        } else {
-            for (i, b) in unwrapped.iter().take(KEY_LEN).enumerate() {
-                aes_key[i] = *b;
-            }
-        }
+        // A wrapped key of the wrong length is as much a failure as a bad padding: carry on with a
+        // dummy key either way, so both take the same path and return the same error.
+        let (aes_key, padding_ok) = key
+            .unwrap_session_key(wrapped)
+            .unwrap_or_else(|_| (Zeroizing::new([0u8; KEY_LEN]), 0));
         let plain = self.decrypt_body(&aes_key);
-        match (len_ok, plain) {
-            (true, Some(p)) => Ok(legacy_text(p)),
+        match (padding_ok, plain) {
+            (1, Some(p)) => Ok(legacy_text(p)),
             _ => Err(Error::decrypt_failed()),
         }
     }

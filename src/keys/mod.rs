@@ -18,14 +18,13 @@
 mod der;
 mod legacy_pem;
 mod pem;
+mod rsa_ops;
 
 use pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncryptedPrivateKeyInfoRef};
 use rsa::pkcs1v15::Pkcs1v15Encrypt;
-use rsa::pss::Pss;
 use rsa::traits::PublicKeyParts;
 use rsa::{PrivateKey, PublicKey};
-use sha2::Sha256;
 use spki::{DecodePublicKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
@@ -454,9 +453,14 @@ impl Key {
 
     /// RSA PKCS#1 v1.5 encryption (type 2 padding) of a short secret, as `EVP_SealInit` did.
     pub(crate) fn wrap(&self, secret: &[u8]) -> Result<Vec<u8>> {
-        self.public
-            .encrypt(&mut crate::rng::os_rng(), Pkcs1v15Encrypt, secret)
-            .map_err(|_| Error::internal("RSA encryption failed"))
+        rsa_ops::pkcs1v15_encrypt(&self.public, secret)
+    }
+
+    /// Unwraps an envelope's 16-byte session key: the bytes and 1 when the PKCS#1 v1.5 padding is
+    /// valid for a 16-byte message, otherwise dummy bytes and 0 — decided without
+    /// secret-dependent branches, so every failure takes the same path.
+    pub(crate) fn unwrap_session_key(&self, wrapped: &[u8]) -> Result<(Zeroizing<[u8; 16]>, u8)> {
+        rsa_ops::pkcs1v15_unwrap_fixed::<16>(self.private_key()?, wrapped)
     }
 
     /// RSA PKCS#1 v1.5 decryption with implicit rejection: malformed padding yields
@@ -469,34 +473,30 @@ impl Key {
             .map_err(|_| Error::decrypt_failed())
     }
 
+    /// [`Self::unwrap_session_key`] for the known-answer tests (not part of the stable API).
+    #[doc(hidden)]
+    pub fn unwrap_session_key_for_tests(&self, wrapped: &[u8]) -> Result<(Vec<u8>, u8)> {
+        self.unwrap_session_key(wrapped)
+            .map(|(k, ok)| (k.to_vec(), ok))
+    }
+
     /// Legacy OT signature over a 32-byte SAMY digest: EMSA-PSS with SHA-256, MGF1-SHA-256 and
     /// the maximum salt length (`emLen - 32 - 2`; 94 bytes for RSA-1024), raw RSA, k bytes.
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>> {
-        let k = self.private_key()?;
-        let em_len = (self.bits() as usize - 1).div_ceil(8);
-        let salt = em_len - 32 - 2;
-        k.sign_with_rng(
-            &mut crate::rng::os_rng(),
-            Pss::<Sha256>::new_with_salt(salt),
-            digest,
-        )
-        .map_err(|_| Error::internal("RSA signing failed"))
+        rsa_ops::pss_sign_max_salt(self.private_key()?, digest)
     }
 
     /// Verifies a legacy OT signature over a 32-byte digest (PSS, MGF1-SHA-256, salt length
     /// recovered from the signature, as OpenSSL's `-2` did).
     pub fn verify_digest(&self, digest: &[u8; 32], sig: &[u8]) -> Result<()> {
-        let scheme = Pss::<Sha256> {
-            blinded: false,
-            digest: <Sha256 as sha2::Digest>::new(),
-            salt_len: None,
-        };
-        self.public.verify(scheme, digest, sig).map_err(|_| {
-            Error::new(
+        if rsa_ops::pss_verify_any_salt(&self.public, digest, sig) {
+            Ok(())
+        } else {
+            Err(Error::new(
                 ErrorKind::BadSignature,
                 "the signature does not verify with this key",
-            )
-        })
+            ))
+        }
     }
 }
 

@@ -39,7 +39,11 @@ pub struct SymmetricKey {
 impl std::fmt::Debug for SymmetricKey {
     // Salt, IV and the wrapped key stay out of debug output.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SymmetricKey {{ key_bits: {}, iterations: {} }}", self.key_bits, self.iterations)
+        write!(
+            f,
+            "SymmetricKey {{ key_bits: {}, iterations: {} }}",
+            self.key_bits, self.iterations
+        )
     }
 }
 
