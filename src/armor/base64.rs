@@ -11,33 +11,41 @@ pub fn encode_lines(bytes: &[u8]) -> String {
 }
 
 /// Encodes `head || body` in 64-column lines without concatenating them first (the armor's
-/// protobuf header is a few bytes in front of a possibly large payload).
+/// protobuf header is a few bytes in front of a possibly large payload). Works in blocks of 64
+/// lines: one base64 call per 3 KiB of input, then the lines are laid out with their newlines.
 pub(crate) fn encode_lines_parts(head: &[u8], body: &[u8]) -> String {
+    const LINE_IN: usize = 48;
+    const BLOCK_IN: usize = LINE_IN * 64;
     let total = head.len() + body.len();
-    let lines = total.div_ceil(48);
+    let lines = total.div_ceil(LINE_IN);
     // One spare byte: the C layer appends a NUL without reallocating.
-    let mut out = Vec::with_capacity(lines * 65 + 1);
-    out.resize(lines * 65, 0u8);
-    let mut pos = 0;
-    // First line(s): join the head with the start of the body in a small stack buffer.
-    let first_take = (48 - head.len() % 48).min(body.len()) % 48;
-    let (first_body, rest) = body.split_at(if head.is_empty() {
-        0
-    } else {
-        first_take.min(body.len())
-    });
-    let mut start = Vec::with_capacity(head.len() + first_body.len());
-    start.extend_from_slice(head);
-    start.extend_from_slice(first_body);
-    for chunk in start.chunks(48).chain(rest.chunks(48)) {
-        let n = Base64::encode(chunk, &mut out[pos..pos + 64])
+    let mut out: Vec<u8> = Vec::with_capacity(lines * 65 + 1);
+    let mut scratch = [0u8; BLOCK_IN / 3 * 4];
+    let mut emit = |chunk: &[u8], out: &mut Vec<u8>| {
+        let n = Base64::encode(chunk, &mut scratch)
             .map(str::len)
             .unwrap_or(0);
-        pos += n;
-        out[pos] = b'\n';
-        pos += 1;
+        for line in scratch[..n].chunks(64) {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+    };
+    debug_assert!(
+        head.len() < BLOCK_IN,
+        "the head is a protobuf key and length"
+    );
+    // The first block joins the head with the start of the body; the rest stays aligned on
+    // 48-byte input boundaries of the concatenation.
+    let first_body = body.len().min(BLOCK_IN.saturating_sub(head.len()));
+    let mut first = Vec::with_capacity(head.len() + first_body);
+    first.extend_from_slice(head);
+    first.extend_from_slice(&body[..first_body]);
+    for chunk in first.chunks(BLOCK_IN) {
+        emit(chunk, &mut out);
     }
-    out.truncate(pos);
+    for chunk in body[first_body..].chunks(BLOCK_IN) {
+        emit(chunk, &mut out);
+    }
     // Only base64 characters and newlines were written.
     String::from_utf8(out).unwrap_or_default()
 }

@@ -101,7 +101,7 @@ fn check_plaintext(plaintext: &[u8]) -> Result<()> {
     if plaintext.len() > MAX_PLAINTEXT {
         return Err(Error::invalid("plaintext is larger than 1 GiB"));
     }
-    if let Some(p) = plaintext.iter().position(|&b| b == 0) {
+    if let Some(p) = memchr::memchr(0, plaintext) {
         return Err(Error::invalid(format!(
             "plaintext contains a NUL byte at offset {p}: a legacy peer would silently truncate it there"
         )));
@@ -167,7 +167,7 @@ fn legacy_text(mut plain: Zeroizing<Vec<u8>>) -> Vec<u8> {
     if let Some(last) = plain.last_mut() {
         *last = 0;
     }
-    let end = plain.iter().position(|&b| b == 0).unwrap_or(plain.len());
+    let end = memchr::memchr(0, &plain).unwrap_or(plain.len());
     // Hand the buffer over without copying; what follows the text (the NUL and anything a
     // legacy sender put after it) is wiped first.
     plain[end..].iter_mut().for_each(|b| *b = 0);

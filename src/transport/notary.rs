@@ -38,7 +38,7 @@ impl Request {
 /// as a C string), de-armor (data path), parse the envelope, open it as `nym_id` with `enc`, and
 /// parse the signed text. Exposed for tests and fuzzing; [`Notary::receive`] uses it.
 pub fn open_request_frame(frame: &[u8], nym_id: &str, enc: &Key) -> Result<Request> {
-    let frame = &frame[..frame.iter().position(|&b| b == 0).unwrap_or(frame.len())];
+    let frame = &frame[..memchr::memchr(0, frame).unwrap_or(frame.len())];
     let env = Envelope::parse(&armor::decode(frame, Kind::Data)?)?;
     let text = env.open(Some(nym_id), enc)?;
     let parsed = signed::parse(&text)?;
