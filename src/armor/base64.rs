@@ -52,6 +52,19 @@ pub(crate) fn encode_lines_parts(head: &[u8], body: &[u8]) -> String {
 
 /// Decodes base64, ignoring line breaks and other ASCII white space; accepts missing padding.
 pub fn decode_lenient(text: &[u8]) -> Result<Vec<u8>> {
+    // Fast path for what OT writes: lines split by `\n` (maybe `\r\n`); whole lines are copied
+    // with memcpy. Anything else (spaces, tabs, junk) falls back to the byte-wise filter, which
+    // also gives the precise error.
+    let mut compact: Vec<u8> = Vec::with_capacity(text.len());
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len())) {
+        let line = &text[start..nl];
+        compact.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        start = nl + 1;
+    }
+    if let Some(v) = decode_compact(compact) {
+        return Ok(v);
+    }
     let mut compact: Vec<u8> = Vec::with_capacity(text.len());
     for &c in text {
         match c {
@@ -64,12 +77,18 @@ pub fn decode_lenient(text: &[u8]) -> Result<Vec<u8>> {
             }
         }
     }
-    let res = if compact.len().is_multiple_of(4) {
-        Base64::decode_vec(std::str::from_utf8(&compact).unwrap_or_default())
+    decode_compact(compact).ok_or_else(|| Error::malformed("armor is not valid base64"))
+}
+
+/// Decodes white-space-free base64 in place (the output is never longer than the input).
+fn decode_compact(mut compact: Vec<u8>) -> Option<Vec<u8>> {
+    let n = if compact.len() % 4 == 0 {
+        Base64::decode_in_place(&mut compact).ok()?.len()
     } else {
-        Base64Unpadded::decode_vec(std::str::from_utf8(&compact).unwrap_or_default())
+        Base64Unpadded::decode_in_place(&mut compact).ok()?.len()
     };
-    res.map_err(|_| Error::malformed("armor is not valid base64"))
+    compact.truncate(n);
+    Some(compact)
 }
 
 #[cfg(test)]
@@ -93,5 +112,21 @@ mod tests {
                 assert_eq!(decode_lenient(want.as_bytes()).unwrap(), whole);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::*;
+
+    #[test]
+    fn both_paths_decode_and_reject_the_same() {
+        assert_eq!(decode_lenient(b"aGVs\nbG8=\n").unwrap(), b"hello");
+        assert_eq!(decode_lenient(b"aGVs\r\nbG8=\r\n").unwrap(), b"hello");
+        assert_eq!(decode_lenient(b" aGVs\tbG8= \n").unwrap(), b"hello");
+        assert_eq!(decode_lenient(b"aGVsbG8").unwrap(), b"hello");
+        assert!(decode_lenient(b"aGVs-bG8=").is_err());
+        assert!(decode_lenient(b"aGVs\nbG8=\n-----END").is_err());
+        assert!(decode_lenient(b"a").is_err());
     }
 }

@@ -194,13 +194,23 @@ pub fn split(text: &[u8]) -> Result<Armored> {
 
 /// Decodes armor (bookended or bare) of the given kind back to its payload.
 pub fn decode(text: &[u8], kind: Kind) -> Result<Vec<u8>> {
+    // Bare armor (every request frame) is decoded straight from the input, without a copy.
+    if memchr::memmem::find(text, b"-----").is_none() {
+        if text.len() > MAX_ARMOR_TEXT {
+            return Err(Error::invalid("armor text is larger than 512 MiB"));
+        }
+        return decode_raw(base64_decode(text)?, kind);
+    }
     let a = split(text)?;
     decode_body(&a.body, kind)
 }
 
 /// Decodes a bare base64 armor body of the given kind.
 pub fn decode_body(body: &str, kind: Kind) -> Result<Vec<u8>> {
-    let raw = base64_decode(body.as_bytes())?;
+    decode_raw(base64_decode(body.as_bytes())?, kind)
+}
+
+fn decode_raw(raw: Vec<u8>, kind: Kind) -> Result<Vec<u8>> {
     if raw.is_empty() {
         return Err(Error::malformed("armor is empty"));
     }
