@@ -82,7 +82,7 @@ pub fn decode_lenient(text: &[u8]) -> Result<Vec<u8>> {
 
 /// Decodes white-space-free base64 in place (the output is never longer than the input).
 fn decode_compact(mut compact: Vec<u8>) -> Option<Vec<u8>> {
-    let n = if compact.len() % 4 == 0 {
+    let n = if compact.len().is_multiple_of(4) {
         Base64::decode_in_place(&mut compact).ok()?.len()
     } else {
         Base64Unpadded::decode_in_place(&mut compact).ok()?.len()
