@@ -50,10 +50,20 @@ pub unsafe extern "C" fn ot_id_encode(
     len: usize,
     id: *mut *mut ot_buffer,
 ) -> ot_result {
+    unsafe { id_text(data, len, id, hash::id_encode) }
+}
+
+/// Shared by the functions that turn bytes into ID text.
+unsafe fn id_text(
+    data: *const u8,
+    len: usize,
+    id: *mut *mut ot_buffer,
+    f: fn(&[u8]) -> String,
+) -> ot_result {
     guard(|| {
         let d = unsafe { bytes(data, len, "data") }?;
         out_ptr(id, "id")?;
-        unsafe { put(id, ot_buffer::new(hash::id_encode(d).into_bytes())) };
+        unsafe { put(id, ot_buffer::new(f(d).into_bytes())) };
         Ok(())
     })
 }
@@ -79,10 +89,5 @@ pub unsafe extern "C" fn ot_id_of(
     len: usize,
     id: *mut *mut ot_buffer,
 ) -> ot_result {
-    guard(|| {
-        let d = unsafe { bytes(data, len, "data") }?;
-        out_ptr(id, "id")?;
-        unsafe { put(id, ot_buffer::new(hash::id_of(d).into_bytes())) };
-        Ok(())
-    })
+    unsafe { id_text(data, len, id, hash::id_of) }
 }
