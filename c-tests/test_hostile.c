@@ -119,6 +119,15 @@ int main(void) {
   HOSTILE(ot_session_options_get(opts, "max_resends", NULL), NUL, "value");
   HOSTILE(ot_session_options_load_ini(NULL, d, 4), NUL, "options");
   HOSTILE(ot_session_options_load_ini(opts, NULL, 4), NUL, "text");
+  HOSTILE(ot_curve_keypair(NULL, &buf), NUL, "public_z85");
+  HOSTILE(ot_curve_keypair(&buf, NULL), NUL, "secret_z85");
+  HOSTILE(ot_session_options_set_curve_server(NULL, "k"), NUL, "options");
+  HOSTILE(ot_session_options_set_curve_server(opts, NULL), NUL, "server_secret_z85");
+  HOSTILE(ot_session_options_set_curve_client(NULL, "a", "b", "c"), NUL, "options");
+  HOSTILE(ot_session_options_set_curve_client(opts, NULL, "b", "c"), NUL, "server_public_z85");
+  HOSTILE(ot_session_options_set_curve_client(opts, "a", NULL, "c"), NUL, "client_public_z85");
+  HOSTILE(ot_session_options_set_curve_client(opts, "a", "b", NULL), NUL, "client_secret_z85");
+  HOSTILE(ot_session_options_set_curve_client(opts, "a", "b", "c"), INV, "Z85");
   HOSTILE(ot_session_new(NULL, NULL, &sess), NUL, "endpoint");
   HOSTILE(ot_session_new("tcp://127.0.0.1:9", NULL, NULL), NUL, "session");
   HOSTILE(ot_session_exchange(NULL, d, 4, &buf), NUL, "session");

@@ -258,6 +258,42 @@ static void test_notary_restart(ot_session_options *o) {
   ot_notary_free(job2.notary);
 }
 
+static void test_curve(ot_session_options *o) {
+  ot_buffer *spub = NULL, *ssec = NULL, *cpub = NULL, *csec = NULL;
+  CHECK_OK(ot_curve_keypair(&spub, &ssec));
+  CHECK_OK(ot_curve_keypair(&cpub, &csec));
+  CHECK(ot_buffer_len(spub) == 40 && ot_buffer_len(ssec) == 40);
+  ot_session_options *so = fast_options(), *co = fast_options();
+  CHECK_OK(ot_session_options_set_curve_server(so, BUF_STR(ssec)));
+  CHECK_OK(ot_session_options_set_curve_client(co, BUF_STR(spub), BUF_STR(cpub), BUF_STR(csec)));
+  CHECK_RC(ot_session_options_set_curve_server(so, "too short"), OT_ERR_INVALID_ARGUMENT);
+  char ep[256];
+  server_job job = {start_notary("tcp://127.0.0.1:*", so, ep, sizeof ep), 1, 0, 0, 0, 0};
+  pthread_t t;
+  pthread_create(&t, NULL, server, &job);
+  /* A plain client cannot talk to the CURVE notary; a CURVE client with its key can. */
+  ot_session_options *once = fast_options();
+  CHECK_OK(ot_session_options_set(once, "max_resends", 0));
+  ot_session *plain = start_session(ep, once);
+  ot_buffer *reply = NULL;
+  CHECK_RC(ot_session_request(plain, (const uint8_t *)"x\n", 2, &reply), OT_ERR_TIMEOUT);
+  ot_session *s = start_session(ep, co);
+  CHECK(request_ok(s, "over CURVE\n"));
+  pthread_join(t, NULL);
+  CHECK(job.served == 1);
+  ot_session_free(s);
+  ot_session_free(plain);
+  ot_notary_free(job.notary);
+  ot_session_options_free(once);
+  ot_session_options_free(so);
+  ot_session_options_free(co);
+  ot_buffer_free(spub);
+  ot_buffer_free(ssec);
+  ot_buffer_free(cpub);
+  ot_buffer_free(csec);
+  (void)o;
+}
+
 static void test_options_and_state(void) {
   ot_session_options *o = NULL;
   CHECK_OK(ot_session_options_new(&o));
@@ -312,6 +348,7 @@ int main(void) {
   test_garbage_does_not_stop_the_notary(o);
   test_wrong_keys(o);
   test_notary_restart(o);
+  test_curve(o);
 
   ot_session_options_free(o);
   ot_key_free(client_auth);

@@ -378,6 +378,28 @@ ot_result ot_session_options_get(const ot_session_options *options,
 // `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed.
 ot_result ot_session_options_load_ini(ot_session_options *options, const uint8_t *text, size_t len);
 
+// A new CURVE key pair as Z85 text (40 characters each, NUL-terminated), for
+// `ot_session_options_set_curve_server` / `ot_session_options_set_curve_client`. Both outputs
+// are written only on success; the secret's buffer is zeroed on free.
+// `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE.
+ot_result ot_curve_keypair(ot_buffer **public_z85, ot_buffer **secret_z85);
+
+// Turns on CURVE transport security for a notary (ZeroMQ CurveZMQ: the connection is encrypted
+// and the server authenticated, in addition to the sealed envelopes). `server_secret_z85` is the
+// notary's long-term secret key (Z85, 40 characters); clients need its public half. Legacy
+// peers cannot connect to a CURVE notary: enable it only between peers that are both this
+// library (or speak CurveZMQ). `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE.
+ot_result ot_session_options_set_curve_server(ot_session_options *options,
+                                              const char *server_secret_z85);
+
+// Turns on CURVE for a client session: the notary's public key and the client's key pair (all
+// Z85, 40 characters). A notary with another key, or without CURVE, never completes the
+// handshake: requests end in `OT_ERR_TIMEOUT`.
+ot_result ot_session_options_set_curve_client(ot_session_options *options,
+                                              const char *server_public_z85,
+                                              const char *client_public_z85,
+                                              const char *client_secret_z85);
+
 // Frees options. `ot_session_options_free(NULL)` does nothing.
 void ot_session_options_free(ot_session_options *options);
 

@@ -272,3 +272,43 @@ fn heartbeats_and_relaxed_mode_work_end_to_end() {
     }
     h.join().unwrap();
 }
+
+#[test]
+fn curve_secures_the_connection_when_both_ends_have_it() {
+    use ot_transport::transport::curve_keypair;
+    let (server_pub, server_sec) = curve_keypair().unwrap();
+    let (client_pub, client_sec) = curve_keypair().unwrap();
+    let mut server_opts = fast();
+    server_opts.set_curve_server(&server_sec).unwrap();
+    let nt = notary(server_opts);
+    let ep = nt.endpoint().to_string();
+    let h = serve(nt, 1, true);
+    // While the notary waits: a plain client, or one expecting another server key, never
+    // completes the handshake (the notary never even sees their requests).
+    let (other_pub, _) = curve_keypair().unwrap();
+    let mut plain = Options {
+        max_resends: 0,
+        ..fast()
+    };
+    let mut s = session(&ep, plain.clone());
+    assert_eq!(s.request(b"x\n").unwrap_err().kind(), ErrorKind::Timeout);
+    plain
+        .set_curve_client(&other_pub, &client_pub, &client_sec)
+        .unwrap();
+    let mut s = session(&ep, plain);
+    assert_eq!(s.request(b"x\n").unwrap_err().kind(), ErrorKind::Timeout);
+    // A client with the right server key is served (the same, still waiting, notary).
+    let mut o = fast();
+    o.set_curve_client(&server_pub, &client_pub, &client_sec)
+        .unwrap();
+    let mut s = session(&ep, o);
+    assert_eq!(s.request(b"over curve\n").unwrap(), b"@over curve\n");
+    let nt = h.join().unwrap();
+    assert_eq!(nt.stats().requests, 1);
+    // Bad key text is refused up front.
+    assert_eq!(
+        fast().set_curve_server("short").unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert!(!format!("{:?}", fast().curve).contains(&*server_sec));
+}

@@ -123,6 +123,63 @@ pub unsafe extern "C" fn ot_session_options_load_ini(
     })
 }
 
+/// A new CURVE key pair as Z85 text (40 characters each, NUL-terminated), for
+/// `ot_session_options_set_curve_server` / `ot_session_options_set_curve_client`. Both outputs
+/// are written only on success; the secret's buffer is zeroed on free.
+/// `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_curve_keypair(
+    public_z85: *mut *mut ot_buffer,
+    secret_z85: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        out_ptr(public_z85, "public_z85")?;
+        out_ptr(secret_z85, "secret_z85")?;
+        let (p, sk) = crate::transport::curve_keypair()?;
+        unsafe { put(public_z85, ot_buffer::new(p.into_bytes())) };
+        unsafe { put(secret_z85, ot_buffer::new(sk.as_bytes().to_vec())) };
+        Ok(())
+    })
+}
+
+/// Turns on CURVE transport security for a notary (ZeroMQ CurveZMQ: the connection is encrypted
+/// and the server authenticated, in addition to the sealed envelopes). `server_secret_z85` is the
+/// notary's long-term secret key (Z85, 40 characters); clients need its public half. Legacy
+/// peers cannot connect to a CURVE notary: enable it only between peers that are both this
+/// library (or speak CurveZMQ). `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_options_set_curve_server(
+    options: *mut ot_session_options,
+    server_secret_z85: *const c_char,
+) -> ot_result {
+    guard(|| {
+        let o = unsafe { handle_mut(options, "options") }?;
+        let sk = unsafe { cstr(server_secret_z85, "server_secret_z85") }?;
+        o.0.set_curve_server(sk)?;
+        Ok(())
+    })
+}
+
+/// Turns on CURVE for a client session: the notary's public key and the client's key pair (all
+/// Z85, 40 characters). A notary with another key, or without CURVE, never completes the
+/// handshake: requests end in `OT_ERR_TIMEOUT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_options_set_curve_client(
+    options: *mut ot_session_options,
+    server_public_z85: *const c_char,
+    client_public_z85: *const c_char,
+    client_secret_z85: *const c_char,
+) -> ot_result {
+    guard(|| {
+        let o = unsafe { handle_mut(options, "options") }?;
+        let sp = unsafe { cstr(server_public_z85, "server_public_z85") }?;
+        let cp = unsafe { cstr(client_public_z85, "client_public_z85") }?;
+        let cs = unsafe { cstr(client_secret_z85, "client_secret_z85") }?;
+        o.0.set_curve_client(sp, cp, cs)?;
+        Ok(())
+    })
+}
+
 /// Frees options. `ot_session_options_free(NULL)` does nothing.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_options_free(options: *mut ot_session_options) {

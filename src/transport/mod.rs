@@ -18,7 +18,7 @@ mod options;
 mod session;
 
 pub use notary::{Notary, NotaryStats, Request, open_request_frame};
-pub use options::Options;
+pub use options::{Curve, Options, curve_keypair};
 pub use session::Session;
 pub use session::SessionStats;
 

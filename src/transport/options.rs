@@ -1,6 +1,74 @@
 //! Session and notary options, with legacy OT's `[latency]` names and defaults.
 
-use crate::error::{Error, Result};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// CURVE (ZeroMQ's CurveZMQ) keys: encryption and server authentication of the connection itself,
+/// on top of the sealed envelopes. Both ends must be configured; legacy peers cannot speak it, so
+/// it is off unless set.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Curve {
+    /// A notary: its long-term secret key.
+    Server {
+        /// The server's secret key (32 bytes).
+        secret: Zeroizing<[u8; 32]>,
+    },
+    /// A client: the notary's public key, and the client's own key pair.
+    Client {
+        /// The server's public key (32 bytes).
+        server_public: [u8; 32],
+        /// The client's public key (32 bytes).
+        public: [u8; 32],
+        /// The client's secret key (32 bytes).
+        secret: Zeroizing<[u8; 32]>,
+    },
+}
+
+impl std::fmt::Debug for Curve {
+    // Secret keys stay out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Curve::Server { .. } => f.write_str("Curve::Server"),
+            Curve::Client { .. } => f.write_str("Curve::Client"),
+        }
+    }
+}
+
+/// Decodes a Z85 CURVE key (40 characters).
+fn z85_key(text: &str, what: &str) -> Result<[u8; 32]> {
+    let bad = || Error::invalid(format!("{what} is not a 40-character Z85 CURVE key"));
+    if text.len() != 40 {
+        return Err(bad());
+    }
+    let v = Zeroizing::new(zmq::z85_decode(text).map_err(|_| bad())?);
+    v.as_slice().try_into().map_err(|_| bad())
+}
+
+fn curve_available() -> Result<()> {
+    if zmq::has("curve") == Some(true) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "this libzmq was built without CURVE support",
+        ))
+    }
+}
+
+/// A new CURVE key pair as Z85 text: (public, secret).
+pub fn curve_keypair() -> Result<(String, Zeroizing<String>)> {
+    curve_available()?;
+    let kp = zmq::CurveKeyPair::new().map_err(|e| super::zmq_err("zmq_curve_keypair", e))?;
+    let public =
+        zmq::z85_encode(&kp.public_key).map_err(|_| Error::internal("Z85 encoding failed"))?;
+    let secret = Zeroizing::new(
+        zmq::z85_encode(&kp.secret_key).map_err(|_| Error::internal("Z85 encoding failed"))?,
+    );
+    let mut kp = kp;
+    zeroize::Zeroize::zeroize(&mut kp.secret_key);
+    Ok((public, secret))
+}
 
 /// Transport options. Field names are the legacy `client.cfg` / `server.cfg` keys where one
 /// exists. Durations are milliseconds.
@@ -39,6 +107,8 @@ pub struct Options {
     /// Notary only: reply to an unreadable request with a signed, unencrypted error `MESSAGE`
     /// instead of the legacy behaviour (no reply, socket re-created). Default false.
     pub reply_errors: bool,
+    /// CURVE transport security (off by default; legacy peers cannot use it).
+    pub curve: Option<Curve>,
 }
 
 impl Default for Options {
@@ -58,6 +128,7 @@ impl Default for Options {
             heartbeat_ttl_ms: 0,
             max_message_size: 64 * 1024 * 1024,
             reply_errors: false,
+            curve: None,
         }
     }
 }
@@ -91,6 +162,34 @@ fn range(name: &str, v: i64, lo: i64, hi: i64) -> Result<i64> {
 }
 
 impl Options {
+    /// Makes sockets CURVE servers with this secret key (Z85 text), for a notary.
+    pub fn set_curve_server(&mut self, secret_z85: &str) -> Result<()> {
+        curve_available()?;
+        let secret = Zeroizing::new(z85_key(secret_z85, "the server secret key")?);
+        self.curve = Some(Curve::Server { secret });
+        Ok(())
+    }
+
+    /// Makes sockets CURVE clients of the server with public key `server_public_z85`, using the
+    /// client key pair given (Z85 text), for a session.
+    pub fn set_curve_client(
+        &mut self,
+        server_public_z85: &str,
+        public_z85: &str,
+        secret_z85: &str,
+    ) -> Result<()> {
+        curve_available()?;
+        let server_public = z85_key(server_public_z85, "the server public key")?;
+        let public = z85_key(public_z85, "the client public key")?;
+        let secret = Zeroizing::new(z85_key(secret_z85, "the client secret key")?);
+        self.curve = Some(Curve::Client {
+            server_public,
+            public,
+            secret,
+        });
+        Ok(())
+    }
+
     /// Sets one option by its name.
     pub fn set(&mut self, name: &str, v: i64) -> Result<()> {
         const DAY: i64 = 86_400_000;
@@ -223,6 +322,26 @@ impl Options {
         if self.heartbeat_ttl_ms > 0 {
             s.set_heartbeat_ttl(self.heartbeat_ttl_ms as i32)
                 .map_err(e("ZMQ_HEARTBEAT_TTL"))?;
+        }
+        match &self.curve {
+            None => {}
+            Some(Curve::Server { secret }) => {
+                s.set_curve_server(true).map_err(e("ZMQ_CURVE_SERVER"))?;
+                s.set_curve_secretkey(&secret[..])
+                    .map_err(e("ZMQ_CURVE_SECRETKEY"))?;
+            }
+            Some(Curve::Client {
+                server_public,
+                public,
+                secret,
+            }) => {
+                s.set_curve_serverkey(server_public)
+                    .map_err(e("ZMQ_CURVE_SERVERKEY"))?;
+                s.set_curve_publickey(public)
+                    .map_err(e("ZMQ_CURVE_PUBLICKEY"))?;
+                s.set_curve_secretkey(&secret[..])
+                    .map_err(e("ZMQ_CURVE_SECRETKEY"))?;
+            }
         }
         Ok(())
     }
