@@ -16,6 +16,7 @@
 mod notary;
 mod options;
 mod session;
+mod z85;
 
 pub use notary::{Notary, NotaryStats, Request, open_request_frame};
 pub use options::{Curve, Options, curve_keypair};

@@ -41,7 +41,7 @@ fn z85_key(text: &str, what: &str) -> Result<[u8; 32]> {
     if text.len() != 40 {
         return Err(bad());
     }
-    let v = Zeroizing::new(zmq::z85_decode(text).map_err(|_| bad())?);
+    let v = super::z85::decode(text).map_err(|_| bad())?;
     v.as_slice().try_into().map_err(|_| bad())
 }
 
@@ -60,11 +60,8 @@ fn curve_available() -> Result<()> {
 pub fn curve_keypair() -> Result<(String, Zeroizing<String>)> {
     curve_available()?;
     let kp = zmq::CurveKeyPair::new().map_err(|e| super::zmq_err("zmq_curve_keypair", e))?;
-    let public =
-        zmq::z85_encode(&kp.public_key).map_err(|_| Error::internal("Z85 encoding failed"))?;
-    let secret = Zeroizing::new(
-        zmq::z85_encode(&kp.secret_key).map_err(|_| Error::internal("Z85 encoding failed"))?,
-    );
+    let public = super::z85::encode(&kp.public_key)?.to_string();
+    let secret = super::z85::encode(&kp.secret_key)?;
     let mut kp = kp;
     zeroize::Zeroize::zeroize(&mut kp.secret_key);
     Ok((public, secret))
