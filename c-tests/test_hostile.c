@@ -174,6 +174,9 @@ int main(void) {
   HOSTILE(ot_signed_verify(d, 0, key, NULL), OT_ERR_MALFORMED, "");
   HOSTILE(ot_signed_content(d, SIZE_MAX, &buf), INV, "too large");
   HOSTILE(ot_hash_samy(d, SIZE_MAX, out32), INV, "too large");
+  uint8_t *big = calloc(1, 1025);
+  HOSTILE(ot_id_encode(big, 1025, &buf), INV, "at most 1024");
+  free(big);
   HOSTILE(ot_envelope_seal(&rcp, 0, d, 4, &e2), INV, "recipient count");
   HOSTILE(ot_envelope_seal(&rcp, SIZE_MAX, d, 4, &e2), INV, "recipient count");
   HOSTILE(ot_envelope_recipient_id(env, SIZE_MAX, &buf), INV, "out of range");

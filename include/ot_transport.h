@@ -263,7 +263,8 @@ ot_result ot_hash_sha256(const uint8_t *data, size_t len, uint8_t *out);
 ot_result ot_hash_whirlpool(const uint8_t *data, size_t len, uint8_t *out);
 
 // OT base62 text of `bytes[0..len]` (big-endian integer, alphabet `0-9A-Za-z`, leading zero
-// bytes dropped) into a new NUL-terminated `*id`. Free it with `ot_buffer_free`.
+// bytes dropped) into a new NUL-terminated `*id`. Free it with `ot_buffer_free`. At most 1024
+// input bytes (`OT_ERR_INVALID_ARGUMENT` beyond: the conversion is quadratic).
 ot_result ot_id_encode(const uint8_t *data, size_t len, ot_buffer **id);
 
 // Decodes OT base62 text into big-endian bytes (leading zero bytes are not restored: IDs are

@@ -43,7 +43,8 @@ pub unsafe extern "C" fn ot_hash_whirlpool(data: *const u8, len: usize, out: *mu
 }
 
 /// OT base62 text of `bytes[0..len]` (big-endian integer, alphabet `0-9A-Za-z`, leading zero
-/// bytes dropped) into a new NUL-terminated `*id`. Free it with `ot_buffer_free`.
+/// bytes dropped) into a new NUL-terminated `*id`. Free it with `ot_buffer_free`. At most 1024
+/// input bytes (`OT_ERR_INVALID_ARGUMENT` beyond: the conversion is quadratic).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_id_encode(
     data: *const u8,
@@ -58,12 +59,13 @@ unsafe fn id_text(
     data: *const u8,
     len: usize,
     id: *mut *mut ot_buffer,
-    f: fn(&[u8]) -> String,
+    f: fn(&[u8]) -> crate::Result<String>,
 ) -> ot_result {
     guard(|| {
         let d = unsafe { bytes(data, len, "data") }?;
         out_ptr(id, "id")?;
-        unsafe { put(id, ot_buffer::new(f(d).into_bytes())) };
+        let text = f(d)?;
+        unsafe { put(id, ot_buffer::new(text.into_bytes())) };
         Ok(())
     })
 }
@@ -89,5 +91,5 @@ pub unsafe extern "C" fn ot_id_of(
     len: usize,
     id: *mut *mut ot_buffer,
 ) -> ot_result {
-    unsafe { id_text(data, len, id, hash::id_of) }
+    unsafe { id_text(data, len, id, |d| Ok(hash::id_of(d))) }
 }

@@ -11,6 +11,9 @@ const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 
 /// Longest ID text accepted by [`id_decode`] (a 1 KiB value); IDs are 43 chars in practice.
 pub const MAX_ID_TEXT: usize = 1400;
+/// Longest input accepted by [`id_encode`]: base62 conversion is quadratic, and 1 KiB encodes to
+/// at most 1 376 characters, which [`id_decode`] accepts back.
+pub const MAX_ID_BYTES: usize = 1024;
 
 fn digit_value(c: u8) -> Option<u8> {
     match c {
@@ -21,8 +24,19 @@ fn digit_value(c: u8) -> Option<u8> {
     }
 }
 
-/// Encodes bytes as OT base62 text. Zero (or empty input) encodes as the empty string.
-pub fn id_encode(bytes: &[u8]) -> String {
+/// Encodes bytes (at most [`MAX_ID_BYTES`]) as OT base62 text. Zero (or empty input) encodes as
+/// the empty string.
+pub fn id_encode(bytes: &[u8]) -> Result<String> {
+    if bytes.len() > MAX_ID_BYTES {
+        return Err(Error::invalid(format!(
+            "ID bytes are {} long; at most {MAX_ID_BYTES} are accepted",
+            bytes.len()
+        )));
+    }
+    Ok(encode_unchecked(bytes))
+}
+
+fn encode_unchecked(bytes: &[u8]) -> String {
     // Strip leading zeros: they carry no value.
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     let mut num: Vec<u8> = bytes[start..].to_vec();
@@ -85,7 +99,7 @@ pub fn id_decode(text: &str) -> Result<Vec<u8>> {
 
 /// The OT identifier of `data`: base62(SAMY(data)).
 pub fn id_of(data: &[u8]) -> String {
-    id_encode(&super::samy(data))
+    encode_unchecked(&super::samy(data))
 }
 
 #[cfg(test)]
@@ -94,11 +108,11 @@ mod tests {
 
     #[test]
     fn small_values() {
-        assert_eq!(id_encode(&[]), "");
-        assert_eq!(id_encode(&[0, 0]), "");
-        assert_eq!(id_encode(&[61]), "z");
-        assert_eq!(id_encode(&[62]), "10");
-        assert_eq!(id_encode(&[1, 0]), "48"); // 256 = 4*62 + 8
+        assert_eq!(id_encode(&[]).unwrap(), "");
+        assert_eq!(id_encode(&[0, 0]).unwrap(), "");
+        assert_eq!(id_encode(&[61]).unwrap(), "z");
+        assert_eq!(id_encode(&[62]).unwrap(), "10");
+        assert_eq!(id_encode(&[1, 0]).unwrap(), "48"); // 256 = 4*62 + 8
         assert_eq!(id_decode("48").unwrap(), vec![1, 0]);
         assert_eq!(id_decode("").unwrap(), Vec::<u8>::new());
         assert!(id_decode("ab-c").is_err());
@@ -107,8 +121,17 @@ mod tests {
     #[test]
     fn leading_zero_bytes_are_lost() {
         let v = [0u8, 0, 7, 200, 3];
-        let t = id_encode(&v);
+        let t = id_encode(&v).unwrap();
         assert_eq!(id_decode(&t).unwrap(), vec![7, 200, 3]);
+    }
+
+    #[test]
+    fn the_longest_encodable_input_decodes_back() {
+        let big = [0xffu8; MAX_ID_BYTES];
+        let t = id_encode(&big).unwrap();
+        assert!(t.len() <= MAX_ID_TEXT);
+        assert_eq!(id_decode(&t).unwrap(), big.to_vec());
+        assert!(id_encode(&[1u8; MAX_ID_BYTES + 1]).is_err());
     }
 
     #[test]
@@ -117,7 +140,7 @@ mod tests {
         for (i, b) in x.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(37).wrapping_add(11);
         }
-        let t = id_encode(&x);
+        let t = id_encode(&x).unwrap();
         assert!(t.len() <= 43);
         assert_eq!(id_decode(&t).unwrap(), x.to_vec());
     }

@@ -5,7 +5,7 @@
 
 mod id;
 
-pub use id::{id_decode, id_encode, id_of};
+pub use id::{MAX_ID_BYTES, MAX_ID_TEXT, id_decode, id_encode, id_of};
 
 use sha2::{Digest, Sha256};
 use whirlpool::Whirlpool;
