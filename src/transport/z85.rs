@@ -14,7 +14,7 @@ fn value(c: u8) -> Option<u32> {
 
 /// Encodes bytes (length a multiple of 4) as Z85.
 pub(crate) fn encode(data: &[u8]) -> Result<Zeroizing<String>> {
-    if data.len() % 4 != 0 {
+    if !data.len().is_multiple_of(4) {
         return Err(Error::invalid("Z85 input length must be a multiple of 4"));
     }
     let mut out = Zeroizing::new(String::with_capacity(data.len() / 4 * 5));
@@ -34,7 +34,7 @@ pub(crate) fn encode(data: &[u8]) -> Result<Zeroizing<String>> {
 /// Decodes Z85 text (length a multiple of 5, alphabet characters only).
 pub(crate) fn decode(text: &str) -> Result<Zeroizing<Vec<u8>>> {
     let bad = || Error::invalid("not valid Z85 text");
-    if text.len() % 5 != 0 {
+    if !text.len().is_multiple_of(5) {
         return Err(bad());
     }
     let mut out = Zeroizing::new(Vec::with_capacity(text.len() / 5 * 4));
