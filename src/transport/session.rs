@@ -149,6 +149,16 @@ impl Session {
         ))
     }
 
+    /// One non-blocking send: true when libzmq took the frame, false when it cannot yet (EAGAIN)
+    /// or the REQ socket is stuck (EFSM); other failures are errors.
+    fn try_send(socket: &zmq::Socket, frame: &[u8]) -> Result<bool> {
+        match socket.send(frame, zmq::DONTWAIT) {
+            Ok(()) => Ok(true),
+            Err(zmq::Error::EAGAIN) | Err(zmq::Error::EFSM) => Ok(false),
+            Err(e) => Err(zmq_err("sending the request", e)),
+        }
+    }
+
     /// Sends once and waits once. `Ok(None)` when the reply did not come in time.
     fn one_attempt(&mut self, frame: &[u8]) -> Result<Option<Vec<u8>>> {
         let send_polls = self.opts.send_polls();
@@ -157,20 +167,10 @@ impl Session {
             return Ok(None);
         };
         // Try to send at once; only when libzmq cannot take the frame yet, poll for it.
-        match s.send(frame, zmq::DONTWAIT) {
-            Ok(()) => {}
-            Err(zmq::Error::EAGAIN) => {
-                if !Self::wait(s, zmq::POLLOUT, &send_polls)? {
-                    return Ok(None);
-                }
-                match s.send(frame, zmq::DONTWAIT) {
-                    Ok(()) => {}
-                    Err(zmq::Error::EAGAIN) | Err(zmq::Error::EFSM) => return Ok(None),
-                    Err(e) => return Err(zmq_err("sending the request", e)),
-                }
-            }
-            Err(zmq::Error::EFSM) => return Ok(None),
-            Err(e) => return Err(zmq_err("sending the request", e)),
+        let sent = Self::try_send(s, frame)?
+            || (Self::wait(s, zmq::POLLOUT, &send_polls)? && Self::try_send(s, frame)?);
+        if !sent {
+            return Ok(None);
         }
         if self.opts.latency_delay_after > 0 {
             std::thread::sleep(Duration::from_millis(self.opts.latency_delay_after as u64));
