@@ -318,44 +318,42 @@ ot_result ot_key_nym_id(const ot_key *key, ot_buffer **id);
 // in use by another thread, a session or a notary.
 void ot_key_free(ot_key *key);
 
-// Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.
-// `"MESSAGE"`; upper case) with `signer`'s private key: RSA-PSS (MGF1-SHA-256, maximum salt)
-// over SAMY(content). `meta` (4 chars such as `"ADT9"`, or NULL) adds a `Meta:` line. A final
-// newline is added to `content` if missing. Content a legacy reader would alter is refused with
-// `OT_ERR_INVALID_ARGUMENT`: NUL bytes, lines over 2047 characters, lines starting with `-`
-// unless escaped as `- -`, lines starting with `Hash: `. Result: NUL-terminated text.
-ot_result ot_signed_create(const char *doc_type,
-                           const uint8_t *content,
-                           size_t len,
-                           const ot_key *signer,
-                           const char *meta,
-                           ot_buffer **text);
+// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://*:7085` or
+// `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
+// `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
+// options (NULL: defaults) are copied.
+ot_result ot_notary_new(const char *bind_endpoint,
+                        const ot_key *auth_private,
+                        const ot_key *encryption_private,
+                        const char *nym_id,
+                        const ot_session_options *options,
+                        ot_notary **notary);
 
-// Verifies a signed document with the signer's public key (at least one signature section must
-// verify). On success, if `content` is not NULL, the signed content (exactly the bytes the
-// signature covers) goes to a new `*content`. `OT_ERR_BAD_SIGNATURE` if no signature verifies,
-// `OT_ERR_MALFORMED` if the text cannot be parsed, `OT_ERR_UNSUPPORTED` for a hash other than
-// SAMY.
-ot_result ot_signed_verify(const uint8_t *text,
-                           size_t len,
-                           const ot_key *signer_public,
-                           ot_buffer **content);
+// The concrete bound endpoint, with a wildcard port resolved (`tcp://127.0.0.1:41234`).
+ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
 
-// Parses a signed document **without verifying it** and returns its content, e.g. so a notary
-// can read who sent a message before choosing the key to verify it with. Never trust this
-// content before `ot_signed_verify` succeeds.
-ot_result ot_signed_content(const uint8_t *text, size_t len, ot_buffer **content);
+// Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
+// the notary's encryption key and parses the signed text into a new `*request`.
+// A request that cannot be read is handled as the legacy notary did (no reply; the REP socket
+// is re-created so the next client is served) — or, with the `reply_errors` option, answered
+// with a signed error — and its error is returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`,
+// `OT_ERR_NO_MATCHING_RECIPIENT`); the notary keeps serving. `OT_ERR_TIMEOUT` when nothing
+// arrived. A previous request left unanswered is dropped (no reply) by this call.
+ot_result ot_notary_receive(ot_notary *notary, uint32_t timeout_ms, ot_request **request);
 
-// Unlocks a legacy serialized `OTSymmetricKey` (binary, or its data-path armor as found in a
-// wallet's `<cachedKey>`) with a passphrase: PBKDF2-HMAC-SHA1, hash check, AES-128-CBC unwrap.
-// The 16 raw key bytes go to a new `*raw_key` (zeroed on free). A wrong passphrase is
-// `OT_ERR_BAD_PASSPHRASE`, never a garbage key. For a 2013+ wallet, the result is the
-// passphrase of every private key (pass it to `ot_key_load`).
-ot_result ot_symkey_unlock(const uint8_t *serialized,
-                           size_t len,
-                           const uint8_t *passphrase,
-                           size_t pass_len,
-                           ot_buffer **raw_key);
+// Answers `request`, which must be the one awaiting a reply (`OT_ERR_STATE` otherwise):
+// `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
+// `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
+// `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
+// The request object stays valid (free it with `ot_request_free`).
+ot_result ot_notary_reply(ot_notary *notary,
+                          const ot_request *request,
+                          const uint8_t *content,
+                          size_t len,
+                          const ot_key *recipient_encryption_public);
+
+// Frees a notary (closes its socket). `ot_notary_free(NULL)` does nothing.
+void ot_notary_free(ot_notary *notary);
 
 // New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
 // `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
@@ -404,6 +402,19 @@ ot_result ot_session_options_set_curve_client(ot_session_options *options,
 // Frees options. `ot_session_options_free(NULL)` does nothing.
 void ot_session_options_free(ot_session_options *options);
 
+// The request's content **without verifying** its signature, e.g. to read the sender's NymID
+// and look up their key. Do not act on it before `ot_request_verify` succeeds.
+ot_result ot_request_content(const ot_request *request, ot_buffer **content);
+
+// Verifies the request's signature with the sender's authentication public key; on success the
+// verified content goes to `*content` unless `content` is NULL. `OT_ERR_BAD_SIGNATURE` otherwise.
+ot_result ot_request_verify(const ot_request *request,
+                            const ot_key *sender_auth_public,
+                            ot_buffer **content);
+
+// Frees a request. `ot_request_free(NULL)` does nothing.
+void ot_request_free(ot_request *request);
+
 // Creates a session connecting to `endpoint` (`tcp://host:port`, `ipc://path`). `options` may
 // be NULL (legacy defaults); it is copied. Connecting is asynchronous: a notary that is not
 // running yet is not an error here.
@@ -450,58 +461,47 @@ ot_result ot_session_request(ot_session *session,
 // `ot_session_free(NULL)` does nothing.
 void ot_session_free(ot_session *session);
 
-// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://*:7085` or
-// `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
-// `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
-// options (NULL: defaults) are copied.
-ot_result ot_notary_new(const char *bind_endpoint,
-                        const ot_key *auth_private,
-                        const ot_key *encryption_private,
-                        const char *nym_id,
-                        const ot_session_options *options,
-                        ot_notary **notary);
-
-// The concrete bound endpoint, with a wildcard port resolved (`tcp://127.0.0.1:41234`).
-ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
-
-// Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
-// the notary's encryption key and parses the signed text into a new `*request`.
-// A request that cannot be read is handled as the legacy notary did (no reply; the REP socket
-// is re-created so the next client is served) — or, with the `reply_errors` option, answered
-// with a signed error — and its error is returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`,
-// `OT_ERR_NO_MATCHING_RECIPIENT`); the notary keeps serving. `OT_ERR_TIMEOUT` when nothing
-// arrived. A previous request left unanswered is dropped (no reply) by this call.
-ot_result ot_notary_receive(ot_notary *notary, uint32_t timeout_ms, ot_request **request);
-
-// The request's content **without verifying** its signature, e.g. to read the sender's NymID
-// and look up their key. Do not act on it before `ot_request_verify` succeeds.
-ot_result ot_request_content(const ot_request *request, ot_buffer **content);
-
-// Verifies the request's signature with the sender's authentication public key; on success the
-// verified content goes to `*content` unless `content` is NULL. `OT_ERR_BAD_SIGNATURE` otherwise.
-ot_result ot_request_verify(const ot_request *request,
-                            const ot_key *sender_auth_public,
-                            ot_buffer **content);
-
-// Frees a request. `ot_request_free(NULL)` does nothing.
-void ot_request_free(ot_request *request);
-
-// Answers `request`, which must be the one awaiting a reply (`OT_ERR_STATE` otherwise):
-// `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
-// `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
-// `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
-// The request object stays valid (free it with `ot_request_free`).
-ot_result ot_notary_reply(ot_notary *notary,
-                          const ot_request *request,
-                          const uint8_t *content,
-                          size_t len,
-                          const ot_key *recipient_encryption_public);
-
-// Frees a notary (closes its socket). `ot_notary_free(NULL)` does nothing.
-void ot_notary_free(ot_notary *notary);
-
 // The version of the libzmq the library runs with. Any of the pointers may be NULL.
 void ot_zmq_version(int32_t *major, int32_t *minor, int32_t *patch);
+
+// Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.
+// `"MESSAGE"`; upper case) with `signer`'s private key: RSA-PSS (MGF1-SHA-256, maximum salt)
+// over SAMY(content). `meta` (4 chars such as `"ADT9"`, or NULL) adds a `Meta:` line. A final
+// newline is added to `content` if missing. Content a legacy reader would alter is refused with
+// `OT_ERR_INVALID_ARGUMENT`: NUL bytes, lines over 2047 characters, lines starting with `-`
+// unless escaped as `- -`, lines starting with `Hash: `. Result: NUL-terminated text.
+ot_result ot_signed_create(const char *doc_type,
+                           const uint8_t *content,
+                           size_t len,
+                           const ot_key *signer,
+                           const char *meta,
+                           ot_buffer **text);
+
+// Verifies a signed document with the signer's public key (at least one signature section must
+// verify). On success, if `content` is not NULL, the signed content (exactly the bytes the
+// signature covers) goes to a new `*content`. `OT_ERR_BAD_SIGNATURE` if no signature verifies,
+// `OT_ERR_MALFORMED` if the text cannot be parsed, `OT_ERR_UNSUPPORTED` for a hash other than
+// SAMY.
+ot_result ot_signed_verify(const uint8_t *text,
+                           size_t len,
+                           const ot_key *signer_public,
+                           ot_buffer **content);
+
+// Parses a signed document **without verifying it** and returns its content, e.g. so a notary
+// can read who sent a message before choosing the key to verify it with. Never trust this
+// content before `ot_signed_verify` succeeds.
+ot_result ot_signed_content(const uint8_t *text, size_t len, ot_buffer **content);
+
+// Unlocks a legacy serialized `OTSymmetricKey` (binary, or its data-path armor as found in a
+// wallet's `<cachedKey>`) with a passphrase: PBKDF2-HMAC-SHA1, hash check, AES-128-CBC unwrap.
+// The 16 raw key bytes go to a new `*raw_key` (zeroed on free). A wrong passphrase is
+// `OT_ERR_BAD_PASSPHRASE`, never a garbage key. For a 2013+ wallet, the result is the
+// passphrase of every private key (pass it to `ot_key_load`).
+ot_result ot_symkey_unlock(const uint8_t *serialized,
+                           size_t len,
+                           const uint8_t *passphrase,
+                           size_t pass_len,
+                           ot_buffer **raw_key);
 
 #ifdef __cplusplus
 }  // extern "C"

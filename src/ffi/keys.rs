@@ -3,8 +3,8 @@
 use std::ffi::c_int;
 
 use super::{
-    Handle, HandleKind, bytes, checked, free, guard, handle, invalid, ot_buffer, ot_result,
-    out_ptr, put,
+    Handle, HandleKind, bytes, checked, free, guard, guard_value, handle, invalid, ot_buffer,
+    ot_result, out_ptr, put,
 };
 use crate::keys::{Key, KeyFormat};
 
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn ot_key_export(
     out: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        let k = unsafe { handle(key, "key") }?;
+        let k = handle(key, "key")?;
         let p = unsafe { pass(passphrase, pass_len) }?;
         out_ptr(out, "out")?;
         let f = match format {
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn ot_key_public(
     public_key: *mut *mut ot_key,
 ) -> ot_result {
     guard(|| {
-        let k = unsafe { handle(key, "key") }?;
+        let k = handle(key, "key")?;
         out_ptr(public_key, "public_key")?;
         unsafe { put(public_key, ot_key(k.0.to_public())) };
         Ok(())
@@ -131,13 +131,15 @@ pub unsafe extern "C" fn ot_key_public(
 /// 1 if `key` holds private material, 0 if public-only, NULL or not a live key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_is_private(key: *const ot_key) -> c_int {
-    unsafe { checked(key) }.map_or(0, |k| c_int::from(k.0.is_private()))
+    guard_value(0, || {
+        checked(key).map_or(0, |k| c_int::from(k.0.is_private()))
+    })
 }
 
 /// Modulus size in bits; 0 if `key` is NULL or not a live key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_bits(key: *const ot_key) -> u32 {
-    unsafe { checked(key) }.map_or(0, |k| k.0.bits())
+    guard_value(0, || checked(key).map_or(0, |k| k.0.bits()))
 }
 
 /// The key's NymID, base62(SAMY(escaped OT public-key block)), as NUL-terminated text. For
@@ -146,7 +148,7 @@ pub unsafe extern "C" fn ot_key_bits(key: *const ot_key) -> u32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_nym_id(key: *const ot_key, id: *mut *mut ot_buffer) -> ot_result {
     guard(|| {
-        let k = unsafe { handle(key, "key") }?;
+        let k = handle(key, "key")?;
         out_ptr(id, "id")?;
         let s = k.0.nym_id()?;
         unsafe { put(id, ot_buffer::new(s.into_bytes())) };
@@ -158,5 +160,5 @@ pub unsafe extern "C" fn ot_key_nym_id(key: *const ot_key, id: *mut *mut ot_buff
 /// in use by another thread, a session or a notary.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_free(key: *mut ot_key) {
-    unsafe { free(key) }
+    guard_value((), || free(key))
 }
