@@ -359,7 +359,15 @@ void ot_notary_free(ot_notary *notary);
 // `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
 // about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
 // `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
-// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `reply_errors` 0.
+// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `request_timeout_ms` 0 (none),
+// `reply_errors` 0.
+//
+// With heartbeats on (`heartbeat_ivl_ms` or `heartbeat_timeout_ms` > 0) a session watches its
+// connection: a notary that closed it, or that answers no heartbeat (or no connection comes up)
+// within `heartbeat_timeout_ms` (the interval when 0), ends the attempt at once, in blocking and
+// non-blocking mode; after the resends the request fails with `OT_ERR_TIMEOUT` saying the
+// connection is dead. `request_timeout_ms` bounds a whole request (every try and resend)
+// without changing the legacy schedule.
 ot_result ot_session_options_new(ot_session_options **options);
 
 // Sets one option by name (the names listed under `ot_session_options_new`; the latency names
@@ -424,8 +432,10 @@ ot_result ot_session_new(const char *endpoint,
 
 // One raw lock-step exchange: sends `frame[0..len]` as one message and waits for the reply
 // frame (legacy poll schedule). A lost reply re-creates the socket (or, with `req_relaxed`,
-// keeps it) and re-sends, up to `max_resends` times; then `OT_ERR_TIMEOUT`. The session stays
-// usable after every error.
+// keeps it) and re-sends, up to `max_resends` times; then `OT_ERR_TIMEOUT`. A frame over
+// `max_message_size` is `OT_ERR_INVALID_ARGUMENT` before anything is sent; another thread using
+// the session at the same moment, or a session inherited through `fork()`, is `OT_ERR_STATE`.
+// The session stays usable after every error.
 ot_result ot_session_exchange(ot_session *session,
                               const uint8_t *frame,
                               size_t len,
@@ -449,9 +459,13 @@ ot_result ot_session_set_notary(ot_session *session,
 // bookended `ENVELOPE` reply with the encryption key — or decodes the legacy unencrypted
 // bookended `MESSAGE` — verifies the notary's signature and returns the reply content (which,
 // like all signed content, ends with a newline).
-// Errors: `OT_ERR_STATE` (identity or notary not set), `OT_ERR_TIMEOUT`, `OT_ERR_BAD_SIGNATURE`
-// (reply not signed by the notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT`
-// (unexpected reply kind, an empty reply, or a notary error reply), `OT_ERR_MALFORMED`.
+// Errors: `OT_ERR_STATE` (identity or notary not set; the session is in use by another thread;
+// it was created before `fork()`), `OT_ERR_TIMEOUT` (see the schedule, `request_timeout_ms` and
+// heartbeats under `ot_session_options_new`), `OT_ERR_BAD_SIGNATURE` (reply not signed by the
+// notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT` (unexpected reply kind, an
+// empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply),
+// `OT_ERR_INVALID_ARGUMENT` (content a legacy reader would alter; a request frame over
+// `max_message_size`, refused before anything is sent).
 ot_result ot_session_request(ot_session *session,
                              const uint8_t *content,
                              size_t len,

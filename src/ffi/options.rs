@@ -24,7 +24,15 @@ impl Handle for ot_session_options {
 /// `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
 /// about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
 /// `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
-/// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `reply_errors` 0.
+/// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `request_timeout_ms` 0 (none),
+/// `reply_errors` 0.
+///
+/// With heartbeats on (`heartbeat_ivl_ms` or `heartbeat_timeout_ms` > 0) a session watches its
+/// connection: a notary that closed it, or that answers no heartbeat (or no connection comes up)
+/// within `heartbeat_timeout_ms` (the interval when 0), ends the attempt at once, in blocking and
+/// non-blocking mode; after the resends the request fails with `OT_ERR_TIMEOUT` saying the
+/// connection is dead. `request_timeout_ms` bounds a whole request (every try and resend)
+/// without changing the legacy schedule.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_options_new(
     options: *mut *mut ot_session_options,

@@ -39,8 +39,10 @@ pub unsafe extern "C" fn ot_session_new(
 
 /// One raw lock-step exchange: sends `frame[0..len]` as one message and waits for the reply
 /// frame (legacy poll schedule). A lost reply re-creates the socket (or, with `req_relaxed`,
-/// keeps it) and re-sends, up to `max_resends` times; then `OT_ERR_TIMEOUT`. The session stays
-/// usable after every error.
+/// keeps it) and re-sends, up to `max_resends` times; then `OT_ERR_TIMEOUT`. A frame over
+/// `max_message_size` is `OT_ERR_INVALID_ARGUMENT` before anything is sent; another thread using
+/// the session at the same moment, or a session inherited through `fork()`, is `OT_ERR_STATE`.
+/// The session stays usable after every error.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_exchange(
     session: *mut ot_session,
@@ -99,9 +101,13 @@ pub unsafe extern "C" fn ot_session_set_notary(
 /// bookended `ENVELOPE` reply with the encryption key — or decodes the legacy unencrypted
 /// bookended `MESSAGE` — verifies the notary's signature and returns the reply content (which,
 /// like all signed content, ends with a newline).
-/// Errors: `OT_ERR_STATE` (identity or notary not set), `OT_ERR_TIMEOUT`, `OT_ERR_BAD_SIGNATURE`
-/// (reply not signed by the notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT`
-/// (unexpected reply kind, an empty reply, or a notary error reply), `OT_ERR_MALFORMED`.
+/// Errors: `OT_ERR_STATE` (identity or notary not set; the session is in use by another thread;
+/// it was created before `fork()`), `OT_ERR_TIMEOUT` (see the schedule, `request_timeout_ms` and
+/// heartbeats under `ot_session_options_new`), `OT_ERR_BAD_SIGNATURE` (reply not signed by the
+/// notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT` (unexpected reply kind, an
+/// empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply),
+/// `OT_ERR_INVALID_ARGUMENT` (content a legacy reader would alter; a request frame over
+/// `max_message_size`, refused before anything is sent).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_request(
     session: *mut ot_session,
