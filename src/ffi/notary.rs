@@ -33,12 +33,15 @@ pub unsafe extern "C" fn ot_notary_new(
     notary: *mut *mut ot_notary,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: a NUL-terminated string (header contract).
         let ep = unsafe { cstr(bind_endpoint, "bind_endpoint") }?;
         let a = handle(auth_private, "auth_private")?;
         let e = handle(encryption_private, "encryption_private")?;
+        // SAFETY: a NUL-terminated string (header contract).
         let id = unsafe { cstr(nym_id, "nym_id") }?;
         out_ptr(notary, "notary")?;
         let n = Notary::bind(ep, &a.0, &e.0, id, opts(options)?)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(notary, ot_notary(n)) };
         Ok(())
     })
@@ -53,6 +56,7 @@ pub unsafe extern "C" fn ot_notary_endpoint(
     guard(|| {
         let n = handle(notary, "notary")?;
         out_ptr(endpoint, "endpoint")?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(endpoint, ot_buffer::new(n.0.endpoint().as_bytes().to_vec())) };
         Ok(())
     })
@@ -80,6 +84,7 @@ pub unsafe extern "C" fn ot_notary_receive(
             i64::from(timeout_ms)
         };
         let r = n.0.receive(t)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(request, ot_request(r)) };
         Ok(())
     })
@@ -101,6 +106,7 @@ pub unsafe extern "C" fn ot_notary_reply(
     guard(|| {
         let mut n = handle_mut(notary, "notary")?;
         let r = handle(request, "request")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
         let k = if recipient_encryption_public.is_null() {
             None
