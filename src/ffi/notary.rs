@@ -19,7 +19,7 @@ impl Handle for ot_notary {
     const NAME: &'static str = "ot_notary";
 }
 
-/// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://*:7085` or
+/// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://0.0.0.0:7085` (all interfaces) or
 /// `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
 /// `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
 /// options (NULL: defaults) are copied.
