@@ -127,7 +127,7 @@ pub fn classify(mut frames: Vec<Vec<u8>>) -> Incoming {
     }
     if let Some(d) = frames.iter().position(|f| f.is_empty()) {
         // The routing id itself is never empty, so d >= 1; the body is one frame.
-        if d >= 1 && d <= 4 && frames.len() == d + 2 {
+        if (1..=4).contains(&d) && frames.len() == d + 2 {
             let body = frames.pop().unwrap_or_default();
             frames.truncate(d);
             return Incoming::Legacy {

@@ -13,16 +13,19 @@
 //! `REQ_CORRELATE` are used), ZMTP heartbeats to notice dead peers, message-size limits, and
 //! clear errors instead of hangs.
 
+mod client;
 pub mod frames;
+mod monitor;
 mod notary;
 mod options;
 mod session;
 mod z85;
 
+pub use client::Push;
 pub use notary::{Notary, NotaryStats, Request, open_request_frame};
 pub use options::{Curve, Options, curve_keypair};
-pub use session::Session;
 pub use session::SessionStats;
+pub use session::{Protocol, Session};
 
 use std::sync::Mutex;
 

@@ -51,6 +51,16 @@ pub struct Request {
     replied: AtomicBool,
 }
 
+impl std::fmt::Debug for Request {
+    // The content stays out of debug output (it is the sender's message).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("id", &self.id)
+            .field("len", &self.text.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Request {
     /// The signed text as received (after opening the envelope).
     pub fn signed_text(&self) -> &[u8] {

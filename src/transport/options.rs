@@ -101,6 +101,12 @@ pub struct Options {
     pub heartbeat_ttl_ms: i64,
     /// ZMQ_MAXMSGSIZE: larger incoming frames are dropped by libzmq (default 64 MiB; -1 = none).
     pub max_message_size: i64,
+    /// Session protocol: 0 legacy REQ (default), 1 v2 (DEALER), 2 auto (probe, else legacy).
+    pub protocol: i64,
+    /// v2: most requests in flight at once (default 64).
+    pub max_in_flight: i64,
+    /// auto: how long the v2 probe waits for an answer (default 1000 ms).
+    pub probe_timeout_ms: i64,
     /// Overall deadline of one request, covering every send and receive try and every resend
     /// (0 = none, the default: the legacy schedule alone bounds it).
     pub request_timeout_ms: i64,
@@ -128,6 +134,9 @@ impl Default for Options {
             heartbeat_ttl_ms: 0,
             max_message_size: 64 * 1024 * 1024,
             request_timeout_ms: 0,
+            protocol: 0,
+            max_in_flight: 64,
+            probe_timeout_ms: 1000,
             reply_errors: false,
             curve: None,
         }
@@ -150,6 +159,9 @@ pub const NAMES: &[&str] = &[
     "heartbeat_ttl_ms",
     "max_message_size",
     "request_timeout_ms",
+    "protocol",
+    "max_in_flight",
+    "probe_timeout_ms",
     "reply_errors",
 ];
 
@@ -210,6 +222,9 @@ impl Options {
             "heartbeat_ttl_ms" => self.heartbeat_ttl_ms = range(name, v, 0, 6_553_599)?,
             "max_message_size" => self.max_message_size = range(name, v, -1, i64::MAX)?,
             "request_timeout_ms" => self.request_timeout_ms = range(name, v, 0, DAY)?,
+            "protocol" => self.protocol = range(name, v, 0, 2)?,
+            "max_in_flight" => self.max_in_flight = range(name, v, 1, 65_536)?,
+            "probe_timeout_ms" => self.probe_timeout_ms = range(name, v, 1, 60_000)?,
             "reply_errors" => self.reply_errors = range(name, v, 0, 1)? == 1,
             _ => {
                 return Err(Error::invalid(format!(
@@ -238,6 +253,9 @@ impl Options {
             "heartbeat_ttl_ms" => self.heartbeat_ttl_ms,
             "max_message_size" => self.max_message_size,
             "request_timeout_ms" => self.request_timeout_ms,
+            "protocol" => self.protocol,
+            "max_in_flight" => self.max_in_flight,
+            "probe_timeout_ms" => self.probe_timeout_ms,
             "reply_errors" => i64::from(self.reply_errors),
             _ => return Err(Error::invalid(format!("unknown option {name:?}"))),
         })
