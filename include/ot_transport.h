@@ -177,6 +177,9 @@ ot_result ot_armor_encode(const uint8_t *data,
 
 // Decodes armor (bookended, escaped-bookended or bare) of the given path. Garbage gives
 // `OT_ERR_MALFORMED` with a detail in `ot_last_error()`.
+// A string-path payload may inflate to at most 64 MiB (67108864 bytes, the same as the default
+// `max_message_size`): inflating is streaming and stops there, so a zlib bomb costs at most about
+// that much memory and gives `OT_ERR_MALFORMED`.
 ot_result ot_armor_decode(const uint8_t *text, size_t len, ot_armor_kind kind, ot_buffer **data);
 
 // Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL or not a
@@ -285,7 +288,11 @@ ot_result ot_key_generate(uint32_t bits, ot_key **key);
 // any of these, and DER. `passphrase` (`pass_len` bytes, may contain any byte value, e.g. the
 // 16 raw bytes of a wallet master key) is needed only for encrypted keys; NULL with `pass_len`
 // 0 means none. As in legacy OT, an empty non-NULL passphrase means `"test"`.
-// Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`.
+// Input is limited to 1 MiB, and so is what OT string armor inflates to: a zlib bomb is refused
+// with `OT_ERR_MALFORMED` after at most 1 MiB of output.
+// Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`,
+// `OT_ERR_INVALID_ARGUMENT` (input over 1 MiB), `OT_ERR_MALFORMED` (string armor inflating past
+// 1 MiB).
 ot_result ot_key_load(const uint8_t *data,
                       size_t len,
                       const uint8_t *passphrase,
@@ -440,7 +447,10 @@ ot_result ot_session_set_notary(ot_session *session,
 // like all signed content, ends with a newline).
 // Errors: `OT_ERR_STATE` (identity or notary not set), `OT_ERR_TIMEOUT`, `OT_ERR_BAD_SIGNATURE`
 // (reply not signed by the notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT`
-// (unexpected reply kind, an empty reply, or a notary error reply), `OT_ERR_MALFORMED`.
+// (unexpected reply kind, an empty reply, or a notary error reply), `OT_ERR_MALFORMED` (also a
+// `MESSAGE` reply that inflates past `max_message_size`, or past 256 MiB when that is -1:
+// inflating stops at the limit, before any signature check, so a zlib bomb costs at most about
+// that much memory).
 ot_result ot_session_request(ot_session *session,
                              const uint8_t *content,
                              size_t len,

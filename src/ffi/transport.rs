@@ -280,7 +280,10 @@ pub unsafe extern "C" fn ot_session_set_notary(
 /// like all signed content, ends with a newline).
 /// Errors: `OT_ERR_STATE` (identity or notary not set), `OT_ERR_TIMEOUT`, `OT_ERR_BAD_SIGNATURE`
 /// (reply not signed by the notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT`
-/// (unexpected reply kind, an empty reply, or a notary error reply), `OT_ERR_MALFORMED`.
+/// (unexpected reply kind, an empty reply, or a notary error reply), `OT_ERR_MALFORMED` (also a
+/// `MESSAGE` reply that inflates past `max_message_size`, or past 256 MiB when that is -1:
+/// inflating stops at the limit, before any signature check, so a zlib bomb costs at most about
+/// that much memory).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_request(
     session: *mut ot_session,
