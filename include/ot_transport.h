@@ -368,7 +368,8 @@ ot_result ot_symkey_unlock(const uint8_t *serialized,
 // `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
 // about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
 // `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
-// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `reply_errors` 0.
+// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864 (bytes; -1 = no limit; 0 is
+// refused with `OT_ERR_INVALID_ARGUMENT`), `reply_errors` 0.
 ot_result ot_session_options_new(ot_session_options **options);
 
 // Sets one option by name (the names listed under `ot_session_options_new`; the latency names
@@ -383,7 +384,8 @@ ot_result ot_session_options_get(const ot_session_options *options,
 // Applies a legacy `client.cfg`/`server.cfg` text: the `[latency]` section's keys (legacy
 // names), plus an `[ot_transport]` section for this library's options. Other sections and
 // unknown keys are ignored as the legacy reader did; a bad value is `OT_ERR_MALFORMED` or
-// `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed.
+// `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed. A UTF-8
+// byte-order mark at the start of the text is skipped.
 ot_result ot_session_options_load_ini(ot_session_options *options, const uint8_t *text, size_t len);
 
 // A new CURVE key pair as Z85 text (40 characters each, NUL-terminated), for
