@@ -189,7 +189,8 @@ pub fn split(text: &[u8]) -> Result<Armored> {
     }
     if !ended {
         return Err(Error::malformed(format!(
-            "armor has a BEGIN bookend ({armor_type}) but no END bookend"
+            "armor has a BEGIN bookend ({}) but no END bookend",
+            crate::error::clip(&armor_type)
         )));
     }
     Ok(Armored {

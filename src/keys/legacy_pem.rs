@@ -69,7 +69,8 @@ pub(crate) fn decrypt(dek_info: &str, pass: &[u8], data: &[u8]) -> Result<Zeroiz
         "AES-192-CBC" => dec::<Aes192>(&bytes_to_key(pass, salt, 24), &iv, data),
         "AES-256-CBC" => dec::<Aes256>(&bytes_to_key(pass, salt, 32), &iv, data),
         other => Err(Error::unsupported(format!(
-            "traditional PEM cipher {other:?} is not supported"
+            "traditional PEM cipher {} is not supported",
+            crate::error::quote(other)
         ))),
     }
 }

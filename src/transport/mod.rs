@@ -25,7 +25,7 @@ pub use session::SessionStats;
 
 use std::sync::OnceLock;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, quote};
 
 /// The process-wide ZeroMQ context shared by all sessions and notaries (thread-safe).
 pub(crate) fn context() -> &'static zmq::Context {
@@ -52,7 +52,8 @@ pub(crate) fn check_endpoint(ep: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(format!(
-            "endpoint {ep:?} is not tcp://host:port, ipc://path or inproc://name"
+            "endpoint {} is not tcp://host:port, ipc://path or inproc://name",
+            quote(ep)
         )))
     }
 }

@@ -124,7 +124,12 @@ impl Notary {
                 Err(zmq::Error::EADDRINUSE) if start.elapsed() < patience => {
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                Err(e) => return Err(zmq_err(&format!("binding {}", self.endpoint), e)),
+                Err(e) => {
+                    return Err(zmq_err(
+                        &format!("binding {}", crate::error::quote(&self.endpoint)),
+                        e,
+                    ));
+                }
             }
         }
         if let Ok(Ok(ep)) = s.get_last_endpoint() {

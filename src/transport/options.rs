@@ -2,7 +2,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, quote};
 
 /// CURVE (ZeroMQ's CurveZMQ) keys: encryption and server authentication of the connection itself,
 /// on top of the sealed envelopes. Both ends must be configured; legacy peers cannot speak it, so
@@ -217,7 +217,8 @@ impl Options {
             "reply_errors" => self.reply_errors = range(name, v, 0, 1)? == 1,
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown option {name:?}; known: {}",
+                    "unknown option {}; known: {}",
+                    quote(name),
                     NAMES.join(", ")
                 )));
             }
@@ -242,7 +243,7 @@ impl Options {
             "heartbeat_ttl_ms" => self.heartbeat_ttl_ms,
             "max_message_size" => self.max_message_size,
             "reply_errors" => i64::from(self.reply_errors),
-            _ => return Err(Error::invalid(format!("unknown option {name:?}"))),
+            _ => return Err(Error::invalid(format!("unknown option {}", quote(name)))),
         })
     }
 
@@ -280,7 +281,11 @@ impl Options {
                 "true" => 1,
                 "false" => 0,
                 other => other.parse::<i64>().map_err(|_| {
-                    Error::malformed(format!("line {}: {k} = {v:?} is not a number", n + 1))
+                    Error::malformed(format!(
+                        "line {}: {k} = {} is not a number",
+                        n + 1,
+                        quote(v)
+                    ))
                 })?,
             };
             self.set(k, value)

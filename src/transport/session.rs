@@ -284,7 +284,10 @@ impl Session {
                     ErrorKind::Transport,
                     format!(
                         "unexpected reply: {} (wanted OT ARMORED ENVELOPE or MESSAGE)",
-                        other.map_or("bare armor".to_string(), |t| format!("bookend type {t:?}"))
+                        other.map_or("bare armor".to_string(), |t| format!(
+                            "bookend type {}",
+                            crate::error::quote(t)
+                        ))
                     ),
                 ));
             }
