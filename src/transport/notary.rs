@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::session::ERROR_REPLY_PREFIX;
-use super::{Options, check_endpoint, context, zmq_err};
+use super::{Options, check_bind_endpoint, context, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
@@ -85,7 +85,7 @@ impl Notary {
         nym_id: &str,
         opts: Options,
     ) -> Result<Notary> {
-        check_endpoint(endpoint)?;
+        check_bind_endpoint(endpoint)?;
         if !auth.is_private() || !enc.is_private() {
             return Err(Error::invalid("the notary keys must be private keys"));
         }
