@@ -29,6 +29,7 @@ pub mod transport;
 
 pub mod ffi;
 
+mod cipher;
 mod rng;
 
 pub use error::{Error, ErrorKind, Result};
