@@ -264,6 +264,9 @@ ot_result ot_armor_encode(const uint8_t *data,
 /**
  * Decodes armor (bookended, escaped-bookended or bare) of the given path. Garbage gives
  * `OT_ERR_MALFORMED` with a detail in `ot_last_error()`.
+ * A string-path payload may inflate to at most 64 MiB (67108864 bytes, the same as the default
+ * `max_message_size`): inflating is streaming and stops there, so a zlib bomb costs at most about
+ * that much memory and gives `OT_ERR_MALFORMED`.
  */
 ot_result ot_armor_decode(const uint8_t *text, size_t len, ot_armor_kind kind, ot_buffer **data);
 
@@ -416,7 +419,11 @@ ot_result ot_key_generate(uint32_t bits, ot_key **key);
  * any of these, and DER. `passphrase` (`pass_len` bytes, may contain any byte value, e.g. the
  * 16 raw bytes of a wallet master key) is needed only for encrypted keys; NULL with `pass_len`
  * 0 means none. As in legacy OT, an empty non-NULL passphrase means `"test"`.
- * Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`.
+ * Input is limited to 1 MiB, and so is what OT string armor inflates to: a zlib bomb is refused
+ * with `OT_ERR_MALFORMED` after at most 1 MiB of output.
+ * Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`,
+ * `OT_ERR_INVALID_ARGUMENT` (input over 1 MiB), `OT_ERR_MALFORMED` (string armor inflating past
+ * 1 MiB).
  */
 ot_result ot_key_load(const uint8_t *data,
                       size_t len,
@@ -514,7 +521,8 @@ void ot_notary_free(ot_notary *notary);
  * `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
  * about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
  * `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
- * `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `request_timeout_ms` 0 (none),
+ * `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864 (bytes; -1 = no limit; 0 is refused
+ * with `OT_ERR_INVALID_ARGUMENT`), `request_timeout_ms` 0 (none),
  * `reply_errors` 0.
  *
  * With heartbeats on (`heartbeat_ivl_ms` or `heartbeat_timeout_ms` > 0) a session watches its
@@ -543,7 +551,8 @@ ot_result ot_session_options_get(const ot_session_options *options,
  * Applies a legacy `client.cfg`/`server.cfg` text: the `[latency]` section's keys (legacy
  * names), plus an `[ot_transport]` section for this library's options. Other sections and
  * unknown keys are ignored as the legacy reader did; a bad value is `OT_ERR_MALFORMED` or
- * `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed.
+ * `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed. A UTF-8
+ * byte-order mark at the start of the text is skipped.
  */
 ot_result ot_session_options_load_ini(ot_session_options *options, const uint8_t *text, size_t len);
 
@@ -648,7 +657,10 @@ ot_result ot_session_set_notary(ot_session *session,
  * it was created before `fork()`), `OT_ERR_TIMEOUT` (see the schedule, `request_timeout_ms` and
  * heartbeats under `ot_session_options_new`), `OT_ERR_BAD_SIGNATURE` (reply not signed by the
  * notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT` (unexpected reply kind, an
- * empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply),
+ * empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply; also a
+ * `MESSAGE` reply that inflates past `max_message_size`, or past 256 MiB when that is -1:
+ * inflating stops at the limit, before any signature check, so a zlib bomb costs at most about
+ * that much memory),
  * `OT_ERR_INVALID_ARGUMENT` (content a legacy reader would alter; a request frame over
  * `max_message_size`, refused before anything is sent).
  */

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Independent reference peer for the legacy Open-Transactions wire format.
 
-Written only from /work/shared/spec/legacy-wire-format.md (section numbers below refer to it).
+Written only from the legacy wire-format specification, as summarised in the repository's
+docs/wire-format.md (the "wire-format.md, <section>" references below name its sections), and
+the real legacy fixtures in tests/data/fixtures.
 It plays a legacy notary (ZMQ REP) or a legacy client (ZMQ REQ), and offers file-level crypto
 commands (seal/open/sign/verify/nymid/samy/genkey) plus a self-test on the real legacy fixtures.
 
@@ -28,8 +30,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 OT_VERSION = "0.90.b"
 OT_COMMENT = "http://github.com/FellowTraveler/Open-Transactions/wiki"
-SGETS_MAX = 2047          # OTString::sgets line limit (spec 2.4 / 5.2)
+SGETS_MAX = 2047          # OTString::sgets line limit (wire-format.md, Armor / Signed text)
 MAX_RECIPIENTS = 10000    # bound for envelope parsing loops
+
+
+# The repository's real legacy fixtures, relative to this file (interop/legacy_peer.py).
+DEFAULT_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                "tests", "data", "fixtures")
 
 
 class PeerError(Exception):
@@ -41,7 +48,7 @@ class BadSignature(PeerError):
 
 
 # ----------------------------------------------------------------------------------------------
-# Whirlpool (spec 3.1): OpenSSL legacy provider through hashlib, else pure Python.
+# Whirlpool (wire-format.md, Hashes and IDs): OpenSSL legacy provider through hashlib, else pure Python.
 # ----------------------------------------------------------------------------------------------
 def _load_openssl_legacy():
     try:
@@ -143,7 +150,7 @@ def whirlpool(data: bytes) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------
-# SAMY and base62 IDs (spec 3)
+# SAMY and base62 IDs (wire-format.md, Hashes and IDs)
 # ----------------------------------------------------------------------------------------------
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -180,7 +187,7 @@ def samy_id(data: bytes) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Armor (spec 2): protobuf field 1 packing, zlib for strings, 64-col base64, bookends, reader.
+# Armor (wire-format.md, Armor): protobuf field 1 packing, zlib for strings, 64-col base64, bookends, reader.
 # ----------------------------------------------------------------------------------------------
 def pb_pack(value: bytes) -> bytes:
     n, v = len(value), bytearray()
@@ -285,7 +292,7 @@ def sgets_lines(text: str):
 
 
 def read_armor(text: str, escaped: bool = False) -> str:
-    """Legacy LoadFromString (spec 2.4): returns the base64 body. Text with no BEGIN line at all is
+    """Legacy LoadFromString (wire-format.md, Armor): returns the base64 body. Text with no BEGIN line at all is
     taken as bare armor (what the notary does with a request frame)."""
     if "-----BEGIN" not in text:
         return text
@@ -305,7 +312,7 @@ def read_armor(text: str, escaped: bool = False) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Keys (spec 6)
+# Keys (wire-format.md, Keys)
 # ----------------------------------------------------------------------------------------------
 _PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----\r?\n?", re.S)
 
@@ -363,7 +370,7 @@ def key_bytes(key) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-# Envelopes (spec 4)
+# Envelopes (wire-format.md, Envelopes)
 # ----------------------------------------------------------------------------------------------
 def _aes_cbc_encrypt(key, iv, data):
     p = sympad.PKCS7(128).padder()
@@ -491,7 +498,7 @@ def open_any(env: bytes, priv, my_nym_id: str) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------
-# Signed text (spec 5)
+# Signed text (wire-format.md, Signed text)
 # ----------------------------------------------------------------------------------------------
 PSS_SIGN = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
 PSS_VERIFY = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
@@ -613,7 +620,7 @@ def verify_signed(text: bytes, pub, want_type: str = None) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------
-# Transport (spec 7)
+# Transport (wire-format.md, Transport)
 # ----------------------------------------------------------------------------------------------
 def check_endpoint(ep: str) -> str:
     m = re.fullmatch(r"tcp://(127\.0\.0\.1|localhost):(\d+)", ep)
@@ -831,7 +838,7 @@ def cmd_genkey(a):
 
 
 # ----------------------------------------------------------------------------------------------
-# Self-test on the real legacy fixtures (spec 9, fixtures/SOURCES.md)
+# Self-test on the real legacy fixtures (tests/data/fixtures, fixtures/SOURCES.md)
 # ----------------------------------------------------------------------------------------------
 class Checker:
     def __init__(self):
@@ -1132,7 +1139,8 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--pub-out", default=None)
     p = sub.add_parser("selftest")
-    p.add_argument("--fixtures", required=True)
+    p.add_argument("--fixtures", default=DEFAULT_FIXTURES,
+                   help="legacy fixtures folder (default: the repository's tests/data/fixtures)")
 
     a = ap.parse_args(argv)
     handlers = {"notary": cmd_notary, "client": cmd_client, "seal": cmd_seal, "open": cmd_open,

@@ -266,3 +266,53 @@ fn wycheproof_rsa_pkcs1_through_the_fixed_length_unwrap() {
     }
     assert!(rejected >= 50, "{sixteen} {rejected}");
 }
+
+#[test]
+fn traditional_pem_keys_of_every_cipher_decrypt() {
+    // OpenSSL-written DEK-Info PEMs (tests/data/vectors/traditional-pem/SOURCES.md): every
+    // cipher the loader names goes through the one CBC helper.
+    let public = Key::load(&read("vectors/traditional-pem/pub.pem"), None).unwrap();
+    let want = public.nym_id().unwrap();
+    for (file, dek) in [
+        ("key-aes128.pem", "AES-128-CBC"),
+        ("key-aes192.pem", "AES-192-CBC"),
+        ("key-aes256.pem", "AES-256-CBC"),
+        ("key-des3.pem", "DES-EDE3-CBC"),
+        ("key-des.pem", "DES-CBC"),
+    ] {
+        let pem = read(&format!("vectors/traditional-pem/{file}"));
+        assert!(String::from_utf8_lossy(&pem).contains(&format!("DEK-Info: {dek},")));
+        let k = Key::load(&pem, Some(b"hostile-test")).unwrap();
+        assert!(k.is_private(), "{file}");
+        assert_eq!(k.nym_id().unwrap(), want, "{file}");
+        let e = Key::load(&pem, Some(b"wrong")).err().unwrap();
+        assert_eq!(
+            e.kind(),
+            ot_transport::ErrorKind::BadPassphrase,
+            "{file}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn cbc_decryption_has_one_implementation() {
+    // Issue 12 item 20: envelopes, symmetric keys and traditional PEM keys share src/cipher.rs.
+    fn walk(dir: &std::path::Path, hits: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, hits);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                if text.contains("cbc::Decryptor") || text.contains("decrypt_padded") {
+                    hits.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut hits = Vec::new();
+    walk(&src, &mut hits);
+    let want = src.join("cipher.rs").display().to_string();
+    assert_eq!(hits, vec![want]);
+}

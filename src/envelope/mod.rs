@@ -113,7 +113,7 @@ fn check_plaintext(plaintext: &[u8]) -> Result<()> {
 pub mod cipher {
     use super::{IV_LEN, KEY_LEN};
     use aes::Aes128;
-    use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
     use zeroize::Zeroizing;
 
     /// Encrypts `plaintext` (padding added).
@@ -149,10 +149,7 @@ pub mod cipher {
         iv: &[u8; IV_LEN],
         ciphertext: &[u8],
     ) -> Option<Zeroizing<Vec<u8>>> {
-        let d = cbc::Decryptor::<Aes128>::new(key.into(), iv.into());
-        d.decrypt_padded_vec::<Pkcs7>(ciphertext)
-            .ok()
-            .map(Zeroizing::new)
+        crate::cipher::cbc_decrypt::<Aes128>(key, iv, ciphertext).ok()
     }
 }
 

@@ -110,7 +110,10 @@ pub unsafe extern "C" fn ot_session_set_notary(
 /// it was created before `fork()`), `OT_ERR_TIMEOUT` (see the schedule, `request_timeout_ms` and
 /// heartbeats under `ot_session_options_new`), `OT_ERR_BAD_SIGNATURE` (reply not signed by the
 /// notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT` (unexpected reply kind, an
-/// empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply),
+/// empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply; also a
+/// `MESSAGE` reply that inflates past `max_message_size`, or past 256 MiB when that is -1:
+/// inflating stops at the limit, before any signature check, so a zlib bomb costs at most about
+/// that much memory),
 /// `OT_ERR_INVALID_ARGUMENT` (content a legacy reader would alter; a request frame over
 /// `max_message_size`, refused before anything is sent).
 #[unsafe(no_mangle)]

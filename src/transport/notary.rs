@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::frames::{self, Command, Incoming};
 
 use super::session::ERROR_REPLY_PREFIX;
-use super::{Options, check_endpoint, context, zmq_err};
+use super::{Options, check_bind_endpoint, context, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
@@ -213,7 +213,7 @@ impl Notary {
     /// endpoint with a wildcard port resolved.
     pub fn add_endpoint(&mut self, endpoint: &str, opts: &Options) -> Result<String> {
         self.check_process()?;
-        check_endpoint(endpoint)?;
+        check_bind_endpoint(endpoint)?;
         if self.bound.len() >= 64 {
             return Err(Error::invalid("a notary listens on at most 64 endpoints"));
         }
@@ -235,7 +235,12 @@ impl Notary {
                 Err(zmq::Error::EADDRINUSE) if start.elapsed() < Duration::from_secs(1) => {
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                Err(e) => return Err(zmq_err(&format!("binding {endpoint}"), e)),
+                Err(e) => {
+                    return Err(zmq_err(
+                        &format!("binding {}", crate::error::quote(endpoint)),
+                        e,
+                    ));
+                }
             }
         }
         let resolved = match s.get_last_endpoint() {

@@ -458,13 +458,22 @@ impl Session {
                 let env = Envelope::parse(&armor::decode_body(&a.body, Kind::Data)?)?;
                 env.open(None, &id.enc)?
             }
-            Some("MESSAGE") => armor::decode_body(&a.body, Kind::String)?,
+            // Inflating stops at max_message_size: a zlib bomb is refused (`Malformed`) before
+            // it can cost more memory than a legitimate reply.
+            Some("MESSAGE") => armor::decode_body_limited(
+                &a.body,
+                Kind::String,
+                usize::try_from(self.opts.max_message_size).unwrap_or(armor::MAX_INFLATED),
+            )?,
             other => {
                 return Err(Error::new(
                     ErrorKind::Transport,
                     format!(
                         "unexpected reply: {} (wanted OT ARMORED ENVELOPE or MESSAGE)",
-                        other.map_or("bare armor".to_string(), |t| format!("bookend type {t:?}"))
+                        other.map_or("bare armor".to_string(), |t| format!(
+                            "bookend type {}",
+                            crate::error::quote(t)
+                        ))
                     ),
                 ));
             }
