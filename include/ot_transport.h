@@ -133,7 +133,8 @@ typedef struct ot_envelope ot_envelope;
 typedef struct ot_key ot_key;
 
 /**
- * A notary endpoint: one ZeroMQ REP socket. Created by `ot_notary_new`, freed by
+ * A notary endpoint: ZeroMQ ROUTER sockets serving legacy REQ clients exactly as a legacy REP
+ * notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by `ot_notary_new`, freed by
  * `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
  */
 typedef struct ot_notary ot_notary;
@@ -145,9 +146,12 @@ typedef struct ot_notary ot_notary;
 typedef struct ot_request ot_request;
 
 /**
- * A client session: one lock-step ZeroMQ REQ connection to a notary. Created by
- * `ot_session_new`, freed by `ot_session_free`. A session is used by **one thread at a time**
- * (it may be handed from thread to thread); many sessions may run in one process.
+ * A client session with one notary: a lock-step ZeroMQ REQ connection exactly as a legacy
+ * client (option `protocol` 0, the default), or a v2 DEALER connection (`protocol` 1, or 2 =
+ * auto) with pipelining, pushes and heartbeats. Created by `ot_session_new`, freed by
+ * `ot_session_free`. A session is used by **one thread at a time** (it may be handed from thread
+ * to thread; a second thread calling in at the same moment gets `OT_ERR_STATE`); many sessions
+ * may run in one process.
  */
 typedef struct ot_session ot_session;
 
@@ -185,6 +189,12 @@ typedef struct {
  * Export format: one of the `OT_KEY_FORMAT_*` values.
  */
 typedef uint32_t ot_key_format;
+
+/**
+ * Protocol values of `ot_session_protocol` (and of the session option `protocol`, where 2 means
+ * auto).
+ */
+typedef uint32_t ot_protocol;
 
 /**
  * Binary payloads (envelopes, signatures, keys): protobuf Blob, no compression.
@@ -225,6 +235,16 @@ typedef uint32_t ot_key_format;
  * Unencrypted PKCS#8 PEM. Private keys.
  */
 #define OT_KEY_FORMAT_PKCS8_PLAIN 5
+
+/**
+ * Lock-step REQ, exactly as a legacy client.
+ */
+#define OT_PROTOCOL_LEGACY 0
+
+/**
+ * Transport v2: DEALER, pipelined requests, pushes, heartbeats.
+ */
+#define OT_PROTOCOL_V2 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -490,20 +510,23 @@ ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
 /**
  * Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
  * the notary's encryption key and parses the signed text into a new `*request`.
- * A request that cannot be read is handled as the legacy notary did (no reply; the REP socket
- * is re-created so the next client is served) — or, with the `reply_errors` option, answered
- * with a signed error — and its error is returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`,
- * `OT_ERR_NO_MATCHING_RECIPIENT`); the notary keeps serving. `OT_ERR_TIMEOUT` when nothing
- * arrived. A previous request left unanswered is dropped (no reply) by this call.
+ * A legacy request that cannot be read gets the legacy silence (that client times out) — or,
+ * with the `reply_errors` option, a signed error — and a v2 one an `ERR` frame; its error is
+ * returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`, `OT_ERR_NO_MATCHING_RECIPIENT`) and the
+ * notary keeps serving: no socket is re-created, nobody else's connection or queued request is
+ * touched. `OT_ERR_TIMEOUT` when nothing arrived. Requests may be kept and answered later, in
+ * any order; a v2 request that is resent is never returned twice (see `ot_notary_reply`).
  */
 ot_result ot_notary_receive(ot_notary *notary, uint32_t timeout_ms, ot_request **request);
 
 /**
- * Answers `request`, which must be the one awaiting a reply (`OT_ERR_STATE` otherwise):
- * `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
+ * Answers `request` — any request this notary received and has not answered yet, in any order
+ * (`OT_ERR_STATE` otherwise) — back to where it came from: `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
  * `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
  * `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
- * The request object stays valid (free it with `ot_request_free`).
+ * The request object stays valid (free it with `ot_request_free`). A v2 reply is also kept in a
+ * reply cache (4096 entries), so a resent request is answered again without reaching the
+ * application. `OT_ERR_TRANSPORT` when the requester has disconnected (nothing was delivered).
  */
 ot_result ot_notary_reply(ot_notary *notary,
                           const ot_request *request,
@@ -515,6 +538,47 @@ ot_result ot_notary_reply(ot_notary *notary,
  * Frees a notary (closes its socket). `ot_notary_free(NULL)` does nothing.
  */
 void ot_notary_free(ot_notary *notary);
+
+/**
+ * Listens on one more endpoint with its own `options` (NULL: defaults; copied), e.g. the legacy
+ * port in plain ZMTP and a v2 port with CURVE (ZMTP allows one security mechanism per socket).
+ * The bound endpoint, wildcard port resolved, goes to a new `*bound_endpoint`. Requests from
+ * every endpoint arrive through `ot_notary_receive`; replies go back where each came from.
+ */
+ot_result ot_notary_bind(ot_notary *notary,
+                         const char *endpoint,
+                         const ot_session_options *options,
+                         ot_buffer **bound_endpoint);
+
+/**
+ * Registers the route `request` came from for pushes to `nym_id`, sealed to
+ * `subscriber_encryption_public` (copied). Call it after verifying a subscription request (the
+ * client sent it with `ot_session_subscribe`); answer the request as usual. Only v2 clients can
+ * receive pushes: `OT_ERR_STATE` for a legacy request or one another notary received.
+ */
+ot_result ot_notary_register_push(ot_notary *notary,
+                                  const ot_request *request,
+                                  const char *nym_id,
+                                  const ot_key *subscriber_encryption_public);
+
+/**
+ * Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` with the
+ * notary's auth key and sealed to each subscriber, with the NymID's next sequence number. Routes
+ * whose client is gone are dropped. How many routes it reached goes to `*delivered` (0 when
+ * nobody is subscribed — not an error).
+ */
+ot_result ot_notary_push(ot_notary *notary,
+                         const char *nym_id,
+                         const uint8_t *content,
+                         size_t len,
+                         size_t *delivered);
+
+/**
+ * The first socket's `ZMQ_FD` into `*fd`, for event loops; the edge-triggered rules of
+ * `ot_session_fd` apply (drain with `ot_notary_receive(notary, 0, …)` until `OT_ERR_TIMEOUT`).
+ * With several endpoints, poll each with a timeout instead.
+ */
+ot_result ot_notary_fd(const ot_notary *notary, int32_t *fd);
 
 /**
  * New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
@@ -679,6 +743,84 @@ void ot_session_free(ot_session *session);
  * The version of the libzmq the library runs with. Any of the pointers may be NULL.
  */
 void ot_zmq_version(int32_t *major, int32_t *minor, int32_t *patch);
+
+/**
+ * The protocol the session speaks, into `*protocol` (`OT_PROTOCOL_LEGACY` or `OT_PROTOCOL_V2`).
+ * With the option `protocol` = 2 (auto) the first call decides it: a v2 PING answered within
+ * `probe_timeout_ms` means v2; silence (every legacy REP notary drops v2 frames) means legacy.
+ */
+ot_result ot_session_protocol(ot_session *session, ot_protocol *protocol);
+
+/**
+ * v2: signs `content` (`MESSAGE`, auth key), seals it to the notary and sends it **without
+ * waiting**; the request's id goes to `*request_id` (match it with `ot_session_receive`). At
+ * most `max_in_flight` requests may wait at once (`OT_ERR_STATE` beyond). A late reply is asked
+ * for again on the same connection (the notary answers a resent request from its reply cache, so
+ * its application sees each request once). `OT_ERR_STATE` on a legacy session.
+ */
+ot_result ot_session_send(ot_session *session,
+                          const uint8_t *content,
+                          size_t len,
+                          uint64_t *request_id);
+
+/**
+ * v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next finished
+ * request. Returns `OT_OK` when one finished: its id in `*request_id`, how it ended in `*status`
+ * (`OT_OK`, or the error `ot_session_request` would have returned: `OT_ERR_TIMEOUT`,
+ * `OT_ERR_TRANSPORT`, `OT_ERR_BAD_SIGNATURE`, …) and, when `*status` is `OT_OK`, the verified
+ * reply content in a new `*reply` (else `*reply` is left untouched). `OT_ERR_TIMEOUT` when none
+ * finished in time (nothing written). Also runs the session's resends and heartbeat checks:
+ * call it (with timeout 0 from an event loop) at least every `latency_receive_ms`.
+ */
+ot_result ot_session_receive(ot_session *session,
+                             uint32_t timeout_ms,
+                             uint64_t *request_id,
+                             ot_result *status,
+                             ot_buffer **reply);
+
+/**
+ * v2: sends a subscription (an application request the notary accepts with
+ * `ot_notary_register_push`), waits for its reply (into `*reply`, as `ot_session_request`) and
+ * remembers it: after every reconnect the session sends it again by itself, so pushes keep
+ * coming after a notary restart (the restart shows as a gap, see `ot_session_next_push`).
+ */
+ot_result ot_session_subscribe(ot_session *session,
+                               const uint8_t *content,
+                               size_t len,
+                               ot_buffer **reply);
+
+/**
+ * v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next push from
+ * the notary, opened with the encryption key and verified with the notary's auth key: its
+ * content in a new `*content`, its per-NymID sequence number in `*seq` (from 1), and in
+ * `*missed` how many pushes were lost just before it (`UINT64_MAX` when the sequence restarted:
+ * the notary restarted and how many were lost is unknown). `OT_ERR_TIMEOUT` when none came.
+ * Unread pushes are kept (the oldest dropped beyond 65 536, which the next `*missed` shows).
+ */
+ot_result ot_session_next_push(ot_session *session,
+                               uint32_t timeout_ms,
+                               uint64_t *seq,
+                               uint64_t *missed,
+                               ot_buffer **content);
+
+/**
+ * The session's ZeroMQ socket descriptor (`ZMQ_FD`) into `*fd`, to drive sessions from
+ * poll/epoll/libuv. The rules are libzmq's, edge-triggered: the descriptor becoming readable
+ * means "the socket's state changed", not "a message is waiting"; when it does, call
+ * `ot_session_receive` / `ot_session_next_push` with timeout 0 until they return
+ * `OT_ERR_TIMEOUT`, and do the same after every other call on the session before polling again
+ * (a call may have consumed the event). Also call them at least every `latency_receive_ms` so
+ * resends and heartbeat checks run. Never read from or write to the descriptor. It stays valid
+ * until the session is freed (a legacy session re-creates its socket after a lost reply: fetch
+ * the descriptor again after each request).
+ */
+ot_result ot_session_fd(ot_session *session, int32_t *fd);
+
+/**
+ * Requests sent with `ot_session_send` and not yet returned by `ot_session_receive`. 0 for a
+ * NULL or invalid handle, or while another thread uses the session.
+ */
+size_t ot_session_in_flight(const ot_session *session);
 
 /**
  * Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.

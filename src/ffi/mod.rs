@@ -204,6 +204,24 @@ pub(crate) unsafe fn opt_cstr<'a>(ptr: *const c_char, name: &str) -> FfiResult<O
     }
 }
 
+/// Checks a plain output pointer (`int *`, `uint64_t *`, …) before any work is done.
+pub(crate) fn out_val<T>(ptr: *mut T, name: &str) -> FfiResult<()> {
+    if ptr.is_null() {
+        Err(null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes a plain output value (only called on success).
+///
+/// # Safety
+/// `ptr` was checked non-NULL by [`out_val`] and points to writable storage for a `T`.
+pub(crate) unsafe fn write<T>(ptr: *mut T, value: T) {
+    // SAFETY: the caller guarantees `ptr` is valid and writable (checked non-NULL).
+    unsafe { ptr.write(value) };
+}
+
 /// Checks an output pointer before any work is done.
 pub(crate) fn out_ptr<T>(ptr: *mut *mut T, name: &str) -> FfiResult<()> {
     if ptr.is_null() {
