@@ -117,6 +117,43 @@ static void python_notary_c_client(int plain) {
   printf("python legacy notary (%s replies) <-> C client: ok\n", plain ? "plain MESSAGE" : "sealed ENVELOPE");
 }
 
+/* protocol = auto against the Python legacy REP notary: the v2 probe is dropped by its REP
+ * socket, the session falls back to legacy REQ and the request works. */
+static void python_notary_auto_client(void) {
+  char ep[128];
+  free_port_endpoint(ep, sizeof ep);
+  char *args[] = {"notary", "--bind", ep, "--auth-key", (char *)path_of("n_auth.pem"), "--enc-key",
+                  (char *)path_of("n_enc.pem"), "--nym-id", n_id, "--client-auth-pub", (char *)path_of("c_auth.pub"),
+                  "--client-enc-pub", (char *)path_of("c_enc.pub"), "--count", "1", "--timeout-ms", "20000", NULL};
+  int fd = -1;
+  pid_t pid = spawn_peer(args, &fd);
+  CHECK(pid > 0);
+  ot_session_options *o = NULL;
+  CHECK_OK(ot_session_options_new(&o));
+  CHECK_OK(ot_session_options_set(o, "protocol", 2));
+  CHECK_OK(ot_session_options_set(o, "probe_timeout_ms", 1500));
+  CHECK_OK(ot_session_options_set(o, "latency_delay_after", 0));
+  CHECK_OK(ot_session_options_set(o, "latency_receive_ms", 500));
+  CHECK_OK(ot_session_options_set(o, "latency_receive_no_tries", 5));
+  ot_session *s = NULL;
+  CHECK_OK(ot_session_new(ep, o, &s));
+  CHECK_OK(ot_session_set_identity(s, c_auth, c_enc));
+  CHECK_OK(ot_session_set_notary(s, n_id, n_enc, n_auth));
+  const char *msg = "<OTmessage>\n<auto/>\n</OTmessage>\n";
+  ot_buffer *reply = NULL;
+  CHECK_OK(ot_session_request(s, (const uint8_t *)msg, strlen(msg), &reply));
+  CHECK(reply && BUF_STR(reply)[0] == '@' && strcmp(BUF_STR(reply) + 1, msg) == 0);
+  ot_buffer_free(reply);
+  ot_protocol p = 9;
+  CHECK_OK(ot_session_protocol(s, &p));
+  CHECK(p == OT_PROTOCOL_LEGACY);
+  char out[256];
+  CHECK(finish_peer(pid, fd, out, sizeof out) == 0);
+  ot_session_free(s);
+  ot_session_options_free(o);
+  printf("python legacy notary <-> C client with protocol auto: fell back to legacy, ok\n");
+}
+
 typedef struct {
   ot_notary *notary;
   int served;
@@ -190,6 +227,7 @@ int main(void) {
 
   python_notary_c_client(0);
   python_notary_c_client(1);
+  python_notary_auto_client();
   c_notary_python_client();
 
   const char *names[] = {"c_auth.pem", "c_enc.pem", "n_auth.pem", "n_enc.pem", "c_auth.pub", "c_enc.pub", "n_auth.pub", "n_enc.pub"};
