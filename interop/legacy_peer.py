@@ -776,6 +776,63 @@ def cmd_client(a):
 # ----------------------------------------------------------------------------------------------
 # File-level commands
 # ----------------------------------------------------------------------------------------------
+def cmd_client_v2(a):
+    """Transport v2 client (docs/wire-format.md, "Transport v2"): a DEALER with a fixed random
+    routing id sends every request at once ("OTv2", "REQ", 8-byte id, legacy request frame) and
+    matches the REP frames by id, in whatever order they come; late requests are re-sent with the
+    same id."""
+    import zmq
+    auth = load_private(read_file(a.auth_key), a.password)
+    enc = load_private(read_file(a.enc_key), a.password)
+    n_enc = load_public(read_file(a.notary_enc_pub))
+    n_auth = load_public(read_file(a.notary_auth_pub))
+    ep = check_endpoint(a.connect)
+    my_id = nym_id(auth.public_key())
+    ctx = zmq.Context(1)
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.ROUTING_ID, b"O" + os.urandom(16))
+    pending = {}
+    try:
+        sock.connect(ep)
+        for i in range(a.repeat):
+            content = make_content(("%s #%d" % (a.message, i + 1)).encode())
+            signed = create_signed(content, "MESSAGE", auth)
+            frame = armor_data(seal_v1(signed, [(a.notary_nym_id, n_enc)])).encode()
+            rid = 1000 + i
+            pending[rid] = (content, frame)
+            sock.send_multipart([b"OTv2", b"REQ", struct.pack(">Q", rid), frame])
+        deadline = time.monotonic() + a.timeout_ms / 1000.0
+        resend_at = time.monotonic() + 2.0
+        while pending:
+            now = time.monotonic()
+            if now >= deadline:
+                log("v2: %d request(s) unanswered" % len(pending))
+                return 2
+            if now >= resend_at:
+                for rid, (_, frame) in pending.items():
+                    sock.send_multipart([b"OTv2", b"REQ", struct.pack(">Q", rid), frame])
+                resend_at = now + 2.0
+            if not sock.poll(200, zmq.POLLIN):
+                continue
+            msg = sock.recv_multipart()
+            if len(msg) != 4 or msg[0] != b"OTv2" or msg[1] != b"REP" or len(msg[2]) != 8:
+                log("v2: unexpected message %r" % [m[:16] for m in msg])
+                return 4
+            rid = struct.unpack(">Q", msg[2])[0]
+            if rid not in pending:
+                continue  # a late duplicate
+            content, _ = pending.pop(rid)
+            out = client_decode_reply(msg[3], enc, n_auth, my_id)
+            sys.stdout.buffer.write(b"%d " % rid + out)
+            sys.stdout.flush()
+        log("v2: %d pipelined requests answered and verified" % a.repeat)
+    finally:
+        sock.close(0)
+        ctx.term()
+    return 0
+
+
 def cmd_seal(a):
     recips = []
     for spec in a.to:
@@ -1110,6 +1167,17 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--timeout-ms", type=int, default=5000)
 
+    p = sub.add_parser("client-v2", help="transport v2 client: DEALER, pipelined requests")
+    p.add_argument("--connect", required=True)
+    p.add_argument("--auth-key", required=True)
+    p.add_argument("--enc-key", required=True)
+    p.add_argument("--notary-nym-id", required=True)
+    p.add_argument("--notary-enc-pub", required=True)
+    p.add_argument("--notary-auth-pub", required=True)
+    p.add_argument("--message", required=True)
+    p.add_argument("--repeat", type=int, default=8)
+    p.add_argument("--timeout-ms", type=int, default=30000)
+
     p = sub.add_parser("seal")
     p.add_argument("--to", action="append", required=True, help="NYMID=PUBPEM (empty NYMID allowed)")
     p.add_argument("--in", dest="inp", required=True)
@@ -1143,7 +1211,7 @@ def main(argv=None):
                    help="legacy fixtures folder (default: the repository's tests/data/fixtures)")
 
     a = ap.parse_args(argv)
-    handlers = {"notary": cmd_notary, "client": cmd_client, "seal": cmd_seal, "open": cmd_open,
+    handlers = {"notary": cmd_notary, "client": cmd_client, "client-v2": cmd_client_v2, "seal": cmd_seal, "open": cmd_open,
                 "sign": cmd_sign, "verify": cmd_verify, "nymid": cmd_nymid, "samy": cmd_samy,
                 "genkey": cmd_genkey, "selftest": cmd_selftest}
     try:
