@@ -9,8 +9,9 @@ use ot_transport::ffi::{
     ot_session_options_new, ot_session_options_set,
 };
 
-/// 64 quoted characters (escaped: at most a few bytes each) plus the fixed text around them.
-const BOUND: usize = 400;
+/// 64 quoted characters (escaped: at most a few bytes each) plus the fixed text around them
+/// (the longest is the unknown-option error, which lists every option name).
+const BOUND: usize = 600;
 const BIG: usize = 10 * 1024 * 1024;
 
 fn last_error() -> String {

@@ -352,3 +352,18 @@ pub extern "C" fn ot_last_error() -> *const c_char {
             .unwrap_or(c"".as_ptr())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_fallbacks_and_error_codes() {
+        let v = guard_value(7usize, || panic!("boom"));
+        assert_eq!(v, 7);
+        // SAFETY: ot_last_error returns a valid NUL-terminated string.
+        let e = unsafe { CStr::from_ptr(ot_last_error()) };
+        assert!(e.to_str().unwrap().contains("panic"));
+        assert_eq!(guard(|| panic!("boom")), ot_result::OT_ERR_INTERNAL);
+    }
+}
