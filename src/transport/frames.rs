@@ -8,6 +8,13 @@
 //! v2 (DEALER ↔ ROUTER): no empty delimiter (so a legacy REP peer silently drops v2 frames), then
 //! `["OTv2", command, 8-byte big-endian number, body?]`.
 
+/// Broker ↔ worker wrapping (our own, between a broker's backend and its workers): the first
+/// frame says whether the rest is a client's message (`[C, client routing id, …]`, both ways) or
+/// a control message (`[B, READY]` worker → broker; `[B, PING]` broker → worker).
+pub const BROKER_CLIENT: &[u8] = b"C";
+/// See [`BROKER_CLIENT`].
+pub const BROKER_CONTROL: &[u8] = b"B";
+
 /// The protocol tag: first frame of every v2 message.
 pub const TAG: &[u8] = b"OTv2";
 

@@ -13,6 +13,7 @@
 //! `REQ_CORRELATE` are used), ZMTP heartbeats to notice dead peers, message-size limits, and
 //! clear errors instead of hangs.
 
+mod broker;
 mod client;
 pub mod frames;
 mod monitor;
@@ -21,6 +22,7 @@ mod options;
 mod session;
 mod z85;
 
+pub use broker::{Broker, BrokerStats};
 pub use client::Push;
 pub use notary::{Notary, NotaryStats, Request, open_request_frame};
 pub use options::{Curve, Options, curve_keypair};

@@ -4,10 +4,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::frames::{self, Command, Incoming};
+use super::frames::{self, BROKER_CLIENT, BROKER_CONTROL, Command, Incoming};
+use super::monitor::Monitor;
 
 use super::session::ERROR_REPLY_PREFIX;
-use super::{Options, check_bind_endpoint, context, zmq_err};
+use super::{Options, check_bind_endpoint, check_endpoint, context, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
@@ -124,6 +125,16 @@ const REPLY_CACHE: usize = 4096;
 struct Bound {
     socket: zmq::Socket,
     endpoint: String,
+    /// A worker's connection to a broker's backend (DEALER): client traffic is wrapped in the
+    /// broker frames (see `frames::BROKER_CLIENT`), and READY is sent after every (re)connect.
+    worker: Option<WorkerLink>,
+}
+
+/// A worker's link to its broker.
+struct WorkerLink {
+    monitor: Monitor,
+    /// READY was handed to libzmq since the last time the connection was lost.
+    announced: bool,
 }
 
 /// The push routes of one NymID.
@@ -179,6 +190,12 @@ impl Notary {
         nym_id: &str,
         opts: Options,
     ) -> Result<Notary> {
+        let mut n = Notary::unbound(auth, enc, nym_id, &opts)?;
+        n.add_endpoint(endpoint, &opts)?;
+        Ok(n)
+    }
+
+    fn unbound(auth: &Key, enc: &Key, nym_id: &str, opts: &Options) -> Result<Notary> {
         if !auth.is_private() || !enc.is_private() {
             return Err(Error::invalid("the notary keys must be private keys"));
         }
@@ -188,7 +205,7 @@ impl Notary {
             ));
         }
         static TAGS: AtomicU64 = AtomicU64::new(1);
-        let mut n = Notary {
+        Ok(Notary {
             bound: Vec::new(),
             opts: opts.clone(),
             auth: auth.clone(),
@@ -203,9 +220,7 @@ impl Notary {
             pushes: HashMap::new(),
             next_socket: 0,
             pid: std::process::id(),
-        };
-        n.add_endpoint(endpoint, &opts)?;
-        Ok(n)
+        })
     }
 
     /// Listens on one more endpoint with its own options (e.g. the legacy port in plain ZMTP and
@@ -250,8 +265,68 @@ impl Notary {
         self.bound.push(Bound {
             socket: s,
             endpoint: resolved.clone(),
+            worker: None,
         });
         Ok(resolved)
+    }
+
+    /// A worker notary: connects to a broker's backend (`ot-broker`, [`super::Broker`]) instead of
+    /// binding, and serves the clients the broker sends it with the same receive / reply / push
+    /// calls. Workers may be threads of one process or processes on other machines.
+    pub fn connect(
+        endpoint: &str,
+        auth: &Key,
+        enc: &Key,
+        nym_id: &str,
+        opts: Options,
+    ) -> Result<Notary> {
+        check_endpoint(endpoint)?;
+        let mut n = Notary::unbound(auth, enc, nym_id, &opts)?;
+        let s = context()
+            .socket(zmq::DEALER)
+            .map_err(|e| zmq_err("creating the worker socket", e))?;
+        opts.apply(&s)?;
+        let monitor = Monitor::attach(&s)?;
+        s.connect(endpoint).map_err(|e| {
+            zmq_err(
+                &format!("connecting to {}", crate::error::quote(endpoint)),
+                e,
+            )
+        })?;
+        n.bound.push(Bound {
+            socket: s,
+            endpoint: endpoint.to_string(),
+            worker: Some(WorkerLink {
+                monitor,
+                announced: false,
+            }),
+        });
+        n.announce()?;
+        Ok(n)
+    }
+
+    /// Tells the broker (again, after a reconnect) that this worker is ready.
+    fn announce(&mut self) -> Result<()> {
+        for b in &mut self.bound {
+            let Some(w) = b.worker.as_mut() else { continue };
+            w.monitor.drain()?;
+            if w.monitor.lost {
+                w.monitor.lost = false;
+                w.announced = false;
+            }
+            if w.announced {
+                continue;
+            }
+            match b
+                .socket
+                .send_multipart([BROKER_CONTROL.to_vec(), b"READY".to_vec()], zmq::DONTWAIT)
+            {
+                Ok(()) => w.announced = true,
+                Err(zmq::Error::EAGAIN) => {} // not connected yet: the next loop tries again
+                Err(e) => return Err(zmq_err("announcing the worker", e)),
+            }
+        }
+        Ok(())
     }
 
     fn check_process(&self) -> Result<()> {
@@ -287,11 +362,14 @@ impl Notary {
         b.socket.get_fd().map_err(|e| zmq_err("ZMQ_FD", e))
     }
 
-    fn send(&self, socket: usize, frames: Vec<Vec<u8>>) -> Result<()> {
+    fn send(&self, socket: usize, mut frames: Vec<Vec<u8>>) -> Result<()> {
         let b = self
             .bound
             .get(socket)
             .ok_or_else(|| Error::internal("route to an unknown socket"))?;
+        if b.worker.is_some() {
+            frames.insert(0, BROKER_CLIENT.to_vec());
+        }
         match b.socket.send_multipart(frames, zmq::DONTWAIT) {
             Ok(()) => Ok(()),
             Err(zmq::Error::EHOSTUNREACH) => Err(Error::new(
@@ -316,6 +394,7 @@ impl Notary {
         let deadline =
             (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         loop {
+            self.announce()?;
             if let Some((socket, frames)) = self.try_recv()? {
                 if let Some(r) = self.handle(socket, frames)? {
                     return r;
@@ -336,6 +415,13 @@ impl Notary {
                 .iter()
                 .map(|b| b.socket.as_poll_item(zmq::POLLIN))
                 .collect();
+            // A worker also wakes up for its connection events (to announce itself again).
+            items.extend(
+                self.bound
+                    .iter()
+                    .filter_map(|b| b.worker.as_ref())
+                    .map(|w| w.monitor.pair.as_poll_item(zmq::POLLIN)),
+            );
             match zmq::poll(&mut items, wait) {
                 Ok(_) | Err(zmq::Error::EINTR) => {}
                 Err(e) => return Err(zmq_err("zmq_poll", e)),
@@ -349,8 +435,16 @@ impl Notary {
         for k in 0..n {
             let i = (self.next_socket + k) % n;
             match self.bound[i].socket.recv_multipart(zmq::DONTWAIT) {
-                Ok(frames) => {
+                Ok(mut frames) => {
                     self.next_socket = (i + 1) % n;
+                    if self.bound[i].worker.is_some() {
+                        // From the broker: client traffic, or a control message (a liveness
+                        // PING, which needs no answer: delivering it proved the route).
+                        if frames.first().map(Vec::as_slice) != Some(BROKER_CLIENT) {
+                            continue;
+                        }
+                        frames.remove(0);
+                    }
                     return Ok(Some((i, frames)));
                 }
                 Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => {}
@@ -598,6 +692,9 @@ impl Notary {
             let mut f = vec![peer.clone()];
             f.extend(frames::v2(Command::Push, seq, &frame));
             let b = &self.bound[socket];
+            if b.worker.is_some() {
+                f.insert(0, BROKER_CLIENT.to_vec());
+            }
             match b.socket.send_multipart(f, zmq::DONTWAIT) {
                 Ok(()) => {
                     delivered += 1;
