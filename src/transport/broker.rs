@@ -147,10 +147,8 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         self.stop.store(1, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            if self.pid == std::process::id() {
-                let _ = t.join();
-            }
+        if let Some(t) = self.thread.take().filter(|_| self.pid == std::process::id()) {
+            let _ = t.join();
         }
     }
 }
@@ -178,11 +176,11 @@ impl Loop {
                 let Ok(f) = self.back.recv_multipart(zmq::DONTWAIT) else {
                     break;
                 };
-                self.from_worker(f);
+                self.on_worker_message(f);
             }
             if !self.workers.is_empty() {
                 while let Some(f) = self.queue.pop_front() {
-                    if !self.to_worker(f) {
+                    if !self.hand_to_worker(f) {
                         break;
                     }
                 }
@@ -190,7 +188,7 @@ impl Loop {
                     let Ok(f) = self.front.recv_multipart(zmq::DONTWAIT) else {
                         break;
                     };
-                    self.to_worker(f);
+                    self.hand_to_worker(f);
                 }
             }
             if Instant::now() >= next_ping {
@@ -202,7 +200,7 @@ impl Loop {
         }
     }
 
-    fn from_worker(&mut self, mut f: Vec<Vec<u8>>) {
+    fn on_worker_message(&mut self, mut f: Vec<Vec<u8>>) {
         if f.len() < 2 {
             return;
         }
@@ -244,7 +242,7 @@ impl Loop {
     }
 
     /// Hands a client message to the least loaded live worker; false when none is left.
-    fn to_worker(&mut self, f: Vec<Vec<u8>>) -> bool {
+    fn hand_to_worker(&mut self, f: Vec<Vec<u8>>) -> bool {
         loop {
             let Some(i) = (0..self.workers.len()).min_by_key(|&i| self.workers[i].outstanding)
             else {
