@@ -111,6 +111,15 @@ typedef enum {
 } ot_result;
 
 /**
+ * A broker: clients (legacy REQ and v2) connect to its frontend, worker notaries
+ * (`ot_notary_connect`) to its backend; each client message goes to the live worker with the
+ * fewest requests outstanding. It runs on a background thread of its own from
+ * `ot_broker_new` until `ot_broker_free`. Thread-safe: its getters may be called from any
+ * thread.
+ */
+typedef struct ot_broker ot_broker;
+
+/**
  * Bytes returned by the library (text, IDs, plaintext, keys). Owned by the caller, who frees it
  * with `ot_buffer_free`. The bytes are followed by a NUL that `ot_buffer_len` does not count,
  * so text results can be used as C strings. Freeing overwrites the bytes with zeros.
@@ -170,6 +179,40 @@ typedef struct ot_session_options ot_session_options;
 typedef uint32_t ot_armor_kind;
 
 /**
+ * A broker's counters (`ot_broker_stats`).
+ */
+typedef struct {
+  /**
+   * Client messages handed to a worker.
+   */
+  uint64_t requests;
+  /**
+   * Worker messages handed back to a client (replies, errors, pushes).
+   */
+  uint64_t replies;
+  /**
+   * Of those, pushes.
+   */
+  uint64_t pushes;
+  /**
+   * Client messages dropped because no worker came in time (the queue holds 10 000).
+   */
+  uint64_t dropped;
+  /**
+   * Worker messages for clients that are gone.
+   */
+  uint64_t unroutable;
+  /**
+   * Live workers now.
+   */
+  uint64_t workers;
+  /**
+   * Workers found dead so far.
+   */
+  uint64_t dead_workers;
+} ot_broker_stats;
+
+/**
  * One recipient for `ot_envelope_seal`. `nym_id` is written in the envelope (the recipient's
  * NymID, or `""` for a key-only seal, as legacy notaries seal replies); `key` is the
  * recipient's public (encryption) key. Both are borrowed for the duration of the call.
@@ -191,10 +234,66 @@ typedef struct {
 typedef uint32_t ot_key_format;
 
 /**
+ * A notary's counters (`ot_notary_stats`).
+ */
+typedef struct {
+  /**
+   * Requests opened and handed to the application.
+   */
+  uint64_t requests;
+  /**
+   * Replies sent.
+   */
+  uint64_t replies;
+  /**
+   * Frames that could not be opened or parsed.
+   */
+  uint64_t rejected;
+  /**
+   * Sockets re-created (0 since the notary is a ROUTER; kept for the legacy meaning).
+   */
+  uint64_t rebinds;
+  /**
+   * v2 requests received again and absorbed (reply cache, or still in progress).
+   */
+  uint64_t duplicates;
+  /**
+   * Pushes delivered (one per route).
+   */
+  uint64_t pushes;
+  /**
+   * Push routes dropped because their client was gone.
+   */
+  uint64_t dropped_routes;
+} ot_notary_stats;
+
+/**
  * Protocol values of `ot_session_protocol` (and of the session option `protocol`, where 2 means
  * auto).
  */
 typedef uint32_t ot_protocol;
+
+/**
+ * A session's counters (`ot_session_stats`).
+ */
+typedef struct {
+  /**
+   * Requests completed with a reply.
+   */
+  uint64_t replies;
+  /**
+   * Requests sent again after a lost or late reply.
+   */
+  uint64_t resends;
+  /**
+   * REQ sockets created (legacy mode; the first one included).
+   */
+  uint64_t sockets_created;
+  /**
+   * Requests that ended in `OT_ERR_TIMEOUT`.
+   */
+  uint64_t timeouts;
+} ot_session_stats;
 
 /**
  * Binary payloads (envelopes, signatures, keys): protobuf Blob, no compression.
@@ -289,6 +388,40 @@ ot_result ot_armor_encode(const uint8_t *data,
  * that much memory and gives `OT_ERR_MALFORMED`.
  */
 ot_result ot_armor_decode(const uint8_t *text, size_t len, ot_armor_kind kind, ot_buffer **data);
+
+/**
+ * Binds `frontend_endpoint` (clients) and `backend_endpoint` (workers), e.g.
+ * `tcp://0.0.0.0:7085` and `tcp://0.0.0.0:7086`, and starts the broker's thread. `options`
+ * (NULL: defaults; copied) applies to the frontend (CURVE, `max_message_size`); the backend runs
+ * ZMTP heartbeats (1 s interval, 3 s timeout) so a worker on a dead machine is dropped.
+ * Read the bound endpoints back with `ot_broker_frontend` / `ot_broker_backend`.
+ */
+ot_result ot_broker_new(const char *frontend_endpoint,
+                        const char *backend_endpoint,
+                        const ot_session_options *options,
+                        ot_broker **broker);
+
+/**
+ * The bound frontend endpoint (wildcard port resolved) in a new `*endpoint`.
+ */
+ot_result ot_broker_frontend(const ot_broker *broker, ot_buffer **endpoint);
+
+/**
+ * The bound backend endpoint (wildcard port resolved) in a new `*endpoint`.
+ */
+ot_result ot_broker_backend(const ot_broker *broker, ot_buffer **endpoint);
+
+/**
+ * The broker's counters into `*stats` (`workers` = live workers now).
+ */
+ot_result ot_broker_get_stats(const ot_broker *broker, ot_broker_stats *stats);
+
+/**
+ * Stops the broker (its thread ends and its sockets close within about 20 ms, with clients and
+ * workers still connected: their requests are resent by them) and frees it.
+ * `ot_broker_free(NULL)` does nothing.
+ */
+void ot_broker_free(ot_broker *broker);
 
 /**
  * Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL or not a
@@ -581,6 +714,26 @@ ot_result ot_notary_push(ot_notary *notary,
 ot_result ot_notary_fd(const ot_notary *notary, int32_t *fd);
 
 /**
+ * A **worker** notary: connects to a broker's backend (`ot_broker_new`, or the `ot-broker`
+ * program) at `backend_endpoint` instead of binding, and serves the clients the broker hands it
+ * with the same `ot_notary_receive` / `ot_notary_reply` / `ot_notary_push` calls. Keys as
+ * `ot_notary_new`; `options` NULL: defaults. Workers may be threads of one process or processes
+ * on other machines; a worker that dies loses only the requests it held, which the clients
+ * resend (to another worker).
+ */
+ot_result ot_notary_connect(const char *backend_endpoint,
+                            const ot_key *auth_private,
+                            const ot_key *encryption_private,
+                            const char *nym_id,
+                            const ot_session_options *options,
+                            ot_notary **notary);
+
+/**
+ * The notary's counters into `*stats`.
+ */
+ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
+
+/**
  * New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
  * `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
  * about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
@@ -821,6 +974,11 @@ ot_result ot_session_fd(ot_session *session, int32_t *fd);
  * NULL or invalid handle, or while another thread uses the session.
  */
 size_t ot_session_in_flight(const ot_session *session);
+
+/**
+ * The session's counters into `*stats`.
+ */
+ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stats);
 
 /**
  * Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.

@@ -9,6 +9,7 @@
 #![allow(clippy::missing_safety_doc)] // each function's safety contract is in its header docs
 
 mod armor;
+mod broker;
 mod buffer;
 mod envelope;
 mod hash;
@@ -22,6 +23,7 @@ mod signed;
 mod symkey;
 
 pub use armor::*;
+pub use broker::*;
 pub use buffer::*;
 pub use envelope::*;
 pub use hash::*;

@@ -217,3 +217,58 @@ pub unsafe extern "C" fn ot_notary_fd(notary: *const ot_notary, fd: *mut i32) ->
         Ok(())
     })
 }
+
+/// A **worker** notary: connects to a broker's backend (`ot_broker_new`, or the `ot-broker`
+/// program) at `backend_endpoint` instead of binding, and serves the clients the broker hands it
+/// with the same `ot_notary_receive` / `ot_notary_reply` / `ot_notary_push` calls. Keys as
+/// `ot_notary_new`; `options` NULL: defaults. Workers may be threads of one process or processes
+/// on other machines; a worker that dies loses only the requests it held, which the clients
+/// resend (to another worker).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_connect(
+    backend_endpoint: *const c_char,
+    auth_private: *const ot_key,
+    encryption_private: *const ot_key,
+    nym_id: *const c_char,
+    options: *const ot_session_options,
+    notary: *mut *mut ot_notary,
+) -> ot_result {
+    guard(|| {
+        // SAFETY: a NUL-terminated string (header contract).
+        let ep = unsafe { cstr(backend_endpoint, "backend_endpoint") }?;
+        let a = handle(auth_private, "auth_private")?;
+        let e = handle(encryption_private, "encryption_private")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let id = unsafe { cstr(nym_id, "nym_id") }?;
+        out_ptr(notary, "notary")?;
+        let n = Notary::connect(ep, &a.0, &e.0, id, opts(options)?)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
+        unsafe { put(notary, ot_notary(n)) };
+        Ok(())
+    })
+}
+
+/// The notary's counters into `*stats`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_get_stats(
+    notary: *const ot_notary,
+    stats: *mut super::ot_notary_stats,
+) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        out_val(stats, "stats")?;
+        let s = n.0.stats();
+        let v = super::ot_notary_stats {
+            requests: s.requests,
+            replies: s.replies,
+            rejected: s.rejected,
+            rebinds: s.rebinds,
+            duplicates: s.duplicates,
+            pushes: s.pushes,
+            dropped_routes: s.dropped_routes,
+        };
+        // SAFETY: checked non-NULL above; points to an ot_notary_stats (header contract).
+        unsafe { write(stats, v) };
+        Ok(())
+    })
+}

@@ -335,6 +335,28 @@ pub unsafe extern "C" fn ot_session_in_flight(session: *const ot_session) -> usi
     guard_value(0, || super::checked(session).map_or(0, |s| s.0.in_flight()))
 }
 
+/// The session's counters into `*stats`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_get_stats(
+    session: *const ot_session,
+    stats: *mut super::ot_session_stats,
+) -> ot_result {
+    guard(|| {
+        let s = handle(session, "session")?;
+        out_val(stats, "stats")?;
+        let st = s.0.stats();
+        let v = super::ot_session_stats {
+            replies: st.replies,
+            resends: st.resends,
+            sockets_created: st.sockets_created,
+            timeouts: st.timeouts,
+        };
+        // SAFETY: checked non-NULL above; points to an ot_session_stats (header contract).
+        unsafe { write(stats, v) };
+        Ok(())
+    })
+}
+
 fn timeout(ms: u32) -> i64 {
     if ms == u32::MAX { -1 } else { i64::from(ms) }
 }
