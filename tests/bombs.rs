@@ -255,7 +255,7 @@ fn session_against_bomb(
     let ep = rep.get_last_endpoint().unwrap().unwrap();
     let h = thread::spawn(move || {
         let _ctx = ctx;
-        if rep.poll(zmq::POLLIN, 20_000).unwrap() == 0 {
+        if rep.poll(zmq::POLLIN, 120_000).unwrap() == 0 {
             return;
         }
         let _req = rep.recv_bytes(0).unwrap();
@@ -263,7 +263,7 @@ fn session_against_bomb(
     });
     let opts = Options {
         latency_receive_ms: 2000,
-        latency_receive_no_tries: 3,
+        latency_receive_no_tries: 5, // up to 62 s: the tests run in parallel, each compressing 1 GiB
         latency_delay_after: 0,
         max_resends: 0,
         max_message_size,
