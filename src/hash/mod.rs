@@ -4,11 +4,12 @@
 //! every Nym, contract and credential (as base62 text) and is what messages are signed over.
 
 mod id;
+mod whirlpool;
 
 pub use id::{MAX_ID_BYTES, MAX_ID_TEXT, id_decode, id_encode, id_of};
+pub use whirlpool::Whirlpool;
 
 use sha2::{Digest, Sha256};
-use whirlpool::Whirlpool;
 
 /// Length of a SAMY digest in bytes.
 pub const SAMY_LEN: usize = 32;
@@ -20,7 +21,9 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// Whirlpool (ISO/IEC 10118-3, the final 2003 version) of `data`.
 pub fn whirlpool(data: &[u8]) -> [u8; 64] {
-    Whirlpool::digest(data).into()
+    let mut h = Whirlpool::new();
+    h.update(data);
+    h.finalize()
 }
 
 /// SAMY of `data`: SHA-256 XOR the first 32 bytes of Whirlpool.
@@ -50,7 +53,7 @@ impl Samy {
     /// The 32-byte digest.
     pub fn finalize(self) -> [u8; SAMY_LEN] {
         let s: [u8; 32] = self.sha.finalize().into();
-        let w: [u8; 64] = self.wp.finalize().into();
+        let w: [u8; 64] = self.wp.finalize();
         let mut out = [0u8; SAMY_LEN];
         for (i, o) in out.iter_mut().enumerate() {
             *o = s[i] ^ w[i];
