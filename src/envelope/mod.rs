@@ -188,58 +188,50 @@ pub mod cipher {
     #[cfg(all(feature = "openssl-rsa-engine", not(feature = "rust-rsa-engine")))]
     mod backend {
         use openssl::symm::{Cipher, Crypter, Mode};
+        use zeroize::{Zeroize, Zeroizing};
 
-        /// OpenSSL takes `int` lengths: feed at most this much per call.
-        const CHUNK: usize = 1 << 30;
-
-        fn run(mode: Mode, key: &[u8], iv: &[u8], input: &[u8], out: &mut [u8]) -> Option<()> {
-            let mut c = Crypter::new(Cipher::aes_128_cbc(), mode, key, Some(iv)).ok()?;
-            c.pad(false);
-            let mut pos = 0;
-            for chunk in input.chunks(CHUNK) {
-                pos += c.update(chunk, &mut out[pos..]).ok()?;
-            }
-            pos += c.finalize(&mut out[pos..]).ok()?;
-            (pos == input.len()).then_some(())
-        }
-
-        /// Bytes encrypted per OpenSSL call: the output goes through a buffer of this size that
-        /// stays in the L1/L2 cache, so the result is written once, straight into a vector that
-        /// was never zero-filled (zero-filling a 1 MiB output first is a whole extra pass).
+        /// Bytes per OpenSSL call: the output goes through a buffer of this size that stays in
+        /// the L1/L2 cache, so the result is written once, straight into a vector that was never
+        /// zero-filled (zero-filling a 1 MiB output first is a whole extra pass). Also keeps
+        /// every call far below OpenSSL's `int` lengths.
         const STEP: usize = 16 * 1024;
 
-        /// CBC without padding of the concatenated `parts` (whole blocks in total).
-        pub(super) fn encrypt(key: &[u8; 16], iv: &[u8; 16], parts: &[&[u8]]) -> Vec<u8> {
+        /// AES-128-CBC without padding over the concatenated `parts` (whole blocks in total).
+        /// On any failure nothing is returned and the partial output is wiped.
+        fn cbc(mode: Mode, key: &[u8; 16], iv: &[u8; 16], parts: &[&[u8]]) -> Option<Vec<u8>> {
             let total: usize = parts.iter().map(|p| p.len()).sum();
+            // Exactly `total` bytes come out: the vector never reallocates (which would leave
+            // a copy of decrypted data behind unwiped).
             let mut out = Vec::with_capacity(total);
+            // OpenSSL wants room for one more block than it is given in every update.
+            let mut tmp = Zeroizing::new([0u8; STEP + 16]);
             let done = (|| {
-                let mut c =
-                    Crypter::new(Cipher::aes_128_cbc(), Mode::Encrypt, key, Some(iv)).ok()?;
+                let mut c = Crypter::new(Cipher::aes_128_cbc(), mode, key, Some(iv)).ok()?;
                 c.pad(false);
-                // OpenSSL wants room for one more block than it is given in every update.
-                let mut tmp = [0u8; STEP + 16];
                 for part in parts {
                     for chunk in part.chunks(STEP) {
-                        let n = c.update(chunk, &mut tmp).ok()?;
+                        let n = c.update(chunk, &mut tmp[..]).ok()?;
                         out.extend_from_slice(&tmp[..n]);
                     }
                 }
-                let n = c.finalize(&mut tmp).ok()?;
+                let n = c.finalize(&mut tmp[..]).ok()?;
                 out.extend_from_slice(&tmp[..n]);
                 (out.len() == total).then_some(())
             })();
             if done.is_none() {
-                // Cannot happen with a 16-byte key and whole blocks; never hand out plaintext.
-                return Vec::new();
+                out.zeroize();
+                return None;
             }
-            out
+            Some(out)
+        }
+
+        pub(super) fn encrypt(key: &[u8; 16], iv: &[u8; 16], parts: &[&[u8]]) -> Vec<u8> {
+            // Cannot fail with a 16-byte key and whole blocks; never hand out plaintext.
+            cbc(Mode::Encrypt, key, iv, parts).unwrap_or_default()
         }
 
         pub(super) fn decrypt(key: &[u8; 16], iv: &[u8; 16], ct: &[u8]) -> Option<Vec<u8>> {
-            let mut out = vec![0u8; ct.len() + 16];
-            run(Mode::Decrypt, key, iv, ct, &mut out)?;
-            out.truncate(ct.len());
-            Some(out)
+            cbc(Mode::Decrypt, key, iv, &[ct])
         }
     }
 
