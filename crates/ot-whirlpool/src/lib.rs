@@ -15,6 +15,13 @@
 //!
 //! Whirlpool hashes public data here (messages, keys): the table lookups are not constant-time,
 //! as in every table-driven implementation.
+//!
+//! A crate of its own only so that it is compiled with optimisations in debug builds too
+//! (`[profile.dev.package.ot-whirlpool]` in the root `Cargo.toml`): unoptimised it runs at
+//! ~2 MiB/s, which made the debug/valgrind C tests of 1 MiB requests time out. Its tests are in
+//! ot-transport (`src/hash`, `tests/known_answers.rs`).
+
+#![forbid(unsafe_code)]
 
 /// The 4-bit mini-box E of the S-box construction.
 const E: [u8; 16] = [
@@ -231,56 +238,3 @@ impl Whirlpool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn one_shot(d: &[u8]) -> [u8; 64] {
-        let mut h = Whirlpool::new();
-        h.update(d);
-        h.finalize()
-    }
-
-    /// The specification's S-box starts 18 23 c6 e8 87 b8 01 4f and ends ... 86 (ISO/IEC
-    /// 10118-3 table): a check of the mini-box construction independent of the full vectors.
-    #[test]
-    fn sbox_matches_the_specification_table() {
-        assert_eq!(S[..8], [0x18, 0x23, 0xc6, 0xe8, 0x87, 0xb8, 0x01, 0x4f]);
-        assert_eq!(S[255], 0x86);
-        let mut seen = [false; 256];
-        for &v in S.iter() {
-            seen[v as usize] = true;
-        }
-        assert!(seen.iter().all(|&x| x), "the S-box is a permutation");
-    }
-
-    /// Every split of the input into two updates gives the one-shot digest (the buffering path
-    /// across the 32-byte padding boundary and the 64-byte block boundary included).
-    #[test]
-    fn incremental_equals_one_shot() {
-        let data: Vec<u8> = (0..200u32).map(|i| (i * 131 + 7) as u8).collect();
-        for n in [0usize, 1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200] {
-            let whole = one_shot(&data[..n]);
-            for split in 0..=n {
-                let mut h = Whirlpool::new();
-                h.update(&data[..split]);
-                h.update(&data[split..n]);
-                assert_eq!(h.finalize(), whole, "n {n} split {split}");
-            }
-        }
-    }
-
-    /// Agrees with an independent implementation (the RustCrypto `whirlpool` crate) on every
-    /// length up to a few blocks and on large inputs.
-    #[test]
-    fn agrees_with_the_whirlpool_crate() {
-        use whirlpool::Digest;
-        let data: Vec<u8> = (0..70_000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
-        for n in (0..300).chain([1000, 4096, 65_536, 70_000]) {
-            let theirs: [u8; 64] = whirlpool::Whirlpool::digest(&data[..n]).into();
-            assert_eq!(one_shot(&data[..n]), theirs, "len {n}");
-        }
-    }
-}
