@@ -2,7 +2,9 @@
  *
  * The "OpenSSL side" below re-implements the legacy OT operations directly on libcrypto
  * (EVP_SealInit/EVP_OpenInit, EVP_PKEY_sign with RSA-PSS, EVP_Digest, EVP_Encode*) and zlib's
- * compress2, as the independent reference. libot_transport itself never links OpenSSL.
+ * compress2, as the independent reference. libot_transport uses libcrypto only for the raw RSA
+ * exponentiation (its default RSA engine, docs/rsa-engine.md); everything else the OpenSSL side
+ * does here (paddings, EVP_Seal/Open, hashes, armor) is its own code path.
  *
  * Everything here is header-only (static functions) so each bench program is one gcc call.
  */

@@ -4,6 +4,7 @@
 Reads from BENCH_OUT_DIR (default: bench/results next to this file):
   crypto.tsv     bench_crypto    ours vs OpenSSL per operation
   transport.tsv  bench_transport ours vs bare libzmq (tcp loopback)
+  legacy.tsv     bench_transport ot_session_request vs the legacy pipeline on OpenSSL + libzmq
   scaling.tsv    bench_scaling   seal+open vs payload size and recipient count
   meta_*.tsv     library versions the programs ran with
 Writes to the same folder:
@@ -42,7 +43,7 @@ def machine():
         pass
     info.setdefault("cpu", platform.processor() or "unknown")
     info["nproc"] = str(os.cpu_count() or "?")
-    for prog in ("crypto", "transport", "scaling"):
+    for prog in ("crypto", "transport", "scaling", "engine"):
         for row in read_tsv("meta_%s.tsv" % prog) or []:
             info.setdefault(row["key"], row["value"])
     info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -137,6 +138,7 @@ def svg_chart(rows, path):
 def main():
     crypto = read_tsv("crypto.tsv")
     transport = read_tsv("transport.tsv")
+    legacy = read_tsv("legacy.tsv")
     scaling = read_tsv("scaling.tsv")
     if not (crypto or transport or scaling):
         print("plot.py: no TSV found in %s (run scripts/bench first)" % OUT, file=sys.stderr)
@@ -151,7 +153,7 @@ def main():
     md.append("| OpenSSL | %s |" % m.get("openssl", "?"))
     md.append("| libzmq | %s |" % m.get("libzmq", "?"))
     md.append("| zlib | %s |" % m.get("zlib", "?"))
-    md.append("| ot-transport | %s |" % m.get("ot_transport", "?"))
+    md.append("| ot-transport | %s (RSA engine: %s) |" % (m.get("ot_transport", "?"), m.get("rsa_engine", "?")))
     md.append("| kernel | %s |" % m.get("kernel"))
     md.append("| date | %s |" % m.get("date"))
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -178,6 +180,27 @@ def main():
                   "MESSAGE (SAMY + RSA-PSS max salt + armor). String armor = protobuf + zlib 9 + base64.")
         md.append("")
 
+    if legacy:
+        md.append("## Headline: a notary's request round trip, ot-transport vs the legacy pipeline on OpenSSL + libzmq")
+        md.append("")
+        md.append("request = ot_session_request against an ot_notary thread; legacy = the same pipeline written "
+                  "directly on OpenSSL's libcrypto and bare libzmq (client: SAMY + RSA-PSS sign, EVP_Seal, armor, "
+                  "send; notary: de-armor, EVP_Open, verify, sign, EVP_Seal, armor back; client: open + verify). "
+                  "Same keys, payloads and rounds; one server thread each.")
+        md.append("")
+        md.append("| payload | clients | request req/s | legacy req/s | req/s ratio | request median us | legacy median us | median-latency ratio |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for r in legacy:
+            md.append("| %s | %s | %s | %s | **%.3f** | %s | %s | %.3f |" % (
+                kib(r["payload"]), r["clients"], fmt(r["request_rps"]), fmt(r["legacy_rps"]),
+                float(r["rps_ratio"]), fmt(r["request_median_us"]), fmt(r["legacy_median_us"]),
+                float(r["median_ratio"])))
+            chart.append(("headline: ot_session_request vs the legacy pipeline on OpenSSL + libzmq (req/s)",
+                          "request %s, %s client%s" % (kib(r["payload"]), r["clients"],
+                                                       "" if r["clients"] == "1" else "s"),
+                          float(r["rps_ratio"])))
+        md.append("")
+
     if transport:
         md.append("## Transport: tcp loopback, ours vs bare libzmq REQ/REP")
         md.append("")
@@ -185,7 +208,8 @@ def main():
                   "one ot_notary thread for request). Each client is its own thread and socket/session. "
                   "libzmq = bare REQ/REP echo; exchange = ot_session_exchange (raw frame) against the same echo "
                   "thread; request = ot_session_request (sign + seal + send, notary opens + verifies + signs + seals "
-                  "the same payload back, client opens + verifies).")
+                  "the same payload back, client opens + verifies); legacy = that pipeline on OpenSSL + bare libzmq "
+                  "(see the headline table).")
         md.append("")
         md.append("| impl | payload | clients | delay_after ms | requests | median us | p99 us | req/s | req/s ratio | median-latency ratio |")
         md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -197,7 +221,7 @@ def main():
                 r["impl"], kib(r["payload"]), r["clients"], d, r["requests"], fmt(r["median_us"]),
                 fmt(r["p99_us"]), fmt(r["rps"]),
                 "-" if is_base else "**%.4f**" % ratio, "-" if is_base else "%.4f" % lat))
-            if not is_base and d == 0:
+            if not is_base and d == 0 and r["impl"] != "legacy":
                 chart.append(("transport: ot_session_exchange vs bare libzmq (req/s)" if r["impl"] == "exchange"
                               else "transport: full ot_session_request vs bare libzmq echo (req/s)",
                               "%s %s, %s client%s" % (r["impl"], kib(r["payload"]), r["clients"],

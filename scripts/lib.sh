@@ -14,6 +14,8 @@ ensure_deps() {
   command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
   command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
   pkg-config --exists libzmq 2>/dev/null || need_apt+=(libzmq3-dev)
+  # The default RSA engine links the system OpenSSL libcrypto (openssl-sys finds it with pkg-config).
+  pkg-config --exists openssl 2>/dev/null || [ -e /usr/include/openssl/rsa.h ] || need_apt+=(libssl-dev)
   [ -e /usr/include/zlib.h ] || need_apt+=(zlib1g-dev)
   command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
   if command -v python3 >/dev/null 2>&1; then

@@ -1,7 +1,11 @@
-//! CBC decryption with PKCS#7 padding: the one implementation behind envelopes (AES-128),
-//! symmetric keys (AES-128) and traditional `DEK-Info` PEM keys (AES-128/192/256, DES, 3DES).
+//! CBC decryption: the one pure-Rust implementation behind envelopes (AES-128; with the OpenSSL
+//! engine envelopes use libcrypto's AES instead, see `envelope::cipher`), symmetric keys
+//! (AES-128) and traditional `DEK-Info` PEM keys (AES-128/192/256, DES, 3DES).
 
-use cbc::cipher::{BlockCipherDecrypt, BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
+use cbc::cipher::{
+    BlockCipherDecrypt, BlockModeDecrypt, KeyIvInit,
+    block_padding::{NoPadding, Pkcs7},
+};
 use zeroize::Zeroizing;
 
 /// Why [`cbc_decrypt`] failed. Callers map both to their own uniform error; neither says
@@ -44,6 +48,20 @@ where
         buf.truncate(n);
         Ok(buf)
     }
+}
+
+/// Decrypts whole blocks of AES-128-CBC without touching the padding (the caller checks it in
+/// constant time: envelopes). `None` for a length that is not whole blocks.
+#[cfg_attr(not(feature = "rust-rsa-engine"), allow(dead_code))]
+pub(crate) fn aes128_cbc_decrypt_raw(
+    key: &[u8; 16],
+    iv: &[u8; 16],
+    ciphertext: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    let d = cbc::Decryptor::<aes::Aes128>::new(key.into(), iv.into());
+    let mut buf = Zeroizing::new(ciphertext.to_vec());
+    d.decrypt_padded::<NoPadding>(&mut buf).ok()?;
+    Some(buf)
 }
 
 /// Decrypts `ciphertext` with cipher `C` in CBC mode and strips its PKCS#7 padding.

@@ -18,7 +18,12 @@
 mod der;
 mod legacy_pem;
 mod pem;
+mod rsa_engine;
 mod rsa_ops;
+
+pub use rsa_engine::ENGINE as RSA_ENGINE;
+use rsa_engine::{Private as EnginePrivate, Public as EnginePublic};
+use rsa_ops::Modulus;
 
 use pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncryptedPrivateKeyInfoRef};
@@ -69,15 +74,20 @@ pub enum KeyFormat {
 #[derive(Clone)]
 enum Inner {
     Public,
-    Private(Box<PrivateKey>),
+    /// The parsed key (for export) and the RSA engine's copy (for the private operation).
+    Private(Box<PrivateKey>, EnginePrivate),
 }
 
 /// An RSA key, public or private. Immutable; safe to share between threads.
-/// Private material is zeroized when the key is dropped (the `rsa` crate zeroizes on drop).
+/// Private material is zeroized when the key is dropped (the `rsa` crate zeroizes on drop; the
+/// OpenSSL engine's copy is freed with `RSA_free`, which clears it).
 #[derive(Clone)]
 pub struct Key {
     inner: Inner,
     public: PublicKey,
+    engine: EnginePublic,
+    /// The modulus, big-endian, exactly the key's byte size.
+    n: Vec<u8>,
 }
 
 impl std::fmt::Debug for Key {
@@ -108,9 +118,12 @@ fn passphrase_or_default(pass: &[u8]) -> &[u8] {
 impl Key {
     fn from_public(k: PublicKey) -> Result<Key> {
         check_size(k.n().bit_width() as usize)?;
+        let n = k.n().to_be_bytes_trimmed_vartime().to_vec();
         Ok(Key {
+            engine: EnginePublic::new(&k)?,
             public: k,
             inner: Inner::Public,
+            n,
         })
     }
 
@@ -119,10 +132,17 @@ impl Key {
         k.validate()
             .map_err(|_| Error::key_format("private key components are inconsistent"))?;
         let _ = k.precompute();
-        Ok(Key {
-            public: k.to_public_key(),
-            inner: Inner::Private(Box::new(k)),
-        })
+        let engine = EnginePrivate::new(&k)?;
+        let mut key = Self::from_public(k.to_public_key())?;
+        key.inner = Inner::Private(Box::new(k), engine);
+        Ok(key)
+    }
+
+    fn modulus(&self) -> Modulus<'_> {
+        Modulus {
+            bits: self.bits() as usize,
+            n: &self.n,
+        }
     }
 
     /// Generates a new key with public exponent 65537.
@@ -329,12 +349,14 @@ impl Key {
         Key {
             inner: Inner::Public,
             public: self.public.clone(),
+            engine: self.engine.clone(),
+            n: self.n.clone(),
         }
     }
 
     /// Whether this key holds private material.
     pub fn is_private(&self) -> bool {
-        matches!(self.inner, Inner::Private(_))
+        matches!(self.inner, Inner::Private(..))
     }
 
     /// Modulus size in bits.
@@ -348,10 +370,18 @@ impl Key {
     }
 
     pub(crate) fn private_key(&self) -> Result<&PrivateKey> {
+        self.private_parts().map(|(k, _)| k)
+    }
+
+    fn private_parts(&self) -> Result<(&PrivateKey, &EnginePrivate)> {
         match &self.inner {
-            Inner::Private(k) => Ok(k),
+            Inner::Private(k, e) => Ok((k, e)),
             Inner::Public => Err(Error::invalid("this operation needs a private key")),
         }
+    }
+
+    fn private_engine(&self) -> Result<&EnginePrivate> {
+        self.private_parts().map(|(_, e)| e)
     }
 
     /// The standard SPKI PEM text (`-----BEGIN PUBLIC KEY-----`, 64-column lines, `\n`).
@@ -457,14 +487,14 @@ impl Key {
 
     /// RSA PKCS#1 v1.5 encryption (type 2 padding) of a short secret, as `EVP_SealInit` did.
     pub(crate) fn wrap(&self, secret: &[u8]) -> Result<Vec<u8>> {
-        rsa_ops::pkcs1v15_encrypt(&self.public, secret)
+        rsa_ops::pkcs1v15_encrypt(&self.engine, self.modulus(), secret)
     }
 
     /// Unwraps an envelope's 16-byte session key: the bytes and 1 when the PKCS#1 v1.5 padding is
     /// valid for a 16-byte message, otherwise dummy bytes and 0 — decided without
     /// secret-dependent branches, so every failure takes the same path.
     pub(crate) fn unwrap_session_key(&self, wrapped: &[u8]) -> Result<(Zeroizing<[u8; 16]>, u8)> {
-        rsa_ops::pkcs1v15_unwrap_fixed::<16>(self.private_key()?, wrapped)
+        rsa_ops::pkcs1v15_unwrap_fixed::<16>(self.private_engine()?, self.modulus(), wrapped)
     }
 
     /// RSA PKCS#1 v1.5 decryption with implicit rejection: malformed padding yields
@@ -487,13 +517,13 @@ impl Key {
     /// Legacy OT signature over a 32-byte SAMY digest: EMSA-PSS with SHA-256, MGF1-SHA-256 and
     /// the maximum salt length (`emLen - 32 - 2`; 94 bytes for RSA-1024), raw RSA, k bytes.
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>> {
-        rsa_ops::pss_sign_max_salt(self.private_key()?, digest)
+        rsa_ops::pss_sign_max_salt(self.private_engine()?, self.modulus(), digest)
     }
 
     /// Verifies a legacy OT signature over a 32-byte digest (PSS, MGF1-SHA-256, salt length
     /// recovered from the signature, as OpenSSL's `-2` did).
     pub fn verify_digest(&self, digest: &[u8; 32], sig: &[u8]) -> Result<()> {
-        if rsa_ops::pss_verify_any_salt(&self.public, digest, sig) {
+        if rsa_ops::pss_verify_any_salt(&self.engine, self.modulus(), digest, sig) {
             Ok(())
         } else {
             Err(Error::new(
