@@ -47,3 +47,14 @@ def test_objects_alive_at_interpreter_exit_are_freed_quietly() -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
     assert r.stderr == "", r.stderr
+
+
+def test_readme_example_is_the_one_that_runs() -> None:
+    from conftest import REPO
+
+    example = (REPO / "examples" / "readme_example.py").read_text()
+    assert example in (REPO / "README.md").read_text(), "README's Python example differs from examples/readme_example.py"
+    r = run(example, OT_TRANSPORT_LIB=ot.library_path())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "b'@<request/>\\n'"
+    assert r.stdout.startswith("as someone else: 7 ")
