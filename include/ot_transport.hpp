@@ -59,7 +59,7 @@ class bytes_view {
  public:
   constexpr bytes_view() noexcept = default;
   constexpr bytes_view(const std::uint8_t *data, std::size_t size) noexcept : data_(data), size_(size) {}
-  bytes_view(const char *text) noexcept : bytes_view(std::string_view(text)) {}
+  bytes_view(const char *text) noexcept : bytes_view(text ? std::string_view(text) : std::string_view()) {}
   bytes_view(std::string_view text) noexcept
       : data_(reinterpret_cast<const std::uint8_t *>(text.data())), size_(text.size()) {}
   bytes_view(const std::string &text) noexcept : bytes_view(std::string_view(text)) {}

@@ -187,6 +187,9 @@ static void test_nothrow(const ot::key &alice, const ot::key &bob) {
   CHECK(env.ok() && env.code() == OT_OK && env.detail().empty());
   ot::result<ot::bytes> plain = ot::nothrow::envelope_open(*env, alice);
   CHECK(plain && str(*plain) == "no exceptions");
+  ot::secure_clear(*plain);
+  CHECK(plain->empty());
+  CHECK(ot::bytes_view(static_cast<const char *>(nullptr)).empty());
   ot::result<ot::bytes> wrong = ot::nothrow::envelope_open(*env, bob);
   CHECK(!wrong && wrong.code() == OT_ERR_NO_MATCHING_RECIPIENT && !wrong.detail().empty());
   ot::result<ot::key> k = ot::nothrow::key_load("junk");

@@ -14,12 +14,14 @@ from typing import (
     List,
     Optional,
     Tuple,
+    TypeVar,
     Union,
 )
 
 from . import _ffi
 from ._errors import (
     DecryptFailedError,
+    InternalError,
     MalformedError,
     NoMatchingRecipientError,
     OtError,
@@ -142,7 +144,7 @@ def _call_handle(fn: Callable[..., int], *args: object) -> int:
     out = ctypes.c_void_p()
     _check(fn(*args, ctypes.byref(out)))
     if not out.value:
-        raise OtError("the library returned no object", code=11)
+        raise InternalError("the library reported success but returned no object")
     return out.value
 
 
@@ -164,6 +166,9 @@ def library_path() -> str:
 
 
 # ---- handles ------------------------------------------------------------------------------------
+
+
+_H = TypeVar("_H", bound="_Handle")
 
 
 class _Handle:
@@ -195,7 +200,7 @@ class _Handle:
         if h is not None:
             self._free(h)
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self: _H) -> _H:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -209,7 +214,8 @@ class _Handle:
 
 
 class Key(_Handle):
-    """An RSA key, public or private (``ot_key``). Immutable: safe to share between threads."""
+    """An RSA key, public or private (``ot_key``). Immutable: safe to share between threads.
+    ``Key(handle)`` adopts a raw handle (as do the other handle classes)."""
 
     _free_name = "ot_key_free"
     __slots__ = ("_nym",)
@@ -266,7 +272,8 @@ class Key(_Handle):
         return f"<ot_transport.Key {kind} RSA-{self.bits} {self.nym_id}>"
 
 
-Recipient = Union[Key, Tuple[str, Key]]
+#: A recipient for ``seal``: a ``Key`` (its own NymID), or a ``(nym_id, key)`` pair.
+RecipientSpec = Union[Key, Tuple[str, Key]]
 
 
 class Envelope(_Handle):
@@ -276,7 +283,7 @@ class Envelope(_Handle):
     __slots__ = ()
 
     @classmethod
-    def seal(cls, recipients: Union[Recipient, Iterable[Recipient]], data: BytesLike) -> "Envelope":
+    def seal(cls, recipients: Union[RecipientSpec, Iterable[RecipientSpec]], data: BytesLike) -> "Envelope":
         """Seals ``data`` (no NUL bytes) to one or more recipients: a ``Key`` (its own NymID is
         written in the envelope) or a ``(nym_id, key)`` pair (``""``: key-only, as notaries seal
         replies)."""
@@ -344,7 +351,7 @@ class Envelope(_Handle):
         return _call_buf(_lib.ot_envelope_decrypt_symmetric, self.handle, k, len(k))
 
 
-def seal(recipients: Union[Recipient, Iterable[Recipient]], data: BytesLike) -> Envelope:
+def seal(recipients: Union[RecipientSpec, Iterable[RecipientSpec]], data: BytesLike) -> Envelope:
     """``Envelope.seal``."""
     return Envelope.seal(recipients, data)
 
@@ -670,6 +677,7 @@ __all__ = [
     "KeyFormat",
     "Notary",
     "OPTION_NAMES",
+    "RecipientSpec",
     "Request",
     "Session",
     "SessionOptions",

@@ -138,3 +138,13 @@ def test_constants_match() -> None:
     assert lens["OT_TRANSPORT_ABI_VERSION"] == _ffi.ABI_VERSION
     v = ".".join(str(lens[f"OT_TRANSPORT_VERSION_{p}"]) for p in ("MAJOR", "MINOR", "PATCH"))
     assert v == ot.version()
+
+
+def test_every_header_function_is_used_by_the_cxx_wrappers() -> None:
+    hpp = (HEADER.parent / "ot_transport.hpp").read_text()
+    code = re.sub(r"//[^\n]*|/\*.*?\*/", "", hpp, flags=re.S)  # uses, not mentions in comments
+    missing = sorted(n for n in header_functions() if not re.search(rf"\b{n}\b", code))
+    assert not missing, (
+        f"{len(missing)} function(s) of include/ot_transport.h have no wrapper in "
+        f"include/ot_transport.hpp: {', '.join(missing)}"
+    )
