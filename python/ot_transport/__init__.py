@@ -48,7 +48,6 @@ __all__ = list(_api_all) + [
     "NullArgumentError",
     "OtError",
     "StateError",
-    "TimeoutError",
     "TransportError",
     "UnsupportedError",
 ]

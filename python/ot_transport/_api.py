@@ -150,7 +150,7 @@ def _call_handle(fn: Callable[..., int], *args: object) -> int:
 
 def version() -> str:
     """Library version text (``ot_version()``)."""
-    return _lib.ot_version().decode()
+    return str(_lib.ot_version().decode())
 
 
 def zmq_version() -> Tuple[int, int, int]:
@@ -252,7 +252,7 @@ class Key(_Handle):
 
     @property
     def is_private(self) -> bool:
-        return _lib.ot_key_is_private(self.handle) == 1
+        return bool(_lib.ot_key_is_private(self.handle) == 1)
 
     @property
     def bits(self) -> int:
@@ -294,10 +294,10 @@ class Envelope(_Handle):
             if isinstance(r, Key):
                 pairs.append((_s(r.nym_id, "nym_id") or b"", r))
             else:
-                nym, key = r
-                if not isinstance(key, Key):
+                nym_text, rkey = r
+                if not isinstance(rkey, Key):
                     raise TypeError("recipient key must be an ot_transport.Key")
-                pairs.append((_s(nym, "nym_id") or b"", key))
+                pairs.append((_s(nym_text, "nym_id") or b"", rkey))
         arr = (_ffi.Recipient * max(len(pairs), 1))()
         for i, (nym, key) in enumerate(pairs):
             arr[i].nym_id = nym

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Dict, Type
 
 
@@ -70,8 +71,10 @@ class BadSignatureError(OtError):
     code, name = 8, "OT_ERR_BAD_SIGNATURE"
 
 
-class TimeoutError(OtError):  # noqa: A001 - ot_transport.TimeoutError, named after OT_ERR_TIMEOUT
-    """OT_ERR_TIMEOUT: a network operation did not complete in the configured time."""
+class TimeoutError(OtError, builtins.TimeoutError):  # noqa: A001 - named after OT_ERR_TIMEOUT
+    """OT_ERR_TIMEOUT: a network operation did not complete in the configured time. Also a
+    built-in ``TimeoutError``, so ``except TimeoutError`` catches it either way; it is left out of
+    ``from ot_transport import *`` so that it never shadows the built-in."""
 
     code, name = 9, "OT_ERR_TIMEOUT"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -167,7 +166,3 @@ def load(path: Optional[str] = None) -> ctypes.CDLL:
             f"ot_transport: {lib._name} lacks {', '.join(missing)}: it is older than this binding"
         )
     return lib
-
-
-def _is_finalizing() -> bool:
-    return sys is None or sys.is_finalizing()

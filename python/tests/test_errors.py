@@ -101,6 +101,11 @@ def test_timeout(alice: ot.Key) -> None:
         with pytest.raises(ot.TimeoutError) as e:
             n.receive(0.05)
         check(e, ot.TimeoutError, "")
+        assert isinstance(e.value, TimeoutError)  # the built-in, too
+        assert str(e.value).startswith(ot.result_str(ot.TimeoutError.code))
+        star: dict = {}
+        exec("from ot_transport import *", star)
+        assert "TimeoutError" not in star and "OtError" in star
 
 
 def test_transport_error_from_a_notary_error_reply(alice: ot.Key, bob: ot.Key) -> None:
