@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import List
+from typing import List, Tuple
 
 import pytest
 
@@ -173,3 +173,32 @@ def test_threads_share_keys_and_envelopes(alice: ot.Key, bob: ot.Key) -> None:
     for t in threads:
         t.join(120)
     assert not errors, errors
+
+
+def test_a_session_busy_in_one_thread_refuses_another(ids: dict) -> None:
+    """ctypes releases the GIL during a call, so a second thread really reaches the library while
+    the first waits in it: whichever call comes second gets StateError at once, the other one is
+    unharmed (here: times out, the notary never reads)."""
+    with ot.Notary("tcp://127.0.0.1:*", ids["n_auth"], ids["n_enc"]) as silent:
+        s = ot.Session(silent.endpoint, fast_options(latency_receive_ms=2000, latency_receive_no_tries=1))
+        outcomes: List[Tuple[float, BaseException]] = []
+        start = time.monotonic()
+
+        def call(frame: bytes) -> None:
+            try:
+                s.exchange(frame)
+            except BaseException as e:
+                outcomes.append((time.monotonic() - start, e))
+
+        threads = [threading.Thread(target=call, args=(f"thread {i}".encode(),)) for i in range(2)]
+        threads[0].start()
+        time.sleep(0.3)
+        threads[1].start()
+        for t in threads:
+            t.join(10)
+        kinds = sorted(type(e).__name__ for _, e in outcomes)
+        assert kinds == ["StateError", "TimeoutError"], outcomes
+        busy_at, busy = next((at, e) for at, e in outcomes if isinstance(e, ot.StateError))
+        assert "in use by another thread" in busy.detail
+        assert busy_at < 1.5  # refused at once, not after the other call's 2 s wait
+        s.close()
