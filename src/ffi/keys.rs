@@ -68,7 +68,11 @@ pub unsafe extern "C" fn ot_key_generate(bits: u32, key: *mut *mut ot_key) -> ot
 /// any of these, and DER. `passphrase` (`pass_len` bytes, may contain any byte value, e.g. the
 /// 16 raw bytes of a wallet master key) is needed only for encrypted keys; NULL with `pass_len`
 /// 0 means none. As in legacy OT, an empty non-NULL passphrase means `"test"`.
-/// Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`.
+/// Input is limited to 1 MiB, and so is what OT string armor inflates to: a zlib bomb is refused
+/// with `OT_ERR_MALFORMED` after at most 1 MiB of output.
+/// Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`,
+/// `OT_ERR_INVALID_ARGUMENT` (input over 1 MiB), `OT_ERR_MALFORMED` (string armor inflating past
+/// 1 MiB).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_load(
     data: *const u8,

@@ -20,7 +20,7 @@
 //! MGF1-SHA-256, maximum salt) over SAMY(content), see [`Key::sign_digest`].
 
 use crate::armor;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, quote};
 use crate::hash;
 use crate::keys::Key;
 
@@ -223,7 +223,8 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
             }
             if let Some(m) = l.strip_prefix("Meta:") {
                 let m = m.trim_matches(WS);
-                check_meta(m).map_err(|_| Error::malformed(format!("invalid Meta value {m:?}")))?;
+                check_meta(m)
+                    .map_err(|_| Error::malformed(format!("invalid Meta value {}", quote(m))))?;
                 meta = Some(m.to_string());
                 skip_next = true;
                 continue;
@@ -251,8 +252,8 @@ impl SignedText {
     pub fn verify(&self, signer: &Key) -> Result<&[u8]> {
         if self.hash_type != "SAMY" {
             return Err(Error::unsupported(format!(
-                "hash type {:?} is not supported (only SAMY)",
-                self.hash_type
+                "hash type {} is not supported (only SAMY)",
+                quote(&self.hash_type)
             )));
         }
         if self.signatures.is_empty() {
