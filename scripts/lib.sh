@@ -21,6 +21,7 @@ ensure_deps() {
   if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import zmq' 2>/dev/null || need_pip+=(pyzmq)
     python3 -c 'import cryptography' 2>/dev/null || need_pip+=(cryptography)
+    python3 -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
   fi
   if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -33,8 +34,10 @@ ensure_deps() {
     fi
   fi
   if ! command -v python3 >/dev/null 2>&1; then die "python3 not found"; fi
+  need_pip=()  # re-checked: apt may have brought some of them
   python3 -c 'import zmq' 2>/dev/null || need_pip+=(pyzmq)
   python3 -c 'import cryptography' 2>/dev/null || need_pip+=(cryptography)
+  python3 -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
   if [ ${#need_pip[@]} -gt 0 ]; then
     say "installing Python packages: ${need_pip[*]}"
     python3 -m pip install --quiet --disable-pip-version-check "${need_pip[@]}" 2>/dev/null ||
@@ -42,6 +45,12 @@ ensure_deps() {
       die "pip install ${need_pip[*]} failed; install them by hand: python3 -m pip install ${need_pip[*]}"
   fi
   if ! command -v cargo >/dev/null 2>&1; then export PATH="$HOME/.cargo/bin:$PATH"; fi
+}
+
+# pip install "$@", also where the system Python is marked externally managed (PEP 668).
+pip_install() {
+  python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
 }
 
 # Configures and builds the CMake tree in build/$1 (extra cmake arguments follow).

@@ -1,0 +1,272 @@
+// The C++ wrappers (include/ot_transport.hpp), throwing and ot::nothrow flavours: round trips,
+// every wrapper's error path carrying code + text, move-only ownership, a legacy fixture chain,
+// and a client <-> notary exchange on two threads over tcp loopback.
+#include <ot_transport.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+#include <type_traits>
+
+static int checks = 0, failures = 0;
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    ++checks;                                                              \
+    if (!(cond)) {                                                         \
+      ++failures;                                                          \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                      \
+  } while (0)
+
+// Runs f, which must throw ot::error with `code`; checks the text came along.
+template <class F>
+static void expect_error(ot_result code, F &&f, const char *words = "") {
+  try {
+    f();
+    ++checks;
+    ++failures;
+    std::fprintf(stderr, "expected error %d, nothing thrown\n", static_cast<int>(code));
+  } catch (const ot::error &e) {
+    CHECK(e.code() == code);
+    if (e.code() != code) std::fprintf(stderr, "  got %d: %s\n", static_cast<int>(e.code()), e.what());
+    CHECK(!e.detail().empty());
+    CHECK(std::string(e.what()).find(e.detail()) != std::string::npos);
+    CHECK(e.detail().find(words) != std::string::npos);
+  }
+}
+
+static std::string str(const ot::bytes &b) { return std::string(b.begin(), b.end()); }
+
+static std::string read_file(const std::string &rel) {
+  std::ifstream f(std::string(OT_TEST_DATA) + "/" + rel, std::ios::binary);
+  if (!f) {
+    std::fprintf(stderr, "cannot open %s\n", rel.c_str());
+    std::exit(2);
+  }
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Body of the first <tag ...>...</tag> (a leading newline dropped), as the other tests do.
+static std::string element(const std::string &doc, const std::string &tag) {
+  std::size_t open = doc.find("<" + tag);
+  std::size_t gt = doc.find('>', open);
+  std::size_t end = doc.find("</" + tag + ">", gt);
+  if (open == std::string::npos || gt == std::string::npos || end == std::string::npos) return "";
+  std::size_t body = gt + 1 + (doc[gt + 1] == '\n' ? 1 : 0);
+  return doc.substr(body, end - body);
+}
+
+static_assert(!std::is_copy_constructible_v<ot::key> && std::is_nothrow_move_constructible_v<ot::key>);
+static_assert(!std::is_copy_assignable_v<ot::envelope> && std::is_nothrow_move_assignable_v<ot::envelope>);
+static_assert(!std::is_copy_constructible_v<ot::session> && !std::is_copy_constructible_v<ot::notary>);
+static_assert(!std::is_copy_constructible_v<ot::request> && !std::is_copy_constructible_v<ot::session_options>);
+
+static void test_keys(const ot::key &alice) {
+  CHECK(alice.is_private() && alice.bits() == 1024);
+  const std::string nym = alice.nym_id();
+  CHECK(nym.size() >= 40);
+  ot::key pub = alice.public_key();
+  CHECK(!pub.is_private() && pub.nym_id() == nym);
+  struct {
+    ot::key_format f;
+    const char *pass;
+    bool priv;
+  } cases[] = {{ot::key_format::spki_pem, nullptr, false},
+               {ot::key_format::ot_public, nullptr, false},
+               {ot::key_format::ot_public_unescaped, nullptr, false},
+               {ot::key_format::pkcs8_plain, nullptr, true},
+               {ot::key_format::pkcs8_encrypted, "pass phrase", true},
+               {ot::key_format::pkcs8_encrypted_legacy, "legacy", true}};
+  for (const auto &c : cases) {
+    std::optional<ot::bytes_view> pass;
+    if (c.pass) pass = ot::bytes_view(c.pass);
+    std::string text = alice.export_as(c.f, pass);
+    ot::key back = ot::key::load(text, pass);
+    CHECK(back.is_private() == c.priv && back.nym_id() == nym);
+    if (c.pass) expect_error(OT_ERR_BAD_PASSPHRASE, [&] { ot::key::load(text, ot::bytes_view("wrong")); });
+  }
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { pub.export_as(ot::key_format::pkcs8_plain); });
+  expect_error(OT_ERR_INVALID_ARGUMENT, [] { ot::key::generate(1000); });
+  expect_error(OT_ERR_KEY_FORMAT, [] { ot::key::load("not a key"); });
+  // Ownership: moved-from owners are empty; the library refuses an empty handle with an error.
+  ot::key moved = ot::key::generate(1024);
+  ot_key *raw = moved.get();
+  ot::key taker = std::move(moved);
+  CHECK(!moved && taker.get() == raw);  // NOLINT(bugprone-use-after-move): checking the state
+  expect_error(OT_ERR_NULL_ARGUMENT, [&] { moved.nym_id(); });
+  taker = ot::key::generate(1024);  // move-assign frees the previous key
+  CHECK(ot_key_bits(raw) == 0);     // the freed handle is refused by the library
+}
+
+static void test_envelopes(const ot::key &alice, const ot::key &bob) {
+  const std::string msg = "<message>\nto alice and bob\n</message>\n";
+  ot::envelope env = ot::envelope::seal({alice, {bob.nym_id(), bob.public_key()}, {"", bob}}, msg);
+  CHECK(env.recipient_count() == 3);
+  std::vector<std::string> ids = env.recipient_ids();
+  CHECK(ids.size() == 3 && ids[0].empty());  // sorted by NymID: "" first
+  ot::envelope parsed = ot::envelope::parse(env.to_bytes());
+  ot::envelope bare = ot::envelope::from_armor(env.to_armor(false));
+  ot::envelope booked = ot::envelope::from_armor(env.to_armor());
+  CHECK(env.to_armor().rfind("-----BEGIN OT ARMORED ENVELOPE-----\n", 0) == 0);
+  for (const ot::envelope *e : {&env, &parsed, &bare, &booked}) {
+    CHECK(str(e->open(alice)) == msg);
+    CHECK(str(e->open(bob, bob.nym_id())) == msg);
+    CHECK(str(e->open(bob, "")) == msg);
+  }
+  expect_error(OT_ERR_NO_MATCHING_RECIPIENT, [&] { env.open(bob, "nobody"); }, "no entry");
+  ot::envelope only_x = ot::envelope::seal({{"X", alice}}, msg);
+  expect_error(OT_ERR_DECRYPT_FAILED, [&] { only_x.open(bob, "X"); });
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { ot::envelope::seal({alice}, std::string("a\0b", 3)); });
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { env.open(alice, std::string_view("a\0b", 3)); }, "NUL");
+  expect_error(OT_ERR_MALFORMED, [] { ot::envelope::parse("garbage bytes"); });
+
+  const std::array<std::uint8_t, 16> raw_key{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  ot::envelope sym = ot::envelope::encrypt_symmetric(raw_key, "symmetric secret");
+  CHECK(sym.recipient_count() == 0);
+  CHECK(str(ot::envelope::parse(sym.to_bytes()).decrypt_symmetric(raw_key)) == "symmetric secret");
+  expect_error(OT_ERR_DECRYPT_FAILED, [&] { sym.decrypt_symmetric(std::array<std::uint8_t, 16>{}); });
+}
+
+static void test_signed_armor_hashes(const ot::key &alice, const ot::key &bob) {
+  std::string text = ot::sign("MESSAGE", "signed content", alice, "ADT9");
+  CHECK(text.rfind("-----BEGIN SIGNED MESSAGE-----\n", 0) == 0);
+  CHECK(str(ot::verify(text, alice.public_key())) == "signed content\n");
+  CHECK(str(ot::signed_content(text)) == "signed content\n");
+  expect_error(OT_ERR_BAD_SIGNATURE, [&] { ot::verify(text, bob); });
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { ot::sign("MESSAGE", "-unescaped dash line", alice); });
+
+  for (ot::armor_kind kind : {ot::armor_kind::data, ot::armor_kind::string}) {
+    std::string a = ot::armor_encode("some text to armor\n", kind, "CONTRACT");
+    CHECK(a.rfind("-----BEGIN OT ARMORED CONTRACT-----", 0) == 0);
+    CHECK(str(ot::armor_decode(a, kind)) == "some text to armor\n");
+  }
+  expect_error(OT_ERR_MALFORMED, [] { ot::armor_decode("-----BEGIN OT ARMORED X-----\n!!\n-----END OT ARMORED X-----\n"); });
+
+  // FIPS 180-2 "abc"; Whirlpool "abc" from the ISO test set (tests/data/vectors/hash-vectors.tsv).
+  const char *sha_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const char *wp_abc =
+      "4e2448a4c6f486bb16b6562c73b4020bf3043e3a731bce721ae1b303d97e6d4c7181eebdb6c57e277d0e34957114cbd6c797fc9d95d8b582d2"
+      "25292076d4eef5";
+  auto hex = [](const auto &d) {
+    std::string s;
+    char b[3];
+    for (std::uint8_t x : d) std::snprintf(b, sizeof b, "%02x", x), s += b;
+    return s;
+  };
+  CHECK(hex(ot::sha256("abc")) == sha_abc);
+  CHECK(hex(ot::whirlpool("abc")) == wp_abc);
+  ot::samy_digest s = ot::samy("abc");
+  ot::sha256_digest h = ot::sha256("abc");
+  ot::whirlpool_digest w = ot::whirlpool("abc");
+  bool xor_ok = true;
+  for (std::size_t i = 0; i < s.size(); ++i) xor_ok = xor_ok && s[i] == (h[i] ^ w[i]);
+  CHECK(xor_ok);
+  CHECK(ot::id_of("abc") == ot::id_encode(s));
+  CHECK(ot::id_decode(ot::id_encode(s)) == ot::bytes(s.begin(), s.end()) || s[0] == 0);
+  expect_error(OT_ERR_MALFORMED, [] { ot::id_decode("not+base62"); });
+}
+
+static void test_options() {
+  ot::session_options o = ot::session_options::make();
+  CHECK(o.get("latency_send_ms") == 200);
+  o.set("latency_delay_after", 0).set("max_resends", 2).load_ini("[latency]\nlatency_send_ms=123\n");
+  CHECK(o.get("latency_delay_after") == 0 && o.get("max_resends") == 2 && o.get("latency_send_ms") == 123);
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { o.set("no_such_option", 1); });
+  auto [pub, sec] = ot::curve_keypair();
+  CHECK(pub.size() == 40 && sec.size() == 40);
+  o.set_curve_server(sec);
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { o.set_curve_server("short"); });
+}
+
+static void test_nothrow(const ot::key &alice, const ot::key &bob) {
+  ot::result<ot::envelope> env = ot::nothrow::envelope_seal({alice}, "no exceptions");
+  CHECK(env.ok() && env.code() == OT_OK && env.detail().empty());
+  ot::result<ot::bytes> plain = ot::nothrow::envelope_open(*env, alice);
+  CHECK(plain && str(*plain) == "no exceptions");
+  ot::secure_clear(*plain);
+  CHECK(plain->empty());
+  CHECK(ot::bytes_view(static_cast<const char *>(nullptr)).empty());
+  ot::result<ot::bytes> wrong = ot::nothrow::envelope_open(*env, bob);
+  CHECK(!wrong && wrong.code() == OT_ERR_NO_MATCHING_RECIPIENT && !wrong.detail().empty());
+  ot::result<ot::key> k = ot::nothrow::key_load("junk");
+  CHECK(k.code() == OT_ERR_KEY_FORMAT);
+  ot::result<ot::session_options> o = ot::nothrow::session_options_new();
+  CHECK(o && ot::nothrow::session_options_set(*o, "linger_ms", 5).ok());
+  ot::result<void> bad = ot::nothrow::session_options_set(*o, "latency_send_no_tries", 0);
+  CHECK(!bad && bad.code() == OT_ERR_INVALID_ARGUMENT);
+}
+
+static void test_legacy_2011_mail() {
+  const std::string y11 = "fixtures/legacy-0.72-2011/client_data/";
+  const std::string t1q3 = "T1Q3wZWgeTUoaUvn9m1lzIK5tn5wITlzxzrGNI8qtaV";
+  ot::key key = ot::key::load(read_file(y11 + "certs/" + t1q3), ot::bytes_view("test"));
+  CHECK(key.nym_id() == t1q3);
+  std::string outer = str(ot::verify(read_file(y11 + "nyms/" + t1q3), key.public_key()));
+  std::string payload = str(ot::armor_decode(element(outer, "filePayload"), ot::armor_kind::string));
+  std::string mail = str(ot::armor_decode(element(payload, "mailMessage"), ot::armor_kind::string));
+  std::string inner = str(ot::verify(mail, key));
+  ot::envelope env = ot::envelope::from_armor(element(inner, "messagePayload"));
+  CHECK(env.recipient_ids() == std::vector<std::string>{""});
+  CHECK(str(env.open(key)).rfind("Subject:Just testing\nblah blah blah\n", 0) == 0);
+  expect_error(OT_ERR_BAD_PASSPHRASE, [&] { ot::key::load(read_file(y11 + "certs/" + t1q3), ot::bytes_view("nope")); });
+}
+
+static void test_exchange() {
+  const ot::key c_auth = ot::key::generate(1024), c_enc = ot::key::generate(1024);
+  const ot::key n_auth = ot::key::generate(1024), n_enc = ot::key::generate(1024);
+  ot::session_options fast = ot::session_options::make();
+  fast.set("latency_delay_after", 0).set("latency_receive_ms", 1000).set("latency_receive_no_tries", 3);
+  ot::notary notary = ot::notary::bind("tcp://127.0.0.1:*", n_auth, n_enc, n_enc.nym_id(), &fast);
+  const std::string endpoint = notary.endpoint();
+  const int n_requests = 3;
+  std::atomic<int> served{0};
+  std::thread server([&] {
+    for (int i = 0; i < n_requests + 1; ++i) {  // + one raw exchange
+      ot::result<ot::request> req = ot::nothrow::notary_receive(notary, 10000);
+      if (!req) continue;
+      ot::result<ot::bytes> content = ot::nothrow::request_verify(*req, c_auth);
+      if (!content) continue;
+      std::string reply = "@" + str(*content);
+      if (ot::nothrow::notary_reply(notary, *req, reply, &c_enc)) ++served;
+    }
+  });
+  {
+    ot::session s = ot::session::connect(endpoint, &fast);
+    expect_error(OT_ERR_STATE, [&] { s.request("no identity yet"); });
+    s.set_identity(c_auth, c_enc);
+    s.set_notary(n_enc.nym_id(), n_enc.public_key(), n_auth.public_key());
+    for (int i = 0; i < n_requests; ++i) {
+      std::string msg = "<request n=\"" + std::to_string(i) + "\"/>";
+      CHECK(str(s.request(msg)) == "@" + msg + "\n");
+    }
+    // The same protocol by hand: signed, sealed to the notary, bare armor in one frame.
+    std::string frame = ot::envelope::seal({{n_enc.nym_id(), n_enc}}, ot::sign("MESSAGE", "<raw/>", c_auth)).to_armor(false);
+    ot::bytes reply = s.exchange(frame);
+    ot::envelope env = ot::envelope::from_armor(reply);
+    CHECK(str(ot::verify(env.open(c_enc, ""), n_auth)) == "@<raw/>\n");
+  }
+  server.join();
+  CHECK(served == n_requests + 1);
+  ot::session_options once = ot::session_options::make();
+  once.set("latency_receive_ms", 50).set("latency_receive_no_tries", 1).set("max_resends", 0).set("latency_delay_after", 0);
+  ot::session lonely = ot::session::connect(endpoint, &once);
+  expect_error(OT_ERR_TIMEOUT, [&] { lonely.exchange("nobody answers"); });
+}
+
+int main() {
+  const ot::key alice = ot::key::generate(1024), bob = ot::key::generate(1024);
+  CHECK(ot::version() == ot_version() && std::get<0>(ot::zmq_version()) >= 4);
+  test_keys(alice);
+  test_envelopes(alice, bob);
+  test_signed_armor_hashes(alice, bob);
+  test_options();
+  test_nothrow(alice, bob);
+  test_legacy_2011_mail();
+  test_exchange();
+  std::printf("test_cxx_api: %d checks, %d passed, %d failed\n", checks, checks - failures, failures);
+  return failures == 0 ? 0 : 1;
+}

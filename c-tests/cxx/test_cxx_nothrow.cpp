@@ -1,0 +1,63 @@
+// include/ot_transport.hpp in a code base built with -fno-exceptions: only ot::nothrow exists,
+// every failure is a returned code with its text, and a client <-> notary exchange works.
+#include <ot_transport.hpp>
+
+#include <cstdio>
+#include <thread>
+
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+#error "this test must be compiled with -fno-exceptions"
+#endif
+
+static int checks = 0, failures = 0;
+#define CHECK(cond)                                                                        \
+  do {                                                                                     \
+    ++checks;                                                                              \
+    if (!(cond)) {                                                                         \
+      ++failures;                                                                          \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);         \
+    }                                                                                      \
+  } while (0)
+
+namespace nt = ot::nothrow;
+
+int main() {
+  ot::result<ot::key> a = nt::key_generate(1024), n_auth = nt::key_generate(1024), n_enc = nt::key_generate(1024);
+  CHECK(a && n_auth && n_enc);
+  if (!a || !n_auth || !n_enc) return 1;
+
+  ot::result<std::string> text = nt::sign("MESSAGE", "hello without exceptions", *a);
+  CHECK(text.ok());
+  ot::result<ot::envelope> env = nt::envelope_seal({*a}, *text);
+  ot::result<std::string> armor = nt::envelope_to_armor(*env);
+  ot::result<ot::envelope> back = nt::envelope_from_armor(*armor);
+  ot::result<ot::bytes> plain = nt::envelope_open(*back, *a);
+  CHECK(plain && nt::verify(*plain, *a).ok());
+
+  ot::result<ot::bytes> wrong = nt::envelope_open(*back, *n_auth);
+  CHECK(wrong.code() == OT_ERR_NO_MATCHING_RECIPIENT && !wrong.detail().empty());
+  CHECK(nt::key_load("junk").code() == OT_ERR_KEY_FORMAT);
+  CHECK(nt::verify(*text, *n_auth).code() == OT_ERR_BAD_SIGNATURE);
+  CHECK(nt::armor_decode("!!!").code() == OT_ERR_MALFORMED);
+
+  ot::result<ot::session_options> o = nt::session_options_new();
+  CHECK(nt::session_options_set(*o, "latency_delay_after", 0).ok());
+  ot::result<std::string> nym = nt::key_nym_id(*n_enc);
+  ot::result<ot::notary> notary = nt::notary_new("tcp://127.0.0.1:*", *n_auth, *n_enc, *nym, &*o);
+  ot::result<std::string> endpoint = nt::notary_endpoint(*notary);
+  CHECK(notary && endpoint);
+  std::thread server([&] {
+    ot::result<ot::request> req = nt::notary_receive(*notary, 10000);
+    if (!req) return;
+    ot::result<ot::bytes> content = nt::request_verify(*req, *a);
+    if (content) (void)nt::notary_reply(*notary, *req, *content, &*a);
+  });
+  ot::result<ot::session> s = nt::session_new(*endpoint, &*o);
+  CHECK(nt::session_set_identity(*s, *a, *a).ok());
+  CHECK(nt::session_set_notary(*s, *nym, *n_enc, *n_auth).ok());
+  ot::result<ot::bytes> reply = nt::session_request(*s, "ping");
+  server.join();
+  CHECK(reply && std::string(reply->begin(), reply->end()) == "ping\n");
+  std::printf("test_cxx_nothrow: %d checks, %d passed, %d failed\n", checks, checks - failures, failures);
+  return failures == 0 ? 0 : 1;
+}

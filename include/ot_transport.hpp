@@ -1,0 +1,840 @@
+/*
+ * ot_transport.hpp - header-only C++17 wrappers of the C API in ot_transport.h.
+ *
+ * Written by hand over the generated C header (not generated); tested by c-tests/cxx/.
+ *
+ *  - Owners: ot::key, ot::envelope, ot::session_options, ot::session, ot::notary and ot::request
+ *    each own one library handle, are move-only, and free it with the matching *_free in their
+ *    destructor. get() gives the raw handle for the C functions; release() gives it up.
+ *  - Inputs: ot::bytes_view (from std::string_view, std::string, const char *, a
+ *    std::vector<std::uint8_t>/<char>, a std::array<std::uint8_t, N>, or pointer + length) and
+ *    std::string_view for text. Text arguments containing a NUL character are refused
+ *    (OT_ERR_INVALID_ARGUMENT) instead of being cut short.
+ *  - Results: ot::bytes (std::vector<std::uint8_t>) for data, std::string for text (armor,
+ *    signed text, IDs, keys), std::array for digests. Copied out of the library's buffers, which
+ *    are zeroed as they are freed; the copies are the caller's to wipe (ot::secure_clear).
+ *  - Errors, two flavours with the same functions:
+ *      ot::...            throws ot::error (code() = the ot_result, detail() = ot_last_error()
+ *                         text of the failing call, what() = both);
+ *      ot::nothrow::...   returns ot::result<T>: ok(), code(), detail(), value(). Usable with
+ *                         -fno-exceptions (then only ot::nothrow is declared). Allocation
+ *                         failure still follows the standard library (std::bad_alloc, or
+ *                         abort without exceptions).
+ *  - Threads: as in the C API. Keys, envelopes and requests may be shared between threads
+ *    (const member functions); options, sessions and notaries are used by one thread at a time.
+ */
+#ifndef OT_TRANSPORT_HPP
+#define OT_TRANSPORT_HPP
+
+#include "ot_transport.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define OT_TRANSPORT_HPP_EXCEPTIONS 1
+#include <stdexcept>
+#else
+#define OT_TRANSPORT_HPP_EXCEPTIONS 0
+#endif
+
+namespace ot {
+
+using bytes = std::vector<std::uint8_t>;
+using samy_digest = std::array<std::uint8_t, OT_SAMY_LEN>;
+using sha256_digest = std::array<std::uint8_t, OT_SHA256_LEN>;
+using whirlpool_digest = std::array<std::uint8_t, OT_WHIRLPOOL_LEN>;
+
+/** Borrowed bytes (pointer + length) for inputs; never owns. */
+class bytes_view {
+ public:
+  constexpr bytes_view() noexcept = default;
+  constexpr bytes_view(const std::uint8_t *data, std::size_t size) noexcept : data_(data), size_(size) {}
+  bytes_view(const char *text) noexcept : bytes_view(text ? std::string_view(text) : std::string_view()) {}
+  bytes_view(std::string_view text) noexcept
+      : data_(reinterpret_cast<const std::uint8_t *>(text.data())), size_(text.size()) {}
+  bytes_view(const std::string &text) noexcept : bytes_view(std::string_view(text)) {}
+  template <class Alloc>
+  bytes_view(const std::vector<std::uint8_t, Alloc> &v) noexcept : data_(v.data()), size_(v.size()) {}
+  template <class Alloc>
+  bytes_view(const std::vector<char, Alloc> &v) noexcept
+      : data_(reinterpret_cast<const std::uint8_t *>(v.data())), size_(v.size()) {}
+  template <std::size_t N>
+  bytes_view(const std::array<std::uint8_t, N> &a) noexcept : data_(a.data()), size_(N) {}
+
+  constexpr const std::uint8_t *data() const noexcept { return data_; }
+  constexpr std::size_t size() const noexcept { return size_; }
+  constexpr bool empty() const noexcept { return size_ == 0; }
+
+ private:
+  const std::uint8_t *data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/** Overwrites a result that held secret material (plaintext, raw keys) and empties it. */
+template <class Container>
+inline void secure_clear(Container &c) noexcept {
+  volatile auto *p = reinterpret_cast<volatile unsigned char *>(c.data());
+  for (std::size_t i = 0; i < c.size() * sizeof(*c.data()); ++i) p[i] = 0;
+  c.clear();
+}
+
+/** Armor path (OT_ARMOR_*). */
+enum class armor_kind : ot_armor_kind { data = OT_ARMOR_DATA, string = OT_ARMOR_STRING };
+
+/** Key export formats (OT_KEY_FORMAT_*). */
+enum class key_format : ot_key_format {
+  spki_pem = OT_KEY_FORMAT_SPKI_PEM,
+  ot_public = OT_KEY_FORMAT_OT_PUBLIC,
+  ot_public_unescaped = OT_KEY_FORMAT_OT_PUBLIC_UNESCAPED,
+  pkcs8_encrypted = OT_KEY_FORMAT_PKCS8_ENCRYPTED,
+  pkcs8_encrypted_legacy = OT_KEY_FORMAT_PKCS8_ENCRYPTED_LEGACY,
+  pkcs8_plain = OT_KEY_FORMAT_PKCS8_PLAIN,
+};
+
+inline std::string version() { return ot_version(); }
+inline std::string result_str(ot_result code) { return ot_result_str(static_cast<int>(code)); }
+inline std::string last_error() { return ot_last_error(); }
+inline std::tuple<int, int, int> zmq_version() noexcept {
+  std::int32_t a = 0, b = 0, c = 0;
+  ot_zmq_version(&a, &b, &c);
+  return {a, b, c};
+}
+
+/** Move-only owner of one library handle, freed with Free. */
+template <class T, void (*Free)(T *)>
+class unique_handle {
+ public:
+  unique_handle() noexcept = default;
+  explicit unique_handle(T *p) noexcept : p_(p) {}
+  unique_handle(const unique_handle &) = delete;
+  unique_handle &operator=(const unique_handle &) = delete;
+  unique_handle(unique_handle &&o) noexcept : p_(o.release()) {}
+  unique_handle &operator=(unique_handle &&o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  ~unique_handle() { reset(); }
+  T *get() const noexcept { return p_; }
+  T *release() noexcept { return std::exchange(p_, nullptr); }
+  void reset(T *p = nullptr) noexcept { Free(std::exchange(p_, p)); }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  T *p_ = nullptr;
+};
+
+/** The outcome of an ot::nothrow call: a value, or a code with the library's detail text. */
+template <class T>
+class result {
+ public:
+  result(T value) : code_(OT_OK), value_(std::move(value)) {}
+  result(ot_result code, std::string detail) : code_(code), detail_(std::move(detail)) {}
+  bool ok() const noexcept { return code_ == OT_OK; }
+  explicit operator bool() const noexcept { return ok(); }
+  ot_result code() const noexcept { return code_; }
+  /** ot_last_error() text of the failing call ("" on success). */
+  const std::string &detail() const noexcept { return detail_; }
+  /** The value; must only be called when ok() (aborts otherwise). */
+  T &value() & { return check(), *value_; }
+  const T &value() const & { return check(), *value_; }
+  T &&value() && { return check(), std::move(*value_); }
+  T *operator->() { return &value(); }
+  const T *operator->() const { return &value(); }
+  T &operator*() & { return value(); }
+  const T &operator*() const & { return value(); }
+  T &&operator*() && { return std::move(*this).value(); }
+
+ private:
+  void check() const {
+    if (!value_) std::abort();
+  }
+  ot_result code_;
+  std::string detail_;
+  std::optional<T> value_;
+};
+
+template <>
+class result<void> {
+ public:
+  result() noexcept : code_(OT_OK) {}
+  result(ot_result code, std::string detail) : code_(code), detail_(std::move(detail)) {}
+  bool ok() const noexcept { return code_ == OT_OK; }
+  explicit operator bool() const noexcept { return ok(); }
+  ot_result code() const noexcept { return code_; }
+  const std::string &detail() const noexcept { return detail_; }
+
+ private:
+  ot_result code_;
+  std::string detail_;
+};
+
+namespace detail {
+
+using buffer_owner = unique_handle<ot_buffer, ot_buffer_free>;
+
+/** A failed call: the code and the calling thread's ot_last_error() text. */
+struct failure {
+  ot_result code;
+  std::string text;
+};
+
+inline failure fail(ot_result rc) { return failure{rc, ot_last_error()}; }
+
+template <class T>
+inline result<T> err(const failure &f) {
+  return result<T>(f.code, f.text);
+}
+
+/** NUL-terminated copy of a string_view; `ok` is false if the text contains a NUL. */
+struct c_text {
+  std::string s;
+  bool ok = true;
+  explicit c_text(std::string_view v) : s(v), ok(v.find('\0') == std::string_view::npos) {}
+  const char *c_str() const noexcept { return s.c_str(); }
+};
+
+inline failure nul_in_text(const char *what) {
+  return failure{OT_ERR_INVALID_ARGUMENT, std::string(what) + " contains a NUL character"};
+}
+
+inline bytes take_bytes(ot_buffer *b) {
+  buffer_owner owner(b);
+  const std::uint8_t *d = ot_buffer_data(b);
+  return d ? bytes(d, d + ot_buffer_len(b)) : bytes();
+}
+
+inline std::string take_text(ot_buffer *b) {
+  buffer_owner owner(b);
+  const std::uint8_t *d = ot_buffer_data(b);
+  return d ? std::string(reinterpret_cast<const char *>(d), ot_buffer_len(b)) : std::string();
+}
+
+/** Runs f(&out) and turns the buffer into bytes. */
+template <class F>
+inline result<bytes> call_bytes(F &&f) {
+  ot_buffer *out = nullptr;
+  ot_result rc = f(&out);
+  if (rc != OT_OK) return err<bytes>(fail(rc));
+  return take_bytes(out);
+}
+
+template <class F>
+inline result<std::string> call_text(F &&f) {
+  ot_buffer *out = nullptr;
+  ot_result rc = f(&out);
+  if (rc != OT_OK) return err<std::string>(fail(rc));
+  return take_text(out);
+}
+
+inline result<void> call_void(ot_result rc) {
+  if (rc != OT_OK) return err<void>(fail(rc));
+  return {};
+}
+
+inline const std::uint8_t *opt_data(const std::optional<bytes_view> &v) noexcept {
+  return v ? v->data() : nullptr;
+}
+inline std::size_t opt_size(const std::optional<bytes_view> &v) noexcept { return v ? v->size() : 0; }
+
+}  // namespace detail
+
+// ---- owners -------------------------------------------------------------------------------------
+
+/** An RSA key (ot_key). Immutable: const members may be called from many threads at once. */
+class key {
+ public:
+  key() noexcept = default;
+  explicit key(ot_key *adopt) noexcept : h_(adopt) {}
+  ot_key *get() const noexcept { return h_.get(); }
+  ot_key *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+  bool is_private() const noexcept { return ot_key_is_private(get()) == 1; }
+  std::uint32_t bits() const noexcept { return ot_key_bits(get()); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static key generate(std::uint32_t bits = 2048);
+  static key load(bytes_view data, std::optional<bytes_view> passphrase = std::nullopt);
+  std::string export_as(key_format format, std::optional<bytes_view> passphrase = std::nullopt) const;
+  key public_key() const;
+  std::string nym_id() const;
+#endif
+
+ private:
+  unique_handle<ot_key, ot_key_free> h_;
+};
+
+/** One recipient of envelope::seal: the key, and the NymID written in the envelope (by default
+ * the key's own NymID; "" for a key-only entry). The key is borrowed. */
+struct recipient {
+  recipient(const key &k) : k_(&k) {}  // NOLINT: implicit on purpose
+  recipient(std::string_view nym_id, const key &k) : nym_(std::string(nym_id)), k_(&k) {}
+  std::optional<std::string> nym_;
+  const key *k_;
+};
+
+/** A sealed envelope (ot_envelope). Immutable: shareable between threads. */
+class envelope {
+ public:
+  envelope() noexcept = default;
+  explicit envelope(ot_envelope *adopt) noexcept : h_(adopt) {}
+  ot_envelope *get() const noexcept { return h_.get(); }
+  ot_envelope *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+  /** Number of recipient entries (v0: 1, symmetric: 0). */
+  std::size_t recipient_count() const noexcept { return ot_envelope_recipient_count(get()); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static envelope seal(const std::vector<recipient> &to, bytes_view plaintext);
+  static envelope parse(bytes_view data);
+  static envelope from_armor(bytes_view text);
+  static envelope encrypt_symmetric(bytes_view raw_key, bytes_view plaintext);
+  bytes to_bytes() const;
+  std::string to_armor(bool bookends = true) const;
+  std::string recipient_id(std::size_t index) const;
+  std::vector<std::string> recipient_ids() const;
+  bytes open(const key &private_key, std::optional<std::string_view> nym_id = std::nullopt) const;
+  bytes decrypt_symmetric(bytes_view raw_key) const;
+#endif
+
+ private:
+  unique_handle<ot_envelope, ot_envelope_free> h_;
+};
+
+/** Transport options (legacy defaults). Copied by sessions and notaries. One thread at a time. */
+class session_options {
+ public:
+  session_options() noexcept = default;  // empty: use nothrow::session_options_new or make()
+  explicit session_options(ot_session_options *adopt) noexcept : h_(adopt) {}
+  ot_session_options *get() const noexcept { return h_.get(); }
+  ot_session_options *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static session_options make();
+  session_options &set(std::string_view name, std::int64_t value);
+  std::int64_t get(std::string_view name) const;
+  session_options &load_ini(bytes_view text);
+  session_options &set_curve_server(std::string_view server_secret_z85);
+  session_options &set_curve_client(std::string_view server_public_z85, std::string_view client_public_z85,
+                                    std::string_view client_secret_z85);
+#endif
+
+ private:
+  unique_handle<ot_session_options, ot_session_options_free> h_;
+};
+
+/** A client session (one lock-step REQ connection). One thread at a time. */
+class session {
+ public:
+  session() noexcept = default;
+  explicit session(ot_session *adopt) noexcept : h_(adopt) {}
+  ot_session *get() const noexcept { return h_.get(); }
+  ot_session *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static session connect(std::string_view endpoint, const session_options *options = nullptr);
+  void set_identity(const key &auth_private, const key &encryption_private);
+  void set_notary(std::string_view notary_nym_id, const key &encryption_public, const key &auth_public);
+  bytes request(bytes_view content);
+  bytes exchange(bytes_view frame);
+#endif
+
+ private:
+  unique_handle<ot_session, ot_session_free> h_;
+};
+
+/** A request received by a notary (opened, not verified). Immutable. */
+class request {
+ public:
+  request() noexcept = default;
+  explicit request(ot_request *adopt) noexcept : h_(adopt) {}
+  ot_request *get() const noexcept { return h_.get(); }
+  ot_request *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  /** The content without verifying the signature (to find the sender). */
+  bytes content() const;
+  /** Verifies with the sender's auth key; the verified content. */
+  bytes verify(const key &sender_auth_public) const;
+#endif
+
+ private:
+  unique_handle<ot_request, ot_request_free> h_;
+};
+
+/** A notary endpoint (one REP socket). One thread at a time. */
+class notary {
+ public:
+  notary() noexcept = default;
+  explicit notary(ot_notary *adopt) noexcept : h_(adopt) {}
+  ot_notary *get() const noexcept { return h_.get(); }
+  ot_notary *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+  static constexpr std::uint32_t forever = UINT32_MAX;
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static notary bind(std::string_view endpoint, const key &auth_private, const key &encryption_private,
+                     std::string_view nym_id, const session_options *options = nullptr);
+  std::string endpoint() const;
+  /** Waits up to timeout_ms for a request; throws ot::error (OT_ERR_TIMEOUT, or the error of an
+   * unreadable request, which the notary survives). */
+  request receive(std::uint32_t timeout_ms = forever);
+  /** Signs, seals to recipient_encryption_public (nullptr: legacy unencrypted MESSAGE), sends. */
+  void reply(const request &req, bytes_view content, const key *recipient_encryption_public);
+#endif
+
+ private:
+  unique_handle<ot_notary, ot_notary_free> h_;
+};
+
+// ---- the non-throwing API -----------------------------------------------------------------------
+
+namespace nothrow {
+
+inline result<key> key_generate(std::uint32_t bits = 2048) {
+  ot_key *k = nullptr;
+  if (ot_result rc = ot_key_generate(bits, &k)) return detail::err<key>(detail::fail(rc));
+  return key(k);
+}
+
+inline result<key> key_load(bytes_view data, std::optional<bytes_view> passphrase = std::nullopt) {
+  ot_key *k = nullptr;
+  if (ot_result rc = ot_key_load(data.data(), data.size(), detail::opt_data(passphrase), detail::opt_size(passphrase), &k))
+    return detail::err<key>(detail::fail(rc));
+  return key(k);
+}
+
+inline result<std::string> key_export(const key &k, key_format format,
+                                      std::optional<bytes_view> passphrase = std::nullopt) {
+  return detail::call_text([&](ot_buffer **out) {
+    return ot_key_export(k.get(), static_cast<ot_key_format>(format), detail::opt_data(passphrase),
+                         detail::opt_size(passphrase), out);
+  });
+}
+
+inline result<key> key_public(const key &k) {
+  ot_key *p = nullptr;
+  if (ot_result rc = ot_key_public(k.get(), &p)) return detail::err<key>(detail::fail(rc));
+  return key(p);
+}
+
+inline result<std::string> key_nym_id(const key &k) {
+  return detail::call_text([&](ot_buffer **out) { return ot_key_nym_id(k.get(), out); });
+}
+
+inline result<envelope> envelope_seal(const std::vector<recipient> &to, bytes_view plaintext) {
+  std::vector<std::string> ids;
+  ids.reserve(to.size());
+  for (const recipient &r : to) {
+    if (r.nym_) {
+      if (r.nym_->find('\0') != std::string::npos) return detail::err<envelope>(detail::nul_in_text("nym_id"));
+      ids.push_back(*r.nym_);
+    } else {
+      result<std::string> id = key_nym_id(*r.k_);
+      if (!id) return result<envelope>(id.code(), id.detail());
+      ids.push_back(std::move(id).value());
+    }
+  }
+  std::vector<ot_recipient> c(to.size());
+  for (std::size_t i = 0; i < to.size(); ++i) c[i] = ot_recipient{ids[i].c_str(), to[i].k_->get()};
+  ot_envelope *e = nullptr;
+  if (ot_result rc = ot_envelope_seal(c.data(), c.size(), plaintext.data(), plaintext.size(), &e))
+    return detail::err<envelope>(detail::fail(rc));
+  return envelope(e);
+}
+
+inline result<envelope> envelope_parse(bytes_view data) {
+  ot_envelope *e = nullptr;
+  if (ot_result rc = ot_envelope_parse(data.data(), data.size(), &e)) return detail::err<envelope>(detail::fail(rc));
+  return envelope(e);
+}
+
+inline result<envelope> envelope_from_armor(bytes_view text) {
+  ot_envelope *e = nullptr;
+  if (ot_result rc = ot_envelope_from_armor(text.data(), text.size(), &e))
+    return detail::err<envelope>(detail::fail(rc));
+  return envelope(e);
+}
+
+inline result<envelope> envelope_encrypt_symmetric(bytes_view raw_key, bytes_view plaintext) {
+  ot_envelope *e = nullptr;
+  if (ot_result rc = ot_envelope_encrypt_symmetric(raw_key.data(), raw_key.size(), plaintext.data(), plaintext.size(), &e))
+    return detail::err<envelope>(detail::fail(rc));
+  return envelope(e);
+}
+
+inline result<bytes> envelope_to_bytes(const envelope &e) {
+  return detail::call_bytes([&](ot_buffer **out) { return ot_envelope_to_bytes(e.get(), out); });
+}
+
+inline result<std::string> envelope_to_armor(const envelope &e, bool bookends = true) {
+  return detail::call_text([&](ot_buffer **out) { return ot_envelope_to_armor(e.get(), bookends ? 1 : 0, out); });
+}
+
+inline result<std::string> envelope_recipient_id(const envelope &e, std::size_t index) {
+  return detail::call_text([&](ot_buffer **out) { return ot_envelope_recipient_id(e.get(), index, out); });
+}
+
+inline result<bytes> envelope_open(const envelope &e, const key &private_key,
+                                   std::optional<std::string_view> nym_id = std::nullopt) {
+  std::optional<detail::c_text> id;
+  if (nym_id) {
+    id.emplace(*nym_id);
+    if (!id->ok) return detail::err<bytes>(detail::nul_in_text("nym_id"));
+  }
+  return detail::call_bytes(
+      [&](ot_buffer **out) { return ot_envelope_open(e.get(), id ? id->c_str() : nullptr, private_key.get(), out); });
+}
+
+inline result<bytes> envelope_decrypt_symmetric(const envelope &e, bytes_view raw_key) {
+  return detail::call_bytes(
+      [&](ot_buffer **out) { return ot_envelope_decrypt_symmetric(e.get(), raw_key.data(), raw_key.size(), out); });
+}
+
+inline result<std::string> armor_encode(bytes_view data, armor_kind kind = armor_kind::data,
+                                        std::optional<std::string_view> bookend = std::nullopt) {
+  std::optional<detail::c_text> b;
+  if (bookend) {
+    b.emplace(*bookend);
+    if (!b->ok) return detail::err<std::string>(detail::nul_in_text("bookend"));
+  }
+  return detail::call_text([&](ot_buffer **out) {
+    return ot_armor_encode(data.data(), data.size(), static_cast<ot_armor_kind>(kind), b ? b->c_str() : nullptr, out);
+  });
+}
+
+inline result<bytes> armor_decode(bytes_view text, armor_kind kind = armor_kind::data) {
+  return detail::call_bytes(
+      [&](ot_buffer **out) { return ot_armor_decode(text.data(), text.size(), static_cast<ot_armor_kind>(kind), out); });
+}
+
+inline result<samy_digest> samy(bytes_view data) {
+  samy_digest d{};
+  if (ot_result rc = ot_hash_samy(data.data(), data.size(), d.data())) return detail::err<samy_digest>(detail::fail(rc));
+  return d;
+}
+
+inline result<sha256_digest> sha256(bytes_view data) {
+  sha256_digest d{};
+  if (ot_result rc = ot_hash_sha256(data.data(), data.size(), d.data()))
+    return detail::err<sha256_digest>(detail::fail(rc));
+  return d;
+}
+
+inline result<whirlpool_digest> whirlpool(bytes_view data) {
+  whirlpool_digest d{};
+  if (ot_result rc = ot_hash_whirlpool(data.data(), data.size(), d.data()))
+    return detail::err<whirlpool_digest>(detail::fail(rc));
+  return d;
+}
+
+inline result<std::string> id_encode(bytes_view data) {
+  return detail::call_text([&](ot_buffer **out) { return ot_id_encode(data.data(), data.size(), out); });
+}
+
+inline result<bytes> id_decode(std::string_view id) {
+  detail::c_text t(id);
+  if (!t.ok) return detail::err<bytes>(detail::nul_in_text("id"));
+  return detail::call_bytes([&](ot_buffer **out) { return ot_id_decode(t.c_str(), out); });
+}
+
+inline result<std::string> id_of(bytes_view data) {
+  return detail::call_text([&](ot_buffer **out) { return ot_id_of(data.data(), data.size(), out); });
+}
+
+inline result<std::string> sign(std::string_view doc_type, bytes_view content, const key &signer,
+                                std::optional<std::string_view> meta = std::nullopt) {
+  detail::c_text t(doc_type);
+  if (!t.ok) return detail::err<std::string>(detail::nul_in_text("doc_type"));
+  std::optional<detail::c_text> m;
+  if (meta) {
+    m.emplace(*meta);
+    if (!m->ok) return detail::err<std::string>(detail::nul_in_text("meta"));
+  }
+  return detail::call_text([&](ot_buffer **out) {
+    return ot_signed_create(t.c_str(), content.data(), content.size(), signer.get(), m ? m->c_str() : nullptr, out);
+  });
+}
+
+inline result<bytes> verify(bytes_view text, const key &signer_public) {
+  return detail::call_bytes(
+      [&](ot_buffer **out) { return ot_signed_verify(text.data(), text.size(), signer_public.get(), out); });
+}
+
+inline result<bytes> signed_content(bytes_view text) {
+  return detail::call_bytes([&](ot_buffer **out) { return ot_signed_content(text.data(), text.size(), out); });
+}
+
+inline result<bytes> symkey_unlock(bytes_view serialized, bytes_view passphrase) {
+  return detail::call_bytes([&](ot_buffer **out) {
+    return ot_symkey_unlock(serialized.data(), serialized.size(), passphrase.data(), passphrase.size(), out);
+  });
+}
+
+/** A CURVE key pair as Z85 text: (public, secret). */
+inline result<std::pair<std::string, std::string>> curve_keypair() {
+  ot_buffer *pub = nullptr, *sec = nullptr;
+  if (ot_result rc = ot_curve_keypair(&pub, &sec))
+    return detail::err<std::pair<std::string, std::string>>(detail::fail(rc));
+  std::string p = detail::take_text(pub);
+  std::string s = detail::take_text(sec);
+  return std::make_pair(std::move(p), std::move(s));
+}
+
+inline result<session_options> session_options_new() {
+  ot_session_options *o = nullptr;
+  if (ot_result rc = ot_session_options_new(&o)) return detail::err<session_options>(detail::fail(rc));
+  return session_options(o);
+}
+
+inline result<void> session_options_set(session_options &o, std::string_view name, std::int64_t value) {
+  detail::c_text n(name);
+  if (!n.ok) return detail::err<void>(detail::nul_in_text("name"));
+  return detail::call_void(ot_session_options_set(o.get(), n.c_str(), value));
+}
+
+inline result<std::int64_t> session_options_get(const session_options &o, std::string_view name) {
+  detail::c_text n(name);
+  if (!n.ok) return detail::err<std::int64_t>(detail::nul_in_text("name"));
+  std::int64_t v = 0;
+  if (ot_result rc = ot_session_options_get(o.get(), n.c_str(), &v)) return detail::err<std::int64_t>(detail::fail(rc));
+  return v;
+}
+
+inline result<void> session_options_load_ini(session_options &o, bytes_view text) {
+  return detail::call_void(ot_session_options_load_ini(o.get(), text.data(), text.size()));
+}
+
+inline result<void> session_options_set_curve_server(session_options &o, std::string_view server_secret_z85) {
+  detail::c_text s(server_secret_z85);
+  if (!s.ok) return detail::err<void>(detail::nul_in_text("key"));
+  return detail::call_void(ot_session_options_set_curve_server(o.get(), s.c_str()));
+}
+
+inline result<void> session_options_set_curve_client(session_options &o, std::string_view server_public_z85,
+                                                     std::string_view client_public_z85,
+                                                     std::string_view client_secret_z85) {
+  detail::c_text a(server_public_z85), b(client_public_z85), c(client_secret_z85);
+  if (!a.ok || !b.ok || !c.ok) return detail::err<void>(detail::nul_in_text("key"));
+  return detail::call_void(ot_session_options_set_curve_client(o.get(), a.c_str(), b.c_str(), c.c_str()));
+}
+
+inline result<session> session_new(std::string_view endpoint, const session_options *options = nullptr) {
+  detail::c_text e(endpoint);
+  if (!e.ok) return detail::err<session>(detail::nul_in_text("endpoint"));
+  ot_session *s = nullptr;
+  if (ot_result rc = ot_session_new(e.c_str(), options ? options->get() : nullptr, &s))
+    return detail::err<session>(detail::fail(rc));
+  return session(s);
+}
+
+inline result<void> session_set_identity(session &s, const key &auth_private, const key &encryption_private) {
+  return detail::call_void(ot_session_set_identity(s.get(), auth_private.get(), encryption_private.get()));
+}
+
+inline result<void> session_set_notary(session &s, std::string_view notary_nym_id, const key &encryption_public,
+                                       const key &auth_public) {
+  detail::c_text n(notary_nym_id);
+  if (!n.ok) return detail::err<void>(detail::nul_in_text("nym_id"));
+  return detail::call_void(ot_session_set_notary(s.get(), n.c_str(), encryption_public.get(), auth_public.get()));
+}
+
+inline result<bytes> session_request(session &s, bytes_view content) {
+  return detail::call_bytes(
+      [&](ot_buffer **out) { return ot_session_request(s.get(), content.data(), content.size(), out); });
+}
+
+inline result<bytes> session_exchange(session &s, bytes_view frame) {
+  return detail::call_bytes([&](ot_buffer **out) { return ot_session_exchange(s.get(), frame.data(), frame.size(), out); });
+}
+
+inline result<notary> notary_new(std::string_view endpoint, const key &auth_private, const key &encryption_private,
+                                 std::string_view nym_id, const session_options *options = nullptr) {
+  detail::c_text e(endpoint), n(nym_id);
+  if (!e.ok || !n.ok) return detail::err<notary>(detail::nul_in_text(e.ok ? "nym_id" : "endpoint"));
+  ot_notary *p = nullptr;
+  if (ot_result rc = ot_notary_new(e.c_str(), auth_private.get(), encryption_private.get(), n.c_str(),
+                                   options ? options->get() : nullptr, &p))
+    return detail::err<notary>(detail::fail(rc));
+  return notary(p);
+}
+
+inline result<std::string> notary_endpoint(const notary &n) {
+  return detail::call_text([&](ot_buffer **out) { return ot_notary_endpoint(n.get(), out); });
+}
+
+inline result<request> notary_receive(notary &n, std::uint32_t timeout_ms = notary::forever) {
+  ot_request *r = nullptr;
+  if (ot_result rc = ot_notary_receive(n.get(), timeout_ms, &r)) return detail::err<request>(detail::fail(rc));
+  return request(r);
+}
+
+inline result<void> notary_reply(notary &n, const request &req, bytes_view content,
+                                 const key *recipient_encryption_public) {
+  return detail::call_void(ot_notary_reply(n.get(), req.get(), content.data(), content.size(),
+                                           recipient_encryption_public ? recipient_encryption_public->get() : nullptr));
+}
+
+inline result<bytes> request_content(const request &r) {
+  return detail::call_bytes([&](ot_buffer **out) { return ot_request_content(r.get(), out); });
+}
+
+inline result<bytes> request_verify(const request &r, const key &sender_auth_public) {
+  return detail::call_bytes([&](ot_buffer **out) { return ot_request_verify(r.get(), sender_auth_public.get(), out); });
+}
+
+}  // namespace nothrow
+
+// ---- the throwing API ---------------------------------------------------------------------------
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+
+/** A failed library call: code() is the ot_result, detail() the ot_last_error() text. */
+class error : public std::runtime_error {
+ public:
+  error(ot_result code, const std::string &detail)
+      : std::runtime_error(result_str(code) + (detail.empty() ? "" : ": " + detail)), code_(code), detail_(detail) {}
+  ot_result code() const noexcept { return code_; }
+  const std::string &detail() const noexcept { return detail_; }
+
+ private:
+  ot_result code_;
+  std::string detail_;
+};
+
+namespace detail {
+template <class T>
+inline T unwrap(result<T> &&r) {
+  if (!r) throw error(r.code(), r.detail());
+  return std::move(r).value();
+}
+inline void unwrap(result<void> &&r) {
+  if (!r) throw error(r.code(), r.detail());
+}
+}  // namespace detail
+
+inline key key::generate(std::uint32_t bits) { return detail::unwrap(nothrow::key_generate(bits)); }
+inline key key::load(bytes_view data, std::optional<bytes_view> passphrase) {
+  return detail::unwrap(nothrow::key_load(data, passphrase));
+}
+inline std::string key::export_as(key_format format, std::optional<bytes_view> passphrase) const {
+  return detail::unwrap(nothrow::key_export(*this, format, passphrase));
+}
+inline key key::public_key() const { return detail::unwrap(nothrow::key_public(*this)); }
+inline std::string key::nym_id() const { return detail::unwrap(nothrow::key_nym_id(*this)); }
+
+inline envelope envelope::seal(const std::vector<recipient> &to, bytes_view plaintext) {
+  return detail::unwrap(nothrow::envelope_seal(to, plaintext));
+}
+inline envelope envelope::parse(bytes_view data) { return detail::unwrap(nothrow::envelope_parse(data)); }
+inline envelope envelope::from_armor(bytes_view text) { return detail::unwrap(nothrow::envelope_from_armor(text)); }
+inline envelope envelope::encrypt_symmetric(bytes_view raw_key, bytes_view plaintext) {
+  return detail::unwrap(nothrow::envelope_encrypt_symmetric(raw_key, plaintext));
+}
+inline bytes envelope::to_bytes() const { return detail::unwrap(nothrow::envelope_to_bytes(*this)); }
+inline std::string envelope::to_armor(bool bookends) const {
+  return detail::unwrap(nothrow::envelope_to_armor(*this, bookends));
+}
+inline std::string envelope::recipient_id(std::size_t index) const {
+  return detail::unwrap(nothrow::envelope_recipient_id(*this, index));
+}
+inline std::vector<std::string> envelope::recipient_ids() const {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0, n = recipient_count(); i < n; ++i) ids.push_back(recipient_id(i));
+  return ids;
+}
+inline bytes envelope::open(const key &private_key, std::optional<std::string_view> nym_id) const {
+  return detail::unwrap(nothrow::envelope_open(*this, private_key, nym_id));
+}
+inline bytes envelope::decrypt_symmetric(bytes_view raw_key) const {
+  return detail::unwrap(nothrow::envelope_decrypt_symmetric(*this, raw_key));
+}
+
+inline session_options session_options::make() { return detail::unwrap(nothrow::session_options_new()); }
+inline session_options &session_options::set(std::string_view name, std::int64_t value) {
+  detail::unwrap(nothrow::session_options_set(*this, name, value));
+  return *this;
+}
+inline std::int64_t session_options::get(std::string_view name) const {
+  return detail::unwrap(nothrow::session_options_get(*this, name));
+}
+inline session_options &session_options::load_ini(bytes_view text) {
+  detail::unwrap(nothrow::session_options_load_ini(*this, text));
+  return *this;
+}
+inline session_options &session_options::set_curve_server(std::string_view server_secret_z85) {
+  detail::unwrap(nothrow::session_options_set_curve_server(*this, server_secret_z85));
+  return *this;
+}
+inline session_options &session_options::set_curve_client(std::string_view server_public_z85,
+                                                          std::string_view client_public_z85,
+                                                          std::string_view client_secret_z85) {
+  detail::unwrap(nothrow::session_options_set_curve_client(*this, server_public_z85, client_public_z85, client_secret_z85));
+  return *this;
+}
+
+inline session session::connect(std::string_view endpoint, const session_options *options) {
+  return detail::unwrap(nothrow::session_new(endpoint, options));
+}
+inline void session::set_identity(const key &auth_private, const key &encryption_private) {
+  detail::unwrap(nothrow::session_set_identity(*this, auth_private, encryption_private));
+}
+inline void session::set_notary(std::string_view notary_nym_id, const key &encryption_public, const key &auth_public) {
+  detail::unwrap(nothrow::session_set_notary(*this, notary_nym_id, encryption_public, auth_public));
+}
+inline bytes session::request(bytes_view content) { return detail::unwrap(nothrow::session_request(*this, content)); }
+inline bytes session::exchange(bytes_view frame) { return detail::unwrap(nothrow::session_exchange(*this, frame)); }
+
+inline bytes request::content() const { return detail::unwrap(nothrow::request_content(*this)); }
+inline bytes request::verify(const key &sender_auth_public) const {
+  return detail::unwrap(nothrow::request_verify(*this, sender_auth_public));
+}
+
+inline notary notary::bind(std::string_view endpoint, const key &auth_private, const key &encryption_private,
+                           std::string_view nym_id, const session_options *options) {
+  return detail::unwrap(nothrow::notary_new(endpoint, auth_private, encryption_private, nym_id, options));
+}
+inline std::string notary::endpoint() const { return detail::unwrap(nothrow::notary_endpoint(*this)); }
+inline request notary::receive(std::uint32_t timeout_ms) {
+  return detail::unwrap(nothrow::notary_receive(*this, timeout_ms));
+}
+inline void notary::reply(const request &req, bytes_view content, const key *recipient_encryption_public) {
+  detail::unwrap(nothrow::notary_reply(*this, req, content, recipient_encryption_public));
+}
+
+inline std::string armor_encode(bytes_view data, armor_kind kind = armor_kind::data,
+                                std::optional<std::string_view> bookend = std::nullopt) {
+  return detail::unwrap(nothrow::armor_encode(data, kind, bookend));
+}
+inline bytes armor_decode(bytes_view text, armor_kind kind = armor_kind::data) {
+  return detail::unwrap(nothrow::armor_decode(text, kind));
+}
+inline samy_digest samy(bytes_view data) { return detail::unwrap(nothrow::samy(data)); }
+inline sha256_digest sha256(bytes_view data) { return detail::unwrap(nothrow::sha256(data)); }
+inline whirlpool_digest whirlpool(bytes_view data) { return detail::unwrap(nothrow::whirlpool(data)); }
+inline std::string id_encode(bytes_view data) { return detail::unwrap(nothrow::id_encode(data)); }
+inline bytes id_decode(std::string_view id) { return detail::unwrap(nothrow::id_decode(id)); }
+inline std::string id_of(bytes_view data) { return detail::unwrap(nothrow::id_of(data)); }
+inline std::string sign(std::string_view doc_type, bytes_view content, const key &signer,
+                        std::optional<std::string_view> meta = std::nullopt) {
+  return detail::unwrap(nothrow::sign(doc_type, content, signer, meta));
+}
+inline bytes verify(bytes_view text, const key &signer_public) {
+  return detail::unwrap(nothrow::verify(text, signer_public));
+}
+inline bytes signed_content(bytes_view text) { return detail::unwrap(nothrow::signed_content(text)); }
+inline bytes symkey_unlock(bytes_view serialized, bytes_view passphrase) {
+  return detail::unwrap(nothrow::symkey_unlock(serialized, passphrase));
+}
+inline std::pair<std::string, std::string> curve_keypair() { return detail::unwrap(nothrow::curve_keypair()); }
+
+#endif  // OT_TRANSPORT_HPP_EXCEPTIONS
+
+}  // namespace ot
+
+#endif  // OT_TRANSPORT_HPP

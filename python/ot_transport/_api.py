@@ -1,0 +1,704 @@
+"""The Pythonic API over the C ABI. Every C call goes through ``_lib`` (declared in ``_ffi``)."""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import threading
+import time
+from typing import (
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+)
+
+from . import _ffi
+from ._errors import (
+    DecryptFailedError,
+    InternalError,
+    MalformedError,
+    NoMatchingRecipientError,
+    OtError,
+    TimeoutError,
+    error_for,
+)
+
+_lib = _ffi.load()
+
+#: Bytes-like input: ``bytes``, ``bytearray``, ``memoryview``, or ``str`` (encoded as UTF-8).
+BytesLike = Union[bytes, bytearray, memoryview, str]
+
+SAMY_LEN = 32
+SHA256_LEN = 32
+WHIRLPOOL_LEN = 64
+_FOREVER = 0xFFFFFFFF
+
+#: Option names ``SessionOptions`` accepts (the latency names are legacy OT's).
+OPTION_NAMES: Tuple[str, ...] = (
+    "latency_send_ms",
+    "latency_send_no_tries",
+    "latency_receive_ms",
+    "latency_receive_no_tries",
+    "latency_delay_after",
+    "is_blocking",
+    "linger_ms",
+    "max_resends",
+    "req_relaxed",
+    "heartbeat_ivl_ms",
+    "heartbeat_timeout_ms",
+    "heartbeat_ttl_ms",
+    "max_message_size",
+    "request_timeout_ms",
+    "reply_errors",
+)
+
+
+class ArmorKind(enum.IntEnum):
+    """Armor path: ``DATA`` (binary: envelopes, keys) or ``STRING`` (text, zlib-compressed)."""
+
+    DATA = 0
+    STRING = 1
+
+
+class KeyFormat(enum.IntEnum):
+    """Export formats (``OT_KEY_FORMAT_*``)."""
+
+    SPKI_PEM = 0
+    OT_PUBLIC = 1
+    OT_PUBLIC_UNESCAPED = 2
+    PKCS8_ENCRYPTED = 3
+    PKCS8_ENCRYPTED_LEGACY = 4
+    PKCS8_PLAIN = 5
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _b(data: BytesLike, what: str = "data") -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"{what}: expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
+
+
+def _opt_b(data: Optional[BytesLike], what: str) -> Optional[bytes]:
+    return None if data is None else _b(data, what)
+
+
+def _s(text: Optional[Union[str, bytes]], what: str) -> Optional[bytes]:
+    """NUL-terminated text argument. A NUL inside would silently cut it, so it is refused."""
+    if text is None:
+        return None
+    raw = text.encode("utf-8") if isinstance(text, str) else _b(text, what)
+    if b"\0" in raw:
+        raise ValueError(f"{what}: text contains a NUL character")
+    return raw
+
+
+def last_error() -> str:
+    """``ot_last_error()``: detail of the calling thread's last failed call."""
+    return (_lib.ot_last_error() or b"").decode("utf-8", "replace")
+
+
+def result_str(code: int) -> str:
+    """``ot_result_str()``: static English text of a result code."""
+    return (_lib.ot_result_str(code) or b"").decode("utf-8", "replace")
+
+
+def _check(rc: int) -> None:
+    if rc != 0:
+        raise error_for(rc, last_error(), result_str(rc))
+
+
+def _take(buf: ctypes.c_void_p) -> bytes:
+    """Copies an ``ot_buffer`` into Python bytes and frees it (the library zeroes it)."""
+    try:
+        n = _lib.ot_buffer_len(buf)
+        ptr = _lib.ot_buffer_data(buf)
+        return ctypes.string_at(ptr, n) if n else b""
+    finally:
+        _lib.ot_buffer_free(buf)
+
+
+def _call_buf(fn: Callable[..., int], *args: object) -> bytes:
+    """Calls ``fn(*args, &buffer)`` and returns the buffer's bytes."""
+    out = ctypes.c_void_p()
+    _check(fn(*args, ctypes.byref(out)))
+    return _take(out)
+
+
+def _call_text(fn: Callable[..., int], *args: object) -> str:
+    return _call_buf(fn, *args).decode("utf-8")
+
+
+def _call_handle(fn: Callable[..., int], *args: object) -> int:
+    out = ctypes.c_void_p()
+    _check(fn(*args, ctypes.byref(out)))
+    if not out.value:
+        raise InternalError("the library reported success but returned no object")
+    return out.value
+
+
+def version() -> str:
+    """Library version text (``ot_version()``)."""
+    return str(_lib.ot_version().decode())
+
+
+def zmq_version() -> Tuple[int, int, int]:
+    """The libzmq version the library runs with."""
+    v = [ctypes.c_int32() for _ in range(3)]
+    _lib.ot_zmq_version(*(ctypes.byref(x) for x in v))
+    return (v[0].value, v[1].value, v[2].value)
+
+
+def library_path() -> str:
+    """The file the shared library was loaded from (as given to the loader)."""
+    return str(_lib._name)
+
+
+# ---- handles ------------------------------------------------------------------------------------
+
+
+_H = TypeVar("_H", bound="_Handle")
+
+
+class _Handle:
+    """Owner of one library handle: freed by ``close()``, by leaving a ``with`` block, or when the
+    object is garbage-collected (also safe during interpreter shutdown)."""
+
+    _free_name = ""
+    __slots__ = ("_h", "_free", "__weakref__")
+
+    def __init__(self, handle: int) -> None:
+        self._h: Optional[int] = handle
+        # Kept on the instance so that __del__ needs no module globals at interpreter shutdown.
+        self._free = getattr(_lib, self._free_name)
+
+    @property
+    def handle(self) -> int:
+        """The raw handle value, for calling the C functions in ``ot_transport.lib`` directly."""
+        if self._h is None:
+            raise ValueError(f"{type(self).__name__} is closed")
+        return self._h
+
+    @property
+    def closed(self) -> bool:
+        return self._h is None
+
+    def close(self) -> None:
+        """Frees the handle now (the library zeroes private material). Idempotent."""
+        h, self._h = getattr(self, "_h", None), None
+        if h is not None:
+            self._free(h)
+
+    def __enter__(self: _H) -> _H:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - nothing may escape a finalizer
+            pass
+
+
+class Key(_Handle):
+    """An RSA key, public or private (``ot_key``). Immutable: safe to share between threads.
+    ``Key(handle)`` adopts a raw handle (as do the other handle classes)."""
+
+    _free_name = "ot_key_free"
+    __slots__ = ("_nym",)
+
+    def __init__(self, handle: int) -> None:
+        super().__init__(handle)
+        self._nym: Optional[str] = None
+
+    @classmethod
+    def generate(cls, bits: int = 2048) -> "Key":
+        """A new RSA key (exponent 65537); ``bits`` a multiple of 8 in 1024..8192."""
+        return cls(_call_handle(_lib.ot_key_generate, bits))
+
+    @classmethod
+    def load(cls, data: BytesLike, passphrase: Optional[BytesLike] = None) -> "Key":
+        """Loads a key in any format legacy OT wrote (format detected). ``passphrase`` (bytes, any
+        value, e.g. a 16-byte wallet master key; or str) is needed only for encrypted keys."""
+        raw = _b(data)
+        pw = _opt_b(passphrase, "passphrase")
+        return cls(
+            _call_handle(_lib.ot_key_load, raw, len(raw), pw, 0 if pw is None else len(pw))
+        )
+
+    def export(self, fmt: KeyFormat = KeyFormat.SPKI_PEM, passphrase: Optional[BytesLike] = None) -> bytes:
+        """The key as text in ``fmt``; encrypted formats need a passphrase."""
+        pw = _opt_b(passphrase, "passphrase")
+        return _call_buf(
+            _lib.ot_key_export, self.handle, int(fmt), pw, 0 if pw is None else len(pw)
+        )
+
+    def public(self) -> "Key":
+        """A new public-only key with the same public part."""
+        return Key(_call_handle(_lib.ot_key_public, self.handle))
+
+    @property
+    def is_private(self) -> bool:
+        return bool(_lib.ot_key_is_private(self.handle) == 1)
+
+    @property
+    def bits(self) -> int:
+        return int(_lib.ot_key_bits(self.handle))
+
+    @property
+    def nym_id(self) -> str:
+        """base62(SAMY(escaped OT public-key block)): the NymID of 2011-era Nyms."""
+        if self._nym is None:
+            self._nym = _call_text(_lib.ot_key_nym_id, self.handle)
+        return self._nym
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<ot_transport.Key closed>"
+        kind = "private" if self.is_private else "public"
+        return f"<ot_transport.Key {kind} RSA-{self.bits} {self.nym_id}>"
+
+
+#: A recipient for ``seal``: a ``Key`` (its own NymID), or a ``(nym_id, key)`` pair.
+RecipientSpec = Union[Key, Tuple[str, Key]]
+
+
+class Envelope(_Handle):
+    """A sealed envelope (v1, v0 or symmetric). Immutable: safe to share between threads."""
+
+    _free_name = "ot_envelope_free"
+    __slots__ = ()
+
+    @classmethod
+    def seal(cls, recipients: Union[RecipientSpec, Iterable[RecipientSpec]], data: BytesLike) -> "Envelope":
+        """Seals ``data`` (no NUL bytes) to one or more recipients: a ``Key`` (its own NymID is
+        written in the envelope) or a ``(nym_id, key)`` pair (``""``: key-only, as notaries seal
+        replies)."""
+        if isinstance(recipients, (Key, tuple)):
+            recipients = [recipients]
+        pairs: List[Tuple[bytes, Key]] = []
+        for r in recipients:
+            if isinstance(r, Key):
+                pairs.append((_s(r.nym_id, "nym_id") or b"", r))
+            else:
+                nym_text, rkey = r
+                if not isinstance(rkey, Key):
+                    raise TypeError("recipient key must be an ot_transport.Key")
+                pairs.append((_s(nym_text, "nym_id") or b"", rkey))
+        arr = (_ffi.Recipient * max(len(pairs), 1))()
+        for i, (nym, key) in enumerate(pairs):
+            arr[i].nym_id = nym
+            arr[i].key = key.handle
+        raw = _b(data)
+        return cls(_call_handle(_lib.ot_envelope_seal, arr, len(pairs), raw, len(raw)))
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike) -> "Envelope":
+        raw = _b(data)
+        return cls(_call_handle(_lib.ot_envelope_parse, raw, len(raw)))
+
+    @classmethod
+    def from_armor(cls, text: BytesLike) -> "Envelope":
+        """Parses armor: bare, or bookended as ``OT ARMORED ENVELOPE``."""
+        raw = _b(text)
+        return cls(_call_handle(_lib.ot_envelope_from_armor, raw, len(raw)))
+
+    @classmethod
+    def encrypt_symmetric(cls, raw_key: BytesLike, data: BytesLike) -> "Envelope":
+        """A symmetric (type 2) envelope under a raw 16-byte AES key (see ``symkey_unlock``)."""
+        k, raw = _b(raw_key, "raw_key"), _b(data)
+        return cls(_call_handle(_lib.ot_envelope_encrypt_symmetric, k, len(k), raw, len(raw)))
+
+    def to_bytes(self) -> bytes:
+        return _call_buf(_lib.ot_envelope_to_bytes, self.handle)
+
+    def to_armor(self, bookends: bool = True) -> bytes:
+        """Armor text: bookended ``-----BEGIN OT ARMORED ENVELOPE-----`` by default, bare (what a
+        client sends as its request frame) with ``bookends=False``."""
+        return _call_buf(_lib.ot_envelope_to_armor, self.handle, 1 if bookends else 0)
+
+    def __len__(self) -> int:
+        """Number of recipient entries (v0: 1; symmetric: 0)."""
+        return int(_lib.ot_envelope_recipient_count(self.handle))
+
+    @property
+    def recipient_ids(self) -> List[str]:
+        """The NymIDs of the entries, in envelope order (``""`` for key-only and v0 entries)."""
+        h = self.handle
+        return [_call_text(_lib.ot_envelope_recipient_id, h, i) for i in range(len(self))]
+
+    def open(self, key: Key, nym_id: Optional[str] = None) -> bytes:
+        """Opens with a private key; the entry is the one for ``nym_id`` (default: the key's own
+        NymID), else a last key-only entry. Every cryptographic failure is the same
+        ``DecryptFailedError``."""
+        return _call_buf(_lib.ot_envelope_open, self.handle, _s(nym_id, "nym_id"), key.handle)
+
+    def decrypt_symmetric(self, raw_key: BytesLike) -> bytes:
+        k = _b(raw_key, "raw_key")
+        return _call_buf(_lib.ot_envelope_decrypt_symmetric, self.handle, k, len(k))
+
+
+def seal(recipients: Union[RecipientSpec, Iterable[RecipientSpec]], data: BytesLike) -> Envelope:
+    """``Envelope.seal``."""
+    return Envelope.seal(recipients, data)
+
+
+# ---- armor, hashes, IDs, signed text, symmetric keys -------------------------------------------
+
+
+def armor_encode(data: BytesLike, kind: ArmorKind = ArmorKind.DATA, bookend: Optional[str] = None) -> bytes:
+    """OT armor of ``data``; bare, or bookended ``-----BEGIN OT ARMORED <bookend>-----``."""
+    raw = _b(data)
+    return _call_buf(_lib.ot_armor_encode, raw, len(raw), int(kind), _s(bookend, "bookend"))
+
+
+def armor_decode(text: BytesLike, kind: ArmorKind = ArmorKind.DATA) -> bytes:
+    """Decodes armor (bookended, escaped-bookended or bare)."""
+    raw = _b(text)
+    return _call_buf(_lib.ot_armor_decode, raw, len(raw), int(kind))
+
+
+def _digest(fn: Callable[..., int], data: BytesLike, n: int) -> bytes:
+    raw = _b(data)
+    out = ctypes.create_string_buffer(n)
+    _check(fn(raw, len(raw), out))
+    return out.raw
+
+
+def samy(data: BytesLike) -> bytes:
+    """SAMY: SHA-256 XOR the first 32 bytes of Whirlpool."""
+    return _digest(_lib.ot_hash_samy, data, SAMY_LEN)
+
+
+def sha256(data: BytesLike) -> bytes:
+    return _digest(_lib.ot_hash_sha256, data, SHA256_LEN)
+
+
+def whirlpool(data: BytesLike) -> bytes:
+    return _digest(_lib.ot_hash_whirlpool, data, WHIRLPOOL_LEN)
+
+
+def id_encode(data: BytesLike) -> str:
+    """OT base62 text of bytes (big-endian, leading zero bytes dropped)."""
+    raw = _b(data)
+    return _call_text(_lib.ot_id_encode, raw, len(raw))
+
+
+def id_decode(text: str) -> bytes:
+    return _call_buf(_lib.ot_id_decode, _s(text, "id"))
+
+
+def id_of(data: BytesLike) -> str:
+    """The OT identifier of ``data``: base62(SAMY(data))."""
+    raw = _b(data)
+    return _call_text(_lib.ot_id_of, raw, len(raw))
+
+
+def sign(doc_type: str, content: BytesLike, key: Key, meta: Optional[str] = None) -> bytes:
+    """Signs ``content`` as ``-----BEGIN SIGNED <doc_type>-----`` with a private key."""
+    raw = _b(content)
+    return _call_buf(
+        _lib.ot_signed_create, _s(doc_type, "doc_type"), raw, len(raw), key.handle, _s(meta, "meta")
+    )
+
+
+def verify(text: BytesLike, key: Key) -> bytes:
+    """Verifies signed text with the signer's key; returns the signed content."""
+    raw = _b(text)
+    return _call_buf(_lib.ot_signed_verify, raw, len(raw), key.handle)
+
+
+def signed_content(text: BytesLike) -> bytes:
+    """The content of signed text **without verifying it**."""
+    raw = _b(text)
+    return _call_buf(_lib.ot_signed_content, raw, len(raw))
+
+
+def symkey_unlock(serialized: BytesLike, passphrase: BytesLike) -> bytes:
+    """Unlocks a legacy ``OTSymmetricKey`` (binary or armored ``<cachedKey>``): the 16 raw key
+    bytes (for a 2013+ wallet, the passphrase of every private key)."""
+    raw, pw = _b(serialized), _b(passphrase, "passphrase")
+    return _call_buf(_lib.ot_symkey_unlock, raw, len(raw), pw, len(pw))
+
+
+def curve_keypair() -> Tuple[str, str]:
+    """A new CURVE key pair as Z85 text: ``(public, secret)``."""
+    pub, sec = ctypes.c_void_p(), ctypes.c_void_p()
+    _check(_lib.ot_curve_keypair(ctypes.byref(pub), ctypes.byref(sec)))
+    return _take(pub).decode(), _take(sec).decode()
+
+
+# ---- transport ---------------------------------------------------------------------------------
+
+
+class SessionOptions(_Handle):
+    """Transport options (legacy defaults). Sessions and notaries copy them. Also usable as a
+    mapping: ``opts["latency_delay_after"] = 0``. Not thread-safe while being modified."""
+
+    _free_name = "ot_session_options_free"
+    __slots__ = ()
+
+    def __init__(self, **values: int) -> None:
+        super().__init__(_call_handle(_lib.ot_session_options_new))
+        for name, value in values.items():
+            self.set(name, value)
+
+    def set(self, name: str, value: Union[int, bool]) -> "SessionOptions":
+        _check(_lib.ot_session_options_set(self.handle, _s(name, "name"), int(value)))
+        return self
+
+    def get(self, name: str) -> int:
+        v = ctypes.c_int64()
+        _check(_lib.ot_session_options_get(self.handle, _s(name, "name"), ctypes.byref(v)))
+        return v.value
+
+    __getitem__ = get
+
+    def __setitem__(self, name: str, value: Union[int, bool]) -> None:
+        self.set(name, value)
+
+    def as_dict(self) -> Dict[str, int]:
+        return {n: self.get(n) for n in OPTION_NAMES}
+
+    def load_ini(self, text: BytesLike) -> "SessionOptions":
+        """Applies a legacy ``client.cfg``/``server.cfg`` text (``[latency]``, ``[ot_transport]``)."""
+        raw = _b(text)
+        _check(_lib.ot_session_options_load_ini(self.handle, raw, len(raw)))
+        return self
+
+    def set_curve_server(self, server_secret_z85: str) -> "SessionOptions":
+        _check(_lib.ot_session_options_set_curve_server(self.handle, _s(server_secret_z85, "secret")))
+        return self
+
+    def set_curve_client(
+        self, server_public_z85: str, client_public_z85: str, client_secret_z85: str
+    ) -> "SessionOptions":
+        _check(
+            _lib.ot_session_options_set_curve_client(
+                self.handle,
+                _s(server_public_z85, "server_public"),
+                _s(client_public_z85, "client_public"),
+                _s(client_secret_z85, "client_secret"),
+            )
+        )
+        return self
+
+
+def _options_handle(options: Optional[SessionOptions]) -> Optional[int]:
+    return None if options is None else options.handle
+
+
+class Session(_Handle):
+    """A client session (one lock-step REQ connection). One thread at a time; the library answers
+    a concurrent second call with ``StateError``."""
+
+    _free_name = "ot_session_free"
+    __slots__ = ()
+
+    def __init__(
+        self,
+        endpoint: str,
+        options: Optional[SessionOptions] = None,
+        *,
+        identity: Optional[Tuple[Key, Key]] = None,
+        notary: Optional[Tuple[str, Key, Key]] = None,
+    ) -> None:
+        """Connects (asynchronously) to ``endpoint``. ``identity`` = (auth_private,
+        encryption_private) and ``notary`` = (nym_id, encryption_public, auth_public) may be given
+        here or set later."""
+        super().__init__(
+            _call_handle(_lib.ot_session_new, _s(endpoint, "endpoint"), _options_handle(options))
+        )
+        if identity is not None:
+            self.set_identity(*identity)
+        if notary is not None:
+            self.set_notary(*notary)
+
+    def set_identity(self, auth_private: Key, encryption_private: Key) -> None:
+        _check(_lib.ot_session_set_identity(self.handle, auth_private.handle, encryption_private.handle))
+
+    def set_notary(self, nym_id: str, encryption_public: Key, auth_public: Key) -> None:
+        _check(
+            _lib.ot_session_set_notary(
+                self.handle, _s(nym_id, "nym_id"), encryption_public.handle, auth_public.handle
+            )
+        )
+
+    def request(self, content: BytesLike) -> bytes:
+        """A full legacy request: sign, seal, send, wait, open, verify; the reply content."""
+        raw = _b(content)
+        return _call_buf(_lib.ot_session_request, self.handle, raw, len(raw))
+
+    def exchange(self, frame: BytesLike) -> bytes:
+        """One raw lock-step exchange of frames."""
+        raw = _b(frame)
+        return _call_buf(_lib.ot_session_exchange, self.handle, raw, len(raw))
+
+
+class Request(_Handle):
+    """A request received by a ``Notary`` (opened and parsed, not verified yet)."""
+
+    _free_name = "ot_request_free"
+    __slots__ = ("_notary",)
+
+    def __init__(self, handle: int, notary: "Notary") -> None:
+        super().__init__(handle)
+        self._notary = notary
+
+    @property
+    def content(self) -> bytes:
+        """The content **without verifying** the signature (e.g. to find the sender)."""
+        return _call_buf(_lib.ot_request_content, self.handle)
+
+    def verify(self, sender_auth_public: Key) -> bytes:
+        """Verifies the signature; returns the verified content. ``BadSignatureError`` otherwise."""
+        return _call_buf(_lib.ot_request_verify, self.handle, sender_auth_public.handle)
+
+    def reply(self, content: BytesLike, recipient_encryption_public: Optional[Key] = None) -> None:
+        """Answers this request through its notary (see ``Notary.reply``)."""
+        self._notary.reply(self, content, recipient_encryption_public)
+
+
+class Notary(_Handle):
+    """A notary endpoint (one REP socket). One thread at a time. A context manager, and an
+    iterator of requests: ``for req in notary: ...`` runs until ``close()`` (unreadable requests
+    are survived and counted in ``skipped``)."""
+
+    _free_name = "ot_notary_free"
+    __slots__ = ("skipped", "_closing")
+
+    #: Slice in which iteration waits for a request, so that close() and Ctrl-C end it promptly.
+    POLL_MS = 200
+
+    def __init__(
+        self,
+        bind_endpoint: str,
+        auth_private: Key,
+        encryption_private: Key,
+        nym_id: Optional[str] = None,
+        options: Optional[SessionOptions] = None,
+    ) -> None:
+        """Binds ``bind_endpoint`` (``tcp://127.0.0.1:*`` picks a free port: see ``endpoint``).
+        ``nym_id`` defaults to ``encryption_private.nym_id``."""
+        nym = encryption_private.nym_id if nym_id is None else nym_id
+        super().__init__(
+            _call_handle(
+                _lib.ot_notary_new,
+                _s(bind_endpoint, "endpoint"),
+                auth_private.handle,
+                encryption_private.handle,
+                _s(nym, "nym_id"),
+                _options_handle(options),
+            )
+        )
+        self.skipped = 0
+        self._closing = threading.Event()
+
+    @property
+    def endpoint(self) -> str:
+        """The bound endpoint with a wildcard port resolved."""
+        return _call_text(_lib.ot_notary_endpoint, self.handle)
+
+    def receive(self, timeout: Optional[float] = None) -> Request:
+        """Waits up to ``timeout`` seconds (None: forever) for a request. ``TimeoutError`` when
+        none came; ``MalformedError``/``DecryptFailedError``/``NoMatchingRecipientError`` for an
+        unreadable one (the notary keeps serving)."""
+        ms = _FOREVER if timeout is None else max(0, min(int(timeout * 1000), _FOREVER - 1))
+        return Request(_call_handle(_lib.ot_notary_receive, self.handle, ms), self)
+
+    def reply(
+        self, request: Request, content: BytesLike, recipient_encryption_public: Optional[Key] = None
+    ) -> None:
+        """Signs ``content`` with the notary's auth key and seals it to
+        ``recipient_encryption_public`` (None: the legacy unencrypted ``MESSAGE`` reply)."""
+        raw = _b(content)
+        rk = None if recipient_encryption_public is None else recipient_encryption_public.handle
+        _check(_lib.ot_notary_reply(self.handle, request.handle, raw, len(raw), rk))
+
+    def requests(self, idle_timeout: Optional[float] = None) -> Iterator[Request]:
+        """Requests as they come, until ``close()`` or ``idle_timeout`` seconds without one.
+        Unreadable requests are skipped (counted in ``skipped``)."""
+        deadline = None if idle_timeout is None else time.monotonic() + idle_timeout
+        while not self._closing.is_set() and not self.closed:
+            slice_s = self.POLL_MS / 1000
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                slice_s = min(slice_s, left)
+            try:
+                req = self.receive(slice_s)
+            except TimeoutError:
+                continue
+            except (MalformedError, DecryptFailedError, NoMatchingRecipientError):
+                self.skipped += 1
+                continue
+            except (OtError, ValueError):
+                if self._closing.is_set() or self.closed:
+                    return  # closed by another thread while waiting
+                raise
+            with req:
+                yield req
+            if deadline is not None:
+                deadline = time.monotonic() + idle_timeout  # type: ignore[operator]
+
+    def __iter__(self) -> Iterator[Request]:
+        return self.requests()
+
+    def close(self) -> None:
+        closing = getattr(self, "_closing", None)
+        if closing is not None:
+            closing.set()
+        super().close()
+
+
+#: The raw library (every function of the header, declared with argtypes/restype), for calls the
+#: Pythonic API does not cover. Handles: ``obj.handle``.
+lib = _lib
+
+__all__ = [
+    "ArmorKind",
+    "BytesLike",
+    "Envelope",
+    "Key",
+    "KeyFormat",
+    "Notary",
+    "OPTION_NAMES",
+    "RecipientSpec",
+    "Request",
+    "Session",
+    "SessionOptions",
+    "armor_decode",
+    "armor_encode",
+    "curve_keypair",
+    "id_decode",
+    "id_encode",
+    "id_of",
+    "last_error",
+    "lib",
+    "library_path",
+    "result_str",
+    "samy",
+    "seal",
+    "sha256",
+    "sign",
+    "signed_content",
+    "symkey_unlock",
+    "verify",
+    "version",
+    "whirlpool",
+    "zmq_version",
+]
