@@ -147,7 +147,7 @@ fn vector_signed_texts() {
             .unwrap();
         assert_eq!(
             signed::verify(&text, &x.public).unwrap_err().kind(),
-            ErrorKind::KeyFormat
+            ErrorKind::InvalidArgument
         );
     }
 }
@@ -230,7 +230,7 @@ fn key_generation_and_export_round_trips() {
         assert!(k.to_public().export(KeyFormat::Pkcs8Plain, None).is_err());
         assert_eq!(
             k.sign_digest(&[0u8; 32]).unwrap_err().kind(),
-            ErrorKind::KeyFormat
+            ErrorKind::InvalidArgument
         );
     }
 }
@@ -287,17 +287,17 @@ fn signed_round_trip_and_wrong_pairings() {
     // Wrong pairings: SHA256D with RSA, SAMY with Ed25519, anything with X25519.
     assert_eq!(
         signed::verify(t.as_bytes(), &rsa).unwrap_err().kind(),
-        ErrorKind::KeyFormat
+        ErrorKind::InvalidArgument
     );
     assert_eq!(
         signed::verify(t.as_bytes(), &e).unwrap_err().kind(),
-        ErrorKind::KeyFormat
+        ErrorKind::InvalidArgument
     );
     let legacy = signed::create("MESSAGE", content, &rsa, None).unwrap();
     assert!(legacy.contains("\nHash: SAMY\n"));
     assert_eq!(
         signed::verify(legacy.as_bytes(), &a).unwrap_err().kind(),
-        ErrorKind::KeyFormat
+        ErrorKind::InvalidArgument
     );
     signed::verify(legacy.as_bytes(), &rsa).unwrap();
     // A SAMY text relabelled SHA256D (and the reverse) never verifies.
@@ -312,7 +312,7 @@ fn signed_round_trip_and_wrong_pairings() {
         signed::create("MESSAGE", content, &e, None)
             .unwrap_err()
             .kind(),
-        ErrorKind::KeyFormat
+        ErrorKind::InvalidArgument
     );
     // A second Hash line is malformed, for both hash types.
     for text in [&t, &legacy] {
@@ -380,7 +380,7 @@ fn envelope_round_trips_and_rules() {
     let rsa = Key::generate(1024).unwrap();
     assert_eq!(
         back.open(Some(&id1), &rsa).unwrap_err().kind(),
-        ErrorKind::KeyFormat
+        ErrorKind::InvalidArgument
     );
     // Mixing RSA and X25519 recipients is refused; Ed25519 cannot receive.
     let rs = [
@@ -408,7 +408,7 @@ fn envelope_round_trips_and_rules() {
         )
         .unwrap_err()
         .kind(),
-        ErrorKind::KeyFormat
+        ErrorKind::InvalidArgument
     );
     // RSA recipients still give type 1, which still refuses NUL.
     let t1 = Envelope::seal(
@@ -432,7 +432,7 @@ fn envelope_round_trips_and_rules() {
     );
     assert_eq!(
         t1.open(Some("a"), &e1).unwrap_err().kind(),
-        ErrorKind::KeyFormat
+        ErrorKind::InvalidArgument
     );
 }
 

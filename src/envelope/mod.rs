@@ -241,12 +241,11 @@ impl Envelope {
             .iter()
             .filter(|r| r.key.algorithm() == Algorithm::X25519)
             .count();
-        if let Some(r) = recipients
+        if recipients
             .iter()
-            .find(|r| r.key.algorithm() == Algorithm::Ed25519)
+            .any(|r| r.key.algorithm() == Algorithm::Ed25519)
         {
-            let _ = r;
-            return Err(Error::key_format(
+            return Err(Error::invalid(
                 "an Ed25519 key cannot receive envelopes: seal to the identity's X25519 (E) key",
             ));
         }
@@ -560,7 +559,7 @@ impl Envelope {
             return self.open_v3(entries, header, nym_id, key);
         }
         if key.algorithm() != Algorithm::Rsa {
-            return Err(Error::key_format(format!(
+            return Err(Error::invalid(format!(
                 "a type-{} envelope opens with an RSA private key, not {:?}",
                 self.envelope_type(),
                 key.algorithm()
@@ -619,7 +618,7 @@ impl Envelope {
         key: &Key,
     ) -> Result<Vec<u8>> {
         if key.algorithm() != Algorithm::X25519 {
-            return Err(Error::key_format(format!(
+            return Err(Error::invalid(format!(
                 "a type-3 envelope opens with an X25519 private key, not {:?}",
                 key.algorithm()
             )));

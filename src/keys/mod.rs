@@ -114,8 +114,10 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// Using a key of the wrong algorithm is an argument error (`OT_ERR_INVALID_ARGUMENT`, "wrong
+/// key type" in the C contract), not a key-format one.
 fn wrong_kind(what: &str) -> Error {
-    Error::key_format(what.to_string())
+    Error::invalid(what.to_string())
 }
 
 fn check_size(bits: usize) -> Result<()> {

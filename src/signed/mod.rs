@@ -143,7 +143,7 @@ pub fn create(doc_type: &str, content: &[u8], signer: &Key, meta: Option<&str>) 
             HASH_SHA256D,
         ),
         Algorithm::X25519 => {
-            return Err(Error::key_format(
+            return Err(Error::invalid(
                 "an X25519 key cannot sign: sign with an RSA or Ed25519 key",
             ));
         }
@@ -311,7 +311,7 @@ impl SignedText {
     /// Verifies that at least one signature was made by `signer`; returns the content.
     ///
     /// `Hash: SAMY` verifies only with an RSA key and `Hash: SHA256D` only with an Ed25519 key;
-    /// any other pairing is [`ErrorKind::KeyFormat`], never a success.
+    /// any other pairing is [`ErrorKind::InvalidArgument`] (wrong key type), never a success.
     pub fn verify(&self, signer: &Key) -> Result<&[u8]> {
         let alg = signer.algorithm();
         let ok = match self.hash_type.as_str() {
@@ -325,7 +325,7 @@ impl SignedText {
             }
         };
         if !ok {
-            return Err(Error::key_format(format!(
+            return Err(Error::invalid(format!(
                 "a \"Hash: {}\" text verifies only with {} key, not {:?}",
                 self.hash_type,
                 if self.hash_type == HASH_SAMY {
