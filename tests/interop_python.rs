@@ -193,3 +193,187 @@ fn signed_text_both_ways() {
         "a tampered document must not verify in the independent peer"
     );
 }
+
+// ---- Suite v3 (issue 9): the peer learned it from suite-v3.md, not from this crate ----------
+
+#[test]
+fn v3_peer_hpke_matches_rfc9180_and_ids_agree() {
+    let vec = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/vectors/rfc/rfc9180_base_x25519_sha256_chacha20poly1305.json");
+    let (ok, out) = run(&["selftest-v3", "--vectors", vec.to_str().unwrap()]);
+    assert!(ok, "{}", String::from_utf8_lossy(&out));
+    let dir = tmpdir("v3ids");
+    for (i, k) in [
+        Key::generate_ed25519().unwrap(),
+        Key::generate_x25519().unwrap(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (private, public) = write_keys(&dir, &format!("k{i}"), k);
+        for f in [&private, &public] {
+            let (ok, out) = run(&["nymid", "--key", f]);
+            assert!(ok);
+            assert_eq!(String::from_utf8(out).unwrap().trim(), k.nym_id().unwrap());
+        }
+    }
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let f = dir.join("data.bin");
+    std::fs::write(&f, &data).unwrap();
+    let (ok, out) = run(&["sha256d", "--in", f.to_str().unwrap(), "--base62"]);
+    assert!(ok);
+    assert_eq!(
+        String::from_utf8(out).unwrap().trim(),
+        hash::id_of_v3(&data).unwrap()
+    );
+}
+
+#[test]
+fn v3_envelopes_both_ways() {
+    let dir = tmpdir("v3env");
+    let (a1, e1) = (
+        Key::generate_ed25519().unwrap(),
+        Key::generate_x25519().unwrap(),
+    );
+    let (a2, e2) = (
+        Key::generate_ed25519().unwrap(),
+        Key::generate_x25519().unwrap(),
+    );
+    let (id1, id2) = (a1.nym_id().unwrap(), a2.nym_id().unwrap());
+    let (e1_priv, e1_pub) = write_keys(&dir, "e1", &e1);
+    let (e2_priv, e2_pub) = write_keys(&dir, "e2", &e2);
+    let message: &[u8] = b"<OTmessage>\0binary \xff and NUL survive type 3\0</OTmessage>";
+    let input = dir.join("msg.bin");
+    std::fs::write(&input, message).unwrap();
+
+    // Python seals type 3 to both; we open each entry, by NymID and by key alone.
+    let sealed = dir.join("py3.env");
+    let (ok, _) = run(&[
+        "seal",
+        "--to",
+        &format!("{id1}={e1_pub}"),
+        "--to",
+        &format!("{id2}={e2_pub}"),
+        "--in",
+        input.to_str().unwrap(),
+        "--out",
+        sealed.to_str().unwrap(),
+        "--bookend",
+    ]);
+    assert!(ok);
+    let env = Envelope::from_armor(&std::fs::read(&sealed).unwrap()).unwrap();
+    assert_eq!(env.envelope_type(), 3);
+    assert_eq!(env.open(Some(&id1), &e1).unwrap(), message);
+    assert_eq!(env.open(Some(&id2), &e2).unwrap(), message);
+    assert_eq!(env.open(None, &e2).unwrap(), message);
+    assert_eq!(
+        env.open(Some(&id1), &e2).unwrap_err().kind(),
+        ot_transport::ErrorKind::DecryptFailed
+    );
+
+    // We seal type 3 (with a key-only entry too); Python opens as each recipient.
+    let ours = Envelope::seal(
+        &[
+            Recipient {
+                nym_id: &id1,
+                key: &e1.to_public(),
+            },
+            Recipient {
+                nym_id: "",
+                key: &e2,
+            },
+        ],
+        message,
+    )
+    .unwrap();
+    let f = dir.join("rs3.env");
+    std::fs::write(&f, ours.to_armor(false).unwrap()).unwrap();
+    for (key, id) in [(&e1_priv, id1.as_str()), (&e2_priv, "not-listed")] {
+        let (ok, out) = run(&[
+            "open",
+            "--key",
+            key,
+            "--nym-id",
+            id,
+            "--in",
+            f.to_str().unwrap(),
+        ]);
+        assert!(ok);
+        assert_eq!(out, message);
+    }
+    let (ok, out) = run(&["open", "--key", &e2_priv, "--in", f.to_str().unwrap()]);
+    assert!(ok);
+    assert_eq!(out, message);
+    // A tampered payload fails in the peer too.
+    let mut b = ours.to_bytes();
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    std::fs::write(
+        &f,
+        ot_transport::armor::encode(&b, ot_transport::armor::Kind::Data).unwrap(),
+    )
+    .unwrap();
+    let (ok, _) = run(&[
+        "open",
+        "--key",
+        &e1_priv,
+        "--nym-id",
+        &id1,
+        "--in",
+        f.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+}
+
+#[test]
+fn v3_signed_text_both_ways() {
+    let dir = tmpdir("v3sig");
+    let k = Key::generate_ed25519().unwrap();
+    let (private, public) = write_keys(&dir, "k", &k);
+    let long = "x".repeat(3000);
+    let content =
+        format!("<?xml version=\"1.0\"?>\n\n<OTmessage\n version=\"2.0\">\n{long}\n</OTmessage>\n");
+    let input = dir.join("content.txt");
+    std::fs::write(&input, &content).unwrap();
+    let out_file = dir.join("py.signed");
+    let (ok, _) = run(&[
+        "sign",
+        "--key",
+        &private,
+        "--type",
+        "CONTRACT",
+        "--meta",
+        "SDT9",
+        "--in",
+        input.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(ok);
+    let text = std::fs::read(&out_file).unwrap();
+    assert!(text.starts_with(b"-----BEGIN SIGNED CONTRACT-----\nHash: SHA256D\n\n"));
+    assert_eq!(
+        signed::verify(&text, &k.to_public()).unwrap(),
+        content.as_bytes()
+    );
+    // Ed25519 is deterministic: our text for the same content is identical.
+    let ours = signed::create("CONTRACT", content.as_bytes(), &k, Some("SDT9")).unwrap();
+    assert_eq!(ours.as_bytes(), &text[..]);
+
+    let ours = signed::create("MESSAGE", content.as_bytes(), &k, None).unwrap();
+    let f = dir.join("rs.signed");
+    std::fs::write(&f, &ours).unwrap();
+    let (ok, out) = run(&["verify", "--key", &public, "--in", f.to_str().unwrap()]);
+    assert!(ok);
+    assert_eq!(out, content.as_bytes());
+    // Type swapped: the v3 digest binds the type, so the peer refuses it.
+    std::fs::write(&f, ours.replace("MESSAGE", "CONTRACT")).unwrap();
+    let (ok, _) = run(&["verify", "--key", &public, "--in", f.to_str().unwrap()]);
+    assert!(!ok);
+    // An RSA key does not verify a SHA256D text in the peer either.
+    let rsa = Key::generate(1024).unwrap();
+    let (_, rsa_pub) = write_keys(&dir, "rsa", &rsa);
+    std::fs::write(&f, &ours).unwrap();
+    let (ok, _) = run(&["verify", "--key", &rsa_pub, "--in", f.to_str().unwrap()]);
+    assert!(!ok);
+}
