@@ -11,7 +11,12 @@ static int hex_eq(const uint8_t *b, size_t n, const char *hex) {
 }
 
 int main(void) {
-  CHECK(strcmp(ot_version(), "0.1.0") == 0);
+  {
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", OT_TRANSPORT_VERSION_MAJOR, OT_TRANSPORT_VERSION_MINOR,
+             OT_TRANSPORT_VERSION_PATCH);
+    CHECK(strcmp(ot_version(), want) == 0);
+  }
   CHECK(strcmp(ot_result_str(OT_OK), "ok") == 0);
   CHECK(strcmp(ot_result_str(OT_ERR_DECRYPT_FAILED), "decryption failed") == 0);
   CHECK(strcmp(ot_result_str(9999), "unknown result code") == 0);

@@ -10,6 +10,7 @@ ensure_deps() {
   command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] ||
     die "cargo (Rust toolchain) not found: install it from your distribution or with rustup"
   command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+  command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
   command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
   command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
   pkg-config --exists libzmq 2>/dev/null || need_apt+=(libzmq3-dev)

@@ -111,7 +111,7 @@ fn replies_delayed_past_the_timeout_are_not_mistaken_for_later_answers() {
         }
     });
     let mut s = session(&ep);
-    let worst = Duration::from_millis(fast().worst_case_ms() as u64);
+    let worst = Duration::from_millis(fast().worst_case_ms().unwrap() as u64);
     let (r, took) = timed(|| s.request(b"first\n"));
     let got = r.unwrap();
     assert_eq!(s.stats().resends, 1);
@@ -159,7 +159,7 @@ fn garbage_truncated_empty_and_multipart_replies_are_clear_errors() {
 fn a_notary_that_never_answers_costs_exactly_the_configured_schedule() {
     let (ep, _h) = raw_rep(2, |_| None);
     let mut s = session(&ep);
-    let worst = Duration::from_millis(fast().worst_case_ms() as u64);
+    let worst = Duration::from_millis(fast().worst_case_ms().unwrap() as u64);
     let (r, took) = timed(|| s.request(b"x\n"));
     assert_eq!(r.unwrap_err().kind(), ErrorKind::Timeout);
     assert!(

@@ -2,7 +2,7 @@
 
 use zeroize::Zeroize;
 
-use super::{Handle, HandleKind, checked, free};
+use super::{Handle, HandleKind, checked, free, guard_value};
 
 /// Bytes returned by the library (text, IDs, plaintext, keys). Owned by the caller, who frees it
 /// with `ot_buffer_free`. The bytes are followed by a NUL that `ot_buffer_len` does not count,
@@ -36,24 +36,24 @@ impl Drop for ot_buffer {
 /// Valid until `ot_buffer_free(buf)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_buffer_data(buf: *const ot_buffer) -> *const u8 {
-    match unsafe { checked(buf) } {
+    guard_value(std::ptr::null(), || match checked(buf) {
         Some(b) => b.data.as_ptr(),
         None => std::ptr::null(),
-    }
+    })
 }
 
 /// Number of bytes in the buffer, not counting the trailing NUL. 0 if `buf` is NULL or not a
 /// live buffer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_buffer_len(buf: *const ot_buffer) -> usize {
-    match unsafe { checked(buf) } {
+    guard_value(0, || match checked(buf) {
         Some(b) => b.data.len() - 1,
         None => 0,
-    }
+    })
 }
 
 /// Zeroes and frees a buffer. `ot_buffer_free(NULL)` does nothing.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_buffer_free(buf: *mut ot_buffer) {
-    unsafe { free(buf) }
+    guard_value((), || free(buf))
 }

@@ -3,8 +3,8 @@
 use std::ffi::{c_char, c_int};
 
 use super::{
-    Handle, HandleKind, bytes, checked, cstr, free, guard, handle, invalid, null, opt_cstr,
-    ot_buffer, ot_key, ot_result, out_ptr, put,
+    Handle, HandleKind, bytes, checked, cstr, free, guard, guard_value, handle, invalid, null,
+    opt_cstr, ot_buffer, ot_key, ot_result, out_ptr, put,
 };
 use crate::envelope::{Envelope, Recipient};
 
@@ -63,15 +63,22 @@ pub unsafe extern "C" fn ot_envelope_seal(
         out_ptr(envelope, "envelope")?;
         // SAFETY: the caller provides `n` recipient structs (header contract).
         let rs = unsafe { std::slice::from_raw_parts(recipients, n) };
-        let mut list = Vec::with_capacity(n);
+        // The keys stay borrowed (so they cannot be freed) until the envelope is sealed.
+        let mut ids = Vec::with_capacity(n);
+        let mut keys = Vec::with_capacity(n);
         for (i, r) in rs.iter().enumerate() {
-            let id = unsafe { cstr(r.nym_id, &format!("recipients[{i}].nym_id")) }?;
-            let k = unsafe { handle(r.key, &format!("recipients[{i}].key")) }?;
-            list.push(Recipient {
+            // SAFETY: each `nym_id` is a NUL-terminated string (header contract).
+            ids.push(unsafe { cstr(r.nym_id, &format!("recipients[{i}].nym_id")) }?);
+            keys.push(handle(r.key, &format!("recipients[{i}].key"))?);
+        }
+        let list: Vec<Recipient> = ids
+            .iter()
+            .zip(&keys)
+            .map(|(id, k)| Recipient {
                 nym_id: id,
                 key: &k.0,
-            });
-        }
+            })
+            .collect();
         let e = Envelope::seal(&list, p)?;
         unsafe { put(envelope, ot_envelope(e)) };
         Ok(())
@@ -118,7 +125,7 @@ pub unsafe extern "C" fn ot_envelope_to_bytes(
     out: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        let e = unsafe { handle(envelope, "envelope") }?;
+        let e = handle(envelope, "envelope")?;
         out_ptr(out, "out")?;
         unsafe { put(out, ot_buffer::new(e.0.to_bytes())) };
         Ok(())
@@ -134,7 +141,7 @@ pub unsafe extern "C" fn ot_envelope_to_armor(
     out: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        let e = unsafe { handle(envelope, "envelope") }?;
+        let e = handle(envelope, "envelope")?;
         out_ptr(out, "out")?;
         let s = e.0.to_armor(bookends != 0)?;
         unsafe { put(out, ot_buffer::new(s.into_bytes())) };
@@ -146,13 +153,15 @@ pub unsafe extern "C" fn ot_envelope_to_armor(
 /// `envelope` is NULL or not a live envelope.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_type(envelope: *const ot_envelope) -> c_int {
-    unsafe { checked(envelope) }.map_or(-1, |e| c_int::from(e.0.envelope_type()))
+    checked(envelope).map_or(-1, |e| c_int::from(e.0.envelope_type()))
 }
 
 /// Number of recipient entries (v0: 1; symmetric: 0; NULL or not a live envelope: 0).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_recipient_count(envelope: *const ot_envelope) -> usize {
-    unsafe { checked(envelope) }.map_or(0, |e| e.0.recipient_ids().len())
+    guard_value(0, || {
+        checked(envelope).map_or(0, |e| e.0.recipient_ids().len())
+    })
 }
 
 /// The NymID of recipient entry `index` (0-based, envelope order) as NUL-terminated text;
@@ -164,7 +173,7 @@ pub unsafe extern "C" fn ot_envelope_recipient_id(
     id: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        let e = unsafe { handle(envelope, "envelope") }?;
+        let e = handle(envelope, "envelope")?;
         out_ptr(id, "id")?;
         let ids = e.0.recipient_ids();
         let s = ids.get(index).ok_or_else(|| {
@@ -199,9 +208,9 @@ pub unsafe extern "C" fn ot_envelope_open(
     plaintext: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        let e = unsafe { handle(envelope, "envelope") }?;
+        let e = handle(envelope, "envelope")?;
         let id = unsafe { opt_cstr(nym_id, "nym_id") }?;
-        let k = unsafe { handle(private_key, "private_key") }?;
+        let k = handle(private_key, "private_key")?;
         out_ptr(plaintext, "plaintext")?;
         let p = e.0.open(id, &k.0)?;
         unsafe { put(plaintext, ot_buffer::new(p)) };
@@ -239,7 +248,7 @@ pub unsafe extern "C" fn ot_envelope_decrypt_symmetric(
     plaintext: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        let e = unsafe { handle(envelope, "envelope") }?;
+        let e = handle(envelope, "envelope")?;
         let k = unsafe { bytes(raw_key, key_len, "raw_key") }?;
         out_ptr(plaintext, "plaintext")?;
         let p = e.0.decrypt_symmetric(k)?;
@@ -251,5 +260,5 @@ pub unsafe extern "C" fn ot_envelope_decrypt_symmetric(
 /// Frees an envelope. `ot_envelope_free(NULL)` does nothing.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_free(envelope: *mut ot_envelope) {
-    unsafe { free(envelope) }
+    guard_value((), || free(envelope))
 }

@@ -3,8 +3,8 @@
 use std::ffi::c_int;
 
 use super::{
-    Handle, HandleKind, bytes, checked, free, guard, handle, invalid, ot_buffer, ot_result,
-    out_ptr, put,
+    Handle, HandleKind, bytes, checked, free, guard, guard_value, handle, invalid, ot_buffer,
+    ot_result, out_ptr, put,
 };
 use crate::keys::{Algorithm, Key, KeyFormat};
 
@@ -105,7 +105,7 @@ pub unsafe extern "C" fn ot_key_generate_x25519(key: *mut *mut ot_key) -> ot_res
 /// `OT_KEY_ALGORITHM_NONE` if `key` is NULL or not a live key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_algorithm(key: *const ot_key) -> ot_algorithm {
-    unsafe { checked(key) }.map_or(OT_KEY_ALGORITHM_NONE, |k| match k.0.algorithm() {
+    checked(key).map_or(OT_KEY_ALGORITHM_NONE, |k| match k.0.algorithm() {
         Algorithm::Rsa => OT_KEY_ALGORITHM_RSA,
         Algorithm::Ed25519 => OT_KEY_ALGORITHM_ED25519,
         Algorithm::X25519 => OT_KEY_ALGORITHM_X25519,
@@ -154,7 +154,7 @@ pub unsafe extern "C" fn ot_key_export(
     out: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        let k = unsafe { handle(key, "key") }?;
+        let k = handle(key, "key")?;
         let p = unsafe { pass(passphrase, pass_len) }?;
         out_ptr(out, "out")?;
         let f = match format {
@@ -179,7 +179,7 @@ pub unsafe extern "C" fn ot_key_public(
     public_key: *mut *mut ot_key,
 ) -> ot_result {
     guard(|| {
-        let k = unsafe { handle(key, "key") }?;
+        let k = handle(key, "key")?;
         out_ptr(public_key, "public_key")?;
         unsafe { put(public_key, ot_key(k.0.to_public())) };
         Ok(())
@@ -189,14 +189,16 @@ pub unsafe extern "C" fn ot_key_public(
 /// 1 if `key` holds private material, 0 if public-only, NULL or not a live key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_is_private(key: *const ot_key) -> c_int {
-    unsafe { checked(key) }.map_or(0, |k| c_int::from(k.0.is_private()))
+    guard_value(0, || {
+        checked(key).map_or(0, |k| c_int::from(k.0.is_private()))
+    })
 }
 
 /// RSA: the modulus size in bits. Ed25519 and X25519: 256 (the bit length of their 32-byte
 /// keys; not a security level). 0 if `key` is NULL or not a live key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_bits(key: *const ot_key) -> u32 {
-    unsafe { checked(key) }.map_or(0, |k| k.0.bits())
+    guard_value(0, || checked(key).map_or(0, |k| k.0.bits()))
 }
 
 /// The key's NymID as NUL-terminated text. RSA: base62(SAMY(escaped OT public-key block)); for
@@ -206,7 +208,7 @@ pub unsafe extern "C" fn ot_key_bits(key: *const ot_key) -> u32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_nym_id(key: *const ot_key, id: *mut *mut ot_buffer) -> ot_result {
     guard(|| {
-        let k = unsafe { handle(key, "key") }?;
+        let k = handle(key, "key")?;
         out_ptr(id, "id")?;
         let s = k.0.nym_id()?;
         unsafe { put(id, ot_buffer::new(s.into_bytes())) };
@@ -218,5 +220,5 @@ pub unsafe extern "C" fn ot_key_nym_id(key: *const ot_key, id: *mut *mut ot_buff
 /// in use by another thread, a session or a notary.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_free(key: *mut ot_key) {
-    unsafe { free(key) }
+    guard_value((), || free(key))
 }

@@ -12,22 +12,32 @@ mod buffer;
 mod envelope;
 mod hash;
 mod keys;
+mod notary;
+mod options;
+mod registry;
+mod request;
+mod session;
 mod signed;
-mod transport;
+mod symkey;
 
 pub use armor::*;
 pub use buffer::*;
 pub use envelope::*;
 pub use hash::*;
 pub use keys::*;
+pub use notary::*;
+pub use options::*;
+pub use request::*;
+pub use session::*;
 pub use signed::*;
-pub use transport::*;
+pub use symkey::*;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{LazyLock, Mutex};
+
+use registry::{Exclusive, Refusal, Shared};
+pub(crate) use registry::{Handle, HandleKind};
 
 use crate::error::{Error, ErrorKind};
 
@@ -119,9 +129,27 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// Longest detail text kept (bytes); longer texts are cut at a character boundary with "…".
+const MAX_ERROR_TEXT: usize = 1024;
+
 fn set_last_error(detail: &str) {
-    let c = CString::new(detail.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|l| *l.borrow_mut() = c);
+    // Never panics: a thread being torn down simply keeps no text.
+    let mut text = detail.replace('\0', " ");
+    if text.len() > MAX_ERROR_TEXT {
+        let mut cut = MAX_ERROR_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    // NUL bytes were replaced above, so this cannot fail; keep a fixed text if it ever did.
+    let c = CString::new(text).unwrap_or_else(|_| c"(error text unavailable)".to_owned());
+    let _ = LAST_ERROR.try_with(|l| {
+        if let Ok(mut slot) = l.try_borrow_mut() {
+            *slot = c;
+        }
+    });
 }
 
 /// Runs `f` with the panic boundary and error mapping every exported function shares.
@@ -183,103 +211,67 @@ pub(crate) fn out_ptr<T>(ptr: *mut *mut T, name: &str) -> FfiResult<()> {
     }
 }
 
-/// The handle types, for the registry of live handles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HandleKind {
-    Buffer,
-    Key,
-    Envelope,
-    Options,
-    Session,
-    Notary,
-    Request,
+/// Refusal of a handle, as the error every function gives for it.
+fn refused<T: Handle>(r: Refusal, name: &str) -> FfiError {
+    match r {
+        Refusal::NotLive => invalid(format!(
+            "`{name}` is not a live {} handle (wrong type, already freed, or not from this library)",
+            T::NAME
+        )),
+        Refusal::Busy => FfiError {
+            code: ot_result::OT_ERR_STATE,
+            detail: format!(
+                "`{name}` ({}) is in use by another thread right now: one thread at a time",
+                T::NAME
+            ),
+        },
+    }
 }
 
-/// Implemented by every type handed to C as an opaque pointer.
-pub(crate) trait Handle {
-    const KIND: HandleKind;
-    const NAME: &'static str;
-}
-
-/// Every live handle, by address. A pointer is dereferenced only if it is registered here with
-/// the expected type, so a handle of the wrong type, one already freed, or a pointer that never
-/// came from this library gives `OT_ERR_INVALID_ARGUMENT` instead of undefined behaviour, and a
-/// double free is a no-op. (A handle freed by another thread *while* in use remains the caller's
-/// bug: see the thread-safety rules in the header.)
-static LIVE: LazyLock<Mutex<HashMap<usize, HandleKind>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn live() -> std::sync::MutexGuard<'static, HashMap<usize, HandleKind>> {
-    // A panic while holding the lock cannot leave the map inconsistent: recover it.
-    LIVE.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Stores a new heap object in `*out` (only called on success) and registers it.
+/// Stores a new object in `*out` (only called on success) and registers it as a handle.
+///
+/// # Safety
+/// `out` was checked non-NULL by [`out_ptr`] and points to writable storage for a pointer.
 pub(crate) unsafe fn put<T: Handle>(out: *mut *mut T, value: T) {
-    let p = Box::into_raw(Box::new(value));
-    live().insert(p as usize, T::KIND);
-    // SAFETY: `out` was checked non-NULL by `out_ptr` and points to writable storage.
-    unsafe { *out = p };
+    let h = registry::register(value);
+    // SAFETY: the caller guarantees `out` is a valid, writable `T **` (checked non-NULL).
+    unsafe { *out = h };
 }
 
-fn registered<T: Handle>(ptr: *const T) -> bool {
-    live().get(&(ptr as usize)) == Some(&T::KIND)
-}
-
-fn not_live<T: Handle>(name: &str) -> FfiError {
-    invalid(format!(
-        "`{name}` is not a live {} handle (wrong type, already freed, or not from this library)",
-        T::NAME
-    ))
-}
-
-/// Borrows an object behind a handle, after checking it is a live handle of type `T`.
-pub(crate) unsafe fn handle<'a, T: Handle>(ptr: *const T, name: &str) -> FfiResult<&'a T> {
+/// Borrows the object behind a handle for the duration of a call, after checking that it is a
+/// live handle of type `T`. This is the only way the ffi layer reaches an object: the handle
+/// is never dereferenced as a pointer (see `registry`).
+pub(crate) fn handle<T: Handle>(ptr: *const T, name: &str) -> FfiResult<Shared<T>> {
     if ptr.is_null() {
         return Err(null(name));
     }
-    if !registered(ptr) {
-        return Err(not_live::<T>(name));
-    }
-    // SAFETY: registered ⇒ allocated by `put` as a `T` and not yet freed.
-    Ok(unsafe { &*ptr })
+    Shared::borrow(ptr).map_err(|r| refused::<T>(r, name))
 }
 
-/// Mutably borrows an object behind a handle (same checks as [`handle`]).
-pub(crate) unsafe fn handle_mut<'a, T: Handle>(ptr: *mut T, name: &str) -> FfiResult<&'a mut T> {
+/// Borrows the object behind a handle exclusively (same checks as [`handle`]; another thread
+/// using the same object at this moment gives `OT_ERR_STATE`).
+pub(crate) fn handle_mut<T: Handle>(ptr: *mut T, name: &str) -> FfiResult<Exclusive<T>> {
     if ptr.is_null() {
         return Err(null(name));
     }
-    if !registered(ptr) {
-        return Err(not_live::<T>(name));
-    }
-    // SAFETY: as above; exclusive use is the caller's contract (one thread at a time).
-    Ok(unsafe { &mut *ptr })
+    Exclusive::borrow(ptr).map_err(|r| refused::<T>(r, name))
 }
 
 /// For plain-value getters: the object if `ptr` is a live handle of type `T`, else `None`.
-pub(crate) unsafe fn checked<'a, T: Handle>(ptr: *const T) -> Option<&'a T> {
-    if ptr.is_null() || !registered(ptr) {
+pub(crate) fn checked<T: Handle>(ptr: *const T) -> Option<Shared<T>> {
+    if ptr.is_null() {
         return None;
     }
-    // SAFETY: as in `handle`.
-    Some(unsafe { &*ptr })
+    Shared::borrow(ptr).ok()
 }
 
-/// Frees a handle created by [`put`]. NULL, foreign and already-freed pointers are ignored.
-pub(crate) unsafe fn free<T: Handle>(ptr: *mut T) {
+/// Frees a handle created by [`put`]. NULL, foreign and already-freed handles are ignored; a
+/// handle in use by another thread is freed when that call returns.
+pub(crate) fn free<T: Handle>(ptr: *mut T) {
     if ptr.is_null() {
         return;
     }
-    let removed = live().remove(&(ptr as usize));
-    if removed == Some(T::KIND) {
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: it was registered as a `T` by `put` and is now unregistered: freed once.
-            drop(unsafe { Box::from_raw(ptr) });
-        }));
-    } else if let Some(k) = removed {
-        // A live handle of another type: put it back untouched.
-        live().insert(ptr as usize, k);
+    if registry::unregister(ptr) == registry::Freed::OtherType {
         set_last_error(&format!(
             "{}_free was given a handle of another type; ignored",
             T::NAME
@@ -287,9 +279,19 @@ pub(crate) unsafe fn free<T: Handle>(ptr: *mut T) {
     }
 }
 
+/// The panic boundary for functions that return a plain value instead of `ot_result`
+/// (getters, `*_free`): a caught panic gives `fallback`.
+pub(crate) fn guard_value<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        set_last_error("internal error: a panic was caught at the C boundary");
+        fallback
+    })
+}
+
 /// Library version text, e.g. `"0.1.0"`. Static storage; never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn ot_version() -> *const c_char {
+    // Nothing here can panic: a constant.
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
@@ -323,5 +325,10 @@ pub extern "C" fn ot_result_str(result: c_int) -> *const c_char {
 /// text never contains key material, plaintext or passphrases.
 #[unsafe(no_mangle)]
 pub extern "C" fn ot_last_error() -> *const c_char {
-    LAST_ERROR.with(|l| l.borrow().as_ptr())
+    // `try_with`: during thread teardown the thread-local may be gone; never panic then.
+    guard_value(c"".as_ptr(), || {
+        LAST_ERROR
+            .try_with(|l| l.try_borrow().map(|c| c.as_ptr()).unwrap_or(c"".as_ptr()))
+            .unwrap_or(c"".as_ptr())
+    })
 }

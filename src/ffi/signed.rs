@@ -1,10 +1,9 @@
-//! Signed text and legacy symmetric keys.
+//! Signed text.
 
 use std::ffi::c_char;
 
 use super::{bytes, cstr, guard, handle, opt_cstr, ot_buffer, ot_key, ot_result, out_ptr, put};
 use crate::signed;
-use crate::symkey::SymmetricKey;
 
 /// Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.
 /// `"MESSAGE"`; upper case) with `signer`'s private key; the key chooses the suite. RSA:
@@ -27,7 +26,7 @@ pub unsafe extern "C" fn ot_signed_create(
     guard(|| {
         let t = unsafe { cstr(doc_type, "type") }?;
         let c = unsafe { bytes(content, len, "content") }?;
-        let k = unsafe { handle(signer, "signer") }?;
+        let k = handle(signer, "signer")?;
         let m = unsafe { opt_cstr(meta, "meta") }?;
         out_ptr(text, "text")?;
         let s = signed::create(t, c, &k.0, m)?;
@@ -53,7 +52,7 @@ pub unsafe extern "C" fn ot_signed_verify(
 ) -> ot_result {
     guard(|| {
         let t = unsafe { bytes(text, len, "text") }?;
-        let k = unsafe { handle(signer_public, "signer_public") }?;
+        let k = handle(signer_public, "signer_public")?;
         let c = signed::verify(t, &k.0)?;
         if !content.is_null() {
             unsafe { put(content, ot_buffer::new(c)) };
@@ -76,32 +75,6 @@ pub unsafe extern "C" fn ot_signed_content(
         out_ptr(content, "content")?;
         let p = signed::parse(t)?;
         unsafe { put(content, ot_buffer::new(p.content)) };
-        Ok(())
-    })
-}
-
-/// Unlocks a legacy serialized `OTSymmetricKey` (binary, or its data-path armor as found in a
-/// wallet's `<cachedKey>`) with a passphrase: PBKDF2-HMAC-SHA1, hash check, AES-128-CBC unwrap.
-/// The 16 raw key bytes go to a new `*raw_key` (zeroed on free). A wrong passphrase is
-/// `OT_ERR_BAD_PASSPHRASE`, never a garbage key. For a 2013+ wallet, the result is the
-/// passphrase of every private key (pass it to `ot_key_load`).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_symkey_unlock(
-    serialized: *const u8,
-    len: usize,
-    passphrase: *const u8,
-    pass_len: usize,
-    raw_key: *mut *mut ot_buffer,
-) -> ot_result {
-    guard(|| {
-        let s = unsafe { bytes(serialized, len, "serialized") }?;
-        let p = unsafe { bytes(passphrase, pass_len, "passphrase") }?;
-        if passphrase.is_null() {
-            return Err(super::null("passphrase"));
-        }
-        out_ptr(raw_key, "raw_key")?;
-        let k = SymmetricKey::parse(s)?.unlock(p)?;
-        unsafe { put(raw_key, ot_buffer::new(k.to_vec())) };
         Ok(())
     })
 }

@@ -23,14 +23,38 @@ pub use options::{Curve, Options, curve_keypair};
 pub use session::Session;
 pub use session::SessionStats;
 
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// The process-wide ZeroMQ context shared by all sessions and notaries (thread-safe).
-pub(crate) fn context() -> &'static zmq::Context {
-    static CTX: OnceLock<zmq::Context> = OnceLock::new();
-    CTX.get_or_init(zmq::Context::new)
+/// The process-wide ZeroMQ context shared by all sessions and notaries (thread-safe). A child
+/// process made by `fork` gets a fresh context of its own: the parent's libzmq threads do not
+/// exist there, so the inherited context is left alone (never used, never terminated).
+pub(crate) fn context() -> zmq::Context {
+    static CTX: Mutex<Option<(u32, zmq::Context)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut ctx = CTX.lock().unwrap_or_else(|p| p.into_inner());
+    match ctx.as_ref() {
+        Some((p, c)) if *p == pid => c.clone(),
+        _ => {
+            // Terminating the inherited context would wait for the parent's threads forever.
+            std::mem::forget(ctx.take());
+            let c = zmq::Context::new();
+            *ctx = Some((pid, c.clone()));
+            c
+        }
+    }
+}
+
+/// The error of an object used in a process other than the one that created it.
+pub(crate) fn forked_error(what: &str) -> Error {
+    Error::new(
+        ErrorKind::State,
+        format!(
+            "this {what} was created before fork() in the parent process; its sockets do not \
+             work here: create a new {what} in this process"
+        ),
+    )
 }
 
 pub(crate) fn zmq_err(what: &str, e: zmq::Error) -> Error {

@@ -73,6 +73,17 @@ pub struct Notary {
     pending: Option<u64>,
     next_id: u64,
     stats: NotaryStats,
+    /// The process that created the notary: its socket is useless in a forked child.
+    pid: u32,
+}
+
+impl Drop for Notary {
+    fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            // See `Session`'s drop: never close a parent's socket in a forked child.
+            std::mem::forget(self.socket.take());
+        }
+    }
 }
 
 impl Notary {
@@ -104,6 +115,7 @@ impl Notary {
             pending: None,
             next_id: 1,
             stats: NotaryStats::default(),
+            pid: std::process::id(),
         };
         // A port just released by a previous notary is freed asynchronously by libzmq.
         n.open_socket(Duration::from_secs(1))?;
@@ -159,6 +171,9 @@ impl Notary {
     /// notary keeps serving either way. A request left unanswered is dropped (legacy style) when
     /// the next one is received.
     pub fn receive(&mut self, timeout_ms: i64) -> Result<Request> {
+        if self.pid != std::process::id() {
+            return Err(super::forked_error("notary"));
+        }
         if self.pending.is_some() {
             self.rebind()?;
         }
@@ -254,6 +269,9 @@ impl Notary {
         content: &[u8],
         recipient: Option<&Key>,
     ) -> Result<()> {
+        if self.pid != std::process::id() {
+            return Err(super::forked_error("notary"));
+        }
         if self.pending != Some(request.id) {
             return Err(Error::new(
                 ErrorKind::State,

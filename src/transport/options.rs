@@ -101,6 +101,9 @@ pub struct Options {
     pub heartbeat_ttl_ms: i64,
     /// ZMQ_MAXMSGSIZE: larger incoming frames are dropped by libzmq (default 64 MiB; -1 = none).
     pub max_message_size: i64,
+    /// Overall deadline of one request, covering every send and receive try and every resend
+    /// (0 = none, the default: the legacy schedule alone bounds it).
+    pub request_timeout_ms: i64,
     /// Notary only: reply to an unreadable request with a signed, unencrypted error `MESSAGE`
     /// instead of the legacy behaviour (no reply, socket re-created). Default false.
     pub reply_errors: bool,
@@ -124,6 +127,7 @@ impl Default for Options {
             heartbeat_timeout_ms: 0,
             heartbeat_ttl_ms: 0,
             max_message_size: 64 * 1024 * 1024,
+            request_timeout_ms: 0,
             reply_errors: false,
             curve: None,
         }
@@ -145,6 +149,7 @@ pub const NAMES: &[&str] = &[
     "heartbeat_timeout_ms",
     "heartbeat_ttl_ms",
     "max_message_size",
+    "request_timeout_ms",
     "reply_errors",
 ];
 
@@ -204,6 +209,7 @@ impl Options {
             "heartbeat_timeout_ms" => self.heartbeat_timeout_ms = range(name, v, 0, DAY)?,
             "heartbeat_ttl_ms" => self.heartbeat_ttl_ms = range(name, v, 0, 6_553_599)?,
             "max_message_size" => self.max_message_size = range(name, v, -1, i64::MAX)?,
+            "request_timeout_ms" => self.request_timeout_ms = range(name, v, 0, DAY)?,
             "reply_errors" => self.reply_errors = range(name, v, 0, 1)? == 1,
             _ => {
                 return Err(Error::invalid(format!(
@@ -231,6 +237,7 @@ impl Options {
             "heartbeat_timeout_ms" => self.heartbeat_timeout_ms,
             "heartbeat_ttl_ms" => self.heartbeat_ttl_ms,
             "max_message_size" => self.max_message_size,
+            "request_timeout_ms" => self.request_timeout_ms,
             "reply_errors" => i64::from(self.reply_errors),
             _ => return Err(Error::invalid(format!("unknown option {name:?}"))),
         })
@@ -295,11 +302,31 @@ impl Options {
     }
 
     /// Longest a request can take with these options before `Timeout` (ms), ignoring the
-    /// notary's own processing time.
-    pub fn worst_case_ms(&self) -> i64 {
+    /// notary's own processing time; `None` when nothing bounds it (blocking mode without a
+    /// request timeout). Heartbeats end an attempt early only when the peer is dead, so they do
+    /// not bound a live but slow notary.
+    pub fn worst_case_ms(&self) -> Option<i64> {
         let sum = |p: Vec<Option<i64>>| p.iter().map(|x| x.unwrap_or(0)).sum::<i64>();
-        (self.max_resends + 1)
-            * (sum(self.send_polls()) + self.latency_delay_after + sum(self.receive_polls()))
+        let schedule = (self.max_resends + 1)
+            * (sum(self.send_polls()) + self.latency_delay_after + sum(self.receive_polls()));
+        let bounds = [
+            (!self.is_blocking).then_some(schedule),
+            (self.request_timeout_ms > 0).then_some(self.request_timeout_ms),
+        ];
+        bounds.into_iter().flatten().min()
+    }
+
+    /// How long a session waits for a connection to prove alive before giving an attempt up,
+    /// when heartbeats are on: `heartbeat_timeout_ms`, or the interval when that is 0 (libzmq's
+    /// own default). `None` when heartbeats are off.
+    pub(crate) fn liveness_ms(&self) -> Option<i64> {
+        if self.heartbeat_timeout_ms > 0 {
+            Some(self.heartbeat_timeout_ms)
+        } else if self.heartbeat_ivl_ms > 0 {
+            Some(self.heartbeat_ivl_ms)
+        } else {
+            None
+        }
     }
 
     pub(crate) fn apply(&self, s: &zmq::Socket) -> Result<()> {

@@ -1,8 +1,9 @@
 //! The client side: a lock-step REQ session that never wedges on a lost reply.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use super::{Options, check_endpoint, context, zmq_err};
+use super::{Options, check_endpoint, context, forked_error, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
@@ -36,15 +37,99 @@ pub struct SessionStats {
     pub timeouts: u64,
 }
 
+/// Watches the connection of a session's socket through a libzmq socket monitor, so that a
+/// dead notary ends a wait early (used when heartbeats are on).
+struct Monitor {
+    pair: zmq::Socket,
+    /// The ZMTP handshake with the notary completed and the connection was not lost since.
+    up: bool,
+    /// The connection was lost since the flag was last cleared.
+    lost: bool,
+}
+
+impl Monitor {
+    /// Attaches a monitor to `socket`; call it before `connect` so no event is missed.
+    fn attach(socket: &zmq::Socket) -> Result<Monitor> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let ep = format!(
+            "inproc://ot-session-monitor-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let events = zmq::SocketEvent::HANDSHAKE_SUCCEEDED.to_raw()
+            | zmq::SocketEvent::DISCONNECTED.to_raw();
+        socket
+            .monitor(&ep, i32::from(events))
+            .map_err(|e| zmq_err("zmq_socket_monitor", e))?;
+        let pair = context()
+            .socket(zmq::PAIR)
+            .map_err(|e| zmq_err("creating the monitor socket", e))?;
+        pair.set_linger(0).map_err(|e| zmq_err("ZMQ_LINGER", e))?;
+        pair.connect(&ep)
+            .map_err(|e| zmq_err("connecting the monitor socket", e))?;
+        Ok(Monitor {
+            pair,
+            up: false,
+            lost: false,
+        })
+    }
+
+    /// Reads every pending event.
+    fn drain(&mut self) -> Result<()> {
+        loop {
+            match self.pair.recv_multipart(zmq::DONTWAIT) {
+                Ok(parts) => {
+                    let Some(f) = parts.first().filter(|f| f.len() >= 2) else {
+                        continue;
+                    };
+                    let event = u16::from_ne_bytes([f[0], f[1]]);
+                    if event == zmq::SocketEvent::HANDSHAKE_SUCCEEDED.to_raw() {
+                        self.up = true;
+                    } else if event == zmq::SocketEvent::DISCONNECTED.to_raw() {
+                        self.up = false;
+                        self.lost = true;
+                    }
+                }
+                Err(zmq::Error::EAGAIN) => return Ok(()),
+                Err(zmq::Error::EINTR) => continue,
+                Err(e) => return Err(zmq_err("reading socket events", e)),
+            }
+        }
+    }
+}
+
+/// How a wait ended.
+enum Waited {
+    Ready,
+    /// The attempt is lost (schedule exhausted, or the connection died): resend if allowed.
+    Lost,
+    /// The request's overall deadline passed.
+    Deadline,
+}
+
 /// A client session with one notary endpoint. Used by one thread at a time (it may move
 /// between threads).
 pub struct Session {
     endpoint: String,
     opts: Options,
     socket: Option<zmq::Socket>,
+    monitor: Option<Monitor>,
     identity: Option<Identity>,
     notary: Option<NotaryInfo>,
     stats: SessionStats,
+    /// The process that created the session: its sockets are useless in a forked child.
+    pid: u32,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            // In a forked child the parent's libzmq threads do not exist: closing these
+            // sockets could wait on them forever. Leak them instead.
+            std::mem::forget(self.socket.take());
+            std::mem::forget(self.monitor.take());
+        }
+    }
 }
 
 impl Session {
@@ -56,16 +141,28 @@ impl Session {
             endpoint: endpoint.to_string(),
             opts,
             socket: None,
+            monitor: None,
             identity: None,
             notary: None,
             stats: SessionStats::default(),
+            pid: std::process::id(),
         };
         s.fresh_socket()?;
         Ok(s)
     }
 
+    /// `State` when the session was created in another process (before a `fork`).
+    fn check_process(&self) -> Result<()> {
+        if self.pid == std::process::id() {
+            Ok(())
+        } else {
+            Err(forked_error("session"))
+        }
+    }
+
     fn fresh_socket(&mut self) -> Result<()> {
         self.socket = None; // close the old one first (linger applies)
+        self.monitor = None;
         let s = context()
             .socket(zmq::REQ)
             .map_err(|e| zmq_err("creating the REQ socket", e))?;
@@ -76,9 +173,14 @@ impl Session {
             s.set_req_correlate(true)
                 .map_err(|e| zmq_err("ZMQ_REQ_CORRELATE", e))?;
         }
+        let monitor = match self.opts.liveness_ms() {
+            Some(_) => Some(Monitor::attach(&s)?),
+            None => None,
+        };
         s.connect(&self.endpoint)
             .map_err(|e| zmq_err(&format!("connecting to {}", self.endpoint), e))?;
         self.socket = Some(s);
+        self.monitor = monitor;
         self.stats.sockets_created += 1;
         Ok(())
     }
@@ -93,28 +195,90 @@ impl Session {
         self.stats
     }
 
-    /// Waits for `events` with the legacy doubling poll schedule; true when ready.
-    fn wait(socket: &zmq::Socket, events: zmq::PollEvents, polls: &[Option<i64>]) -> Result<bool> {
+    /// Waits for `events` on the socket with the legacy doubling poll schedule `polls`, ending
+    /// early at `deadline`, or — with heartbeats on — when the connection is lost or has not
+    /// come up within the liveness time since `attempt_start`.
+    fn wait(
+        &mut self,
+        events: zmq::PollEvents,
+        polls: &[Option<i64>],
+        deadline: Option<Instant>,
+        attempt_start: Instant,
+    ) -> Result<Waited> {
+        let liveness = self
+            .opts
+            .liveness_ms()
+            .map(|ms| Duration::from_millis(ms as u64));
+        let Some(socket) = self.socket.as_ref() else {
+            return Ok(Waited::Lost);
+        };
         for t in polls {
+            let poll_end = t.map(|ms| Instant::now() + Duration::from_millis(ms as u64));
             loop {
-                match socket.poll(events, t.unwrap_or(-1)) {
-                    Ok(n) if n > 0 => return Ok(true),
-                    Ok(_) => break,
-                    Err(zmq::Error::EINTR) => continue,
+                let now = Instant::now();
+                if deadline.is_some_and(|d| now >= d) {
+                    return Ok(Waited::Deadline);
+                }
+                if let (Some(m), Some(l)) = (self.monitor.as_mut(), liveness) {
+                    m.drain()?;
+                    if m.lost || (!m.up && now.duration_since(attempt_start) >= l) {
+                        return Ok(Waited::Lost);
+                    }
+                }
+                if poll_end.is_some_and(|e| now >= e) {
+                    break;
+                }
+                // Sleep until the earliest of: this poll's end, the deadline, the liveness
+                // check (re-checked at least every 100 ms while the connection is not up).
+                let mut until = [poll_end, deadline].into_iter().flatten().min();
+                if let Some(m) = self.monitor.as_ref() {
+                    if !m.up {
+                        let tick = now + Duration::from_millis(100);
+                        until = Some(until.map_or(tick, |u| u.min(tick)));
+                    }
+                }
+                let ms = until.map_or(-1, |u| {
+                    u.saturating_duration_since(now).as_millis().max(1) as i64
+                });
+                let mut items = vec![socket.as_poll_item(events)];
+                if let Some(m) = self.monitor.as_ref() {
+                    items.push(m.pair.as_poll_item(zmq::POLLIN));
+                }
+                match zmq::poll(&mut items, ms) {
+                    Ok(_) if items[0].get_revents().intersects(events) => {
+                        return Ok(Waited::Ready);
+                    }
+                    Ok(_) | Err(zmq::Error::EINTR) => {}
                     Err(e) => return Err(zmq_err("zmq_poll", e)),
                 }
             }
         }
-        Ok(false)
+        Ok(Waited::Lost)
     }
 
     /// One raw lock-step exchange: sends `frame` as one message and returns the reply frame.
     ///
-    /// When no reply arrives within the receive schedule, the socket is closed and re-created
-    /// (or, with `req_relaxed`, kept) and the frame re-sent, up to `max_resends` times; then
-    /// [`ErrorKind::Timeout`]. The session stays usable after any error.
+    /// When no reply arrives within the receive schedule (or, with heartbeats on, the connection
+    /// dies), the socket is closed and re-created (or, with `req_relaxed`, kept) and the frame
+    /// re-sent, up to `max_resends` times; then [`ErrorKind::Timeout`]. `request_timeout_ms`
+    /// bounds the whole exchange. A frame over `max_message_size` is refused before sending
+    /// ([`ErrorKind::InvalidArgument`]). The session stays usable after any error.
     pub fn exchange(&mut self, frame: &[u8]) -> Result<Vec<u8>> {
+        self.check_process()?;
+        if self.opts.max_message_size >= 0 && frame.len() as u64 > self.opts.max_message_size as u64
+        {
+            return Err(Error::invalid(format!(
+                "the request frame is {} bytes, over max_message_size ({} bytes): a notary with \
+                 the same limit would drop it; raise the option on both ends or send less",
+                frame.len(),
+                self.opts.max_message_size
+            )));
+        }
+        let start = Instant::now();
+        let deadline = (self.opts.request_timeout_ms > 0)
+            .then(|| start + Duration::from_millis(self.opts.request_timeout_ms as u64));
         let attempts = self.opts.max_resends + 1;
+        let mut lost_connection = false;
         for attempt in 0..attempts {
             if attempt > 0 {
                 self.stats.resends += 1;
@@ -125,26 +289,56 @@ impl Session {
             if self.socket.is_none() {
                 self.fresh_socket()?;
             }
-            match self.one_attempt(frame)? {
-                Some(reply) => {
+            let outcome = self.one_attempt(frame, deadline)?;
+            if let Some(m) = self.monitor.as_ref() {
+                lost_connection |= m.lost || !m.up;
+            }
+            match outcome {
+                (Waited::Ready, Some(reply)) => {
                     self.stats.replies += 1;
                     return Ok(reply);
                 }
-                None => {
+                (Waited::Deadline, _) => {
+                    self.socket = None;
+                    self.monitor = None;
+                    self.stats.timeouts += 1;
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "no reply from {} within request_timeout_ms ({} ms, {} attempt(s))",
+                            self.endpoint,
+                            self.opts.request_timeout_ms,
+                            attempt + 1
+                        ),
+                    ));
+                }
+                _ => {
                     // Lost: a strict REQ socket is now stuck waiting; drop it.
                     if !self.opts.req_relaxed {
                         self.socket = None;
+                        self.monitor = None;
                     }
                 }
             }
         }
         self.stats.timeouts += 1;
+        let why = if lost_connection {
+            format!(
+                "the connection to {} is dead (no heartbeat answer or no connection within \
+                 {} ms)",
+                self.endpoint,
+                self.opts.liveness_ms().unwrap_or(0)
+            )
+        } else {
+            format!("no reply from {}", self.endpoint)
+        };
         Err(Error::new(
             ErrorKind::Timeout,
             format!(
-                "no reply from {} after {attempts} attempt(s) (up to {} ms)",
-                self.endpoint,
-                self.opts.worst_case_ms()
+                "{why} after {attempts} attempt(s){}",
+                self.opts
+                    .worst_case_ms()
+                    .map_or(String::new(), |ms| format!(" (up to {ms} ms)"))
             ),
         ))
     }
@@ -159,28 +353,48 @@ impl Session {
         }
     }
 
-    /// Sends once and waits once. `Ok(None)` when the reply did not come in time.
-    fn one_attempt(&mut self, frame: &[u8]) -> Result<Option<Vec<u8>>> {
+    /// Sends once and waits once. `(Ready, Some(reply))` on success.
+    fn one_attempt(
+        &mut self,
+        frame: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<(Waited, Option<Vec<u8>>)> {
         let send_polls = self.opts.send_polls();
         let recv_polls = self.opts.receive_polls();
+        let start = Instant::now();
+        if let Some(m) = self.monitor.as_mut() {
+            m.drain()?;
+            m.lost = false;
+        }
         let Some(s) = self.socket.as_ref() else {
-            return Ok(None);
+            return Ok((Waited::Lost, None));
         };
         // Try to send at once; only when libzmq cannot take the frame yet, poll for it.
-        let sent = Self::try_send(s, frame)?
-            || (Self::wait(s, zmq::POLLOUT, &send_polls)? && Self::try_send(s, frame)?);
-        if !sent {
-            return Ok(None);
+        if !Self::try_send(s, frame)? {
+            match self.wait(zmq::POLLOUT, &send_polls, deadline, start)? {
+                Waited::Ready => {}
+                other => return Ok((other, None)),
+            }
+            let Some(s) = self.socket.as_ref() else {
+                return Ok((Waited::Lost, None));
+            };
+            if !Self::try_send(s, frame)? {
+                return Ok((Waited::Lost, None));
+            }
         }
         if self.opts.latency_delay_after > 0 {
             std::thread::sleep(Duration::from_millis(self.opts.latency_delay_after as u64));
         }
-        if !Self::wait(s, zmq::POLLIN, &recv_polls)? {
-            return Ok(None);
+        match self.wait(zmq::POLLIN, &recv_polls, deadline, start)? {
+            Waited::Ready => {}
+            other => return Ok((other, None)),
         }
+        let Some(s) = self.socket.as_ref() else {
+            return Ok((Waited::Lost, None));
+        };
         let parts = match s.recv_multipart(zmq::DONTWAIT) {
             Ok(p) => p,
-            Err(zmq::Error::EAGAIN) => return Ok(None),
+            Err(zmq::Error::EAGAIN) => return Ok((Waited::Lost, None)),
             Err(e) => return Err(zmq_err("receiving the reply", e)),
         };
         if parts.len() != 1 {
@@ -192,12 +406,13 @@ impl Session {
                 ),
             ));
         }
-        Ok(parts.into_iter().next())
+        Ok((Waited::Ready, parts.into_iter().next()))
     }
 
     /// Sets the client's own keys: `auth` signs requests, `enc` opens replies. Both private.
     /// The session keeps its own copies.
     pub fn set_identity(&mut self, auth: &Key, enc: &Key) -> Result<()> {
+        self.check_process()?;
         if !auth.is_private() || !enc.is_private() {
             return Err(Error::invalid("the identity keys must be private keys"));
         }
@@ -211,6 +426,7 @@ impl Session {
     /// Sets the notary: its NymID (written in the request envelope), its encryption key (requests
     /// are sealed to it) and its authentication key (replies must be signed by it).
     pub fn set_notary(&mut self, nym_id: &str, enc: &Key, auth: &Key) -> Result<()> {
+        self.check_process()?;
         if nym_id.is_empty() || nym_id.len() > 1024 {
             return Err(Error::invalid(
                 "the notary NymID must be 1..=1024 characters",
@@ -298,6 +514,7 @@ impl Session {
     /// Signs, seals and sends `content`, waits for the reply, opens and verifies it, and returns
     /// the notary's reply content.
     pub fn request(&mut self, content: &[u8]) -> Result<Vec<u8>> {
+        self.check_process()?;
         let frame = self.request_frame(content)?;
         let reply = self.exchange(&frame)?;
         self.read_reply(&reply)

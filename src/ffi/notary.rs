@@ -1,0 +1,122 @@
+//! `ot_notary`: the notary's endpoint.
+
+use std::ffi::c_char;
+
+use super::options::{opts, ot_session_options};
+use super::request::ot_request;
+use super::{
+    Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut, ot_buffer,
+    ot_key, ot_result, out_ptr, put,
+};
+use crate::transport::Notary;
+
+/// A notary endpoint: one ZeroMQ REP socket. Created by `ot_notary_new`, freed by
+/// `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
+pub struct ot_notary(pub(crate) Notary);
+
+impl Handle for ot_notary {
+    const KIND: HandleKind = HandleKind::Notary;
+    const NAME: &'static str = "ot_notary";
+}
+
+/// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://*:7085` or
+/// `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
+/// `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
+/// options (NULL: defaults) are copied.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_new(
+    bind_endpoint: *const c_char,
+    auth_private: *const ot_key,
+    encryption_private: *const ot_key,
+    nym_id: *const c_char,
+    options: *const ot_session_options,
+    notary: *mut *mut ot_notary,
+) -> ot_result {
+    guard(|| {
+        let ep = unsafe { cstr(bind_endpoint, "bind_endpoint") }?;
+        let a = handle(auth_private, "auth_private")?;
+        let e = handle(encryption_private, "encryption_private")?;
+        let id = unsafe { cstr(nym_id, "nym_id") }?;
+        out_ptr(notary, "notary")?;
+        let n = Notary::bind(ep, &a.0, &e.0, id, opts(options)?)?;
+        unsafe { put(notary, ot_notary(n)) };
+        Ok(())
+    })
+}
+
+/// The concrete bound endpoint, with a wildcard port resolved (`tcp://127.0.0.1:41234`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_endpoint(
+    notary: *const ot_notary,
+    endpoint: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        out_ptr(endpoint, "endpoint")?;
+        unsafe { put(endpoint, ot_buffer::new(n.0.endpoint().as_bytes().to_vec())) };
+        Ok(())
+    })
+}
+
+/// Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
+/// the notary's encryption key and parses the signed text into a new `*request`.
+/// A request that cannot be read is handled as the legacy notary did (no reply; the REP socket
+/// is re-created so the next client is served) — or, with the `reply_errors` option, answered
+/// with a signed error — and its error is returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`,
+/// `OT_ERR_NO_MATCHING_RECIPIENT`); the notary keeps serving. `OT_ERR_TIMEOUT` when nothing
+/// arrived. A previous request left unanswered is dropped (no reply) by this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_receive(
+    notary: *mut ot_notary,
+    timeout_ms: u32,
+    request: *mut *mut ot_request,
+) -> ot_result {
+    guard(|| {
+        let mut n = handle_mut(notary, "notary")?;
+        out_ptr(request, "request")?;
+        let t = if timeout_ms == u32::MAX {
+            -1
+        } else {
+            i64::from(timeout_ms)
+        };
+        let r = n.0.receive(t)?;
+        unsafe { put(request, ot_request(r)) };
+        Ok(())
+    })
+}
+
+/// Answers `request`, which must be the one awaiting a reply (`OT_ERR_STATE` otherwise):
+/// `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
+/// `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
+/// `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
+/// The request object stays valid (free it with `ot_request_free`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_reply(
+    notary: *mut ot_notary,
+    request: *const ot_request,
+    content: *const u8,
+    len: usize,
+    recipient_encryption_public: *const ot_key,
+) -> ot_result {
+    guard(|| {
+        let mut n = handle_mut(notary, "notary")?;
+        let r = handle(request, "request")?;
+        let c = unsafe { bytes(content, len, "content") }?;
+        let k = if recipient_encryption_public.is_null() {
+            None
+        } else {
+            Some(handle(
+                recipient_encryption_public,
+                "recipient_encryption_public",
+            )?)
+        };
+        n.0.reply(&r.0, c, k.as_ref().map(|k| &k.0))?;
+        Ok(())
+    })
+}
+
+/// Frees a notary (closes its socket). `ot_notary_free(NULL)` does nothing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_free(notary: *mut ot_notary) {
+    guard_value((), || free(notary))
+}

@@ -1,0 +1,30 @@
+//! Legacy symmetric keys (a wallet's master key).
+
+use super::{bytes, guard, null, ot_buffer, ot_result, out_ptr, put};
+use crate::symkey::SymmetricKey;
+
+/// Unlocks a legacy serialized `OTSymmetricKey` (binary, or its data-path armor as found in a
+/// wallet's `<cachedKey>`) with a passphrase: PBKDF2-HMAC-SHA1, hash check, AES-128-CBC unwrap.
+/// The 16 raw key bytes go to a new `*raw_key` (zeroed on free). A wrong passphrase is
+/// `OT_ERR_BAD_PASSPHRASE`, never a garbage key. For a 2013+ wallet, the result is the
+/// passphrase of every private key (pass it to `ot_key_load`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_symkey_unlock(
+    serialized: *const u8,
+    len: usize,
+    passphrase: *const u8,
+    pass_len: usize,
+    raw_key: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let s = unsafe { bytes(serialized, len, "serialized") }?;
+        let p = unsafe { bytes(passphrase, pass_len, "passphrase") }?;
+        if passphrase.is_null() {
+            return Err(null("passphrase"));
+        }
+        out_ptr(raw_key, "raw_key")?;
+        let k = SymmetricKey::parse(s)?.unlock(p)?;
+        unsafe { put(raw_key, ot_buffer::new(k.to_vec())) };
+        Ok(())
+    })
+}
