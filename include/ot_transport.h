@@ -559,7 +559,9 @@ void ot_key_free(ot_key *key);
  * Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://*:7085` or
  * `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
  * `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
- * options (NULL: defaults) are copied.
+ * options (NULL: defaults) are copied. RSA keys make a legacy notary (type-1 requests, SAMY
+ * replies); Ed25519 + X25519 keys a suite v3 one (type-3 requests, SHA256D replies); see
+ * `ot_notary_add_identity` to serve both on one endpoint.
  */
 ot_result ot_notary_new(const char *bind_endpoint,
                         const ot_key *auth_private,
@@ -567,6 +569,21 @@ ot_result ot_notary_new(const char *bind_endpoint,
                         const char *nym_id,
                         const ot_session_options *options,
                         ot_notary **notary);
+
+/**
+ * Adds another identity served on the same endpoint, e.g. a suite v3 identity (Ed25519
+ * `auth_private`, X25519 `encryption_private`) next to the RSA one given to `ot_notary_new`.
+ * A request's envelope type (1: RSA, 3: X25519) and recipient NymID choose the identity that
+ * opens it; the reply is signed by that identity (a type-1 request only ever gets an RSA/SAMY
+ * reply) and sealed to the key passed to `ot_notary_reply` (its algorithm chooses the type).
+ * Keys are copied. `OT_ERR_INVALID_ARGUMENT` for public keys, an X25519 auth key, an Ed25519
+ * encryption key, a NymID already used, or more than 8 identities. Not thread-safe with other
+ * calls on the same notary.
+ */
+ot_result ot_notary_add_identity(ot_notary *notary,
+                                 const ot_key *auth_private,
+                                 const ot_key *encryption_private,
+                                 const char *nym_id);
 
 /**
  * The concrete bound endpoint, with a wildcard port resolved (`tcp://127.0.0.1:41234`).

@@ -7,12 +7,16 @@ use super::{Options, check_endpoint, context, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::Key;
+use crate::keys::{Algorithm, Key};
 use crate::signed::{self, SignedText};
 
 /// A request received by a notary: opened and parsed, not yet verified.
 pub struct Request {
     id: u64,
+    /// Index of the notary identity that opened it (its auth key signs the reply).
+    identity: usize,
+    /// Whether it came as a legacy (type 0/1) envelope: its reply must then be RSA/SAMY.
+    legacy: bool,
     text: Vec<u8>,
     parsed: SignedText,
 }
@@ -26,6 +30,17 @@ impl Request {
     /// The content **without verification**: enough to read who is asking and pick their key.
     pub fn content_unverified(&self) -> &[u8] {
         &self.parsed.content
+    }
+
+    /// The `Hash:` type of the request's signed text (`SAMY`: an RSA signer, `SHA256D`: an
+    /// Ed25519 signer), so the application knows which kind of sender key to verify with.
+    pub fn hash_type(&self) -> &str {
+        &self.parsed.hash_type
+    }
+
+    /// Whether the request came in a legacy envelope (type 0/1) rather than type 3.
+    pub fn is_legacy_envelope(&self) -> bool {
+        self.legacy
     }
 
     /// Verifies the request's signature with the sender's authentication key; returns the content.
@@ -44,6 +59,8 @@ pub fn open_request_frame(frame: &[u8], nym_id: &str, enc: &Key) -> Result<Reque
     let parsed = signed::parse(&text)?;
     Ok(Request {
         id: 0,
+        identity: 0,
+        legacy: env.envelope_type() != 3,
         text,
         parsed,
     })
@@ -62,14 +79,55 @@ pub struct NotaryStats {
     pub rebinds: u64,
 }
 
+/// One notary identity: `auth` signs replies, `enc` opens requests sealed to `nym_id`.
+struct Identity {
+    auth: Key,
+    enc: Key,
+    nym_id: String,
+}
+
+/// Most identities one notary endpoint holds.
+pub const MAX_NOTARY_IDENTITIES: usize = 8;
+
+fn check_identity(auth: &Key, enc: &Key, nym_id: &str) -> Result<Identity> {
+    if !auth.is_private() || !enc.is_private() {
+        return Err(Error::invalid("the notary keys must be private keys"));
+    }
+    if auth.algorithm() == Algorithm::X25519 {
+        return Err(Error::invalid(
+            "the notary authentication key signs replies: RSA or Ed25519, not X25519",
+        ));
+    }
+    if enc.algorithm() == Algorithm::Ed25519 {
+        return Err(Error::invalid(
+            "the notary encryption key opens requests: RSA or X25519, not Ed25519",
+        ));
+    }
+    if nym_id.is_empty() || nym_id.len() > 1024 {
+        return Err(Error::invalid(
+            "the notary NymID must be 1..=1024 characters",
+        ));
+    }
+    Ok(Identity {
+        auth: auth.clone(),
+        enc: enc.clone(),
+        nym_id: nym_id.to_string(),
+    })
+}
+
 /// A notary endpoint. Used by one thread at a time (it may move between threads).
+///
+/// Suite v3: a notary may hold several identities at once (an RSA one for legacy clients and a
+/// v3 one, say; [`Notary::add_identity`]). A request's envelope type (1: RSA, 3: X25519) and its
+/// recipient NymIDs choose the identity that opens it; the reply is signed by that identity and
+/// sealed to the key the application names, whose algorithm chooses the envelope type — so a
+/// legacy client is only ever sent type 1 and SAMY.
 pub struct Notary {
     endpoint: String,
     opts: Options,
     socket: Option<zmq::Socket>,
-    auth: Key,
-    enc: Key,
-    nym_id: String,
+    /// The notary's identities; the first is the one given to [`Notary::bind`].
+    identities: Vec<Identity>,
     pending: Option<u64>,
     next_id: u64,
     stats: NotaryStats,
@@ -97,21 +155,12 @@ impl Notary {
         opts: Options,
     ) -> Result<Notary> {
         check_endpoint(endpoint)?;
-        if !auth.is_private() || !enc.is_private() {
-            return Err(Error::invalid("the notary keys must be private keys"));
-        }
-        if nym_id.is_empty() || nym_id.len() > 1024 {
-            return Err(Error::invalid(
-                "the notary NymID must be 1..=1024 characters",
-            ));
-        }
+        let first = check_identity(auth, enc, nym_id)?;
         let mut n = Notary {
             endpoint: endpoint.to_string(),
             opts,
             socket: None,
-            auth: auth.clone(),
-            enc: enc.clone(),
-            nym_id: nym_id.to_string(),
+            identities: vec![first],
             pending: None,
             next_id: 1,
             stats: NotaryStats::default(),
@@ -120,6 +169,50 @@ impl Notary {
         // A port just released by a previous notary is freed asynchronously by libzmq.
         n.open_socket(Duration::from_secs(1))?;
         Ok(n)
+    }
+
+    /// Adds another identity served on the same endpoint (e.g. a v3 identity next to the RSA
+    /// one): `auth` (RSA or Ed25519) signs replies to requests it opened, `enc` (RSA or X25519)
+    /// opens requests sealed to `nym_id`. NymIDs must differ; at most
+    /// [`MAX_NOTARY_IDENTITIES`] identities.
+    pub fn add_identity(&mut self, auth: &Key, enc: &Key, nym_id: &str) -> Result<()> {
+        let id = check_identity(auth, enc, nym_id)?;
+        if self.identities.iter().any(|i| i.nym_id == nym_id) {
+            return Err(Error::invalid(
+                "the notary already has an identity with this NymID",
+            ));
+        }
+        if self.identities.len() >= MAX_NOTARY_IDENTITIES {
+            return Err(Error::invalid(format!(
+                "a notary holds at most {MAX_NOTARY_IDENTITIES} identities"
+            )));
+        }
+        self.identities.push(id);
+        Ok(())
+    }
+
+    /// The number of identities the notary serves.
+    pub fn identity_count(&self) -> usize {
+        self.identities.len()
+    }
+
+    /// The identity for an envelope: the first whose encryption key fits the envelope type and
+    /// whose NymID has an entry; else the first that fits (it may still open a key-only entry).
+    fn identity_for(&self, env: &Envelope) -> Option<usize> {
+        let want = if env.envelope_type() == 3 {
+            Algorithm::X25519
+        } else {
+            Algorithm::Rsa
+        };
+        let ids = env.recipient_ids();
+        let fits = |i: &&Identity| i.enc.algorithm() == want;
+        self.identities
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| fits(i))
+            .find(|(_, i)| ids.contains(&i.nym_id.as_str()))
+            .or_else(|| self.identities.iter().enumerate().find(|(_, i)| fits(i)))
+            .map(|(n, _)| n)
     }
 
     fn open_socket(&mut self, patience: Duration) -> Result<()> {
@@ -234,7 +327,22 @@ impl Notary {
                         .socket
                         .as_ref()
                         .ok_or_else(|| Error::internal("notary socket missing"))?;
-                    let sent = signed::create("MESSAGE", content.as_bytes(), &self.auth, None)
+                    // Sign with an identity of the requester's suite: a legacy (type-1 or
+                    // unreadable) request only ever gets an RSA/SAMY answer; none at all if
+                    // the notary has no RSA identity.
+                    let v3 = armor::decode(
+                        &parts[0][..memchr::memchr(0, &parts[0]).unwrap_or(parts[0].len())],
+                        Kind::Data,
+                    )
+                    .is_ok_and(|b| b.starts_with(&[0, 3]));
+                    let signer = self
+                        .identities
+                        .iter()
+                        .find(|i| (i.auth.algorithm() == Algorithm::Ed25519) == v3)
+                        .map(|i| i.auth.clone());
+                    let sent = signer
+                        .ok_or_else(|| Error::internal("no identity of the requester's suite"))
+                        .and_then(|k| signed::create("MESSAGE", content.as_bytes(), &k, None))
                         .and_then(|t| {
                             armor::encode_bookended(t.as_bytes(), Kind::String, "MESSAGE", false)
                         })
@@ -254,15 +362,37 @@ impl Notary {
     }
 
     fn open_frame(&self, frame: &[u8], id: u64) -> Result<Request> {
-        let mut r = open_request_frame(frame, &self.nym_id, &self.enc)?;
-        r.id = id;
-        Ok(r)
+        let frame = &frame[..memchr::memchr(0, frame).unwrap_or(frame.len())];
+        let env = Envelope::parse(&armor::decode(frame, Kind::Data)?)?;
+        let n = self.identity_for(&env).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NoMatchingRecipient,
+                format!(
+                    "this notary has no identity that opens type-{} envelopes",
+                    env.envelope_type()
+                ),
+            )
+        })?;
+        let ident = &self.identities[n];
+        let text = env.open(Some(&ident.nym_id), &ident.enc)?;
+        let parsed = signed::parse(&text)?;
+        Ok(Request {
+            id,
+            identity: n,
+            legacy: env.envelope_type() != 3,
+            text,
+            parsed,
+        })
     }
 
     /// Answers `request` (which must be the one awaiting a reply): `content` is signed as a
-    /// `MESSAGE` with the notary's authentication key, sealed to `recipient` (the client's
-    /// encryption key) with an empty NymID and sent bookended as `ENVELOPE`; with `None`, sent as
-    /// the legacy unencrypted bookended `MESSAGE`.
+    /// `MESSAGE` with the authentication key of the identity that opened the request, sealed to
+    /// `recipient` (the client's encryption key: RSA → type 1, X25519 → type 3) with an empty
+    /// NymID and sent bookended as `ENVELOPE`; with `None`, sent as the legacy unencrypted
+    /// bookended `MESSAGE`. A request that arrived as type 1 (a possibly legacy client) is
+    /// answered only with RSA/SAMY: an identity that signs with Ed25519 is refused
+    /// (`InvalidArgument`) rather than sending a legacy peer a SHA256D signature; a type-3 reply
+    /// goes only where the application names an X25519 key, i.e. to a peer whose keys are v3.
     pub fn reply(
         &mut self,
         request: &Request,
@@ -278,7 +408,17 @@ impl Notary {
                 "this request is not the one awaiting a reply (already answered, or dropped)",
             ));
         }
-        let text = signed::create("MESSAGE", content, &self.auth, None)?;
+        let ident = self
+            .identities
+            .get(request.identity)
+            .ok_or_else(|| Error::internal("request identity missing"))?;
+        if request.legacy && ident.auth.algorithm() != Algorithm::Rsa {
+            return Err(Error::invalid(
+                "this request came as a legacy type-1 envelope: its reply must be signed with \
+                 an RSA key (Hash: SAMY), and this identity signs with Ed25519",
+            ));
+        }
+        let text = signed::create("MESSAGE", content, &ident.auth, None)?;
         let frame = match recipient {
             Some(k) => Envelope::seal(&[Recipient { nym_id: "", key: k }], text.as_bytes())?
                 .to_armor(true)?,
