@@ -377,3 +377,163 @@ fn v3_signed_text_both_ways() {
     let (ok, _) = run(&["verify", "--key", &rsa_pub, "--in", f.to_str().unwrap()]);
     assert!(!ok);
 }
+
+fn free_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("tcp://127.0.0.1:{}", l.local_addr().unwrap().port())
+}
+
+fn peer_opts() -> ot_transport::transport::Options {
+    ot_transport::transport::Options {
+        latency_delay_after: 0,
+        latency_receive_ms: 500, // python start-up
+        latency_receive_no_tries: 5,
+        ..ot_transport::transport::Options::default()
+    }
+}
+
+struct Ident {
+    auth: Key,
+    enc: Key,
+    id: String,
+}
+
+fn ident(v3: bool) -> Ident {
+    let (auth, enc) = if v3 {
+        (
+            Key::generate_ed25519().unwrap(),
+            Key::generate_x25519().unwrap(),
+        )
+    } else {
+        (Key::generate(1024).unwrap(), Key::generate(1024).unwrap())
+    };
+    let id = auth.nym_id().unwrap();
+    Ident { auth, enc, id }
+}
+
+/// Python peer as notary, our session as client: (client v3?, notary v3?).
+fn python_notary_rust_client(client_v3: bool, notary_v3: bool) {
+    let dir = tmpdir(&format!("v3tn-{client_v3}-{notary_v3}"));
+    let (c, n) = (ident(client_v3), ident(notary_v3));
+    let (n_auth, _) = write_keys(&dir, "n_auth", &n.auth);
+    let (n_enc, _) = write_keys(&dir, "n_enc", &n.enc);
+    let (_, c_auth_pub) = write_keys(&dir, "c_auth", &c.auth);
+    let (_, c_enc_pub) = write_keys(&dir, "c_enc", &c.enc);
+    let ep = free_endpoint();
+    let child = Command::new("python3")
+        .arg(peer())
+        .args([
+            "notary",
+            "--bind",
+            &ep,
+            "--auth-key",
+            &n_auth,
+            "--enc-key",
+            &n_enc,
+            "--nym-id",
+            &n.id,
+            "--client-auth-pub",
+            &c_auth_pub,
+            "--client-enc-pub",
+            &c_enc_pub,
+            "--count",
+            "2",
+            "--timeout-ms",
+            "20000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut s = ot_transport::transport::Session::new(&ep, peer_opts()).unwrap();
+    s.set_identity(&c.auth, &c.enc).unwrap();
+    s.set_notary(&n.id, &n.enc, &n.auth).unwrap();
+    for i in 0..2 {
+        let msg = format!("<OTmessage>\n<checkServerID requestNum=\"{i}\"/>\n</OTmessage>\n");
+        assert_eq!(
+            s.request(msg.as_bytes()).unwrap(),
+            format!("@{msg}").as_bytes()
+        );
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Our notary, Python peer as client.
+fn rust_notary_python_client(client_v3: bool, notary_v3: bool) {
+    let dir = tmpdir(&format!("v3tc-{client_v3}-{notary_v3}"));
+    let (c, n) = (ident(client_v3), ident(notary_v3));
+    let (c_auth, _) = write_keys(&dir, "c_auth", &c.auth);
+    let (c_enc, _) = write_keys(&dir, "c_enc", &c.enc);
+    let (_, n_auth_pub) = write_keys(&dir, "n_auth", &n.auth);
+    let (_, n_enc_pub) = write_keys(&dir, "n_enc", &n.enc);
+    let mut nt = ot_transport::transport::Notary::bind(
+        "tcp://127.0.0.1:*",
+        &n.auth,
+        &n.enc,
+        &n.id,
+        peer_opts(),
+    )
+    .unwrap();
+    let ep = nt.endpoint().to_string();
+    let (c_auth_k, c_enc_pub_k) = (c.auth.to_public(), c.enc.to_public());
+    let h = std::thread::spawn(move || {
+        let mut kinds = Vec::new();
+        for _ in 0..2 {
+            let req = nt.receive(20_000).unwrap();
+            let content = req.verify(&c_auth_k).unwrap().to_vec();
+            kinds.push((req.is_legacy_envelope(), req.hash_type().to_string()));
+            let reply = [b"@".as_slice(), &content].concat();
+            nt.reply(&req, &reply, Some(&c_enc_pub_k)).unwrap();
+        }
+        kinds
+    });
+    let (ok, out) = run(&[
+        "client",
+        "--connect",
+        &ep,
+        "--auth-key",
+        &c_auth,
+        "--enc-key",
+        &c_enc,
+        "--notary-nym-id",
+        &n.id,
+        "--notary-enc-pub",
+        &n_enc_pub,
+        "--notary-auth-pub",
+        &n_auth_pub,
+        "--message",
+        "hello from the python peer",
+        "--repeat",
+        "2",
+        "--timeout-ms",
+        "20000",
+    ]);
+    assert!(ok);
+    assert_eq!(
+        out,
+        b"@hello from the python peer\n@hello from the python peer\n"
+    );
+    let kinds = h.join().unwrap();
+    let want = (
+        !notary_v3,
+        if client_v3 { "SHA256D" } else { "SAMY" }.to_string(),
+    );
+    assert_eq!(kinds, vec![want.clone(), want]);
+}
+
+#[test]
+fn v3_transport_python_notary_rust_client() {
+    python_notary_rust_client(true, true);
+    python_notary_rust_client(false, true); // RSA client, v3 notary
+}
+
+#[test]
+fn v3_transport_rust_notary_python_client() {
+    rust_notary_python_client(true, true);
+    rust_notary_python_client(false, true); // RSA client, v3 notary
+}
