@@ -1,5 +1,7 @@
 /* Suite v3 (Ed25519 / X25519 / SHA256D / envelope type 3) through the C API: the shared vectors
  * made by an independent implementation, round trips, and hostile rows. */
+#include <pthread.h>
+
 #include "harness.h"
 
 #define V "vectors/suite-v3/"
@@ -394,12 +396,123 @@ static void round_trips_and_hostile(void) {
   ot_key_free(rsa);
 }
 
+/* ---- transport: one notary with an RSA and a v3 identity, an RSA and a v3 client ---------- */
+static ot_key *rc_auth, *rc_enc, *vc_auth, *vc_enc; /* RSA client, v3 client */
+
+typedef struct {
+  ot_notary *notary;
+  int serve;
+  int served;
+  int v3_requests;
+} job;
+
+static void *serve(void *arg) {
+  job *j = arg;
+  for (int i = 0; i < j->serve; i++) {
+    ot_request *req = NULL;
+    if (ot_notary_receive(j->notary, 10000, &req) != OT_OK) continue;
+    ot_buffer *content = NULL;
+    const ot_key *reply_to = vc_enc;
+    /* The text's hash type pairs with one key kind: the wrong kind is INVALID_ARGUMENT. */
+    ot_result rc = ot_request_verify(req, vc_auth, &content);
+    if (rc == OT_OK) {
+      j->v3_requests++;
+    } else if (rc == OT_ERR_INVALID_ARGUMENT) {
+      reply_to = rc_enc;
+      rc = ot_request_verify(req, rc_auth, &content);
+    }
+    if (rc == OT_OK) {
+      size_t n = ot_buffer_len(content);
+      char *reply = malloc(n + 2);
+      reply[0] = '@';
+      memcpy(reply + 1, ot_buffer_data(content), n);
+      if (ot_notary_reply(j->notary, req, (const uint8_t *)reply, n + 1, reply_to) == OT_OK) j->served++;
+      free(reply);
+      ot_buffer_free(content);
+    }
+    ot_request_free(req);
+  }
+  return NULL;
+}
+
+static void transport_dual_identity(void) {
+  ot_key *n_rsa_auth = NULL, *n_rsa_enc = NULL, *n_v3_auth = NULL, *n_v3_enc = NULL;
+  CHECK_OK(ot_key_generate(1024, &n_rsa_auth));
+  CHECK_OK(ot_key_generate(1024, &n_rsa_enc));
+  CHECK_OK(ot_key_generate_ed25519(&n_v3_auth));
+  CHECK_OK(ot_key_generate_x25519(&n_v3_enc));
+  CHECK_OK(ot_key_generate(1024, &rc_auth));
+  CHECK_OK(ot_key_generate(1024, &rc_enc));
+  CHECK_OK(ot_key_generate_ed25519(&vc_auth));
+  CHECK_OK(ot_key_generate_x25519(&vc_enc));
+  ot_buffer *rsa_id = NULL, *v3_id = NULL, *ep = NULL;
+  CHECK_OK(ot_key_nym_id(n_rsa_auth, &rsa_id));
+  CHECK_OK(ot_key_nym_id(n_v3_auth, &v3_id));
+
+  ot_session_options *o = NULL;
+  CHECK_OK(ot_session_options_new(&o));
+  CHECK_OK(ot_session_options_set(o, "latency_delay_after", 0));
+  CHECK_OK(ot_session_options_set(o, "latency_receive_ms", 200));
+  CHECK_OK(ot_session_options_set(o, "latency_receive_no_tries", 4));
+  job j = {0};
+  CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_rsa_auth, n_rsa_enc, BUF_STR(rsa_id), o, &j.notary));
+  CHECK_OK(ot_notary_add_identity(j.notary, n_v3_auth, n_v3_enc, BUF_STR(v3_id)));
+  /* Hostile rows. */
+  CHECK_RC(ot_notary_add_identity(j.notary, n_v3_auth, n_v3_enc, BUF_STR(v3_id)), OT_ERR_INVALID_ARGUMENT);
+  CHECK_RC(ot_notary_add_identity(j.notary, n_v3_enc, n_v3_enc, "x"), OT_ERR_INVALID_ARGUMENT);
+  CHECK_RC(ot_notary_add_identity(j.notary, n_v3_auth, NULL, "x"), OT_ERR_NULL_ARGUMENT);
+  CHECK_RC(ot_notary_add_identity(NULL, n_v3_auth, n_v3_enc, "x"), OT_ERR_NULL_ARGUMENT);
+  CHECK_RC(ot_notary_add_identity((ot_notary *)n_v3_auth, n_v3_auth, n_v3_enc, "x"), OT_ERR_INVALID_ARGUMENT);
+  CHECK_OK(ot_notary_endpoint(j.notary, &ep));
+  j.serve = 4;
+  pthread_t t;
+  pthread_create(&t, NULL, serve, &j);
+
+  ot_session *legacy = NULL, *modern = NULL;
+  CHECK_OK(ot_session_new(BUF_STR(ep), o, &legacy));
+  CHECK_OK(ot_session_set_identity(legacy, rc_auth, rc_enc));
+  CHECK_OK(ot_session_set_notary(legacy, BUF_STR(rsa_id), n_rsa_enc, n_rsa_auth));
+  CHECK_OK(ot_session_new(BUF_STR(ep), o, &modern));
+  CHECK_OK(ot_session_set_identity(modern, vc_auth, vc_enc));
+  CHECK_OK(ot_session_set_notary(modern, BUF_STR(v3_id), n_v3_enc, n_v3_auth));
+  for (int i = 0; i < 2; i++) {
+    const char *msg = i ? "<OTmessage>second</OTmessage>\n" : "<OTmessage>first</OTmessage>\n";
+    ot_buffer *r = NULL;
+    CHECK_OK(ot_session_request(legacy, (const uint8_t *)msg, strlen(msg), &r));
+    CHECK(r && BUF_STR(r)[0] == '@' && strcmp(BUF_STR(r) + 1, msg) == 0);
+    ot_buffer_free(r);
+    r = NULL;
+    CHECK_OK(ot_session_request(modern, (const uint8_t *)msg, strlen(msg), &r));
+    CHECK(r && BUF_STR(r)[0] == '@' && strcmp(BUF_STR(r) + 1, msg) == 0);
+    ot_buffer_free(r);
+  }
+  pthread_join(t, NULL);
+  CHECK(j.served == 4 && j.v3_requests == 2);
+
+  /* A v3 identity with an all-RSA (legacy) notary: refused, never sent. */
+  ot_buffer *r = NULL;
+  CHECK_OK(ot_session_set_notary(modern, BUF_STR(rsa_id), n_rsa_enc, n_rsa_auth));
+  CHECK_RC(ot_session_request(modern, (const uint8_t *)"x\n", 2, &r), OT_ERR_INVALID_ARGUMENT);
+  CHECK(r == NULL);
+
+  ot_session_free(legacy);
+  ot_session_free(modern);
+  ot_notary_free(j.notary);
+  ot_session_options_free(o);
+  ot_buffer_free(ep);
+  ot_buffer_free(rsa_id);
+  ot_buffer_free(v3_id);
+  ot_key *ks[] = {n_rsa_auth, n_rsa_enc, n_v3_auth, n_v3_enc, rc_auth, rc_enc, vc_auth, vc_enc};
+  for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) ot_key_free(ks[i]);
+}
+
 int main(void) {
   vector_keys();
   vector_ids();
   vector_signed();
   vector_envelopes();
   round_trips_and_hostile();
+  transport_dual_identity();
   for (int i = 0; i < nkeys; i++) {
     ot_key_free(keys[i].priv);
     ot_key_free(keys[i].pub);
