@@ -17,8 +17,9 @@ static KEY: LazyLock<Key> =
     LazyLock::new(|| Key::load(include_bytes!("keys/fuzz_key.pem"), None).expect("fuzz key"));
 
 /// Fixed suite v3 test keys (not secrets: generated for fuzzing only).
-static ED: LazyLock<Key> =
-    LazyLock::new(|| Key::load(include_bytes!("keys/fuzz_ed25519.pem"), None).expect("fuzz ed key"));
+static ED: LazyLock<Key> = LazyLock::new(|| {
+    Key::load(include_bytes!("keys/fuzz_ed25519.pem"), None).expect("fuzz ed key")
+});
 static X: LazyLock<Key> =
     LazyLock::new(|| Key::load(include_bytes!("keys/fuzz_x25519.pem"), None).expect("fuzz x key"));
 

@@ -647,13 +647,13 @@ impl Envelope {
             }
             None => entries.iter().find_map(unwrap),
         };
-        // A wrap that does not open still decrypts the payload (with a key nobody knows), so
-        // that every failure takes the same path and returns the same error.
+        // A wrap that does not open still runs the payload check (with a dummy key; the result
+        // is refused whatever it says), so that every failure takes the same path and returns
+        // the same error.
         let ok_wrap = cek.is_some();
         let mut content_key = Zeroizing::new([0u8; 32]);
-        match &cek {
-            Some(k) => content_key.copy_from_slice(k),
-            None => crate::rng::fill(content_key.as_mut())?,
+        if let Some(k) = &cek {
+            content_key.copy_from_slice(k);
         }
         let Some(n) = self.ciphertext.len().checked_sub(hpke::TAG_LEN) else {
             return Err(Error::decrypt_failed());
