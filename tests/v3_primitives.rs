@@ -259,3 +259,75 @@ fn rfc8410_key_files() {
         .is_err()
     );
 }
+
+/// Our X25519 (Edwards-form fast path with a ladder fallback) equals the RFC 7748 ladder on the
+/// RFC vectors, on random curve points, on twist points, on small-order points and on
+/// non-canonical u encodings.
+#[test]
+fn x25519_fast_path_equals_the_ladder() {
+    let text = read_str("vectors/rfc/rfc7748_x25519.txt");
+    for rec in text.split("\n\n") {
+        let get = |k: &str| {
+            rec.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k} = ")))
+                .map(hex)
+        };
+        let (Some(k), Some(u), Some(out)) = (get("INPUT_SCALAR"), get("INPUT_U"), get("OUTPUT_U"))
+        else {
+            continue;
+        };
+        assert_eq!(hpke::x25519(&arr(&k), &arr(&u)).to_vec(), out);
+    }
+    let mut rnd = [0u8; 64 * 400];
+    getrandom::fill(&mut rnd).unwrap();
+    let mut twist = 0;
+    for c in rnd.chunks(64) {
+        let k: [u8; 32] = c[..32].try_into().unwrap();
+        let u: [u8; 32] = c[32..].try_into().unwrap(); // about half are on the twist
+        assert_eq!(*hpke::x25519(&k, &u), x25519_dalek::x25519(k, u));
+        let mut t = u;
+        t[31] &= 0x7f;
+        if curve25519_dalek::montgomery::MontgomeryPoint(t)
+            .to_edwards(0)
+            .is_none()
+        {
+            twist += 1;
+        }
+        // A real public key (on the curve).
+        let pk = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(u)).to_bytes();
+        assert_eq!(*hpke::x25519(&k, &pk), x25519_dalek::x25519(k, pk));
+    }
+    assert!(twist > 100, "twist points exercised the fallback ({twist})");
+    let k = [0x5au8; 32];
+    for u in [
+        [0u8; 32],
+        {
+            let mut b = [0u8; 32];
+            b[0] = 1;
+            b
+        },
+        {
+            let mut b = [0xffu8; 32]; // 2^256 - 1: non-canonical, high bit set
+            b[0] = 0xff;
+            b
+        },
+        {
+            let mut b = [0xffu8; 32]; // p - 1 = -1
+            b[0] = 0xec;
+            b[31] = 0x7f;
+            b
+        },
+        {
+            let mut b = [0xffu8; 32]; // p
+            b[0] = 0xed;
+            b[31] = 0x7f;
+            b
+        },
+    ] {
+        assert_eq!(
+            *hpke::x25519(&k, &u),
+            x25519_dalek::x25519(k, u),
+            "{u:02x?}"
+        );
+    }
+}

@@ -624,10 +624,11 @@ impl Envelope {
             )));
         }
         let sk = key.x25519_secret()?;
+        let pk = key.x25519_public()?.to_bytes();
         let unwrap = |e: &V3Entry| -> Option<Zeroizing<Vec<u8>>> {
             let enc: &[u8; 32] = e.wrap[..32].try_into().ok()?;
             let info = v3_info(e.nym_id.as_bytes());
-            hpke::open_base(sk, enc, &info, b"", &e.wrap[32..]).filter(|k| k.len() == 32)
+            hpke::open_base(sk, &pk, enc, &info, b"", &e.wrap[32..]).filter(|k| k.len() == 32)
         };
         let cek = match nym_id {
             Some(want) => {
