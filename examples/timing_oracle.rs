@@ -189,7 +189,12 @@ fn main() {
         opened3(&v3),
         opened3(&bad_tag)
     );
-    let t3 = measure(&xkey, id, [&[v3.clone()], &[bad_tag.clone()]], samples);
+    let t3 = measure(
+        &xkey,
+        id,
+        [std::slice::from_ref(&v3), std::slice::from_ref(&bad_tag)],
+        samples,
+    );
     println!(
         "  4. tampered wrap vs tampered tag (opened: {} / {})",
         opened3(&bad_wrap),

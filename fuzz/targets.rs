@@ -70,14 +70,14 @@ pub fn envelope(data: &[u8]) {
             // Type 3: by key alone, by NymID (falls back to a key-only entry), and the uniform
             // failure: whatever fails after an entry is chosen is DecryptFailed.
             for id in [None, Some(""), Some("notary")] {
-                if let Err(e) = env.open(id, &X) {
-                    if env.envelope_type() == 3 {
-                        assert!(matches!(
-                            e.kind(),
-                            ot_transport::ErrorKind::DecryptFailed
-                                | ot_transport::ErrorKind::NoMatchingRecipient
-                        ));
-                    }
+                if let Err(e) = env.open(id, &X)
+                    && env.envelope_type() == 3
+                {
+                    assert!(matches!(
+                        e.kind(),
+                        ot_transport::ErrorKind::DecryptFailed
+                            | ot_transport::ErrorKind::NoMatchingRecipient
+                    ));
                 }
             }
             let _ = env.decrypt_symmetric(&[7u8; 16]);

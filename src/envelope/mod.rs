@@ -60,8 +60,11 @@ pub const V3_INFO_PREFIX: &[u8] = b"ot-transport v3 envelope";
 /// One recipient entry of a type-3 envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct V3Entry {
-    /// The NymID text (may be empty: a key-only seal).
+    /// The NymID text (may be empty: a key-only seal). Bytes that are not UTF-8 (a damaged
+    /// envelope) show as U+FFFD here; matching and the HPKE `info` use [`Self::id_bytes`].
     pub nym_id: String,
+    /// The NymID bytes exactly as written (before the NUL).
+    pub id_bytes: Vec<u8>,
     /// HPKE `enc` (32 bytes) || the wrapped content key (48 bytes).
     pub wrap: [u8; V3_WRAP_LEN],
 }
@@ -310,6 +313,7 @@ impl Envelope {
             header.extend_from_slice(&wrap);
             entries.push(V3Entry {
                 nym_id: r.nym_id.to_string(),
+                id_bytes: r.nym_id.as_bytes().to_vec(),
                 wrap,
             });
         }
@@ -454,14 +458,19 @@ impl Envelope {
                 )));
             }
             let id = c.take(id_len, "recipient ID")?;
+            // As in type 1, the ID ends at the first NUL (the last byte is the terminator). Its
+            // bytes are kept as they are: a damaged ID simply matches nobody and fails to open
+            // (the HPKE info and the payload AAD cover it), with the uniform error.
             let id = &id[..id_len - 1];
             let id = &id[..id.iter().position(|&x| x == 0).unwrap_or(id.len())];
-            let nym_id = std::str::from_utf8(id)
-                .map_err(|_| Error::malformed("recipient ID is not text"))?
-                .to_string();
+            let nym_id = String::from_utf8_lossy(id).into_owned();
             let mut wrap = [0u8; V3_WRAP_LEN];
             wrap.copy_from_slice(c.take(V3_WRAP_LEN, "wrap")?);
-            entries.push(V3Entry { nym_id, wrap });
+            entries.push(V3Entry {
+                nym_id,
+                id_bytes: id.to_vec(),
+                wrap,
+            });
         }
         let header = b[..c.pos].to_vec();
         let ciphertext = b[c.pos..].to_vec();
@@ -627,15 +636,15 @@ impl Envelope {
         let pk = key.x25519_public()?.to_bytes();
         let unwrap = |e: &V3Entry| -> Option<Zeroizing<Vec<u8>>> {
             let enc: &[u8; 32] = e.wrap[..32].try_into().ok()?;
-            let info = v3_info(e.nym_id.as_bytes());
+            let info = v3_info(&e.id_bytes);
             hpke::open_base(sk, &pk, enc, &info, b"", &e.wrap[32..]).filter(|k| k.len() == 32)
         };
         let cek = match nym_id {
             Some(want) => {
                 let hit = entries
                     .iter()
-                    .find(|e| e.nym_id == want)
-                    .or_else(|| entries.iter().find(|e| e.nym_id.is_empty()));
+                    .find(|e| e.id_bytes == want.as_bytes())
+                    .or_else(|| entries.iter().find(|e| e.id_bytes.is_empty()));
                 match hit {
                     Some(e) => unwrap(e),
                     None => {
