@@ -331,3 +331,34 @@ fn x25519_fast_path_equals_the_ladder() {
         );
     }
 }
+
+/// PKCS#8 version 2 (RFC 5958 OneAsymmetricKey) with the public key: accepted when the public key
+/// matches the private one, refused otherwise.
+#[test]
+fn pkcs8_v2_public_key_must_match() {
+    let text = read_str("vectors/rfc/ed25519_sign_input_head16.txt");
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(':').collect()).collect();
+    let (seed, pk, other_pk) = (hex(&lines[0][0][..64]), hex(lines[0][1]), hex(lines[1][1]));
+    let v2 = |pubkey: &[u8]| {
+        let mut v = hex("3051020101300506032b657004220420");
+        v.extend_from_slice(&seed);
+        v.extend_from_slice(&hex("812100"));
+        v.extend_from_slice(pubkey);
+        v
+    };
+    let k = Key::load(&v2(&pk), None).unwrap();
+    assert_eq!(k.spki_der().unwrap(), spki_ed25519(&pk));
+    assert_eq!(
+        Key::load(&v2(&other_pk), None).unwrap_err().kind(),
+        ErrorKind::KeyFormat
+    );
+    // Algorithm parameters are not allowed by RFC 8410.
+    let mut with_null = hex("3030020100300706032b65700500");
+    with_null.extend_from_slice(&hex("04220420"));
+    with_null.extend_from_slice(&seed);
+    assert!(Key::load(&with_null, None).is_err());
+    // A private key of the wrong length.
+    let mut short = hex("302d020100300506032b657004210420");
+    short.extend_from_slice(&seed[..31]);
+    assert!(Key::load(&short, None).is_err());
+}
