@@ -15,11 +15,9 @@ fn abi_version(manifest: &str) -> u32 {
         let line = line.trim();
         if line.starts_with('[') {
             in_section = line == "[package.metadata.ot-transport]";
-        } else if in_section {
-            if let Some(v) = line.strip_prefix("abi-version") {
-                let v = v.trim_start().trim_start_matches('=').trim();
-                return v.parse().expect("abi-version in Cargo.toml is a number");
-            }
+        } else if let Some(v) = line.strip_prefix("abi-version").filter(|_| in_section) {
+            let v = v.trim_start().trim_start_matches('=').trim();
+            return v.parse().expect("abi-version in Cargo.toml is a number");
         }
     }
     panic!("Cargo.toml lacks [package.metadata.ot-transport] abi-version");

@@ -556,7 +556,7 @@ ot_result ot_key_nym_id(const ot_key *key, ot_buffer **id);
 void ot_key_free(ot_key *key);
 
 /**
- * Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://*:7085` or
+ * Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://0.0.0.0:7085` (all interfaces) or
  * `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
  * `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
  * options (NULL: defaults) are copied. RSA keys make a legacy notary (type-1 requests, SAMY

@@ -18,6 +18,9 @@
 //!
 //! The formats are described in `docs/wire-format.md`.
 
+// Everything outside `ffi` is safe Rust; `ffi` documents each unsafe block (`// SAFETY:`).
+#![deny(unsafe_code)]
+
 pub mod armor;
 pub mod envelope;
 pub mod error;
@@ -27,6 +30,7 @@ pub mod signed;
 pub mod symkey;
 pub mod transport;
 
+#[allow(unsafe_code)]
 pub mod ffi;
 
 mod rng;

@@ -35,7 +35,9 @@ pub unsafe extern "C" fn ot_armor_encode(
     armored: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(data, len, "data") }?;
+        // SAFETY: NULL or a NUL-terminated string (header contract).
         let t = unsafe { opt_cstr(bookend_type, "bookend_type") }?;
         out_ptr(armored, "armored")?;
         let k = armor_kind(kind)?;
@@ -43,6 +45,7 @@ pub unsafe extern "C" fn ot_armor_encode(
             Some(t) => armor::encode_bookended(d, k, t, false)?,
             None => armor::encode(d, k)?,
         };
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(armored, ot_buffer::new(s.into_bytes())) };
         Ok(())
     })
@@ -58,9 +61,11 @@ pub unsafe extern "C" fn ot_armor_decode(
     data: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let t = unsafe { bytes(text, len, "text") }?;
         out_ptr(data, "data")?;
         let v = armor::decode(t, armor_kind(kind)?)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(data, ot_buffer::new(v)) };
         Ok(())
     })

@@ -59,6 +59,7 @@ pub unsafe extern "C" fn ot_envelope_seal(
         if n == 0 || n > crate::envelope::MAX_RECIPIENTS {
             return Err(invalid(format!("recipient count {n} is not in 1..=4096")));
         }
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { bytes(plaintext, len, "plaintext") }?;
         out_ptr(envelope, "envelope")?;
         // SAFETY: the caller provides `n` recipient structs (header contract).
@@ -80,6 +81,7 @@ pub unsafe extern "C" fn ot_envelope_seal(
             })
             .collect();
         let e = Envelope::seal(&list, p)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(envelope, ot_envelope(e)) };
         Ok(())
     })
@@ -94,9 +96,11 @@ pub unsafe extern "C" fn ot_envelope_parse(
     envelope: *mut *mut ot_envelope,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(data, len, "data") }?;
         out_ptr(envelope, "envelope")?;
         let e = Envelope::parse(d)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(envelope, ot_envelope(e)) };
         Ok(())
     })
@@ -110,9 +114,11 @@ pub unsafe extern "C" fn ot_envelope_from_armor(
     envelope: *mut *mut ot_envelope,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(text, len, "text") }?;
         out_ptr(envelope, "envelope")?;
         let e = Envelope::from_armor(d)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(envelope, ot_envelope(e)) };
         Ok(())
     })
@@ -127,6 +133,7 @@ pub unsafe extern "C" fn ot_envelope_to_bytes(
     guard(|| {
         let e = handle(envelope, "envelope")?;
         out_ptr(out, "out")?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(out, ot_buffer::new(e.0.to_bytes())) };
         Ok(())
     })
@@ -144,6 +151,7 @@ pub unsafe extern "C" fn ot_envelope_to_armor(
         let e = handle(envelope, "envelope")?;
         out_ptr(out, "out")?;
         let s = e.0.to_armor(bookends != 0)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(out, ot_buffer::new(s.into_bytes())) };
         Ok(())
     })
@@ -182,6 +190,7 @@ pub unsafe extern "C" fn ot_envelope_recipient_id(
                 ids.len()
             ))
         })?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(id, ot_buffer::new(s.as_bytes().to_vec())) };
         Ok(())
     })
@@ -209,10 +218,12 @@ pub unsafe extern "C" fn ot_envelope_open(
 ) -> ot_result {
     guard(|| {
         let e = handle(envelope, "envelope")?;
+        // SAFETY: NULL or a NUL-terminated string (header contract).
         let id = unsafe { opt_cstr(nym_id, "nym_id") }?;
         let k = handle(private_key, "private_key")?;
         out_ptr(plaintext, "plaintext")?;
         let p = e.0.open(id, &k.0)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(plaintext, ot_buffer::new(p)) };
         Ok(())
     })
@@ -229,10 +240,13 @@ pub unsafe extern "C" fn ot_envelope_encrypt_symmetric(
     envelope: *mut *mut ot_envelope,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let k = unsafe { bytes(raw_key, key_len, "raw_key") }?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { bytes(plaintext, len, "plaintext") }?;
         out_ptr(envelope, "envelope")?;
         let e = Envelope::encrypt_symmetric(k, p)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(envelope, ot_envelope(e)) };
         Ok(())
     })
@@ -249,9 +263,11 @@ pub unsafe extern "C" fn ot_envelope_decrypt_symmetric(
 ) -> ot_result {
     guard(|| {
         let e = handle(envelope, "envelope")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let k = unsafe { bytes(raw_key, key_len, "raw_key") }?;
         out_ptr(plaintext, "plaintext")?;
         let p = e.0.decrypt_symmetric(k)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(plaintext, ot_buffer::new(p)) };
         Ok(())
     })

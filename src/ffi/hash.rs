@@ -12,6 +12,7 @@ unsafe fn digest_into(
     f: impl FnOnce(&[u8]) -> Vec<u8>,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(data, len, "data") }?;
         if out.is_null() {
             return Err(null("out"));
@@ -27,12 +28,14 @@ unsafe fn digest_into(
 /// `data` may be NULL only when `len` is 0. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_hash_samy(data: *const u8, len: usize, out: *mut u8) -> ot_result {
+    // SAFETY: the caller's input pair is readable and `out` has room for the digest (header contract).
     unsafe { digest_into(data, len, out, |d| hash::samy(d).to_vec()) }
 }
 
 /// SHA-256 of `data[0..len]` into `out[32]`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_hash_sha256(data: *const u8, len: usize, out: *mut u8) -> ot_result {
+    // SAFETY: the caller's input pair is readable and `out` has room for the digest (header contract).
     unsafe { digest_into(data, len, out, |d| hash::sha256(d).to_vec()) }
 }
 
@@ -40,12 +43,14 @@ pub unsafe extern "C" fn ot_hash_sha256(data: *const u8, len: usize, out: *mut u
 /// `data` may be NULL only when `len` is 0. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_hash_sha256d(data: *const u8, len: usize, out: *mut u8) -> ot_result {
+    // SAFETY: the caller's input pair is readable and `out` has room for the digest (header contract).
     unsafe { digest_into(data, len, out, |d| hash::sha256d(d).to_vec()) }
 }
 
 /// Whirlpool of `data[0..len]` into `out[64]`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_hash_whirlpool(data: *const u8, len: usize, out: *mut u8) -> ot_result {
+    // SAFETY: the caller's input pair is readable and `out` has room for the digest (header contract).
     unsafe { digest_into(data, len, out, |d| hash::whirlpool(d).to_vec()) }
 }
 
@@ -58,6 +63,7 @@ pub unsafe extern "C" fn ot_id_encode(
     len: usize,
     id: *mut *mut ot_buffer,
 ) -> ot_result {
+    // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
     unsafe { id_text(data, len, id, hash::id_encode) }
 }
 
@@ -69,9 +75,11 @@ unsafe fn id_text(
     f: fn(&[u8]) -> crate::Result<String>,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(data, len, "data") }?;
         out_ptr(id, "id")?;
         let text = f(d)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(id, ot_buffer::new(text.into_bytes())) };
         Ok(())
     })
@@ -82,9 +90,11 @@ unsafe fn id_text(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_id_decode(id: *const c_char, out: *mut *mut ot_buffer) -> ot_result {
     guard(|| {
+        // SAFETY: a NUL-terminated string (header contract).
         let t = unsafe { cstr(id, "id") }?;
         out_ptr(out, "out")?;
         let v = hash::id_decode(t)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(out, ot_buffer::new(v)) };
         Ok(())
     })
@@ -98,6 +108,7 @@ pub unsafe extern "C" fn ot_id_of_v3(
     len: usize,
     id: *mut *mut ot_buffer,
 ) -> ot_result {
+    // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
     unsafe { id_text(data, len, id, hash::id_of_v3) }
 }
 
@@ -109,5 +120,6 @@ pub unsafe extern "C" fn ot_id_of(
     len: usize,
     id: *mut *mut ot_buffer,
 ) -> ot_result {
+    // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
     unsafe { id_text(data, len, id, |d| Ok(hash::id_of(d))) }
 }

@@ -57,6 +57,7 @@ unsafe fn pass<'a>(p: *const u8, len: usize) -> Result<Option<&'a [u8]>, super::
         }
         return Ok(None);
     }
+    // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
     unsafe { bytes(p, len, "passphrase") }.map(Some)
 }
 
@@ -72,6 +73,7 @@ pub unsafe extern "C" fn ot_key_generate(bits: u32, key: *mut *mut ot_key) -> ot
             bits
         };
         let k = Key::generate(bits)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(key, ot_key(k)) };
         Ok(())
     })
@@ -84,6 +86,7 @@ pub unsafe extern "C" fn ot_key_generate_ed25519(key: *mut *mut ot_key) -> ot_re
     guard(|| {
         out_ptr(key, "key")?;
         let k = Key::generate_ed25519()?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(key, ot_key(k)) };
         Ok(())
     })
@@ -96,6 +99,7 @@ pub unsafe extern "C" fn ot_key_generate_x25519(key: *mut *mut ot_key) -> ot_res
     guard(|| {
         out_ptr(key, "key")?;
         let k = Key::generate_x25519()?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(key, ot_key(k)) };
         Ok(())
     })
@@ -132,10 +136,13 @@ pub unsafe extern "C" fn ot_key_load(
     key: *mut *mut ot_key,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(data, len, "data") }?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { pass(passphrase, pass_len) }?;
         out_ptr(key, "key")?;
         let k = Key::load(d, p)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(key, ot_key(k)) };
         Ok(())
     })
@@ -155,6 +162,7 @@ pub unsafe extern "C" fn ot_key_export(
 ) -> ot_result {
     guard(|| {
         let k = handle(key, "key")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { pass(passphrase, pass_len) }?;
         out_ptr(out, "out")?;
         let f = match format {
@@ -167,6 +175,7 @@ pub unsafe extern "C" fn ot_key_export(
             other => return Err(invalid(format!("key format {other} is unknown"))),
         };
         let v = k.0.export(f, p)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(out, ot_buffer::new(v)) };
         Ok(())
     })
@@ -181,6 +190,7 @@ pub unsafe extern "C" fn ot_key_public(
     guard(|| {
         let k = handle(key, "key")?;
         out_ptr(public_key, "public_key")?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(public_key, ot_key(k.0.to_public())) };
         Ok(())
     })
@@ -211,6 +221,7 @@ pub unsafe extern "C" fn ot_key_nym_id(key: *const ot_key, id: *mut *mut ot_buff
         let k = handle(key, "key")?;
         out_ptr(id, "id")?;
         let s = k.0.nym_id()?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(id, ot_buffer::new(s.into_bytes())) };
         Ok(())
     })

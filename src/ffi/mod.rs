@@ -5,6 +5,7 @@
 //! per-thread detail text behind [`ot_last_error`]), writes outputs only on success, and stops
 //! every panic at the boundary. Nothing here knows cryptography or wire formats.
 #![allow(non_camel_case_types)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![allow(clippy::missing_safety_doc)] // each function's safety contract is in its header docs
 
 mod armor;
@@ -198,6 +199,7 @@ pub(crate) unsafe fn opt_cstr<'a>(ptr: *const c_char, name: &str) -> FfiResult<O
     if ptr.is_null() {
         Ok(None)
     } else {
+        // SAFETY: a NUL-terminated string (header contract).
         unsafe { cstr(ptr, name) }.map(Some)
     }
 }

@@ -19,7 +19,7 @@ impl Handle for ot_notary {
     const NAME: &'static str = "ot_notary";
 }
 
-/// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://*:7085` or
+/// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://0.0.0.0:7085` (all interfaces) or
 /// `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
 /// `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
 /// options (NULL: defaults) are copied. RSA keys make a legacy notary (type-1 requests, SAMY
@@ -35,12 +35,15 @@ pub unsafe extern "C" fn ot_notary_new(
     notary: *mut *mut ot_notary,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: a NUL-terminated string (header contract).
         let ep = unsafe { cstr(bind_endpoint, "bind_endpoint") }?;
         let a = handle(auth_private, "auth_private")?;
         let e = handle(encryption_private, "encryption_private")?;
+        // SAFETY: a NUL-terminated string (header contract).
         let id = unsafe { cstr(nym_id, "nym_id") }?;
         out_ptr(notary, "notary")?;
         let n = Notary::bind(ep, &a.0, &e.0, id, opts(options)?)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(notary, ot_notary(n)) };
         Ok(())
     })
@@ -65,6 +68,7 @@ pub unsafe extern "C" fn ot_notary_add_identity(
         let mut n = handle_mut(notary, "notary")?;
         let a = handle(auth_private, "auth_private")?;
         let e = handle(encryption_private, "encryption_private")?;
+        // SAFETY: a NUL-terminated string (header contract).
         let id = unsafe { cstr(nym_id, "nym_id") }?;
         n.0.add_identity(&a.0, &e.0, id)?;
         Ok(())
@@ -80,6 +84,7 @@ pub unsafe extern "C" fn ot_notary_endpoint(
     guard(|| {
         let n = handle(notary, "notary")?;
         out_ptr(endpoint, "endpoint")?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(endpoint, ot_buffer::new(n.0.endpoint().as_bytes().to_vec())) };
         Ok(())
     })
@@ -107,6 +112,7 @@ pub unsafe extern "C" fn ot_notary_receive(
             i64::from(timeout_ms)
         };
         let r = n.0.receive(t)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(request, ot_request(r)) };
         Ok(())
     })
@@ -128,6 +134,7 @@ pub unsafe extern "C" fn ot_notary_reply(
     guard(|| {
         let mut n = handle_mut(notary, "notary")?;
         let r = handle(request, "request")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
         let k = if recipient_encryption_public.is_null() {
             None

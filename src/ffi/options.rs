@@ -39,6 +39,7 @@ pub unsafe extern "C" fn ot_session_options_new(
 ) -> ot_result {
     guard(|| {
         out_ptr(options, "options")?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(options, ot_session_options(Options::default())) };
         Ok(())
     })
@@ -54,6 +55,7 @@ pub unsafe extern "C" fn ot_session_options_set(
 ) -> ot_result {
     guard(|| {
         let mut o = handle_mut(options, "options")?;
+        // SAFETY: a NUL-terminated string (header contract).
         let n = unsafe { cstr(name, "name") }?;
         o.0.set(n, value)?;
         Ok(())
@@ -69,6 +71,7 @@ pub unsafe extern "C" fn ot_session_options_get(
 ) -> ot_result {
     guard(|| {
         let o = handle(options, "options")?;
+        // SAFETY: a NUL-terminated string (header contract).
         let n = unsafe { cstr(name, "name") }?;
         if value.is_null() {
             return Err(null("value"));
@@ -116,7 +119,9 @@ pub unsafe extern "C" fn ot_curve_keypair(
         out_ptr(public_z85, "public_z85")?;
         out_ptr(secret_z85, "secret_z85")?;
         let (p, sk) = crate::transport::curve_keypair()?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(public_z85, ot_buffer::new(p.into_bytes())) };
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(secret_z85, ot_buffer::new(sk.as_bytes().to_vec())) };
         Ok(())
     })
@@ -134,6 +139,7 @@ pub unsafe extern "C" fn ot_session_options_set_curve_server(
 ) -> ot_result {
     guard(|| {
         let mut o = handle_mut(options, "options")?;
+        // SAFETY: a NUL-terminated string (header contract).
         let sk = unsafe { cstr(server_secret_z85, "server_secret_z85") }?;
         o.0.set_curve_server(sk)?;
         Ok(())
@@ -152,8 +158,11 @@ pub unsafe extern "C" fn ot_session_options_set_curve_client(
 ) -> ot_result {
     guard(|| {
         let mut o = handle_mut(options, "options")?;
+        // SAFETY: a NUL-terminated string (header contract).
         let sp = unsafe { cstr(server_public_z85, "server_public_z85") }?;
+        // SAFETY: a NUL-terminated string (header contract).
         let cp = unsafe { cstr(client_public_z85, "client_public_z85") }?;
+        // SAFETY: a NUL-terminated string (header contract).
         let cs = unsafe { cstr(client_secret_z85, "client_secret_z85") }?;
         o.0.set_curve_client(sp, cp, cs)?;
         Ok(())

@@ -54,6 +54,8 @@ const PENDING_FREE: u64 = 1 << 17;
 const KIND_SHIFT: u32 = 18;
 const KIND_MASK: u64 = 0xF << KIND_SHIFT;
 
+/// One cache line per slot, so threads using different handles never contend on a line.
+#[repr(align(64))]
 struct Slot {
     state: AtomicU64,
     obj: AtomicPtr<()>,

@@ -25,6 +25,7 @@ pub unsafe extern "C" fn ot_request_content(
     guard(|| {
         let r = handle(request, "request")?;
         out_ptr(content, "content")?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(content, ot_buffer::new(r.0.content_unverified().to_vec())) };
         Ok(())
     })
@@ -43,6 +44,7 @@ pub unsafe extern "C" fn ot_request_verify(
         let k = handle(sender_auth_public, "sender_auth_public")?;
         let c = r.0.verify(&k.0)?;
         if !content.is_null() {
+            // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
             unsafe { put(content, ot_buffer::new(c.to_vec())) };
         }
         Ok(())

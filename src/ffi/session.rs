@@ -29,9 +29,11 @@ pub unsafe extern "C" fn ot_session_new(
     session: *mut *mut ot_session,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: a NUL-terminated string (header contract).
         let ep = unsafe { cstr(endpoint, "endpoint") }?;
         out_ptr(session, "session")?;
         let s = Session::new(ep, opts(options)?)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(session, ot_session(s)) };
         Ok(())
     })
@@ -52,9 +54,11 @@ pub unsafe extern "C" fn ot_session_exchange(
 ) -> ot_result {
     guard(|| {
         let mut s = handle_mut(session, "session")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let f = unsafe { bytes(frame, len, "frame") }?;
         out_ptr(reply, "reply")?;
         let r = s.0.exchange(f)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(reply, ot_buffer::new(r)) };
         Ok(())
     })
@@ -88,6 +92,7 @@ pub unsafe extern "C" fn ot_session_set_notary(
 ) -> ot_result {
     guard(|| {
         let mut s = handle_mut(session, "session")?;
+        // SAFETY: a NUL-terminated string (header contract).
         let id = unsafe { cstr(notary_nym_id, "notary_nym_id") }?;
         let e = handle(notary_encryption_public, "notary_encryption_public")?;
         let a = handle(notary_auth_public, "notary_auth_public")?;
@@ -117,9 +122,11 @@ pub unsafe extern "C" fn ot_session_request(
 ) -> ot_result {
     guard(|| {
         let mut s = handle_mut(session, "session")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
         out_ptr(reply, "reply")?;
         let r = s.0.request(c)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(reply, ot_buffer::new(r)) };
         Ok(())
     })

@@ -24,12 +24,16 @@ pub unsafe extern "C" fn ot_signed_create(
     text: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: a NUL-terminated string (header contract).
         let t = unsafe { cstr(doc_type, "type") }?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
         let k = handle(signer, "signer")?;
+        // SAFETY: NULL or a NUL-terminated string (header contract).
         let m = unsafe { opt_cstr(meta, "meta") }?;
         out_ptr(text, "text")?;
         let s = signed::create(t, c, &k.0, m)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(text, ot_buffer::new(s.into_bytes())) };
         Ok(())
     })
@@ -51,10 +55,12 @@ pub unsafe extern "C" fn ot_signed_verify(
     content: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let t = unsafe { bytes(text, len, "text") }?;
         let k = handle(signer_public, "signer_public")?;
         let c = signed::verify(t, &k.0)?;
         if !content.is_null() {
+            // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
             unsafe { put(content, ot_buffer::new(c)) };
         }
         Ok(())
@@ -71,9 +77,11 @@ pub unsafe extern "C" fn ot_signed_content(
     content: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let t = unsafe { bytes(text, len, "text") }?;
         out_ptr(content, "content")?;
         let p = signed::parse(t)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(content, ot_buffer::new(p.content)) };
         Ok(())
     })

@@ -17,13 +17,16 @@ pub unsafe extern "C" fn ot_symkey_unlock(
     raw_key: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let s = unsafe { bytes(serialized, len, "serialized") }?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { bytes(passphrase, pass_len, "passphrase") }?;
         if passphrase.is_null() {
             return Err(null("passphrase"));
         }
         out_ptr(raw_key, "raw_key")?;
         let k = SymmetricKey::parse(s)?.unlock(p)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(raw_key, ot_buffer::new(k.to_vec())) };
         Ok(())
     })

@@ -56,9 +56,9 @@ fn encode_unchecked(bytes: &[u8]) -> String {
         digits.push(ALPHABET[rem as usize]);
         num = out;
     }
-    digits.reverse();
-    // Every byte pushed comes from ALPHABET, which is ASCII.
-    String::from_utf8(digits).unwrap_or_default()
+    // Every digit comes from ALPHABET (ASCII): build the text from characters, so there is no
+    // conversion that could fail.
+    digits.iter().rev().map(|&d| char::from(d)).collect()
 }
 
 /// Decodes OT base62 text to big-endian bytes without leading zeros.

@@ -13,6 +13,7 @@
 //! `REQ_CORRELATE` are used), ZMTP heartbeats to notice dead peers, message-size limits, and
 //! clear errors instead of hangs.
 
+pub mod frames;
 mod notary;
 mod options;
 mod session;

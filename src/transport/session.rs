@@ -231,11 +231,9 @@ impl Session {
                 // Sleep until the earliest of: this poll's end, the deadline, the liveness
                 // check (re-checked at least every 100 ms while the connection is not up).
                 let mut until = [poll_end, deadline].into_iter().flatten().min();
-                if let Some(m) = self.monitor.as_ref() {
-                    if !m.up {
-                        let tick = now + Duration::from_millis(100);
-                        until = Some(until.map_or(tick, |u| u.min(tick)));
-                    }
+                if self.monitor.as_ref().is_some_and(|m| !m.up) {
+                    let tick = now + Duration::from_millis(100);
+                    until = Some(until.map_or(tick, |u| u.min(tick)));
                 }
                 let ms = until.map_or(-1, |u| {
                     u.saturating_duration_since(now).as_millis().max(1) as i64

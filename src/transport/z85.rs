@@ -25,8 +25,8 @@ pub(crate) fn encode(data: &[u8]) -> Result<Zeroizing<String>> {
             *d = ALPHABET[(v % 85) as usize];
             v /= 85;
         }
-        // Every digit comes from the ASCII alphabet.
-        out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+        // Every digit comes from the ASCII alphabet: push characters, nothing can fail.
+        out.extend(digits.iter().map(|&d| char::from(d)));
     }
     Ok(out)
 }

@@ -1,0 +1,224 @@
+//! Every frame layout of the transport, legacy and v2, in one place (docs/wire-format.md,
+//! "Transport v2", is the same contract in words).
+//!
+//! Legacy (REQ ↔ REP, or REQ ↔ our ROUTER): the request is one frame, the bare armor of an
+//! envelope sealed to the notary; the reply is one frame. On a ROUTER socket a legacy REQ peer's
+//! message reads `[routing id, "", body]` and the reply is sent as `[routing id, "", reply]`.
+//!
+//! v2 (DEALER ↔ ROUTER): no empty delimiter (so a legacy REP peer silently drops v2 frames), then
+//! `["OTv2", command, 8-byte big-endian number, body?]`.
+
+/// The protocol tag: first frame of every v2 message.
+pub const TAG: &[u8] = b"OTv2";
+
+/// v2 commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// client → notary: a request (body = legacy request frame), number = request id.
+    Req,
+    /// client → notary: liveness/protocol probe, number = probe id, no body.
+    Ping,
+    /// notary → client: the reply to request `number` (body = legacy reply frame).
+    Rep,
+    /// notary → client: answer to a `PING`.
+    Pong,
+    /// notary → client: request `number` could not be read (body = UTF-8 reason).
+    Err,
+    /// notary → client: a notification (body = bookended sealed envelope), number = sequence
+    /// number per subscribed NymID, from 1.
+    Push,
+}
+
+impl Command {
+    pub fn name(self) -> &'static [u8] {
+        match self {
+            Command::Req => b"REQ",
+            Command::Ping => b"PING",
+            Command::Rep => b"REP",
+            Command::Pong => b"PONG",
+            Command::Err => b"ERR",
+            Command::Push => b"PUSH",
+        }
+    }
+
+    fn parse(b: &[u8]) -> Option<Command> {
+        [
+            Command::Req,
+            Command::Ping,
+            Command::Rep,
+            Command::Pong,
+            Command::Err,
+            Command::Push,
+        ]
+        .into_iter()
+        .find(|c| c.name() == b)
+    }
+
+    /// Whether the command carries a body frame.
+    fn has_body(self) -> bool {
+        !matches!(self, Command::Ping | Command::Pong)
+    }
+}
+
+/// A decoded v2 message (without the routing id).
+#[derive(Debug, PartialEq, Eq)]
+pub struct V2 {
+    pub command: Command,
+    pub number: u64,
+    pub body: Vec<u8>,
+}
+
+/// Builds the frames of a v2 message.
+pub fn v2(command: Command, number: u64, body: &[u8]) -> Vec<Vec<u8>> {
+    let mut f = vec![
+        TAG.to_vec(),
+        command.name().to_vec(),
+        number.to_be_bytes().to_vec(),
+    ];
+    if command.has_body() {
+        f.push(body.to_vec());
+    }
+    f
+}
+
+/// Decodes the frames of a v2 message; `None` for anything else (wrong tag, command, sizes).
+pub fn parse_v2(mut frames: Vec<Vec<u8>>) -> Option<V2> {
+    if frames.len() < 3 || frames[0] != TAG {
+        return None;
+    }
+    let command = Command::parse(&frames[1])?;
+    let number = u64::from_be_bytes(frames[2].as_slice().try_into().ok()?);
+    let want = if command.has_body() { 4 } else { 3 };
+    if frames.len() != want {
+        return None;
+    }
+    let body = if command.has_body() {
+        frames.pop().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Some(V2 {
+        command,
+        number,
+        body,
+    })
+}
+
+/// What arrived on a notary's ROUTER socket.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// A legacy REQ peer's request: `[id, …, "", body]`. `envelope` is every frame before the
+    /// empty delimiter (the routing id first; a `REQ_CORRELATE` peer adds its request id), which
+    /// the reply must carry back, as a REP socket would.
+    Legacy {
+        envelope: Vec<Vec<u8>>,
+        body: Vec<u8>,
+    },
+    /// A v2 client message.
+    V2 { peer: Vec<u8>, msg: V2 },
+    /// Anything else (counted and dropped).
+    Unknown,
+}
+
+/// Classifies a ROUTER message.
+pub fn classify(mut frames: Vec<Vec<u8>>) -> Incoming {
+    if frames.len() < 2 {
+        return Incoming::Unknown;
+    }
+    if let Some(d) = frames.iter().position(|f| f.is_empty()) {
+        // The routing id itself is never empty, so d >= 1; the body is one frame.
+        if d >= 1 && d <= 4 && frames.len() == d + 2 {
+            let body = frames.pop().unwrap_or_default();
+            frames.truncate(d);
+            return Incoming::Legacy {
+                envelope: frames,
+                body,
+            };
+        }
+        if frames[0] != TAG {
+            return Incoming::Unknown;
+        }
+    }
+    let peer = frames.remove(0);
+    match parse_v2(frames) {
+        Some(msg) if matches!(msg.command, Command::Req | Command::Ping) => {
+            Incoming::V2 { peer, msg }
+        }
+        _ => Incoming::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_classification() {
+        let f = v2(Command::Req, 7, b"body");
+        assert_eq!(f.len(), 4);
+        let mut routed = vec![b"peer".to_vec()];
+        routed.extend(f.clone());
+        assert_eq!(
+            classify(routed),
+            Incoming::V2 {
+                peer: b"peer".to_vec(),
+                msg: V2 {
+                    command: Command::Req,
+                    number: 7,
+                    body: b"body".to_vec()
+                }
+            }
+        );
+        let legacy = vec![b"p".to_vec(), vec![], b"armor".to_vec()];
+        assert!(matches!(classify(legacy), Incoming::Legacy { .. }));
+        // REQ_CORRELATE peers put their request id before the delimiter: it is kept.
+        let correlated = vec![b"p".to_vec(), vec![0, 0, 0, 9], vec![], b"armor".to_vec()];
+        match classify(correlated) {
+            Incoming::Legacy { envelope, body } => {
+                assert_eq!(envelope, vec![b"p".to_vec(), vec![0, 0, 0, 9]]);
+                assert_eq!(body, b"armor");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse_v2(v2(Command::Pong, 1, b"")).map(|m| m.command),
+            Some(Command::Pong)
+        );
+        // Bad tag, bad id size, extra frames, replies sent to a notary: dropped.
+        for bad in [
+            vec![
+                b"p".to_vec(),
+                b"OTv3".to_vec(),
+                b"REQ".to_vec(),
+                vec![0; 8],
+                vec![],
+            ],
+            vec![
+                b"p".to_vec(),
+                TAG.to_vec(),
+                b"REQ".to_vec(),
+                vec![0; 7],
+                vec![],
+            ],
+            vec![
+                b"p".to_vec(),
+                TAG.to_vec(),
+                b"PING".to_vec(),
+                vec![0; 8],
+                vec![],
+            ],
+            vec![
+                b"p".to_vec(),
+                TAG.to_vec(),
+                b"REP".to_vec(),
+                vec![0; 8],
+                vec![],
+            ],
+            vec![b"p".to_vec(), vec![], b"a".to_vec(), b"b".to_vec()],
+            vec![vec![], b"b".to_vec()],
+            vec![b"p".to_vec()],
+        ] {
+            assert_eq!(classify(bad), Incoming::Unknown);
+        }
+    }
+}
