@@ -216,7 +216,9 @@ static void vector_envelopes(void) {
       CHECK_OK(ot_envelope_from_armor((const uint8_t *)data, el, &env));
     else
       CHECK_OK(ot_envelope_parse((const uint8_t *)data, el, &env));
-    CHECK(ot_envelope_type(env) == 3);
+    int32_t ty = -1;
+    CHECK_OK(ot_envelope_type(env, &ty));
+    CHECK(ty == 3);
     CHECK(ot_envelope_recipient_count(env) >= 1);
     vkey *k = find(r->f[2]);
     const char *nym = strcmp(r->f[3], "-") ? r->f[3] : NULL;
@@ -305,7 +307,9 @@ static void round_trips_and_hostile(void) {
   ot_recipient rs[2] = {{BUF_STR(id), e_pub}, {"", e2}};
   ot_envelope *env = NULL, *env2 = NULL;
   CHECK_OK(ot_envelope_seal(rs, 2, pt_in, sizeof pt_in, &env));
-  CHECK(ot_envelope_type(env) == 3);
+  int32_t ty = -1;
+  CHECK_OK(ot_envelope_type(env, &ty));
+  CHECK(ty == 3);
   CHECK(ot_envelope_recipient_count(env) == 2);
   ot_buffer *rid = NULL;
   CHECK_OK(ot_envelope_recipient_id(env, 0, &rid)); /* sorted: the empty NymID first */
@@ -332,8 +336,11 @@ static void round_trips_and_hostile(void) {
   /* Wrong-type handles. */
   CHECK_RC(ot_envelope_open(env2, BUF_STR(id), (const ot_key *)env2, &pt), OT_ERR_INVALID_ARGUMENT);
   CHECK_RC(ot_envelope_open((const ot_envelope *)e, BUF_STR(id), e, &pt), OT_ERR_INVALID_ARGUMENT);
-  CHECK(ot_envelope_type(NULL) == -1);
-  CHECK(ot_envelope_type((const ot_envelope *)e) == -1);
+  ty = -1;
+  CHECK_RC(ot_envelope_type(NULL, &ty), OT_ERR_NULL_ARGUMENT);
+  CHECK_RC(ot_envelope_type((const ot_envelope *)e, &ty), OT_ERR_INVALID_ARGUMENT);
+  CHECK_RC(ot_envelope_type(env, NULL), OT_ERR_NULL_ARGUMENT);
+  CHECK(ty == -1);
 
   /* Every byte flipped: never opens, and failures are uniform. */
   CHECK_OK(ot_envelope_to_bytes(env, &bytes));

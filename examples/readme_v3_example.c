@@ -21,7 +21,8 @@ int main(void) {
     if (ot_envelope_to_armor(env, 1, &armor)) goto fail;
     /* Bob: de-armor, open with his X25519 private key, verify with Alice's Ed25519 key */
     if (ot_envelope_from_armor(ot_buffer_data(armor), ot_buffer_len(armor), &in)) goto fail;
-    if (ot_envelope_type(in) != 3) goto fail;
+    int32_t type = 0;
+    if (ot_envelope_type(in, &type) || type != 3) goto fail;
     if (ot_envelope_open(in, (const char *)ot_buffer_data(bob_id), bob_e, &plain)) goto fail;
     if (ot_signed_verify(ot_buffer_data(plain), ot_buffer_len(plain), alice_a, &content)) goto fail;
     printf("v3: sealed, opened and verified: %s", (const char *)ot_buffer_data(content));

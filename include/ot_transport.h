@@ -363,10 +363,11 @@ ot_result ot_envelope_to_bytes(const ot_envelope *envelope, ot_buffer **out);
 ot_result ot_envelope_to_armor(const ot_envelope *envelope, int bookends, ot_buffer **out);
 
 /**
- * The envelope type: 0 (v0), 1 (v1, RSA), 2 (symmetric) or 3 (suite v3, X25519); -1 if
- * `envelope` is NULL or not a live envelope.
+ * The envelope's type into `*type`: 0 (the 2011 v0 layout, which has no type field), 1 (v1,
+ * RSA recipients), 2 (symmetric) or 3 (suite v3, X25519 recipients). `OT_ERR_INVALID_ARGUMENT`
+ * if `envelope` is not a live envelope; `*type` is written only on success.
  */
-int ot_envelope_type(const ot_envelope *envelope);
+ot_result ot_envelope_type(const ot_envelope *envelope, int32_t *type);
 
 /**
  * Number of recipient entries (v0: 1; symmetric: 0; NULL or not a live envelope: 0).

@@ -157,11 +157,23 @@ pub unsafe extern "C" fn ot_envelope_to_armor(
     })
 }
 
-/// The envelope type: 0 (v0), 1 (v1, RSA), 2 (symmetric) or 3 (suite v3, X25519); -1 if
-/// `envelope` is NULL or not a live envelope.
+/// The envelope's type into `*type`: 0 (the 2011 v0 layout, which has no type field), 1 (v1,
+/// RSA recipients), 2 (symmetric) or 3 (suite v3, X25519 recipients). `OT_ERR_INVALID_ARGUMENT`
+/// if `envelope` is not a live envelope; `*type` is written only on success.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ot_envelope_type(envelope: *const ot_envelope) -> c_int {
-    checked(envelope).map_or(-1, |e| c_int::from(e.0.envelope_type()))
+pub unsafe extern "C" fn ot_envelope_type(
+    envelope: *const ot_envelope,
+    r#type: *mut i32,
+) -> ot_result {
+    guard(|| {
+        let e = handle(envelope, "envelope")?;
+        if r#type.is_null() {
+            return Err(null("type"));
+        }
+        // SAFETY: checked non-NULL above; the caller provides a writable int32_t (header contract).
+        unsafe { *r#type = i32::from(e.0.envelope_type()) };
+        Ok(())
+    })
 }
 
 /// Number of recipient entries (v0: 1; symmetric: 0; NULL or not a live envelope: 0).
