@@ -75,8 +75,8 @@ def arg_for(ty, pname, idx, params, target_idx, bad_expr):
         return "small"
     if ty in ("uint8_t *",):
         return "scratch"
-    if ty in ("int64_t *", "int32_t *"):
-        return "(void *)scratch"
+    if ty.count("*") == 1 and not ty.startswith("const"):
+        return "(void *)scratch"  # any plain output (int64_t *, uint64_t *, size_t *, ...)
     if ty == "size_t":
         prev = params[idx - 1][0] if idx else ""
         if prev == "const uint8_t *":

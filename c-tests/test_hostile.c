@@ -20,6 +20,19 @@ static int cases = 0;
     }                                                                                            \
   } while (0)
 
+/* The codes bad input may give: never INTERNAL (a caught panic), STATE, TIMEOUT or TRANSPORT,
+ * and always with a detail text. */
+static int input_error(ot_result r) {
+  switch (r) {
+    case OT_ERR_INVALID_ARGUMENT: case OT_ERR_MALFORMED: case OT_ERR_KEY_FORMAT:
+    case OT_ERR_BAD_PASSPHRASE: case OT_ERR_DECRYPT_FAILED: case OT_ERR_NO_MATCHING_RECIPIENT:
+    case OT_ERR_BAD_SIGNATURE: case OT_ERR_UNSUPPORTED:
+      return strlen(ot_last_error()) > 0;
+    default:
+      return 0;
+  }
+}
+
 #define NUL OT_ERR_NULL_ARGUMENT
 #define INV OT_ERR_INVALID_ARGUMENT
 
@@ -189,51 +202,84 @@ int main(void) {
   HOSTILE(ot_session_options_set(opts, "", 1), INV, "unknown option");
 
   /* 3. Truncated and bit-flipped inputs: errors or (rarely, for a flip that keeps the structure
-   * valid) success — never a crash. Envelope open stays uniform. */
+   * valid) success — never a crash. Every proper prefix of an envelope is refused by the parser
+   * (OT_ERR_MALFORMED, with a detail); envelope open stays uniform; a truncated or flipped text
+   * never verifies as anything but the signed content. */
   size_t n = ot_buffer_len(env_bytes);
   uint8_t *copy = malloc(n);
   int errors = 0, opened = 0;
   for (size_t cut = 0; cut < n; cut++) {
-    if (ot_envelope_parse(ot_buffer_data(env_bytes), cut, &e2) == OT_OK) {
+    ot_result rc = ot_envelope_parse(ot_buffer_data(env_bytes), cut, &e2);
+    if (rc == OT_OK) {
       if (ot_envelope_open(e2, id, key, &buf) == OT_OK) { opened++; ot_buffer_free(buf); }
       ot_envelope_free(e2);
     } else {
+      CHECK(rc == OT_ERR_MALFORMED && strlen(ot_last_error()) > 0);
       errors++;
     }
     cases++;
   }
   CHECK(opened == 0);
+  CHECK(errors == (int)n); /* every truncation is refused, none half-parsed */
+  int flips = 0, flip_errors = 0, flip_opened = 0;
   for (size_t i = 0; i < n * 8; i += 7) {
     memcpy(copy, ot_buffer_data(env_bytes), n);
     copy[i / 8] ^= (uint8_t)(1u << (i % 8));
-    if (ot_envelope_parse(copy, n, &e2) == OT_OK) {
-      ot_result rc = ot_envelope_open(e2, id, key, &buf);
+    flips++;
+    ot_result rc = ot_envelope_parse(copy, n, &e2);
+    if (rc == OT_OK) {
+      rc = ot_envelope_open(e2, id, key, &buf);
       if (rc == OT_OK) {
-        /* Only flips in the NymID's NUL position or unused bytes could leave it openable. */
+        /* The legacy envelope has no MAC: only a flip in the IV or in the unused bytes can
+         * leave it openable, and then the plaintext has the same length. */
+        flip_opened++;
+        CHECK(ot_buffer_len(buf) == 6);
         ot_buffer_free(buf);
       } else {
         CHECK(rc == OT_ERR_DECRYPT_FAILED || rc == OT_ERR_NO_MATCHING_RECIPIENT || rc == OT_ERR_MALFORMED);
+        CHECK(rc != OT_ERR_DECRYPT_FAILED ||
+              strcmp(ot_last_error(), "the envelope could not be opened with this key") == 0);
+        flip_errors++;
       }
       ot_envelope_free(e2);
+    } else {
+      CHECK(rc == OT_ERR_MALFORMED);
+      flip_errors++;
     }
     cases++;
   }
+  printf("envelope bit flips: %d, refused %d, opened %d (IV or unused bytes)\n", flips, flip_errors,
+         flip_opened);
+  CHECK(flip_errors + flip_opened == flips);
   free(copy);
   const ot_buffer *texts[3] = {env_armor, signed_text, pem};
   for (int t = 0; t < 3; t++) {
     size_t len = ot_buffer_len(texts[t]);
     char *c = malloc(len);
+    int refused = 0, tried = 0;
     for (size_t cut = 0; cut < len; cut += 3) {
       ot_result r1 = ot_envelope_from_armor(ot_buffer_data(texts[t]), cut, &e2);
       if (r1 == OT_OK) ot_envelope_free(e2);
-      ot_result r2 = ot_signed_verify(ot_buffer_data(texts[t]), cut, pub, NULL);
+      ot_result r2 = ot_signed_verify(ot_buffer_data(texts[t]), cut, pub, &buf);
+      if (r2 == OT_OK) {
+        /* only the (nearly) complete signed text verifies, and to its own content */
+        CHECK(t == 1 && ot_buffer_len(buf) == 6 && memcmp(ot_buffer_data(buf), "hello\n", 6) == 0);
+        ot_buffer_free(buf);
+      }
       ot_result r3 = ot_key_load(ot_buffer_data(texts[t]), cut, NULL, 0, &k2);
       if (r3 == OT_OK) ot_key_free(k2);
       ot_result r4 = ot_armor_decode(ot_buffer_data(texts[t]), cut, OT_ARMOR_STRING, &buf);
       if (r4 == OT_OK) ot_buffer_free(buf);
-      CHECK(r2 != OT_OK || t == 1); /* only the complete signed text can verify */
+      /* Each failure is a documented code with a detail text. */
+      ot_result rs[4] = {r1, r2, r3, r4};
+      for (int k = 0; k < 4; k++) {
+        CHECK(rs[k] == OT_OK || input_error(rs[k]));
+        if (rs[k] != OT_OK) refused++;
+      }
+      tried += 4;
       cases += 4;
     }
+    printf("text %d truncations: %d calls, %d refused\n", t, tried, refused);
     for (size_t i = 0; i < len; i += 5) {
       memcpy(c, ot_buffer_data(texts[t]), len);
       c[i] ^= 0x20;
@@ -242,15 +288,18 @@ int main(void) {
         if (ot_envelope_open(e2, id, key, &buf) == OT_OK) ot_buffer_free(buf);
         ot_envelope_free(e2);
       }
-      ot_result r2 = ot_signed_verify((const uint8_t *)c, len, pub, NULL);
+      ot_result r2 = ot_signed_verify((const uint8_t *)c, len, pub, &buf);
+      if (r2 == OT_OK) {
+        /* a flip outside the signed part may leave it verifiable, never with other content */
+        CHECK(t == 1 && ot_buffer_len(buf) == 6 && memcmp(ot_buffer_data(buf), "hello\n", 6) == 0);
+        ot_buffer_free(buf);
+      }
       ot_result r3 = ot_key_load((const uint8_t *)c, len, NULL, 0, &k2);
       if (r3 == OT_OK) ot_key_free(k2);
-      (void)r2;
       cases += 3;
     }
     free(c);
   }
-  (void)errors;
 
   /* 4. Foreign handles, and handles already freed. */
   HOSTILE(ot_key_bits((const ot_key *)env) == 0 ? OT_ERR_INVALID_ARGUMENT : OT_OK, INV, "");

@@ -111,6 +111,15 @@ typedef enum {
 } ot_result;
 
 /**
+ * A broker: clients (legacy REQ and v2) connect to its frontend, worker notaries
+ * (`ot_notary_connect`) to its backend; each client message goes to the live worker with the
+ * fewest requests outstanding. It runs on a background thread of its own from
+ * `ot_broker_new` until `ot_broker_free`. Thread-safe: its getters may be called from any
+ * thread.
+ */
+typedef struct ot_broker ot_broker;
+
+/**
  * Bytes returned by the library (text, IDs, plaintext, keys). Owned by the caller, who frees it
  * with `ot_buffer_free`. The bytes are followed by a NUL that `ot_buffer_len` does not count,
  * so text results can be used as C strings. Freeing overwrites the bytes with zeros.
@@ -140,7 +149,8 @@ typedef struct ot_envelope ot_envelope;
 typedef struct ot_key ot_key;
 
 /**
- * A notary endpoint: one ZeroMQ REP socket. Created by `ot_notary_new`, freed by
+ * A notary endpoint: ZeroMQ ROUTER sockets serving legacy REQ clients exactly as a legacy REP
+ * notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by `ot_notary_new`, freed by
  * `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
  */
 typedef struct ot_notary ot_notary;
@@ -152,9 +162,12 @@ typedef struct ot_notary ot_notary;
 typedef struct ot_request ot_request;
 
 /**
- * A client session: one lock-step ZeroMQ REQ connection to a notary. Created by
- * `ot_session_new`, freed by `ot_session_free`. A session is used by **one thread at a time**
- * (it may be handed from thread to thread); many sessions may run in one process.
+ * A client session with one notary: a lock-step ZeroMQ REQ connection exactly as a legacy
+ * client (option `protocol` 0, the default), or a v2 DEALER connection (`protocol` 1, or 2 =
+ * auto) with pipelining, pushes and heartbeats. Created by `ot_session_new`, freed by
+ * `ot_session_free`. A session is used by **one thread at a time** (it may be handed from thread
+ * to thread; a second thread calling in at the same moment gets `OT_ERR_STATE`); many sessions
+ * may run in one process.
  */
 typedef struct ot_session ot_session;
 
@@ -171,6 +184,40 @@ typedef struct ot_session_options ot_session_options;
  * Which armor path: a value of `OT_ARMOR_DATA` or `OT_ARMOR_STRING`.
  */
 typedef uint32_t ot_armor_kind;
+
+/**
+ * A broker's counters (`ot_broker_stats`).
+ */
+typedef struct {
+  /**
+   * Client messages handed to a worker.
+   */
+  uint64_t requests;
+  /**
+   * Worker messages handed back to a client (replies, errors, pushes).
+   */
+  uint64_t replies;
+  /**
+   * Of those, pushes.
+   */
+  uint64_t pushes;
+  /**
+   * Client messages dropped because no worker came in time (the queue holds 10 000).
+   */
+  uint64_t dropped;
+  /**
+   * Worker messages for clients that are gone.
+   */
+  uint64_t unroutable;
+  /**
+   * Live workers now.
+   */
+  uint64_t workers;
+  /**
+   * Workers found dead so far.
+   */
+  uint64_t dead_workers;
+} ot_broker_stats;
 
 /**
  * One recipient for `ot_envelope_seal`. `nym_id` is written in the envelope (the recipient's
@@ -197,6 +244,68 @@ typedef uint32_t ot_algorithm;
  * Export format: one of the `OT_KEY_FORMAT_*` values.
  */
 typedef uint32_t ot_key_format;
+
+/**
+ * A notary's counters (`ot_notary_stats`).
+ */
+typedef struct {
+  /**
+   * Requests opened and handed to the application.
+   */
+  uint64_t requests;
+  /**
+   * Replies sent.
+   */
+  uint64_t replies;
+  /**
+   * Frames that could not be opened or parsed.
+   */
+  uint64_t rejected;
+  /**
+   * Sockets re-created (0 since the notary is a ROUTER; kept for the legacy meaning).
+   */
+  uint64_t rebinds;
+  /**
+   * v2 requests received again and absorbed (reply cache, or still in progress).
+   */
+  uint64_t duplicates;
+  /**
+   * Pushes delivered (one per route).
+   */
+  uint64_t pushes;
+  /**
+   * Push routes dropped because their client was gone.
+   */
+  uint64_t dropped_routes;
+} ot_notary_stats;
+
+/**
+ * Protocol values of `ot_session_protocol` (and of the session option `protocol`, where 2 means
+ * auto).
+ */
+typedef uint32_t ot_protocol;
+
+/**
+ * A session's counters (`ot_session_stats`).
+ */
+typedef struct {
+  /**
+   * Requests completed with a reply.
+   */
+  uint64_t replies;
+  /**
+   * Requests sent again after a lost or late reply.
+   */
+  uint64_t resends;
+  /**
+   * REQ sockets created (legacy mode; the first one included).
+   */
+  uint64_t sockets_created;
+  /**
+   * Requests that ended in `OT_ERR_TIMEOUT`.
+   */
+  uint64_t timeouts;
+} ot_session_stats;
 
 /**
  * Binary payloads (envelopes, signatures, keys): protobuf Blob, no compression.
@@ -258,6 +367,16 @@ typedef uint32_t ot_key_format;
  */
 #define OT_KEY_ALGORITHM_X25519 3
 
+/**
+ * Lock-step REQ, exactly as a legacy client.
+ */
+#define OT_PROTOCOL_LEGACY 0
+
+/**
+ * Transport v2: DEALER, pipelined requests, pushes, heartbeats.
+ */
+#define OT_PROTOCOL_V2 1
+
 #ifdef __cplusplus
 extern "C" {
 #endif /* __cplusplus */
@@ -296,8 +415,45 @@ ot_result ot_armor_encode(const uint8_t *data,
 /**
  * Decodes armor (bookended, escaped-bookended or bare) of the given path. Garbage gives
  * `OT_ERR_MALFORMED` with a detail in `ot_last_error()`.
+ * A string-path payload may inflate to at most 64 MiB (67108864 bytes, the same as the default
+ * `max_message_size`): inflating is streaming and stops there, so a zlib bomb costs at most about
+ * that much memory and gives `OT_ERR_MALFORMED`.
  */
 ot_result ot_armor_decode(const uint8_t *text, size_t len, ot_armor_kind kind, ot_buffer **data);
+
+/**
+ * Binds `frontend_endpoint` (clients) and `backend_endpoint` (workers), e.g.
+ * `tcp://0.0.0.0:7085` and `tcp://0.0.0.0:7086`, and starts the broker's thread. `options`
+ * (NULL: defaults; copied) applies to the frontend (CURVE, `max_message_size`); the backend runs
+ * ZMTP heartbeats (1 s interval, 3 s timeout) so a worker on a dead machine is dropped.
+ * Read the bound endpoints back with `ot_broker_frontend` / `ot_broker_backend`.
+ */
+ot_result ot_broker_new(const char *frontend_endpoint,
+                        const char *backend_endpoint,
+                        const ot_session_options *options,
+                        ot_broker **broker);
+
+/**
+ * The bound frontend endpoint (wildcard port resolved) in a new `*endpoint`.
+ */
+ot_result ot_broker_frontend(const ot_broker *broker, ot_buffer **endpoint);
+
+/**
+ * The bound backend endpoint (wildcard port resolved) in a new `*endpoint`.
+ */
+ot_result ot_broker_backend(const ot_broker *broker, ot_buffer **endpoint);
+
+/**
+ * The broker's counters into `*stats` (`workers` = live workers now).
+ */
+ot_result ot_broker_get_stats(const ot_broker *broker, ot_broker_stats *stats);
+
+/**
+ * Stops the broker (its thread ends and its sockets close within about 20 ms, with clients and
+ * workers still connected: their requests are resent by them) and frees it.
+ * `ot_broker_free(NULL)` does nothing.
+ */
+void ot_broker_free(ot_broker *broker);
 
 /**
  * Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL or not a
@@ -506,7 +662,11 @@ ot_algorithm ot_key_algorithm(const ot_key *key);
  * any of these, and DER. `passphrase` (`pass_len` bytes, may contain any byte value, e.g. the
  * 16 raw bytes of a wallet master key) is needed only for encrypted keys; NULL with `pass_len`
  * 0 means none. As in legacy OT, an empty non-NULL passphrase means `"test"`.
- * Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`.
+ * Input is limited to 1 MiB, and so is what OT string armor inflates to: a zlib bomb is refused
+ * with `OT_ERR_MALFORMED` after at most 1 MiB of output.
+ * Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`,
+ * `OT_ERR_INVALID_ARGUMENT` (input over 1 MiB), `OT_ERR_MALFORMED` (string armor inflating past
+ * 1 MiB).
  */
 ot_result ot_key_load(const uint8_t *data,
                       size_t len,
@@ -594,20 +754,23 @@ ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
 /**
  * Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
  * the notary's encryption key and parses the signed text into a new `*request`.
- * A request that cannot be read is handled as the legacy notary did (no reply; the REP socket
- * is re-created so the next client is served) — or, with the `reply_errors` option, answered
- * with a signed error — and its error is returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`,
- * `OT_ERR_NO_MATCHING_RECIPIENT`); the notary keeps serving. `OT_ERR_TIMEOUT` when nothing
- * arrived. A previous request left unanswered is dropped (no reply) by this call.
+ * A legacy request that cannot be read gets the legacy silence (that client times out) — or,
+ * with the `reply_errors` option, a signed error — and a v2 one an `ERR` frame; its error is
+ * returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`, `OT_ERR_NO_MATCHING_RECIPIENT`) and the
+ * notary keeps serving: no socket is re-created, nobody else's connection or queued request is
+ * touched. `OT_ERR_TIMEOUT` when nothing arrived. Requests may be kept and answered later, in
+ * any order; a v2 request that is resent is never returned twice (see `ot_notary_reply`).
  */
 ot_result ot_notary_receive(ot_notary *notary, uint32_t timeout_ms, ot_request **request);
 
 /**
- * Answers `request`, which must be the one awaiting a reply (`OT_ERR_STATE` otherwise):
- * `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
+ * Answers `request` — any request this notary received and has not answered yet, in any order
+ * (`OT_ERR_STATE` otherwise) — back to where it came from: `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
  * `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
  * `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
- * The request object stays valid (free it with `ot_request_free`).
+ * The request object stays valid (free it with `ot_request_free`). A v2 reply is also kept in a
+ * reply cache (4096 entries), so a resent request is answered again without reaching the
+ * application. `OT_ERR_TRANSPORT` when the requester has disconnected (nothing was delivered).
  */
 ot_result ot_notary_reply(ot_notary *notary,
                           const ot_request *request,
@@ -621,11 +784,73 @@ ot_result ot_notary_reply(ot_notary *notary,
 void ot_notary_free(ot_notary *notary);
 
 /**
+ * Listens on one more endpoint with its own `options` (NULL: defaults; copied), e.g. the legacy
+ * port in plain ZMTP and a v2 port with CURVE (ZMTP allows one security mechanism per socket).
+ * The bound endpoint, wildcard port resolved, goes to a new `*bound_endpoint`. Requests from
+ * every endpoint arrive through `ot_notary_receive`; replies go back where each came from.
+ */
+ot_result ot_notary_bind(ot_notary *notary,
+                         const char *endpoint,
+                         const ot_session_options *options,
+                         ot_buffer **bound_endpoint);
+
+/**
+ * Registers the route `request` came from for pushes to `nym_id`, sealed to
+ * `subscriber_encryption_public` (copied). Call it after verifying a subscription request (the
+ * client sent it with `ot_session_subscribe`); answer the request as usual. Only v2 clients can
+ * receive pushes: `OT_ERR_STATE` for a legacy request or one another notary received.
+ */
+ot_result ot_notary_register_push(ot_notary *notary,
+                                  const ot_request *request,
+                                  const char *nym_id,
+                                  const ot_key *subscriber_encryption_public);
+
+/**
+ * Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` with the
+ * notary's auth key and sealed to each subscriber, with the NymID's next sequence number. Routes
+ * whose client is gone are dropped. How many routes it reached goes to `*delivered` (0 when
+ * nobody is subscribed — not an error).
+ */
+ot_result ot_notary_push(ot_notary *notary,
+                         const char *nym_id,
+                         const uint8_t *content,
+                         size_t len,
+                         size_t *delivered);
+
+/**
+ * The first socket's `ZMQ_FD` into `*fd`, for event loops; the edge-triggered rules of
+ * `ot_session_fd` apply (drain with `ot_notary_receive(notary, 0, …)` until `OT_ERR_TIMEOUT`).
+ * With several endpoints, poll each with a timeout instead.
+ */
+ot_result ot_notary_fd(const ot_notary *notary, int32_t *fd);
+
+/**
+ * A **worker** notary: connects to a broker's backend (`ot_broker_new`, or the `ot-broker`
+ * program) at `backend_endpoint` instead of binding, and serves the clients the broker hands it
+ * with the same `ot_notary_receive` / `ot_notary_reply` / `ot_notary_push` calls. Keys as
+ * `ot_notary_new`; `options` NULL: defaults. Workers may be threads of one process or processes
+ * on other machines; a worker that dies loses only the requests it held, which the clients
+ * resend (to another worker).
+ */
+ot_result ot_notary_connect(const char *backend_endpoint,
+                            const ot_key *auth_private,
+                            const ot_key *encryption_private,
+                            const char *nym_id,
+                            const ot_session_options *options,
+                            ot_notary **notary);
+
+/**
+ * The notary's counters into `*stats`.
+ */
+ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
+
+/**
  * New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
  * `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
  * about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
  * `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
- * `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `request_timeout_ms` 0 (none),
+ * `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864 (bytes; -1 = no limit; 0 is refused
+ * with `OT_ERR_INVALID_ARGUMENT`), `request_timeout_ms` 0 (none),
  * `reply_errors` 0.
  *
  * With heartbeats on (`heartbeat_ivl_ms` or `heartbeat_timeout_ms` > 0) a session watches its
@@ -654,7 +879,8 @@ ot_result ot_session_options_get(const ot_session_options *options,
  * Applies a legacy `client.cfg`/`server.cfg` text: the `[latency]` section's keys (legacy
  * names), plus an `[ot_transport]` section for this library's options. Other sections and
  * unknown keys are ignored as the legacy reader did; a bad value is `OT_ERR_MALFORMED` or
- * `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed.
+ * `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed. A UTF-8
+ * byte-order mark at the start of the text is skipped.
  */
 ot_result ot_session_options_load_ini(ot_session_options *options, const uint8_t *text, size_t len);
 
@@ -759,7 +985,10 @@ ot_result ot_session_set_notary(ot_session *session,
  * it was created before `fork()`), `OT_ERR_TIMEOUT` (see the schedule, `request_timeout_ms` and
  * heartbeats under `ot_session_options_new`), `OT_ERR_BAD_SIGNATURE` (reply not signed by the
  * notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT` (unexpected reply kind, an
- * empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply),
+ * empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply; also a
+ * `MESSAGE` reply that inflates past `max_message_size`, or past 256 MiB when that is -1:
+ * inflating stops at the limit, before any signature check, so a zlib bomb costs at most about
+ * that much memory),
  * `OT_ERR_INVALID_ARGUMENT` (content a legacy reader would alter; a request frame over
  * `max_message_size`, refused before anything is sent).
  */
@@ -778,6 +1007,89 @@ void ot_session_free(ot_session *session);
  * The version of the libzmq the library runs with. Any of the pointers may be NULL.
  */
 void ot_zmq_version(int32_t *major, int32_t *minor, int32_t *patch);
+
+/**
+ * The protocol the session speaks, into `*protocol` (`OT_PROTOCOL_LEGACY` or `OT_PROTOCOL_V2`).
+ * With the option `protocol` = 2 (auto) the first call decides it: a v2 PING answered within
+ * `probe_timeout_ms` means v2; silence (every legacy REP notary drops v2 frames) means legacy.
+ */
+ot_result ot_session_protocol(ot_session *session, ot_protocol *protocol);
+
+/**
+ * v2: signs `content` (`MESSAGE`, auth key), seals it to the notary and sends it **without
+ * waiting**; the request's id goes to `*request_id` (match it with `ot_session_receive`). At
+ * most `max_in_flight` requests may wait at once (`OT_ERR_STATE` beyond). A late reply is asked
+ * for again on the same connection (the notary answers a resent request from its reply cache, so
+ * its application sees each request once). `OT_ERR_STATE` on a legacy session.
+ */
+ot_result ot_session_send(ot_session *session,
+                          const uint8_t *content,
+                          size_t len,
+                          uint64_t *request_id);
+
+/**
+ * v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next finished
+ * request. Returns `OT_OK` when one finished: its id in `*request_id`, how it ended in `*status`
+ * (`OT_OK`, or the error `ot_session_request` would have returned: `OT_ERR_TIMEOUT`,
+ * `OT_ERR_TRANSPORT`, `OT_ERR_BAD_SIGNATURE`, …) and, when `*status` is `OT_OK`, the verified
+ * reply content in a new `*reply` (else `*reply` is left untouched). `OT_ERR_TIMEOUT` when none
+ * finished in time (nothing written). Also runs the session's resends and heartbeat checks:
+ * call it (with timeout 0 from an event loop) at least every `latency_receive_ms`.
+ */
+ot_result ot_session_receive(ot_session *session,
+                             uint32_t timeout_ms,
+                             uint64_t *request_id,
+                             ot_result *status,
+                             ot_buffer **reply);
+
+/**
+ * v2: sends a subscription (an application request the notary accepts with
+ * `ot_notary_register_push`), waits for its reply (into `*reply`, as `ot_session_request`) and
+ * remembers it: after every reconnect the session sends it again by itself, so pushes keep
+ * coming after a notary restart (the restart shows as a gap, see `ot_session_next_push`).
+ */
+ot_result ot_session_subscribe(ot_session *session,
+                               const uint8_t *content,
+                               size_t len,
+                               ot_buffer **reply);
+
+/**
+ * v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next push from
+ * the notary, opened with the encryption key and verified with the notary's auth key: its
+ * content in a new `*content`, its per-NymID sequence number in `*seq` (from 1), and in
+ * `*missed` how many pushes were lost just before it (`UINT64_MAX` when the sequence restarted:
+ * the notary restarted and how many were lost is unknown). `OT_ERR_TIMEOUT` when none came.
+ * Unread pushes are kept (the oldest dropped beyond 65 536, which the next `*missed` shows).
+ */
+ot_result ot_session_next_push(ot_session *session,
+                               uint32_t timeout_ms,
+                               uint64_t *seq,
+                               uint64_t *missed,
+                               ot_buffer **content);
+
+/**
+ * The session's ZeroMQ socket descriptor (`ZMQ_FD`) into `*fd`, to drive sessions from
+ * poll/epoll/libuv. The rules are libzmq's, edge-triggered: the descriptor becoming readable
+ * means "the socket's state changed", not "a message is waiting"; when it does, call
+ * `ot_session_receive` / `ot_session_next_push` with timeout 0 until they return
+ * `OT_ERR_TIMEOUT`, and do the same after every other call on the session before polling again
+ * (a call may have consumed the event). Also call them at least every `latency_receive_ms` so
+ * resends and heartbeat checks run. Never read from or write to the descriptor. It stays valid
+ * until the session is freed (a legacy session re-creates its socket after a lost reply: fetch
+ * the descriptor again after each request).
+ */
+ot_result ot_session_fd(ot_session *session, int32_t *fd);
+
+/**
+ * Requests sent with `ot_session_send` and not yet returned by `ot_session_receive`. 0 for a
+ * NULL or invalid handle, or while another thread uses the session.
+ */
+size_t ot_session_in_flight(const ot_session *session);
+
+/**
+ * The session's counters into `*stats`.
+ */
+ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stats);
 
 /**
  * Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.

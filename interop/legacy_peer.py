@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Independent reference peer for the legacy Open-Transactions wire format, and suite v3.
 
-Written only from /work/shared/spec/legacy-wire-format.md (section numbers below refer to it)
-and, for suite v3 (Ed25519 / X25519 / SHA256D / envelope type 3), from
-/work/shared/spec/suite-v3.md ("v3 §n" below).
+Written only from the legacy wire-format specification, as summarised in the repository's
+docs/wire-format.md (the "wire-format.md, <section>" references below name its sections), and
+the real legacy fixtures in tests/data/fixtures; for suite v3 (Ed25519 / X25519 / SHA256D /
+envelope type 3) only from the suite v3 contract, as summarised in docs/wire-format.md ("Suite
+v3"), and its published test vectors ("v3 §n" below: 1 hash and IDs, 2 keys, 3 signed text,
+4 envelope type 3, 5 transport).
 It plays a legacy notary (ZMQ REP) or a legacy client (ZMQ REQ), and offers file-level crypto
 commands (seal/open/sign/verify/nymid/samy/genkey) plus a self-test on the real legacy fixtures.
 
@@ -32,8 +35,13 @@ import hmac
 
 OT_VERSION = "0.90.b"
 OT_COMMENT = "http://github.com/FellowTraveler/Open-Transactions/wiki"
-SGETS_MAX = 2047          # OTString::sgets line limit (spec 2.4 / 5.2)
+SGETS_MAX = 2047          # OTString::sgets line limit (wire-format.md, Armor / Signed text)
 MAX_RECIPIENTS = 10000    # bound for envelope parsing loops
+
+
+# The repository's real legacy fixtures, relative to this file (interop/legacy_peer.py).
+DEFAULT_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                "tests", "data", "fixtures")
 
 
 class PeerError(Exception):
@@ -45,7 +53,7 @@ class BadSignature(PeerError):
 
 
 # ----------------------------------------------------------------------------------------------
-# Whirlpool (spec 3.1): OpenSSL legacy provider through hashlib, else pure Python.
+# Whirlpool (wire-format.md, Hashes and IDs): OpenSSL legacy provider through hashlib, else pure Python.
 # ----------------------------------------------------------------------------------------------
 def _load_openssl_legacy():
     try:
@@ -147,7 +155,7 @@ def whirlpool(data: bytes) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------
-# SAMY and base62 IDs (spec 3)
+# SAMY and base62 IDs (wire-format.md, Hashes and IDs)
 # ----------------------------------------------------------------------------------------------
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -184,7 +192,7 @@ def samy_id(data: bytes) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Armor (spec 2): protobuf field 1 packing, zlib for strings, 64-col base64, bookends, reader.
+# Armor (wire-format.md, Armor): protobuf field 1 packing, zlib for strings, 64-col base64, bookends, reader.
 # ----------------------------------------------------------------------------------------------
 def pb_pack(value: bytes) -> bytes:
     n, v = len(value), bytearray()
@@ -289,7 +297,7 @@ def sgets_lines(text: str):
 
 
 def read_armor(text: str, escaped: bool = False) -> str:
-    """Legacy LoadFromString (spec 2.4): returns the base64 body. Text with no BEGIN line at all is
+    """Legacy LoadFromString (wire-format.md, Armor): returns the base64 body. Text with no BEGIN line at all is
     taken as bare armor (what the notary does with a request frame)."""
     if "-----BEGIN" not in text:
         return text
@@ -309,7 +317,7 @@ def read_armor(text: str, escaped: bool = False) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Keys (spec 6)
+# Keys (wire-format.md, Keys)
 # ----------------------------------------------------------------------------------------------
 _PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----\r?\n?", re.S)
 
@@ -369,7 +377,7 @@ def key_bytes(key) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-# Envelopes (spec 4)
+# Envelopes (wire-format.md, Envelopes)
 # ----------------------------------------------------------------------------------------------
 def _aes_cbc_encrypt(key, iv, data):
     p = sympad.PKCS7(128).padder()
@@ -497,7 +505,7 @@ def open_any(env: bytes, priv, my_nym_id: str) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------
-# Signed text (spec 5)
+# Signed text (wire-format.md, Signed text)
 # ----------------------------------------------------------------------------------------------
 PSS_SIGN = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
 PSS_VERIFY = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
@@ -836,7 +844,7 @@ def open_env(env: bytes, priv, my_nym_id) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------
-# Transport (spec 7)
+# Transport (wire-format.md, Transport)
 # ----------------------------------------------------------------------------------------------
 def check_endpoint(ep: str) -> str:
     m = re.fullmatch(r"tcp://(127\.0\.0\.1|localhost):(\d+)", ep)
@@ -992,6 +1000,63 @@ def cmd_client(a):
 # ----------------------------------------------------------------------------------------------
 # File-level commands
 # ----------------------------------------------------------------------------------------------
+def cmd_client_v2(a):
+    """Transport v2 client (docs/wire-format.md, "Transport v2"): a DEALER with a fixed random
+    routing id sends every request at once ("OTv2", "REQ", 8-byte id, legacy request frame) and
+    matches the REP frames by id, in whatever order they come; late requests are re-sent with the
+    same id."""
+    import zmq
+    auth = load_private(read_file(a.auth_key), a.password)
+    enc = load_private(read_file(a.enc_key), a.password)
+    n_enc = load_public(read_file(a.notary_enc_pub))
+    n_auth = load_public(read_file(a.notary_auth_pub))
+    ep = check_endpoint(a.connect)
+    my_id = nym_id(auth.public_key())
+    ctx = zmq.Context(1)
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.ROUTING_ID, b"O" + os.urandom(16))
+    pending = {}
+    try:
+        sock.connect(ep)
+        for i in range(a.repeat):
+            content = make_content(("%s #%d" % (a.message, i + 1)).encode())
+            signed = create_signed(content, "MESSAGE", auth)
+            frame = armor_data(seal_v1(signed, [(a.notary_nym_id, n_enc)])).encode()
+            rid = 1000 + i
+            pending[rid] = (content, frame)
+            sock.send_multipart([b"OTv2", b"REQ", struct.pack(">Q", rid), frame])
+        deadline = time.monotonic() + a.timeout_ms / 1000.0
+        resend_at = time.monotonic() + 2.0
+        while pending:
+            now = time.monotonic()
+            if now >= deadline:
+                log("v2: %d request(s) unanswered" % len(pending))
+                return 2
+            if now >= resend_at:
+                for rid, (_, frame) in pending.items():
+                    sock.send_multipart([b"OTv2", b"REQ", struct.pack(">Q", rid), frame])
+                resend_at = now + 2.0
+            if not sock.poll(200, zmq.POLLIN):
+                continue
+            msg = sock.recv_multipart()
+            if len(msg) != 4 or msg[0] != b"OTv2" or msg[1] != b"REP" or len(msg[2]) != 8:
+                log("v2: unexpected message %r" % [m[:16] for m in msg])
+                return 4
+            rid = struct.unpack(">Q", msg[2])[0]
+            if rid not in pending:
+                continue  # a late duplicate
+            content, _ = pending.pop(rid)
+            out = client_decode_reply(msg[3], enc, n_auth, my_id)
+            sys.stdout.buffer.write(b"%d " % rid + out)
+            sys.stdout.flush()
+        log("v2: %d pipelined requests answered and verified" % a.repeat)
+    finally:
+        sock.close(0)
+        ctx.term()
+    return 0
+
+
 def cmd_seal(a):
     recips = []
     for spec in a.to:
@@ -1080,7 +1145,7 @@ def cmd_genkey(a):
 
 
 # ----------------------------------------------------------------------------------------------
-# Self-test on the real legacy fixtures (spec 9, fixtures/SOURCES.md)
+# Self-test on the real legacy fixtures (tests/data/fixtures, fixtures/SOURCES.md)
 # ----------------------------------------------------------------------------------------------
 class Checker:
     def __init__(self):
@@ -1352,6 +1417,17 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--timeout-ms", type=int, default=5000)
 
+    p = sub.add_parser("client-v2", help="transport v2 client: DEALER, pipelined requests")
+    p.add_argument("--connect", required=True)
+    p.add_argument("--auth-key", required=True)
+    p.add_argument("--enc-key", required=True)
+    p.add_argument("--notary-nym-id", required=True)
+    p.add_argument("--notary-enc-pub", required=True)
+    p.add_argument("--notary-auth-pub", required=True)
+    p.add_argument("--message", required=True)
+    p.add_argument("--repeat", type=int, default=8)
+    p.add_argument("--timeout-ms", type=int, default=30000)
+
     p = sub.add_parser("seal")
     p.add_argument("--to", action="append", required=True, help="NYMID=PUBPEM (empty NYMID allowed)")
     p.add_argument("--in", dest="inp", required=True)
@@ -1387,10 +1463,11 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--pub-out", default=None)
     p = sub.add_parser("selftest")
-    p.add_argument("--fixtures", required=True)
+    p.add_argument("--fixtures", default=DEFAULT_FIXTURES,
+                   help="legacy fixtures folder (default: the repository's tests/data/fixtures)")
 
     a = ap.parse_args(argv)
-    handlers = {"notary": cmd_notary, "client": cmd_client, "seal": cmd_seal, "open": cmd_open,
+    handlers = {"notary": cmd_notary, "client": cmd_client, "client-v2": cmd_client_v2, "seal": cmd_seal, "open": cmd_open,
                 "sign": cmd_sign, "verify": cmd_verify, "nymid": cmd_nymid, "samy": cmd_samy,
                 "genkey": cmd_genkey, "selftest": cmd_selftest,
                 "sha256d": cmd_sha256d, "selftest-v3": cmd_selftest_v3}

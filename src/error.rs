@@ -42,12 +42,51 @@ pub struct Error {
 /// Result alias used throughout the crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Most characters of user input quoted in an error text; longer input is cut there and
+/// followed by "…".
+pub const MAX_QUOTED_CHARS: usize = 64;
+/// Most bytes of an error detail, whatever it contains (a backstop behind [`quote`]).
+pub const MAX_DETAIL_BYTES: usize = 1024;
+
+/// `s` cut to [`MAX_QUOTED_CHARS`] characters, with "…" when something was cut off. For user
+/// input shown as it is (a label, a type word).
+pub(crate) fn clip(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}…", &s[..i]),
+    }
+}
+
+/// `s` quoted and escaped as Rust's `{:?}` does, cut to [`MAX_QUOTED_CHARS`] characters of
+/// input with "…" after the closing quote when something was cut off. Every error text that
+/// quotes user input (INI lines and values, option names, endpoints, armor and PEM labels…)
+/// goes through this, so a 10 MB value cannot become a 10 MB error text.
+pub(crate) fn quote(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => format!("{s:?}"),
+        Some((i, _)) => format!("{:?}…", &s[..i]),
+    }
+}
+
+/// Caps a detail text at [`MAX_DETAIL_BYTES`] (on a character boundary, then "…").
+fn cap_detail(mut d: String) -> String {
+    if d.len() > MAX_DETAIL_BYTES {
+        let mut i = MAX_DETAIL_BYTES;
+        while !d.is_char_boundary(i) {
+            i -= 1;
+        }
+        d.truncate(i);
+        d.push('…');
+    }
+    d
+}
+
 impl Error {
-    /// Creates an error of `kind` with a detail text.
+    /// Creates an error of `kind` with a detail text (capped at [`MAX_DETAIL_BYTES`]).
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
         Error {
             kind,
-            detail: detail.into(),
+            detail: cap_detail(detail.into()),
         }
     }
     /// The error kind.
@@ -96,3 +135,24 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_input_is_capped() {
+        assert_eq!(quote("abc"), "\"abc\"");
+        assert_eq!(clip("abc"), "abc");
+        let long = "é".repeat(10_000);
+        let q = quote(&long);
+        assert_eq!(q, format!("{:?}…", "é".repeat(MAX_QUOTED_CHARS)));
+        assert_eq!(clip(&long), format!("{}…", "é".repeat(MAX_QUOTED_CHARS)));
+        let exact = "x".repeat(MAX_QUOTED_CHARS);
+        assert_eq!(quote(&exact), format!("{exact:?}"));
+        let e = Error::invalid("y".repeat(1 << 20));
+        assert!(e.detail().len() <= MAX_DETAIL_BYTES + '…'.len_utf8());
+        let e = Error::invalid("é".repeat(1 << 12));
+        assert!(e.detail().ends_with('…'));
+    }
+}

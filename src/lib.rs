@@ -33,6 +33,7 @@ pub mod transport;
 #[allow(unsafe_code)]
 pub mod ffi;
 
+mod cipher;
 mod rng;
 
 pub use error::{Error, ErrorKind, Result};

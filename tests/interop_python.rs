@@ -194,6 +194,43 @@ fn signed_text_both_ways() {
     );
 }
 
+#[test]
+fn the_peer_and_its_readme_name_only_repository_paths() {
+    // Issue 12 item 14: no absolute path outside the repository (it exists on no user's machine);
+    // the spec and fixtures they name are the repository's own, and they exist.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for f in ["interop/README.md", "interop/legacy_peer.py"] {
+        let text = std::fs::read_to_string(root.join(f)).unwrap();
+        for bad in [
+            "/work/",
+            "shared/spec",
+            "shared/fixtures",
+            "/home/",
+            "/tmp/",
+        ] {
+            assert!(!text.contains(bad), "{f} names {bad:?}");
+        }
+        assert!(text.contains("docs/wire-format.md"), "{f}");
+        assert!(text.contains("tests/data/fixtures"), "{f}");
+    }
+    assert!(root.join("docs/wire-format.md").is_file());
+    assert!(root.join("tests/data/fixtures/SOURCES.md").is_file());
+    // The self-test finds the repository's fixtures by itself, from any working directory.
+    let out = Command::new("python3")
+        .arg(peer())
+        .arg("selftest")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
 // ---- Suite v3 (issue 9): the peer learned it from suite-v3.md, not from this crate ----------
 
 #[test]

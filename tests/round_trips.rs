@@ -111,10 +111,29 @@ fn tampering_gives_the_uniform_error() {
         assert_eq!(e.kind(), ErrorKind::DecryptFailed);
         assert_eq!(e.detail(), "the envelope could not be opened with this key");
     }
-    // Truncation anywhere is malformed, never a panic.
+    // Truncation anywhere is malformed, never a panic: every proper prefix fails to parse with
+    // `Malformed` (or, if a prefix happened to parse, it must still not open).
+    let mut malformed = 0;
     for cut in 0..bytes.len() {
-        let _ = Envelope::parse(&bytes[..cut]).map(|e| e.open(Some(&id), k));
+        match Envelope::parse(&bytes[..cut]) {
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Malformed, "cut at {cut}: {e:?}");
+                malformed += 1;
+            }
+            Ok(env) => {
+                let e = env.open(Some(&id), k).unwrap_err();
+                assert!(
+                    matches!(e.kind(), ErrorKind::DecryptFailed | ErrorKind::Malformed),
+                    "cut at {cut}: {e:?}"
+                );
+            }
+        }
     }
+    assert_eq!(
+        malformed,
+        bytes.len(),
+        "every truncation is refused by the parser"
+    );
 }
 
 #[test]

@@ -59,6 +59,8 @@ static void *make(const char *type) {
   else if (!strcmp(type, "ot_notary"))
     CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", live_ot_key, live_ot_key, "walk", NULL, (ot_notary **)&h));
   else if (!strcmp(type, "ot_request")) h = serve_one();
+  else if (!strcmp(type, "ot_broker"))
+    CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, (ot_broker **)&h));
   else { fprintf(stderr, "no maker for %s: add one to handle_walk_main.h\n", type); ot_test_failures++; }
   return h;
 }
@@ -71,6 +73,7 @@ static void release(const char *type, void *h) {
   else if (!strcmp(type, "ot_session")) ot_session_free(h);
   else if (!strcmp(type, "ot_notary")) ot_notary_free(h);
   else if (!strcmp(type, "ot_request")) ot_request_free(h);
+  else if (!strcmp(type, "ot_broker")) ot_broker_free(h);
 }
 
 /* The object still answers as the one it was made as. */
@@ -95,6 +98,10 @@ static int intact(const char *type, void *h) {
     ot_buffer_free(b);
     return ok;
   }
+  if (!strcmp(type, "ot_broker")) {
+    ot_broker_stats st;
+    return ot_broker_get_stats(h, &st) == OT_OK;
+  }
   return 0;
 }
 
@@ -106,6 +113,7 @@ static void *live_of(const char *type) {
   if (!strcmp(type, "ot_session")) return live_ot_session;
   if (!strcmp(type, "ot_notary")) return live_ot_notary;
   if (!strcmp(type, "ot_request")) return live_ot_request;
+  if (!strcmp(type, "ot_broker")) return live_ot_broker;
   return NULL;
 }
 
@@ -113,7 +121,7 @@ static int objects_for(const char *type) {
   const char *env = getenv("OT_WALK_OBJECTS");
   int n = env ? atoi(env) : 10000;
   /* Sockets are operating-system resources: a few are enough, the slots are shared by all. */
-  if (!strcmp(type, "ot_session") || !strcmp(type, "ot_notary")) return 4;
+  if (!strcmp(type, "ot_session") || !strcmp(type, "ot_notary") || !strcmp(type, "ot_broker")) return 4;
   if (!strcmp(type, "ot_request")) return 3;
   return n;
 }
@@ -142,6 +150,7 @@ int main(void) {
   CHECK_OK(ot_session_options_new(&live_ot_session_options));
   CHECK_OK(ot_session_new("tcp://127.0.0.1:1", NULL, &live_ot_session));
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", live_ot_key, live_ot_key, "walk", NULL, &live_ot_notary));
+  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &live_ot_broker));
   CHECK_OK(ot_notary_endpoint(live_ot_notary, &b));
   snprintf(notary_ep, sizeof notary_ep, "%s", BUF_STR(b));
   ot_buffer_free(b);

@@ -35,7 +35,14 @@ pub const LEGACY_VERSION: &str = "0.90.b";
 /// The `Comment:` line legacy OT writes under every bookend.
 pub const COMMENT_LINE: &str = "Comment: http://github.com/FellowTraveler/Open-Transactions/wiki";
 
-/// Most bytes a string-path payload may inflate to (a guard against zlib bombs).
+/// Most bytes a string-path payload may inflate to when no other limit is given: the stateless
+/// functions ([`decode`], [`decode_body`], [`decode_any`], `ot_armor_decode`) use it. 64 MiB,
+/// the same as the transport's default `max_message_size`. Inflating is streaming and stops at
+/// the limit, so a zlib bomb costs at most about this much memory before it is refused
+/// (`Malformed`).
+pub const DEFAULT_MAX_INFLATED: usize = 64 * 1024 * 1024;
+/// The hard ceiling of every inflate limit, whatever the caller asks for (e.g. a session with
+/// `max_message_size = -1`).
 pub const MAX_INFLATED: usize = 256 * 1024 * 1024;
 /// Longest armor text accepted for decoding.
 pub const MAX_ARMOR_TEXT: usize = 512 * 1024 * 1024;
@@ -182,7 +189,8 @@ pub fn split(text: &[u8]) -> Result<Armored> {
     }
     if !ended {
         return Err(Error::malformed(format!(
-            "armor has a BEGIN bookend ({armor_type}) but no END bookend"
+            "armor has a BEGIN bookend ({}) but no END bookend",
+            crate::error::clip(&armor_type)
         )));
     }
     Ok(Armored {
@@ -192,52 +200,112 @@ pub fn split(text: &[u8]) -> Result<Armored> {
     })
 }
 
-/// Decodes armor (bookended or bare) of the given kind back to its payload.
+/// Decodes armor (bookended or bare) of the given kind back to its payload; a string-path
+/// payload may inflate to at most [`DEFAULT_MAX_INFLATED`] bytes.
 pub fn decode(text: &[u8], kind: Kind) -> Result<Vec<u8>> {
+    decode_limited(text, kind, DEFAULT_MAX_INFLATED)
+}
+
+/// Like [`decode`], with a string-path payload limited to `max_inflated` bytes (capped at
+/// [`MAX_INFLATED`]); past it the decode fails with `Malformed`.
+pub fn decode_limited(text: &[u8], kind: Kind, max_inflated: usize) -> Result<Vec<u8>> {
     // Bare armor (every request frame) is decoded straight from the input, without a copy.
     if memchr::memmem::find(text, b"-----").is_none() {
         if text.len() > MAX_ARMOR_TEXT {
             return Err(Error::invalid("armor text is larger than 512 MiB"));
         }
-        return decode_raw(base64_decode(text)?, kind);
+        return decode_raw(base64_decode(text)?, kind, max_inflated);
     }
     let a = split(text)?;
-    decode_body(&a.body, kind)
+    decode_body_limited(&a.body, kind, max_inflated)
 }
 
-/// Decodes a bare base64 armor body of the given kind.
+/// Decodes a bare base64 armor body of the given kind ([`DEFAULT_MAX_INFLATED`] applies).
 pub fn decode_body(body: &str, kind: Kind) -> Result<Vec<u8>> {
-    decode_raw(base64_decode(body.as_bytes())?, kind)
+    decode_body_limited(body, kind, DEFAULT_MAX_INFLATED)
 }
 
-fn decode_raw(raw: Vec<u8>, kind: Kind) -> Result<Vec<u8>> {
+/// Like [`decode_body`], with a string-path payload limited to `max_inflated` bytes (capped at
+/// [`MAX_INFLATED`]).
+pub fn decode_body_limited(body: &str, kind: Kind, max_inflated: usize) -> Result<Vec<u8>> {
+    decode_raw(base64_decode(body.as_bytes())?, kind, max_inflated)
+}
+
+/// Inflates a string-path raw payload (zlib) within `max_inflated` bytes of text.
+fn inflate(raw: &[u8], max_inflated: usize) -> std::result::Result<Vec<u8>, zlib::InflateError> {
+    // The packed form adds a protobuf header (at most 11 bytes) to the text.
+    zlib::inflate(raw, max_inflated.min(MAX_INFLATED).saturating_add(11))
+}
+
+fn decode_raw(raw: Vec<u8>, kind: Kind, max_inflated: usize) -> Result<Vec<u8>> {
     if raw.is_empty() {
         return Err(Error::malformed("armor is empty"));
     }
     let packed = match kind {
         Kind::Data => raw,
-        Kind::String => zlib::decompress(&raw, MAX_INFLATED + 16)?,
+        Kind::String => inflate(&raw, max_inflated).map_err(|e| e.into_error(max_inflated))?,
     };
     let v = pb::unpack_field1_owned(packed)?;
-    if kind == Kind::String && v.len() > MAX_INFLATED {
-        return Err(Error::invalid("armored text inflates to more than 256 MiB"));
+    if kind == Kind::String && v.len() > max_inflated.min(MAX_INFLATED) {
+        return Err(Error::malformed(format!(
+            "armored text inflates to more than {} bytes (the decompression limit)",
+            max_inflated.min(MAX_INFLATED)
+        )));
     }
     Ok(v)
 }
 
 /// Decodes armor of unknown kind: the string path is tried when the raw bytes start with a zlib
 /// header (`78 xx`), otherwise the data path. Returns the payload and the kind found.
+/// [`DEFAULT_MAX_INFLATED`] applies to the string path.
 pub fn decode_any(text: &[u8]) -> Result<(Vec<u8>, Kind)> {
-    let a = split(text)?;
-    let raw = base64_decode(a.body.as_bytes())?;
-    if raw.len() >= 2
-        && raw[0] == 0x78
-        && (u16::from(raw[0]) << 8 | u16::from(raw[1])) % 31 == 0
-        && let Ok(p) = zlib::decompress(&raw, MAX_INFLATED + 16).and_then(|z| unpack_field1(&z))
-    {
-        return Ok((p, Kind::String));
+    decode_any_limited(text, DEFAULT_MAX_INFLATED)
+}
+
+/// Like [`decode_any`], with the string path limited to `max_inflated` bytes (capped at
+/// [`MAX_INFLATED`]). A stream that inflates past the limit is refused (`Malformed`) rather than
+/// retried as the data path.
+pub fn decode_any_limited(text: &[u8], max_inflated: usize) -> Result<(Vec<u8>, Kind)> {
+    any(text, max_inflated).map_err(AnyError::into_error)
+}
+
+/// Why [`decode_any_limited`] failed: the text is not armor, or it inflates past the limit.
+pub(crate) enum AnyError {
+    /// Not armor of either kind.
+    NotArmor(Error),
+    /// A zlib stream that inflates past the limit (a zlib bomb, or a too-large payload).
+    TooLarge(Error),
+}
+
+impl AnyError {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            AnyError::NotArmor(e) | AnyError::TooLarge(e) => e,
+        }
     }
-    Ok((unpack_field1(&raw)?, Kind::Data))
+}
+
+/// [`decode_any_limited`] with the two kinds of failure kept apart.
+pub(crate) fn any(
+    text: &[u8],
+    max_inflated: usize,
+) -> std::result::Result<(Vec<u8>, Kind), AnyError> {
+    let a = split(text).map_err(AnyError::NotArmor)?;
+    let raw = base64_decode(a.body.as_bytes()).map_err(AnyError::NotArmor)?;
+    if raw.len() >= 2 && raw[0] == 0x78 && (u16::from(raw[0]) << 8 | u16::from(raw[1])) % 31 == 0 {
+        match inflate(&raw, max_inflated) {
+            Ok(z) => {
+                if let Ok(p) = pb::unpack_field1_owned(z) {
+                    return Ok((p, Kind::String));
+                }
+            }
+            Err(e @ zlib::InflateError::TooLarge) => {
+                return Err(AnyError::TooLarge(e.into_error(max_inflated)));
+            }
+            Err(zlib::InflateError::Invalid) => {}
+        }
+    }
+    Ok((unpack_field1(&raw).map_err(AnyError::NotArmor)?, Kind::Data))
 }
 
 #[cfg(test)]

@@ -149,12 +149,13 @@ fn check_plaintext(plaintext: &[u8]) -> Result<()> {
 /// AES-128-CBC with PKCS#7 padding, the only cipher legacy OT envelopes use.
 pub mod cipher {
     use super::{IV_LEN, KEY_LEN};
+    use crate::error::{Error, Result};
     use aes::Aes128;
-    use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+    use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
     use zeroize::Zeroizing;
 
     /// Encrypts `plaintext` (padding added).
-    pub fn encrypt(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], plaintext: &[u8]) -> Vec<u8> {
+    pub fn encrypt(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], plaintext: &[u8]) -> Result<Vec<u8>> {
         encrypt_parts(key, iv, plaintext, &[])
     }
 
@@ -164,20 +165,21 @@ pub mod cipher {
         iv: &[u8; IV_LEN],
         a: &[u8],
         b: &[u8],
-    ) -> Vec<u8> {
+    ) -> Result<Vec<u8>> {
         let msg_len = a.len() + b.len();
         let mut buf = Vec::with_capacity(msg_len + 16);
         buf.extend_from_slice(a);
         buf.extend_from_slice(b);
         buf.resize(msg_len + 16 - msg_len % 16, 0);
         let enc = cbc::Encryptor::<Aes128>::new(key.into(), iv.into());
-        // The buffer has room for a full padding block, so padding cannot fail.
+        // The buffer has room for a full padding block, so padding cannot fail; if it ever did,
+        // that is a bug reported as such, never an empty ciphertext.
         let n = enc
             .encrypt_padded::<Pkcs7>(&mut buf, msg_len)
             .map(|c| c.len())
-            .unwrap_or(0);
+            .map_err(|_| Error::internal("AES-CBC padding failed"))?;
         buf.truncate(n);
-        buf
+        Ok(buf)
     }
 
     /// Decrypts and strips PKCS#7 padding; `None` when the padding is invalid.
@@ -186,10 +188,7 @@ pub mod cipher {
         iv: &[u8; IV_LEN],
         ciphertext: &[u8],
     ) -> Option<Zeroizing<Vec<u8>>> {
-        let d = cbc::Decryptor::<Aes128>::new(key.into(), iv.into());
-        d.decrypt_padded_vec::<Pkcs7>(ciphertext)
-            .ok()
-            .map(Zeroizing::new)
+        crate::cipher::cbc_decrypt::<Aes128>(key, iv, ciphertext).ok()
     }
 }
 
@@ -203,7 +202,7 @@ fn v3_info(nym_id: &[u8]) -> Vec<u8> {
 }
 
 /// AES-128-CBC/PKCS#7 of `plaintext || 0x00`.
-fn encrypt_body(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], plaintext: &[u8]) -> Vec<u8> {
+fn encrypt_body(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], plaintext: &[u8]) -> Result<Vec<u8>> {
     cipher::encrypt_parts(key, iv, plaintext, &[0])
 }
 
@@ -277,7 +276,7 @@ impl Envelope {
         Ok(Envelope {
             layout: Layout::V1(entries),
             iv,
-            ciphertext: encrypt_body(&key, &iv, plaintext),
+            ciphertext: encrypt_body(&key, &iv, plaintext)?,
         })
     }
 
@@ -339,7 +338,7 @@ impl Envelope {
         Ok(Envelope {
             layout: Layout::Symmetric,
             iv,
-            ciphertext: encrypt_body(key, &iv, plaintext),
+            ciphertext: encrypt_body(key, &iv, plaintext)?,
         })
     }
 

@@ -53,6 +53,9 @@ pub unsafe extern "C" fn ot_armor_encode(
 
 /// Decodes armor (bookended, escaped-bookended or bare) of the given path. Garbage gives
 /// `OT_ERR_MALFORMED` with a detail in `ot_last_error()`.
+/// A string-path payload may inflate to at most 64 MiB (67108864 bytes, the same as the default
+/// `max_message_size`): inflating is streaming and stops there, so a zlib bomb costs at most about
+/// that much memory and gives `OT_ERR_MALFORMED`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_armor_decode(
     text: *const u8,

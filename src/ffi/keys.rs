@@ -109,10 +109,12 @@ pub unsafe extern "C" fn ot_key_generate_x25519(key: *mut *mut ot_key) -> ot_res
 /// `OT_KEY_ALGORITHM_NONE` if `key` is NULL or not a live key.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_algorithm(key: *const ot_key) -> ot_algorithm {
-    checked(key).map_or(OT_KEY_ALGORITHM_NONE, |k| match k.0.algorithm() {
-        Algorithm::Rsa => OT_KEY_ALGORITHM_RSA,
-        Algorithm::Ed25519 => OT_KEY_ALGORITHM_ED25519,
-        Algorithm::X25519 => OT_KEY_ALGORITHM_X25519,
+    guard_value(OT_KEY_ALGORITHM_NONE, || {
+        checked(key).map_or(OT_KEY_ALGORITHM_NONE, |k| match k.0.algorithm() {
+            Algorithm::Rsa => OT_KEY_ALGORITHM_RSA,
+            Algorithm::Ed25519 => OT_KEY_ALGORITHM_ED25519,
+            Algorithm::X25519 => OT_KEY_ALGORITHM_X25519,
+        })
     })
 }
 
@@ -126,7 +128,11 @@ pub unsafe extern "C" fn ot_key_algorithm(key: *const ot_key) -> ot_algorithm {
 /// any of these, and DER. `passphrase` (`pass_len` bytes, may contain any byte value, e.g. the
 /// 16 raw bytes of a wallet master key) is needed only for encrypted keys; NULL with `pass_len`
 /// 0 means none. As in legacy OT, an empty non-NULL passphrase means `"test"`.
-/// Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`.
+/// Input is limited to 1 MiB, and so is what OT string armor inflates to: a zlib bomb is refused
+/// with `OT_ERR_MALFORMED` after at most 1 MiB of output.
+/// Errors: `OT_ERR_KEY_FORMAT`, `OT_ERR_BAD_PASSPHRASE` (missing or wrong), `OT_ERR_UNSUPPORTED`,
+/// `OT_ERR_INVALID_ARGUMENT` (input over 1 MiB), `OT_ERR_MALFORMED` (string armor inflating past
+/// 1 MiB).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_load(
     data: *const u8,

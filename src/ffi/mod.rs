@@ -9,6 +9,7 @@
 #![allow(clippy::missing_safety_doc)] // each function's safety contract is in its header docs
 
 mod armor;
+mod broker;
 mod buffer;
 mod envelope;
 mod hash;
@@ -22,6 +23,7 @@ mod signed;
 mod symkey;
 
 pub use armor::*;
+pub use broker::*;
 pub use buffer::*;
 pub use envelope::*;
 pub use hash::*;
@@ -204,6 +206,24 @@ pub(crate) unsafe fn opt_cstr<'a>(ptr: *const c_char, name: &str) -> FfiResult<O
     }
 }
 
+/// Checks a plain output pointer (`int *`, `uint64_t *`, …) before any work is done.
+pub(crate) fn out_val<T>(ptr: *mut T, name: &str) -> FfiResult<()> {
+    if ptr.is_null() {
+        Err(null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes a plain output value (only called on success).
+///
+/// # Safety
+/// `ptr` was checked non-NULL by [`out_val`] and points to writable storage for a `T`.
+pub(crate) unsafe fn write<T>(ptr: *mut T, value: T) {
+    // SAFETY: the caller guarantees `ptr` is valid and writable (checked non-NULL).
+    unsafe { ptr.write(value) };
+}
+
 /// Checks an output pointer before any work is done.
 pub(crate) fn out_ptr<T>(ptr: *mut *mut T, name: &str) -> FfiResult<()> {
     if ptr.is_null() {
@@ -333,4 +353,19 @@ pub extern "C" fn ot_last_error() -> *const c_char {
             .try_with(|l| l.try_borrow().map(|c| c.as_ptr()).unwrap_or(c"".as_ptr()))
             .unwrap_or(c"".as_ptr())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_fallbacks_and_error_codes() {
+        let v = guard_value(7usize, || panic!("boom"));
+        assert_eq!(v, 7);
+        // SAFETY: ot_last_error returns a valid NUL-terminated string.
+        let e = unsafe { CStr::from_ptr(ot_last_error()) };
+        assert!(e.to_str().unwrap().contains("panic"));
+        assert_eq!(guard(|| panic!("boom")), ot_result::OT_ERR_INTERNAL);
+    }
 }

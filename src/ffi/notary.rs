@@ -6,11 +6,12 @@ use super::options::{opts, ot_session_options};
 use super::request::ot_request;
 use super::{
     Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut, ot_buffer,
-    ot_key, ot_result, out_ptr, put,
+    ot_key, ot_result, out_ptr, out_val, put, write,
 };
 use crate::transport::Notary;
 
-/// A notary endpoint: one ZeroMQ REP socket. Created by `ot_notary_new`, freed by
+/// A notary endpoint: ZeroMQ ROUTER sockets serving legacy REQ clients exactly as a legacy REP
+/// notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by `ot_notary_new`, freed by
 /// `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
 pub struct ot_notary(pub(crate) Notary);
 
@@ -92,11 +93,12 @@ pub unsafe extern "C" fn ot_notary_endpoint(
 
 /// Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
 /// the notary's encryption key and parses the signed text into a new `*request`.
-/// A request that cannot be read is handled as the legacy notary did (no reply; the REP socket
-/// is re-created so the next client is served) — or, with the `reply_errors` option, answered
-/// with a signed error — and its error is returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`,
-/// `OT_ERR_NO_MATCHING_RECIPIENT`); the notary keeps serving. `OT_ERR_TIMEOUT` when nothing
-/// arrived. A previous request left unanswered is dropped (no reply) by this call.
+/// A legacy request that cannot be read gets the legacy silence (that client times out) — or,
+/// with the `reply_errors` option, a signed error — and a v2 one an `ERR` frame; its error is
+/// returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`, `OT_ERR_NO_MATCHING_RECIPIENT`) and the
+/// notary keeps serving: no socket is re-created, nobody else's connection or queued request is
+/// touched. `OT_ERR_TIMEOUT` when nothing arrived. Requests may be kept and answered later, in
+/// any order; a v2 request that is resent is never returned twice (see `ot_notary_reply`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_receive(
     notary: *mut ot_notary,
@@ -118,11 +120,13 @@ pub unsafe extern "C" fn ot_notary_receive(
     })
 }
 
-/// Answers `request`, which must be the one awaiting a reply (`OT_ERR_STATE` otherwise):
-/// `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
+/// Answers `request` — any request this notary received and has not answered yet, in any order
+/// (`OT_ERR_STATE` otherwise) — back to where it came from: `content` is signed as a `MESSAGE` with the notary's auth key, sealed to
 /// `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
 /// `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
-/// The request object stays valid (free it with `ot_request_free`).
+/// The request object stays valid (free it with `ot_request_free`). A v2 reply is also kept in a
+/// reply cache (4096 entries), so a resent request is answered again without reaching the
+/// application. `OT_ERR_TRANSPORT` when the requester has disconnected (nothing was delivered).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_reply(
     notary: *mut ot_notary,
@@ -153,4 +157,146 @@ pub unsafe extern "C" fn ot_notary_reply(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_free(notary: *mut ot_notary) {
     guard_value((), || free(notary))
+}
+
+/// Listens on one more endpoint with its own `options` (NULL: defaults; copied), e.g. the legacy
+/// port in plain ZMTP and a v2 port with CURVE (ZMTP allows one security mechanism per socket).
+/// The bound endpoint, wildcard port resolved, goes to a new `*bound_endpoint`. Requests from
+/// every endpoint arrive through `ot_notary_receive`; replies go back where each came from.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_bind(
+    notary: *mut ot_notary,
+    endpoint: *const c_char,
+    options: *const ot_session_options,
+    bound_endpoint: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let mut n = handle_mut(notary, "notary")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let ep = unsafe { cstr(endpoint, "endpoint") }?;
+        out_ptr(bound_endpoint, "bound_endpoint")?;
+        let o = opts(options)?;
+        let b = n.0.add_endpoint(ep, &o)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
+        unsafe { put(bound_endpoint, ot_buffer::new(b.into_bytes())) };
+        Ok(())
+    })
+}
+
+/// Registers the route `request` came from for pushes to `nym_id`, sealed to
+/// `subscriber_encryption_public` (copied). Call it after verifying a subscription request (the
+/// client sent it with `ot_session_subscribe`); answer the request as usual. Only v2 clients can
+/// receive pushes: `OT_ERR_STATE` for a legacy request or one another notary received.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_register_push(
+    notary: *mut ot_notary,
+    request: *const ot_request,
+    nym_id: *const c_char,
+    subscriber_encryption_public: *const ot_key,
+) -> ot_result {
+    guard(|| {
+        let mut n = handle_mut(notary, "notary")?;
+        let r = handle(request, "request")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let id = unsafe { cstr(nym_id, "nym_id") }?;
+        let k = handle(subscriber_encryption_public, "subscriber_encryption_public")?;
+        n.0.register_push(&r.0, id, &k.0)?;
+        Ok(())
+    })
+}
+
+/// Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` with the
+/// notary's auth key and sealed to each subscriber, with the NymID's next sequence number. Routes
+/// whose client is gone are dropped. How many routes it reached goes to `*delivered` (0 when
+/// nobody is subscribed — not an error).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_push(
+    notary: *mut ot_notary,
+    nym_id: *const c_char,
+    content: *const u8,
+    len: usize,
+    delivered: *mut usize,
+) -> ot_result {
+    guard(|| {
+        let mut n = handle_mut(notary, "notary")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let id = unsafe { cstr(nym_id, "nym_id") }?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+        let c = unsafe { bytes(content, len, "content") }?;
+        out_val(delivered, "delivered")?;
+        let d = n.0.push(id, c)?;
+        // SAFETY: checked non-NULL above; points to a size_t (header contract).
+        unsafe { write(delivered, d) };
+        Ok(())
+    })
+}
+
+/// The first socket's `ZMQ_FD` into `*fd`, for event loops; the edge-triggered rules of
+/// `ot_session_fd` apply (drain with `ot_notary_receive(notary, 0, …)` until `OT_ERR_TIMEOUT`).
+/// With several endpoints, poll each with a timeout instead.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_fd(notary: *const ot_notary, fd: *mut i32) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        out_val(fd, "fd")?;
+        let v = n.0.fd()?;
+        // SAFETY: checked non-NULL above; points to an int (header contract).
+        unsafe { write(fd, v) };
+        Ok(())
+    })
+}
+
+/// A **worker** notary: connects to a broker's backend (`ot_broker_new`, or the `ot-broker`
+/// program) at `backend_endpoint` instead of binding, and serves the clients the broker hands it
+/// with the same `ot_notary_receive` / `ot_notary_reply` / `ot_notary_push` calls. Keys as
+/// `ot_notary_new`; `options` NULL: defaults. Workers may be threads of one process or processes
+/// on other machines; a worker that dies loses only the requests it held, which the clients
+/// resend (to another worker).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_connect(
+    backend_endpoint: *const c_char,
+    auth_private: *const ot_key,
+    encryption_private: *const ot_key,
+    nym_id: *const c_char,
+    options: *const ot_session_options,
+    notary: *mut *mut ot_notary,
+) -> ot_result {
+    guard(|| {
+        // SAFETY: a NUL-terminated string (header contract).
+        let ep = unsafe { cstr(backend_endpoint, "backend_endpoint") }?;
+        let a = handle(auth_private, "auth_private")?;
+        let e = handle(encryption_private, "encryption_private")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let id = unsafe { cstr(nym_id, "nym_id") }?;
+        out_ptr(notary, "notary")?;
+        let n = Notary::connect(ep, &a.0, &e.0, id, opts(options)?)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
+        unsafe { put(notary, ot_notary(n)) };
+        Ok(())
+    })
+}
+
+/// The notary's counters into `*stats`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_get_stats(
+    notary: *const ot_notary,
+    stats: *mut super::ot_notary_stats,
+) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        out_val(stats, "stats")?;
+        let s = n.0.stats();
+        let v = super::ot_notary_stats {
+            requests: s.requests,
+            replies: s.replies,
+            rejected: s.rejected,
+            rebinds: s.rebinds,
+            duplicates: s.duplicates,
+            pushes: s.pushes,
+            dropped_routes: s.dropped_routes,
+        };
+        // SAFETY: checked non-NULL above; points to an ot_notary_stats (header contract).
+        unsafe { write(stats, v) };
+        Ok(())
+    })
 }

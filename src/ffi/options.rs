@@ -24,7 +24,8 @@ impl Handle for ot_session_options {
 /// `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
 /// about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
 /// `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
-/// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864, `request_timeout_ms` 0 (none),
+/// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864 (bytes; -1 = no limit; 0 is refused
+/// with `OT_ERR_INVALID_ARGUMENT`), `request_timeout_ms` 0 (none),
 /// `reply_errors` 0.
 ///
 /// With heartbeats on (`heartbeat_ivl_ms` or `heartbeat_timeout_ms` > 0) a session watches its
@@ -86,7 +87,8 @@ pub unsafe extern "C" fn ot_session_options_get(
 /// Applies a legacy `client.cfg`/`server.cfg` text: the `[latency]` section's keys (legacy
 /// names), plus an `[ot_transport]` section for this library's options. Other sections and
 /// unknown keys are ignored as the legacy reader did; a bad value is `OT_ERR_MALFORMED` or
-/// `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed.
+/// `OT_ERR_INVALID_ARGUMENT` naming the line, and then no option is changed. A UTF-8
+/// byte-order mark at the start of the text is skipped.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_options_load_ini(
     options: *mut ot_session_options,

@@ -93,6 +93,7 @@ pub(crate) enum HandleKind {
     Session = 5,
     Notary = 6,
     Request = 7,
+    Broker = 8,
 }
 
 /// Implemented by every type handed to C as an opaque handle.

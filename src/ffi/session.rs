@@ -4,14 +4,17 @@ use std::ffi::c_char;
 
 use super::options::{opts, ot_session_options};
 use super::{
-    Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut, ot_buffer,
-    ot_key, ot_result, out_ptr, put,
+    FfiError, Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut,
+    ot_buffer, ot_key, ot_result, out_ptr, out_val, put, write,
 };
-use crate::transport::Session;
+use crate::transport::{Protocol, Session};
 
-/// A client session: one lock-step ZeroMQ REQ connection to a notary. Created by
-/// `ot_session_new`, freed by `ot_session_free`. A session is used by **one thread at a time**
-/// (it may be handed from thread to thread); many sessions may run in one process.
+/// A client session with one notary: a lock-step ZeroMQ REQ connection exactly as a legacy
+/// client (option `protocol` 0, the default), or a v2 DEALER connection (`protocol` 1, or 2 =
+/// auto) with pipelining, pushes and heartbeats. Created by `ot_session_new`, freed by
+/// `ot_session_free`. A session is used by **one thread at a time** (it may be handed from thread
+/// to thread; a second thread calling in at the same moment gets `OT_ERR_STATE`); many sessions
+/// may run in one process.
 pub struct ot_session(pub(crate) Session);
 
 impl Handle for ot_session {
@@ -110,7 +113,10 @@ pub unsafe extern "C" fn ot_session_set_notary(
 /// it was created before `fork()`), `OT_ERR_TIMEOUT` (see the schedule, `request_timeout_ms` and
 /// heartbeats under `ot_session_options_new`), `OT_ERR_BAD_SIGNATURE` (reply not signed by the
 /// notary's auth key), `OT_ERR_DECRYPT_FAILED`, `OT_ERR_TRANSPORT` (unexpected reply kind, an
-/// empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply),
+/// empty reply, or a notary error reply), `OT_ERR_MALFORMED` (unreadable reply; also a
+/// `MESSAGE` reply that inflates past `max_message_size`, or past 256 MiB when that is -1:
+/// inflating stops at the limit, before any signature check, so a zlib bomb costs at most about
+/// that much memory),
 /// `OT_ERR_INVALID_ARGUMENT` (content a legacy reader would alter; a request frame over
 /// `max_message_size`, refused before anything is sent).
 #[unsafe(no_mangle)]
@@ -151,4 +157,206 @@ pub unsafe extern "C" fn ot_zmq_version(major: *mut i32, minor: *mut i32, patch:
             }
         }
     })
+}
+
+/// Protocol values of `ot_session_protocol` (and of the session option `protocol`, where 2 means
+/// auto).
+pub type ot_protocol = u32;
+/// Lock-step REQ, exactly as a legacy client.
+pub const OT_PROTOCOL_LEGACY: ot_protocol = 0;
+/// Transport v2: DEALER, pipelined requests, pushes, heartbeats.
+pub const OT_PROTOCOL_V2: ot_protocol = 1;
+
+/// The protocol the session speaks, into `*protocol` (`OT_PROTOCOL_LEGACY` or `OT_PROTOCOL_V2`).
+/// With the option `protocol` = 2 (auto) the first call decides it: a v2 PING answered within
+/// `probe_timeout_ms` means v2; silence (every legacy REP notary drops v2 frames) means legacy.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_protocol(
+    session: *mut ot_session,
+    protocol: *mut ot_protocol,
+) -> ot_result {
+    guard(|| {
+        let mut s = handle_mut(session, "session")?;
+        out_val(protocol, "protocol")?;
+        let p = match s.0.protocol()? {
+            Protocol::V2 => OT_PROTOCOL_V2,
+            _ => OT_PROTOCOL_LEGACY,
+        };
+        // SAFETY: checked non-NULL above; points to an ot_protocol (header contract).
+        unsafe { write(protocol, p) };
+        Ok(())
+    })
+}
+
+/// v2: signs `content` (`MESSAGE`, auth key), seals it to the notary and sends it **without
+/// waiting**; the request's id goes to `*request_id` (match it with `ot_session_receive`). At
+/// most `max_in_flight` requests may wait at once (`OT_ERR_STATE` beyond). A late reply is asked
+/// for again on the same connection (the notary answers a resent request from its reply cache, so
+/// its application sees each request once). `OT_ERR_STATE` on a legacy session.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_send(
+    session: *mut ot_session,
+    content: *const u8,
+    len: usize,
+    request_id: *mut u64,
+) -> ot_result {
+    guard(|| {
+        let mut s = handle_mut(session, "session")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+        let c = unsafe { bytes(content, len, "content") }?;
+        out_val(request_id, "request_id")?;
+        let id = s.0.send(c)?;
+        // SAFETY: checked non-NULL above; points to a uint64_t (header contract).
+        unsafe { write(request_id, id) };
+        Ok(())
+    })
+}
+
+/// v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next finished
+/// request. Returns `OT_OK` when one finished: its id in `*request_id`, how it ended in `*status`
+/// (`OT_OK`, or the error `ot_session_request` would have returned: `OT_ERR_TIMEOUT`,
+/// `OT_ERR_TRANSPORT`, `OT_ERR_BAD_SIGNATURE`, …) and, when `*status` is `OT_OK`, the verified
+/// reply content in a new `*reply` (else `*reply` is left untouched). `OT_ERR_TIMEOUT` when none
+/// finished in time (nothing written). Also runs the session's resends and heartbeat checks:
+/// call it (with timeout 0 from an event loop) at least every `latency_receive_ms`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_receive(
+    session: *mut ot_session,
+    timeout_ms: u32,
+    request_id: *mut u64,
+    status: *mut ot_result,
+    reply: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let mut s = handle_mut(session, "session")?;
+        out_val(request_id, "request_id")?;
+        out_val(status, "status")?;
+        out_ptr(reply, "reply")?;
+        let (id, r) = s.0.receive(timeout(timeout_ms))?;
+        let code = match r {
+            Ok(content) => {
+                // SAFETY: the out-pointer was checked non-NULL above and is writable.
+                unsafe { put(reply, ot_buffer::new(content)) };
+                ot_result::OT_OK
+            }
+            Err(e) => {
+                let e = FfiError::from(e);
+                super::set_last_error(&e.detail);
+                e.code
+            }
+        };
+        // SAFETY: both checked non-NULL above; they point to a uint64_t and an ot_result.
+        unsafe {
+            write(request_id, id);
+            write(status, code);
+        }
+        Ok(())
+    })
+}
+
+/// v2: sends a subscription (an application request the notary accepts with
+/// `ot_notary_register_push`), waits for its reply (into `*reply`, as `ot_session_request`) and
+/// remembers it: after every reconnect the session sends it again by itself, so pushes keep
+/// coming after a notary restart (the restart shows as a gap, see `ot_session_next_push`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_subscribe(
+    session: *mut ot_session,
+    content: *const u8,
+    len: usize,
+    reply: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let mut s = handle_mut(session, "session")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+        let c = unsafe { bytes(content, len, "content") }?;
+        out_ptr(reply, "reply")?;
+        let r = s.0.subscribe(c)?;
+        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
+        unsafe { put(reply, ot_buffer::new(r)) };
+        Ok(())
+    })
+}
+
+/// v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next push from
+/// the notary, opened with the encryption key and verified with the notary's auth key: its
+/// content in a new `*content`, its per-NymID sequence number in `*seq` (from 1), and in
+/// `*missed` how many pushes were lost just before it (`UINT64_MAX` when the sequence restarted:
+/// the notary restarted and how many were lost is unknown). `OT_ERR_TIMEOUT` when none came.
+/// Unread pushes are kept (the oldest dropped beyond 65 536, which the next `*missed` shows).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_next_push(
+    session: *mut ot_session,
+    timeout_ms: u32,
+    seq: *mut u64,
+    missed: *mut u64,
+    content: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let mut s = handle_mut(session, "session")?;
+        out_val(seq, "seq")?;
+        out_val(missed, "missed")?;
+        out_ptr(content, "content")?;
+        let p = s.0.next_push(timeout(timeout_ms))?;
+        // SAFETY: all three checked non-NULL above and writable (header contract).
+        unsafe {
+            write(seq, p.seq);
+            write(missed, p.missed);
+            put(content, ot_buffer::new(p.content));
+        }
+        Ok(())
+    })
+}
+
+/// The session's ZeroMQ socket descriptor (`ZMQ_FD`) into `*fd`, to drive sessions from
+/// poll/epoll/libuv. The rules are libzmq's, edge-triggered: the descriptor becoming readable
+/// means "the socket's state changed", not "a message is waiting"; when it does, call
+/// `ot_session_receive` / `ot_session_next_push` with timeout 0 until they return
+/// `OT_ERR_TIMEOUT`, and do the same after every other call on the session before polling again
+/// (a call may have consumed the event). Also call them at least every `latency_receive_ms` so
+/// resends and heartbeat checks run. Never read from or write to the descriptor. It stays valid
+/// until the session is freed (a legacy session re-creates its socket after a lost reply: fetch
+/// the descriptor again after each request).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_fd(session: *mut ot_session, fd: *mut i32) -> ot_result {
+    guard(|| {
+        let mut s = handle_mut(session, "session")?;
+        out_val(fd, "fd")?;
+        let v = s.0.fd()?;
+        // SAFETY: checked non-NULL above; points to an int (header contract).
+        unsafe { write(fd, v) };
+        Ok(())
+    })
+}
+
+/// Requests sent with `ot_session_send` and not yet returned by `ot_session_receive`. 0 for a
+/// NULL or invalid handle, or while another thread uses the session.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_in_flight(session: *const ot_session) -> usize {
+    guard_value(0, || super::checked(session).map_or(0, |s| s.0.in_flight()))
+}
+
+/// The session's counters into `*stats`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_get_stats(
+    session: *const ot_session,
+    stats: *mut super::ot_session_stats,
+) -> ot_result {
+    guard(|| {
+        let s = handle(session, "session")?;
+        out_val(stats, "stats")?;
+        let st = s.0.stats();
+        let v = super::ot_session_stats {
+            replies: st.replies,
+            resends: st.resends,
+            sockets_created: st.sockets_created,
+            timeouts: st.timeouts,
+        };
+        // SAFETY: checked non-NULL above; points to an ot_session_stats (header contract).
+        unsafe { write(stats, v) };
+        Ok(())
+    })
+}
+
+fn timeout(ms: u32) -> i64 {
+    if ms == u32::MAX { -1 } else { i64::from(ms) }
 }

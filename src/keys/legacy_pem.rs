@@ -3,11 +3,11 @@
 //! `EVP_BytesToKey(MD5, salt = IV[0..8], count = 1)` and the cipher is named in `DEK-Info`.
 
 use aes::{Aes128, Aes192, Aes256};
-use cbc::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
 use des::{Des, TdesEde3};
 use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
+use crate::cipher::{CbcCipher, CbcError, cbc_decrypt};
 use crate::error::{Error, ErrorKind, Result};
 
 fn bytes_to_key(pass: &[u8], salt: &[u8], key_len: usize) -> Zeroizing<Vec<u8>> {
@@ -27,19 +27,15 @@ fn bytes_to_key(pass: &[u8], salt: &[u8], key_len: usize) -> Zeroizing<Vec<u8>> 
 
 fn dec<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Result<Zeroizing<Vec<u8>>>
 where
-    cbc::Decryptor<C>: KeyIvInit + BlockModeDecrypt,
-    C: cbc::cipher::BlockCipherDecrypt,
+    C: CbcCipher,
 {
-    let d = cbc::Decryptor::<C>::new_from_slices(key, iv)
-        .map_err(|_| Error::key_format("bad DEK-Info IV length"))?;
-    d.decrypt_padded_vec::<Pkcs7>(data)
-        .map(Zeroizing::new)
-        .map_err(|_| {
-            Error::new(
-                ErrorKind::BadPassphrase,
-                "wrong passphrase for the encrypted key",
-            )
-        })
+    cbc_decrypt::<C>(key, iv, data).map_err(|e| match e {
+        CbcError::KeyIvLength => Error::key_format("bad DEK-Info IV length"),
+        CbcError::Padding => Error::new(
+            ErrorKind::BadPassphrase,
+            "wrong passphrase for the encrypted key",
+        ),
+    })
 }
 
 fn hex(s: &str) -> Option<Vec<u8>> {
@@ -69,7 +65,8 @@ pub(crate) fn decrypt(dek_info: &str, pass: &[u8], data: &[u8]) -> Result<Zeroiz
         "AES-192-CBC" => dec::<Aes192>(&bytes_to_key(pass, salt, 24), &iv, data),
         "AES-256-CBC" => dec::<Aes256>(&bytes_to_key(pass, salt, 32), &iv, data),
         other => Err(Error::unsupported(format!(
-            "traditional PEM cipher {other:?} is not supported"
+            "traditional PEM cipher {} is not supported",
+            crate::error::quote(other)
         ))),
     }
 }

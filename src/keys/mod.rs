@@ -211,10 +211,14 @@ impl Key {
             .map_err(|_| Error::key_format("key data is neither DER nor PEM text"))?;
         if !text.contains("-----BEGIN ") {
             // Perhaps OT armor (string path) around a PEM text, as in credentials' privateInfo.
-            if let Ok((inner, _)) = armor::decode_any(input)
-                && (inner.first() == Some(&b'-') || inner.first() == Some(&0x30))
-            {
-                return Self::load(&inner, pass);
+            // The inner key obeys the same size limit as the input, so inflating stops there: a
+            // zlib bomb is refused (`Malformed`) after at most MAX_KEY_INPUT bytes.
+            match armor::any(input, MAX_KEY_INPUT) {
+                Ok((inner, _)) if inner.first() == Some(&b'-') || inner.first() == Some(&0x30) => {
+                    return Self::load(&inner, pass);
+                }
+                Err(armor::AnyError::TooLarge(e)) => return Err(e),
+                _ => {}
             }
             return Err(Error::key_format(
                 "key data has no PEM block and is not DER or OT armor",

@@ -3,7 +3,7 @@
 //! `DEK-Info`) separated from the base64 body.
 
 use crate::armor::base64_decode;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, clip};
 
 /// One PEM block.
 pub(crate) struct Block {
@@ -21,8 +21,12 @@ impl Block {
             .map(|(_, v)| v.as_str())
     }
     pub fn decode(&self) -> Result<Vec<u8>> {
-        base64_decode(self.body.as_bytes())
-            .map_err(|_| Error::key_format(format!("the {} block is not valid base64", self.label)))
+        base64_decode(self.body.as_bytes()).map_err(|_| {
+            Error::key_format(format!(
+                "the {} block is not valid base64",
+                clip(&self.label)
+            ))
+        })
     }
 }
 
@@ -75,7 +79,8 @@ pub(crate) fn blocks(text: &str) -> Result<Vec<Block>> {
         }
         if !closed {
             return Err(Error::key_format(format!(
-                "the {label} block has no END line"
+                "the {} block has no END line",
+                clip(&label)
             )));
         }
         out.push(Block {

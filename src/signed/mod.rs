@@ -27,7 +27,7 @@
 //! take as a switch, silently dropping the line after it) makes the text malformed.
 
 use crate::armor;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, quote};
 use crate::hash;
 use crate::keys::{Algorithm, Key};
 
@@ -284,7 +284,8 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
             }
             if let Some(m) = l.strip_prefix("Meta:") {
                 let m = m.trim_matches(WS);
-                check_meta(m).map_err(|_| Error::malformed(format!("invalid Meta value {m:?}")))?;
+                check_meta(m)
+                    .map_err(|_| Error::malformed(format!("invalid Meta value {}", quote(m))))?;
                 meta = Some(m.to_string());
                 skip_next = true;
                 continue;
@@ -320,7 +321,8 @@ impl SignedText {
             HASH_SAMY | HASH_SHA256D => false,
             other => {
                 return Err(Error::unsupported(format!(
-                    "hash type {other:?} is not supported (only SAMY and SHA256D)"
+                    "hash type {} is not supported (only SAMY and SHA256D)",
+                    quote(other)
                 )));
             }
         };

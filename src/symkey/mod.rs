@@ -13,8 +13,8 @@
 //! `check = PBKDF2-HMAC-SHA1(derived, salt, iterations, 16)`,
 //! `enc_key = AES-128-CBC/PKCS#7(derived, iv, raw_key)`.
 
+use crate::cipher::{CbcError, cbc_decrypt};
 use aes::Aes128;
-use cbc::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
 use zeroize::Zeroizing;
 
 use crate::armor;
@@ -142,12 +142,12 @@ impl SymmetricKey {
                 return Err(bad());
             }
         }
-        let d = cbc::Decryptor::<Aes128>::new_from_slices(derived.as_ref(), &self.iv)
-            .map_err(|_| Error::malformed("symmetric key IV has a bad length"))?;
-        let raw = Zeroizing::new(
-            d.decrypt_padded_vec::<Pkcs7>(&self.enc_key)
-                .map_err(|_| bad())?,
-        );
+        let raw = cbc_decrypt::<Aes128>(derived.as_ref(), &self.iv, &self.enc_key).map_err(
+            |e| match e {
+                CbcError::KeyIvLength => Error::malformed("symmetric key IV has a bad length"),
+                CbcError::Padding => bad(),
+            },
+        )?;
         if raw.len() != 16 {
             return Err(bad());
         }

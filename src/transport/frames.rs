@@ -8,6 +8,13 @@
 //! v2 (DEALER ↔ ROUTER): no empty delimiter (so a legacy REP peer silently drops v2 frames), then
 //! `["OTv2", command, 8-byte big-endian number, body?]`.
 
+/// Broker ↔ worker wrapping (our own, between a broker's backend and its workers): the first
+/// frame says whether the rest is a client's message (`[C, client routing id, …]`, both ways) or
+/// a control message (`[B, READY]` worker → broker; `[B, PING]` broker → worker).
+pub const BROKER_CLIENT: &[u8] = b"C";
+/// See [`BROKER_CLIENT`].
+pub const BROKER_CONTROL: &[u8] = b"B";
+
 /// The protocol tag: first frame of every v2 message.
 pub const TAG: &[u8] = b"OTv2";
 
@@ -127,7 +134,7 @@ pub fn classify(mut frames: Vec<Vec<u8>>) -> Incoming {
     }
     if let Some(d) = frames.iter().position(|f| f.is_empty()) {
         // The routing id itself is never empty, so d >= 1; the body is one frame.
-        if d >= 1 && d <= 4 && frames.len() == d + 2 {
+        if (1..=4).contains(&d) && frames.len() == d + 2 {
             let body = frames.pop().unwrap_or_default();
             frames.truncate(d);
             return Incoming::Legacy {

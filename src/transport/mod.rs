@@ -13,20 +13,25 @@
 //! `REQ_CORRELATE` are used), ZMTP heartbeats to notice dead peers, message-size limits, and
 //! clear errors instead of hangs.
 
+mod broker;
+mod client;
 pub mod frames;
+mod monitor;
 mod notary;
 mod options;
 mod session;
 mod z85;
 
+pub use broker::{Broker, BrokerStats};
+pub use client::Push;
 pub use notary::{Notary, NotaryStats, Request, open_request_frame};
 pub use options::{Curve, Options, curve_keypair};
-pub use session::Session;
 pub use session::SessionStats;
+pub use session::{Protocol, Session};
 
 use std::sync::Mutex;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, quote};
 
 /// The process-wide ZeroMQ context shared by all sessions and notaries (thread-safe). A child
 /// process made by `fork` gets a fresh context of its own: the parent's libzmq threads do not
@@ -67,17 +72,114 @@ pub fn zmq_version() -> (i32, i32, i32) {
     zmq::version()
 }
 
-/// Checks an endpoint: `tcp://host:port`, `ipc://path` or `inproc://name`.
+/// Checks an endpoint a session connects to: `tcp://host:port` (port 1-65535; IPv6 hosts in
+/// brackets, e.g. `tcp://[::1]:7085`), `ipc://path` or `inproc://name`.
 pub(crate) fn check_endpoint(ep: &str) -> Result<()> {
+    check_endpoint_for(ep, false)
+}
+
+/// Checks an endpoint a notary binds: as [`check_endpoint`], but the port may also be `*` or
+/// `0` (an ephemeral port chosen by the system, see `Notary::endpoint`).
+pub(crate) fn check_bind_endpoint(ep: &str) -> Result<()> {
+    check_endpoint_for(ep, true)
+}
+
+fn check_endpoint_for(ep: &str, bind: bool) -> Result<()> {
     let ok = ["tcp://", "ipc://", "inproc://"]
         .iter()
         .any(|p| ep.starts_with(p))
         && ep.len() < 1024;
-    if ok {
+    if !ok {
+        return Err(Error::invalid(format!(
+            "endpoint {} is not tcp://host:port, ipc://path or inproc://name",
+            quote(ep)
+        )));
+    }
+    if let Some(addr) = ep.strip_prefix("tcp://") {
+        check_tcp_port(ep, addr, bind)?;
+    }
+    Ok(())
+}
+
+/// libzmq parses a TCP port with `atoi`-like wrapping (`:99999` binds 34463, `:-1` binds
+/// 65535), so the port is checked here: digits only, 1-65535, or `*`/`0` for a bind.
+fn check_tcp_port(ep: &str, addr: &str, bind: bool) -> Result<()> {
+    // A connect may name a source address first: `tcp://source;host:port`.
+    let dest = addr.rsplit_once(';').map_or(addr, |(_, d)| d);
+    let bad = |why: &str| Err(Error::invalid(format!("endpoint {}: {why}", quote(ep))));
+    let Some((host, port)) = dest.rsplit_once(':') else {
+        return bad("a tcp endpoint needs host:port");
+    };
+    if host.is_empty() || host.ends_with(':') || (host.contains(':') && !host.starts_with('[')) {
+        return bad("the host is empty, or an IPv6 address is not in brackets ([::1]:port)");
+    }
+    if bind && (port == "*" || port == "0") {
+        return Ok(());
+    }
+    let valid = !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p));
+    if valid {
         Ok(())
+    } else if bind {
+        bad("the port must be 1-65535, or * or 0 for an ephemeral port")
     } else {
-        Err(Error::invalid(format!(
-            "endpoint {ep:?} is not tcp://host:port, ipc://path or inproc://name"
-        )))
+        bad("the port must be 1-65535")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_ports_are_checked() {
+        for ep in [
+            "tcp://127.0.0.1:1",
+            "tcp://127.0.0.1:7085",
+            "tcp://127.0.0.1:65535",
+            "tcp://localhost:7085",
+            "tcp://[::1]:7085",
+            "tcp://[fe80::1%eth0]:7085",
+            "tcp://127.0.0.1;127.0.0.1:7085",
+            "ipc:///tmp/x",
+            "inproc://x",
+        ] {
+            check_endpoint(ep).unwrap();
+            check_bind_endpoint(ep).unwrap();
+        }
+        for ep in [
+            "tcp://127.0.0.1:*",
+            "tcp://*:0",
+            "tcp://[::1]:*",
+            "tcp://*:7085",
+        ] {
+            check_bind_endpoint(ep).unwrap();
+        }
+        for ep in ["tcp://127.0.0.1:*", "tcp://127.0.0.1:0"] {
+            assert!(
+                check_endpoint(ep).is_err(),
+                "{ep}: connect needs a real port"
+            );
+        }
+        for ep in [
+            "tcp://127.0.0.1:99999",
+            "tcp://127.0.0.1:65536",
+            "tcp://127.0.0.1:-1",
+            "tcp://127.0.0.1:+80",
+            "tcp://127.0.0.1:80x",
+            "tcp://127.0.0.1:http",
+            "tcp://127.0.0.1:",
+            "tcp://127.0.0.1",
+            "tcp://:7085",
+            "tcp://::1:7085",
+            "tcp://[::1]:99999",
+            "tcp://127.0.0.1:000080",
+        ] {
+            let e = check_endpoint(ep).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{ep}");
+            assert!(check_bind_endpoint(ep).is_err(), "{ep}");
+        }
     }
 }

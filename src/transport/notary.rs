@@ -4,10 +4,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::frames::{self, Command, Incoming};
+use super::frames::{self, BROKER_CLIENT, BROKER_CONTROL, Command, Incoming};
+use super::monitor::Monitor;
 
 use super::session::ERROR_REPLY_PREFIX;
-use super::{Options, check_endpoint, context, zmq_err};
+use super::{Options, check_bind_endpoint, check_endpoint, context, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
@@ -53,6 +54,16 @@ pub struct Request {
     /// The notary that received it (its tag), so another notary cannot answer it.
     notary: u64,
     replied: AtomicBool,
+}
+
+impl std::fmt::Debug for Request {
+    // The content stays out of debug output (it is the sender's message).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("id", &self.id)
+            .field("len", &self.text.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Request {
@@ -167,6 +178,16 @@ const REPLY_CACHE: usize = 4096;
 struct Bound {
     socket: zmq::Socket,
     endpoint: String,
+    /// A worker's connection to a broker's backend (DEALER): client traffic is wrapped in the
+    /// broker frames (see `frames::BROKER_CLIENT`), and READY is sent after every (re)connect.
+    worker: Option<WorkerLink>,
+}
+
+/// A worker's link to its broker.
+struct WorkerLink {
+    monitor: Monitor,
+    /// READY was handed to libzmq since the last time the connection was lost.
+    announced: bool,
 }
 
 /// The push routes of one NymID.
@@ -227,9 +248,15 @@ impl Notary {
         nym_id: &str,
         opts: Options,
     ) -> Result<Notary> {
+        let mut n = Notary::unbound(auth, enc, nym_id, &opts)?;
+        n.add_endpoint(endpoint, &opts)?;
+        Ok(n)
+    }
+
+    fn unbound(auth: &Key, enc: &Key, nym_id: &str, opts: &Options) -> Result<Notary> {
         let first = check_identity(auth, enc, nym_id)?;
         static TAGS: AtomicU64 = AtomicU64::new(1);
-        let mut n = Notary {
+        Ok(Notary {
             bound: Vec::new(),
             opts: opts.clone(),
             identities: vec![first],
@@ -242,9 +269,7 @@ impl Notary {
             pushes: HashMap::new(),
             next_socket: 0,
             pid: std::process::id(),
-        };
-        n.add_endpoint(endpoint, &opts)?;
-        Ok(n)
+        })
     }
 
     /// Listens on one more endpoint with its own options (e.g. the legacy port in plain ZMTP and
@@ -252,7 +277,7 @@ impl Notary {
     /// endpoint with a wildcard port resolved.
     pub fn add_endpoint(&mut self, endpoint: &str, opts: &Options) -> Result<String> {
         self.check_process()?;
-        check_endpoint(endpoint)?;
+        check_bind_endpoint(endpoint)?;
         if self.bound.len() >= 64 {
             return Err(Error::invalid("a notary listens on at most 64 endpoints"));
         }
@@ -274,7 +299,12 @@ impl Notary {
                 Err(zmq::Error::EADDRINUSE) if start.elapsed() < Duration::from_secs(1) => {
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                Err(e) => return Err(zmq_err(&format!("binding {endpoint}"), e)),
+                Err(e) => {
+                    return Err(zmq_err(
+                        &format!("binding {}", crate::error::quote(endpoint)),
+                        e,
+                    ));
+                }
             }
         }
         let resolved = match s.get_last_endpoint() {
@@ -284,6 +314,7 @@ impl Notary {
         self.bound.push(Bound {
             socket: s,
             endpoint: resolved.clone(),
+            worker: None,
         });
         Ok(resolved)
     }
@@ -380,6 +411,65 @@ impl Notary {
             .map(|i| &i.auth)
     }
 
+    /// A worker notary: connects to a broker's backend (`ot-broker`, [`super::Broker`]) instead of
+    /// binding, and serves the clients the broker sends it with the same receive / reply / push
+    /// calls. Workers may be threads of one process or processes on other machines.
+    pub fn connect(
+        endpoint: &str,
+        auth: &Key,
+        enc: &Key,
+        nym_id: &str,
+        opts: Options,
+    ) -> Result<Notary> {
+        check_endpoint(endpoint)?;
+        let mut n = Notary::unbound(auth, enc, nym_id, &opts)?;
+        let s = context()
+            .socket(zmq::DEALER)
+            .map_err(|e| zmq_err("creating the worker socket", e))?;
+        opts.apply(&s)?;
+        let monitor = Monitor::attach(&s)?;
+        s.connect(endpoint).map_err(|e| {
+            zmq_err(
+                &format!("connecting to {}", crate::error::quote(endpoint)),
+                e,
+            )
+        })?;
+        n.bound.push(Bound {
+            socket: s,
+            endpoint: endpoint.to_string(),
+            worker: Some(WorkerLink {
+                monitor,
+                announced: false,
+            }),
+        });
+        n.announce()?;
+        Ok(n)
+    }
+
+    /// Tells the broker (again, after a reconnect) that this worker is ready.
+    fn announce(&mut self) -> Result<()> {
+        for b in &mut self.bound {
+            let Some(w) = b.worker.as_mut() else { continue };
+            w.monitor.drain()?;
+            if w.monitor.lost {
+                w.monitor.lost = false;
+                w.announced = false;
+            }
+            if w.announced {
+                continue;
+            }
+            match b
+                .socket
+                .send_multipart([BROKER_CONTROL.to_vec(), b"READY".to_vec()], zmq::DONTWAIT)
+            {
+                Ok(()) => w.announced = true,
+                Err(zmq::Error::EAGAIN) => {} // not connected yet: the next loop tries again
+                Err(e) => return Err(zmq_err("announcing the worker", e)),
+            }
+        }
+        Ok(())
+    }
+
     fn check_process(&self) -> Result<()> {
         if self.pid == std::process::id() {
             Ok(())
@@ -413,11 +503,14 @@ impl Notary {
         b.socket.get_fd().map_err(|e| zmq_err("ZMQ_FD", e))
     }
 
-    fn send(&self, socket: usize, frames: Vec<Vec<u8>>) -> Result<()> {
+    fn send(&self, socket: usize, mut frames: Vec<Vec<u8>>) -> Result<()> {
         let b = self
             .bound
             .get(socket)
             .ok_or_else(|| Error::internal("route to an unknown socket"))?;
+        if b.worker.is_some() {
+            frames.insert(0, BROKER_CLIENT.to_vec());
+        }
         match b.socket.send_multipart(frames, zmq::DONTWAIT) {
             Ok(()) => Ok(()),
             Err(zmq::Error::EHOSTUNREACH) => Err(Error::new(
@@ -442,6 +535,7 @@ impl Notary {
         let deadline =
             (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         loop {
+            self.announce()?;
             if let Some((socket, frames)) = self.try_recv()? {
                 if let Some(r) = self.handle(socket, frames)? {
                     return r;
@@ -462,6 +556,13 @@ impl Notary {
                 .iter()
                 .map(|b| b.socket.as_poll_item(zmq::POLLIN))
                 .collect();
+            // A worker also wakes up for its connection events (to announce itself again).
+            items.extend(
+                self.bound
+                    .iter()
+                    .filter_map(|b| b.worker.as_ref())
+                    .map(|w| w.monitor.pair.as_poll_item(zmq::POLLIN)),
+            );
             match zmq::poll(&mut items, wait) {
                 Ok(_) | Err(zmq::Error::EINTR) => {}
                 Err(e) => return Err(zmq_err("zmq_poll", e)),
@@ -475,8 +576,16 @@ impl Notary {
         for k in 0..n {
             let i = (self.next_socket + k) % n;
             match self.bound[i].socket.recv_multipart(zmq::DONTWAIT) {
-                Ok(frames) => {
+                Ok(mut frames) => {
                     self.next_socket = (i + 1) % n;
+                    if self.bound[i].worker.is_some() {
+                        // From the broker: client traffic, or a control message (a liveness
+                        // PING, which needs no answer: delivering it proved the route).
+                        if frames.first().map(Vec::as_slice) != Some(BROKER_CLIENT) {
+                            continue;
+                        }
+                        frames.remove(0);
+                    }
                     return Ok(Some((i, frames)));
                 }
                 Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => {}
@@ -757,6 +866,9 @@ impl Notary {
             let mut f = vec![peer.clone()];
             f.extend(frames::v2(Command::Push, seq, &frame));
             let b = &self.bound[socket];
+            if b.worker.is_some() {
+                f.insert(0, BROKER_CLIENT.to_vec());
+            }
             match b.socket.send_multipart(f, zmq::DONTWAIT) {
                 Ok(()) => {
                     delivered += 1;

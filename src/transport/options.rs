@@ -2,7 +2,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, quote};
 
 /// CURVE (ZeroMQ's CurveZMQ) keys: encryption and server authentication of the connection itself,
 /// on top of the sealed envelopes. Both ends must be configured; legacy peers cannot speak it, so
@@ -99,8 +99,16 @@ pub struct Options {
     pub heartbeat_timeout_ms: i64,
     /// ZMQ_HEARTBEAT_TTL (0 = off).
     pub heartbeat_ttl_ms: i64,
-    /// ZMQ_MAXMSGSIZE: larger incoming frames are dropped by libzmq (default 64 MiB; -1 = none).
+    /// ZMQ_MAXMSGSIZE: larger incoming frames are dropped by libzmq (default 64 MiB; -1 = no
+    /// limit). 0 is refused: it would drop every non-empty frame. It also bounds what a legacy
+    /// `MESSAGE` reply may inflate to (256 MiB at most, also with -1).
     pub max_message_size: i64,
+    /// Session protocol: 0 legacy REQ (default), 1 v2 (DEALER), 2 auto (probe, else legacy).
+    pub protocol: i64,
+    /// v2: most requests in flight at once (default 64).
+    pub max_in_flight: i64,
+    /// auto: how long the v2 probe waits for an answer (default 1000 ms).
+    pub probe_timeout_ms: i64,
     /// Overall deadline of one request, covering every send and receive try and every resend
     /// (0 = none, the default: the legacy schedule alone bounds it).
     pub request_timeout_ms: i64,
@@ -128,6 +136,9 @@ impl Default for Options {
             heartbeat_ttl_ms: 0,
             max_message_size: 64 * 1024 * 1024,
             request_timeout_ms: 0,
+            protocol: 0,
+            max_in_flight: 64,
+            probe_timeout_ms: 1000,
             reply_errors: false,
             curve: None,
         }
@@ -150,6 +161,9 @@ pub const NAMES: &[&str] = &[
     "heartbeat_ttl_ms",
     "max_message_size",
     "request_timeout_ms",
+    "protocol",
+    "max_in_flight",
+    "probe_timeout_ms",
     "reply_errors",
 ];
 
@@ -208,12 +222,24 @@ impl Options {
             "heartbeat_ivl_ms" => self.heartbeat_ivl_ms = range(name, v, 0, DAY)?,
             "heartbeat_timeout_ms" => self.heartbeat_timeout_ms = range(name, v, 0, DAY)?,
             "heartbeat_ttl_ms" => self.heartbeat_ttl_ms = range(name, v, 0, 6_553_599)?,
-            "max_message_size" => self.max_message_size = range(name, v, -1, i64::MAX)?,
+            "max_message_size" => {
+                if v == 0 {
+                    return Err(Error::invalid(
+                        "option max_message_size = 0 would refuse every message: give a size in \
+                         bytes, or -1 for no limit",
+                    ));
+                }
+                self.max_message_size = range(name, v, -1, i64::MAX)?
+            }
             "request_timeout_ms" => self.request_timeout_ms = range(name, v, 0, DAY)?,
+            "protocol" => self.protocol = range(name, v, 0, 2)?,
+            "max_in_flight" => self.max_in_flight = range(name, v, 1, 65_536)?,
+            "probe_timeout_ms" => self.probe_timeout_ms = range(name, v, 1, 60_000)?,
             "reply_errors" => self.reply_errors = range(name, v, 0, 1)? == 1,
             _ => {
                 return Err(Error::invalid(format!(
-                    "unknown option {name:?}; known: {}",
+                    "unknown option {}; known: {}",
+                    quote(name),
                     NAMES.join(", ")
                 )));
             }
@@ -238,16 +264,21 @@ impl Options {
             "heartbeat_ttl_ms" => self.heartbeat_ttl_ms,
             "max_message_size" => self.max_message_size,
             "request_timeout_ms" => self.request_timeout_ms,
+            "protocol" => self.protocol,
+            "max_in_flight" => self.max_in_flight,
+            "probe_timeout_ms" => self.probe_timeout_ms,
             "reply_errors" => i64::from(self.reply_errors),
-            _ => return Err(Error::invalid(format!("unknown option {name:?}"))),
+            _ => return Err(Error::invalid(format!("unknown option {}", quote(name)))),
         })
     }
 
     /// Applies a legacy `client.cfg`/`server.cfg` text: keys of the `[latency]` section (legacy
     /// names), and of an `[ot_transport]` section for this library's own options. Other sections
     /// and unknown keys are ignored, as the legacy reader did; a known key with a value that is
-    /// not a number (or `true`/`false`) is an error naming the line.
+    /// not a number (or `true`/`false`) is an error naming the line. A UTF-8 byte-order mark
+    /// at the start of the text (as Windows editors write it) is skipped.
     pub fn load_ini(&mut self, text: &str) -> Result<()> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut section = String::new();
         for (n, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -275,7 +306,11 @@ impl Options {
                 "true" => 1,
                 "false" => 0,
                 other => other.parse::<i64>().map_err(|_| {
-                    Error::malformed(format!("line {}: {k} = {v:?} is not a number", n + 1))
+                    Error::malformed(format!(
+                        "line {}: {k} = {} is not a number",
+                        n + 1,
+                        quote(v)
+                    ))
                 })?,
             };
             self.set(k, value)
@@ -429,5 +464,35 @@ mod tests {
                 .load_ini("[latency]\nlatency_send_ms=-5\n")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn utf8_bom_before_the_first_section_is_skipped() {
+        // Issue 12 item 11: with the BOM glued to `[latency]` the section used to be ignored.
+        let mut o = Options::default();
+        o.load_ini("\u{feff}[latency]\nlatency_send_ms=123\n[ot_transport]\nmax_resends=4\n")
+            .unwrap();
+        assert_eq!((o.latency_send_ms, o.max_resends), (123, 4));
+        let mut o = Options::default();
+        o.load_ini("\u{feff}; comment\r\n[latency]\r\nlatency_receive_ms = 321\r\n")
+            .unwrap();
+        assert_eq!(o.latency_receive_ms, 321);
+    }
+
+    #[test]
+    fn max_message_size_zero_is_refused_and_minus_one_means_no_limit() {
+        let mut o = Options::default();
+        let e = o.set("max_message_size", 0).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.detail().contains("-1 for no limit"), "{e:?}");
+        assert_eq!(o.max_message_size, 64 * 1024 * 1024);
+        let e = Options::default()
+            .load_ini("[ot_transport]\nmax_message_size=0\n")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        o.set("max_message_size", -1).unwrap();
+        assert_eq!(o.get("max_message_size").unwrap(), -1);
+        o.set("max_message_size", 1).unwrap();
+        assert!(o.set("max_message_size", -2).is_err());
     }
 }

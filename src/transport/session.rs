@@ -1,7 +1,9 @@
 //! The client side: a lock-step REQ session that never wedges on a lost reply.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use super::client::{Event, Inbox, Push, V2Client};
+use super::monitor::Monitor;
 
 use super::{Options, check_endpoint, context, forked_error, zmq_err};
 use crate::armor::{self, Kind};
@@ -37,67 +39,6 @@ pub struct SessionStats {
     pub timeouts: u64,
 }
 
-/// Watches the connection of a session's socket through a libzmq socket monitor, so that a
-/// dead notary ends a wait early (used when heartbeats are on).
-struct Monitor {
-    pair: zmq::Socket,
-    /// The ZMTP handshake with the notary completed and the connection was not lost since.
-    up: bool,
-    /// The connection was lost since the flag was last cleared.
-    lost: bool,
-}
-
-impl Monitor {
-    /// Attaches a monitor to `socket`; call it before `connect` so no event is missed.
-    fn attach(socket: &zmq::Socket) -> Result<Monitor> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let ep = format!(
-            "inproc://ot-session-monitor-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let events = zmq::SocketEvent::HANDSHAKE_SUCCEEDED.to_raw()
-            | zmq::SocketEvent::DISCONNECTED.to_raw();
-        socket
-            .monitor(&ep, i32::from(events))
-            .map_err(|e| zmq_err("zmq_socket_monitor", e))?;
-        let pair = context()
-            .socket(zmq::PAIR)
-            .map_err(|e| zmq_err("creating the monitor socket", e))?;
-        pair.set_linger(0).map_err(|e| zmq_err("ZMQ_LINGER", e))?;
-        pair.connect(&ep)
-            .map_err(|e| zmq_err("connecting the monitor socket", e))?;
-        Ok(Monitor {
-            pair,
-            up: false,
-            lost: false,
-        })
-    }
-
-    /// Reads every pending event.
-    fn drain(&mut self) -> Result<()> {
-        loop {
-            match self.pair.recv_multipart(zmq::DONTWAIT) {
-                Ok(parts) => {
-                    let Some(f) = parts.first().filter(|f| f.len() >= 2) else {
-                        continue;
-                    };
-                    let event = u16::from_ne_bytes([f[0], f[1]]);
-                    if event == zmq::SocketEvent::HANDSHAKE_SUCCEEDED.to_raw() {
-                        self.up = true;
-                    } else if event == zmq::SocketEvent::DISCONNECTED.to_raw() {
-                        self.up = false;
-                        self.lost = true;
-                    }
-                }
-                Err(zmq::Error::EAGAIN) => return Ok(()),
-                Err(zmq::Error::EINTR) => continue,
-                Err(e) => return Err(zmq_err("reading socket events", e)),
-            }
-        }
-    }
-}
-
 /// How a wait ended.
 enum Waited {
     Ready,
@@ -107,11 +48,25 @@ enum Waited {
     Deadline,
 }
 
+/// The protocol a session speaks (option `protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Lock-step REQ, exactly as a legacy client (the default).
+    Legacy,
+    /// DEALER with the v2 frames: pipelining, idempotent resends, pushes.
+    V2,
+    /// Not decided yet (`protocol` = auto: a probe at the first request decides).
+    Auto,
+}
+
 /// A client session with one notary endpoint. Used by one thread at a time (it may move
 /// between threads).
 pub struct Session {
     endpoint: String,
     opts: Options,
+    protocol: Protocol,
+    v2: Option<V2Client>,
+    inbox: Inbox,
     socket: Option<zmq::Socket>,
     monitor: Option<Monitor>,
     identity: Option<Identity>,
@@ -128,6 +83,7 @@ impl Drop for Session {
             // sockets could wait on them forever. Leak them instead.
             std::mem::forget(self.socket.take());
             std::mem::forget(self.monitor.take());
+            std::mem::forget(self.v2.take());
         }
     }
 }
@@ -137,9 +93,17 @@ impl Session {
     /// Connecting is asynchronous: no error arises when no notary is listening yet.
     pub fn new(endpoint: &str, opts: Options) -> Result<Session> {
         check_endpoint(endpoint)?;
+        let protocol = match opts.protocol {
+            1 => Protocol::V2,
+            2 => Protocol::Auto,
+            _ => Protocol::Legacy,
+        };
         let mut s = Session {
             endpoint: endpoint.to_string(),
             opts,
+            protocol,
+            v2: None,
+            inbox: Inbox::default(),
             socket: None,
             monitor: None,
             identity: None,
@@ -147,7 +111,11 @@ impl Session {
             stats: SessionStats::default(),
             pid: std::process::id(),
         };
-        s.fresh_socket()?;
+        match protocol {
+            Protocol::Legacy => s.fresh_socket()?,
+            Protocol::V2 => s.v2 = Some(V2Client::connect(endpoint, &s.opts)?),
+            Protocol::Auto => {}
+        }
         Ok(s)
     }
 
@@ -263,6 +231,10 @@ impl Session {
     /// ([`ErrorKind::InvalidArgument`]). The session stays usable after any error.
     pub fn exchange(&mut self, frame: &[u8]) -> Result<Vec<u8>> {
         self.check_process()?;
+        if self.decide()? == Protocol::V2 {
+            let id = self.v2_send(frame.to_vec(), false)?;
+            return self.v2_wait(id);
+        }
         if self.opts.max_message_size >= 0 && frame.len() as u64 > self.opts.max_message_size as u64
         {
             return Err(Error::invalid(format!(
@@ -521,13 +493,22 @@ impl Session {
                 let env = Envelope::parse(&armor::decode_body(&a.body, Kind::Data)?)?;
                 env.open(None, &id.enc)?
             }
-            Some("MESSAGE") => armor::decode_body(&a.body, Kind::String)?,
+            // Inflating stops at max_message_size: a zlib bomb is refused (`Malformed`) before
+            // it can cost more memory than a legitimate reply.
+            Some("MESSAGE") => armor::decode_body_limited(
+                &a.body,
+                Kind::String,
+                usize::try_from(self.opts.max_message_size).unwrap_or(armor::MAX_INFLATED),
+            )?,
             other => {
                 return Err(Error::new(
                     ErrorKind::Transport,
                     format!(
                         "unexpected reply: {} (wanted OT ARMORED ENVELOPE or MESSAGE)",
-                        other.map_or("bare armor".to_string(), |t| format!("bookend type {t:?}"))
+                        other.map_or("bare armor".to_string(), |t| format!(
+                            "bookend type {}",
+                            crate::error::quote(t)
+                        ))
                     ),
                 ));
             }
@@ -552,4 +533,200 @@ impl Session {
         let reply = self.exchange(&frame)?;
         self.read_reply(&reply)
     }
+
+    /// The protocol in use; with `auto`, decides it first (a v2 PING answered within
+    /// `probe_timeout_ms` means v2, silence means a legacy notary: legacy REQ from then on).
+    pub fn protocol(&mut self) -> Result<Protocol> {
+        self.check_process()?;
+        self.decide()
+    }
+
+    fn decide(&mut self) -> Result<Protocol> {
+        if self.protocol == Protocol::Auto {
+            let mut c = V2Client::connect(&self.endpoint, &self.opts)?;
+            let wait = Duration::from_millis(self.opts.probe_timeout_ms as u64);
+            if c.probe(wait)? {
+                self.v2 = Some(c);
+                self.protocol = Protocol::V2;
+            } else {
+                drop(c);
+                self.protocol = Protocol::Legacy;
+                self.fresh_socket()?;
+            }
+        }
+        Ok(self.protocol)
+    }
+
+    fn v2_client(&mut self) -> Result<&mut V2Client> {
+        if self.decide()? != Protocol::V2 {
+            return Err(Error::new(
+                ErrorKind::State,
+                "this needs protocol v2 (set the session option protocol to 1, or 2 for auto, and \
+                 a notary that speaks it); this session speaks legacy REQ",
+            ));
+        }
+        self.v2
+            .as_mut()
+            .ok_or_else(|| Error::internal("v2 session without its socket"))
+    }
+
+    fn v2_send(&mut self, frame: Vec<u8>, subscription: bool) -> Result<u64> {
+        let c = self.v2_client()?;
+        let id = c.send(frame.clone(), false)?;
+        if subscription {
+            c.set_subscription(frame);
+        }
+        Ok(id)
+    }
+
+    /// Files what the v2 connection reported into the inbox.
+    fn file(&mut self, events: Vec<Event>) {
+        for e in events {
+            match e {
+                Event::Reply(id, body) => self.inbox.done.push_back((id, Ok(body))),
+                Event::Failed(id, err) => {
+                    self.stats.timeouts += u64::from(err.kind() == ErrorKind::Timeout);
+                    self.inbox.done.push_back((id, Err(err)))
+                }
+                Event::Push(seq, body) => {
+                    // Bounded: a flood of pushes nobody reads cannot grow without limit.
+                    if self.inbox.pushes.len() >= 65_536 {
+                        self.inbox.pushes.pop_front();
+                    }
+                    self.inbox.pushes.push_back(Push {
+                        seq,
+                        missed: 0,
+                        content: body,
+                    });
+                }
+            }
+        }
+    }
+
+    fn pump(&mut self, until: Option<Instant>) -> Result<()> {
+        let c = self.v2_client()?;
+        let events = c.pump(until)?;
+        self.stats.resends = c.resends;
+        self.file(events);
+        Ok(())
+    }
+
+    /// Waits for request `id` (its own timers end it), keeping other completions for `receive`.
+    fn v2_wait(&mut self, id: u64) -> Result<Vec<u8>> {
+        loop {
+            if let Some(i) = self.inbox.done.iter().position(|(d, _)| *d == id) {
+                let (_, r) = self.inbox.done.remove(i).unwrap_or((id, Ok(Vec::new())));
+                if r.is_ok() {
+                    self.stats.replies += 1;
+                }
+                return r;
+            }
+            self.pump(Some(Instant::now() + Duration::from_secs(3600)))?;
+        }
+    }
+
+    /// v2: signs, seals and sends `content` without waiting; returns the request id to match
+    /// with [`Session::receive`]. At most `max_in_flight` requests wait at once (`State`).
+    pub fn send(&mut self, content: &[u8]) -> Result<u64> {
+        self.check_process()?;
+        self.v2_client()?;
+        let frame = self.request_frame(content)?;
+        self.v2_send(frame, false)
+    }
+
+    /// v2: the next finished request, waiting up to `timeout_ms` (0: do not wait; negative:
+    /// forever): its id and its verified reply content or its error. `Timeout` when none
+    /// finished in time.
+    pub fn receive(&mut self, timeout_ms: i64) -> Result<(u64, Result<Vec<u8>>)> {
+        self.check_process()?;
+        let until = deadline(timeout_ms);
+        loop {
+            if let Some((id, raw)) = self.inbox.done.pop_front() {
+                let r = raw.and_then(|b| self.read_reply(&b));
+                if r.is_ok() {
+                    self.stats.replies += 1;
+                }
+                return Ok((id, r));
+            }
+            if until.is_some_and(|u| Instant::now() >= u) {
+                self.pump(None)?;
+                if self.inbox.done.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("no request finished within {timeout_ms} ms"),
+                    ));
+                }
+                continue;
+            }
+            self.pump(until.or(Some(Instant::now() + Duration::from_secs(3600))))?;
+        }
+    }
+
+    /// v2: sends a subscription request (an application request the notary accepts with
+    /// `register_push`), waits for its reply, and remembers it: after every reconnect the session
+    /// sends it again by itself, so pushes keep coming after a notary restart.
+    pub fn subscribe(&mut self, content: &[u8]) -> Result<Vec<u8>> {
+        self.check_process()?;
+        self.v2_client()?;
+        let frame = self.request_frame(content)?;
+        let id = self.v2_send(frame, true)?;
+        let raw = self.v2_wait(id)?;
+        self.read_reply(&raw)
+    }
+
+    /// v2: the next push, opened and verified, waiting up to `timeout_ms` (0: do not wait;
+    /// negative: forever). `Timeout` when none arrived.
+    pub fn next_push(&mut self, timeout_ms: i64) -> Result<Push> {
+        self.check_process()?;
+        let until = deadline(timeout_ms);
+        loop {
+            if let Some(p) = self.inbox.pushes.pop_front() {
+                let content = self.read_reply(&p.content)?;
+                let missed = self.inbox.seq.missed(p.seq);
+                return Ok(Push {
+                    seq: p.seq,
+                    missed,
+                    content,
+                });
+            }
+            let now = Instant::now();
+            if until.is_some_and(|u| now >= u) {
+                self.pump(None)?;
+                if self.inbox.pushes.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("no push within {timeout_ms} ms"),
+                    ));
+                }
+                continue;
+            }
+            self.pump(until.or(Some(now + Duration::from_secs(3600))))?;
+        }
+    }
+
+    /// Requests sent with [`Session::send`] and not received yet.
+    pub fn in_flight(&self) -> usize {
+        self.v2.as_ref().map_or(0, |c| c.in_flight()) + self.inbox.done.len()
+    }
+
+    /// The ZMQ_FD of the session's socket, for event loops: readable means "call a receive
+    /// function with timeout 0 until it times out" (edge-triggered, see the header docs).
+    pub fn fd(&mut self) -> Result<i32> {
+        self.check_process()?;
+        if self.decide()? == Protocol::V2 {
+            return self.v2_client()?.fd();
+        }
+        if self.socket.is_none() {
+            self.fresh_socket()?;
+        }
+        self.socket
+            .as_ref()
+            .ok_or_else(|| Error::internal("session without socket"))?
+            .get_fd()
+            .map_err(|e| zmq_err("ZMQ_FD", e))
+    }
+}
+
+fn deadline(timeout_ms: i64) -> Option<Instant> {
+    (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64))
 }

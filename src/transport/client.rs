@@ -1,0 +1,392 @@
+//! The v2 client connection: one DEALER socket, many requests in flight, resends on the same
+//! socket (answered from the notary's reply cache), pushes, automatic re-subscription after a
+//! reconnect, heartbeats on by default. Frame layouts: [`super::frames`].
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use super::frames::{self, Command};
+use super::monitor::Monitor;
+use super::{Options, context, zmq_err};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Heartbeats of v2 connections when the options leave them at 0: ZMTP PING every 5 s, the
+/// connection is dead after 15 s without traffic, and the notary drops a silent client's
+/// connection (and so its push routes) after 15 s (ZMQ_HEARTBEAT_TTL).
+const DEFAULT_HEARTBEAT: (i64, i64, i64) = (5_000, 15_000, 15_000);
+
+/// A notification pushed by the notary, opened and verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// The notary's sequence number for the subscribed NymID (from 1).
+    pub seq: u64,
+    /// Pushes missed just before this one (a gap in the sequence), or `u64::MAX` when the
+    /// sequence restarted (the notary restarted: how many were lost is unknown).
+    pub missed: u64,
+    /// The notary's signed content.
+    pub content: Vec<u8>,
+}
+
+struct InFlight {
+    body: Vec<u8>,
+    attempts: i64,
+    next_resend: Instant,
+    deadline: Option<Instant>,
+    /// A re-subscription the session sent by itself: its reply is not the application's.
+    internal: bool,
+}
+
+/// What a v2 message turned into, for the session to open and verify.
+pub(crate) enum Event {
+    /// The raw reply body of request `id`.
+    Reply(u64, Vec<u8>),
+    /// Request `id` failed (notary error, timeout, dead connection).
+    Failed(u64, Error),
+    /// A raw pushed body with its sequence number.
+    Push(u64, Vec<u8>),
+}
+
+/// The v2 connection state of a session.
+pub(crate) struct V2Client {
+    endpoint: String,
+    opts: Options,
+    socket: zmq::Socket,
+    monitor: Monitor,
+    next_id: u64,
+    in_flight: HashMap<u64, InFlight>,
+    /// The subscription request body to send again after a reconnect.
+    subscription: Option<Vec<u8>>,
+    ups_seen: u64,
+    pub(crate) resends: u64,
+}
+
+/// The options a v2 socket runs with: heartbeats on unless set.
+pub(crate) fn v2_options(opts: &Options) -> Options {
+    let mut o = opts.clone();
+    if o.heartbeat_ivl_ms == 0 && o.heartbeat_timeout_ms == 0 {
+        (o.heartbeat_ivl_ms, o.heartbeat_timeout_ms) = (DEFAULT_HEARTBEAT.0, DEFAULT_HEARTBEAT.1);
+        if o.heartbeat_ttl_ms == 0 {
+            o.heartbeat_ttl_ms = DEFAULT_HEARTBEAT.2;
+        }
+    }
+    o
+}
+
+impl V2Client {
+    /// Connects a DEALER with a fixed random routing id (so the notary recognises it after a
+    /// reconnect and answers resends from its cache).
+    pub(crate) fn connect(endpoint: &str, opts: &Options) -> Result<V2Client> {
+        let opts = v2_options(opts);
+        let socket = context()
+            .socket(zmq::DEALER)
+            .map_err(|e| zmq_err("creating the DEALER socket", e))?;
+        opts.apply(&socket)?;
+        let mut id = [0u8; 17];
+        crate::rng::fill(&mut id[1..])?;
+        id[0] = b'O'; // routing ids starting with a zero byte are reserved by libzmq
+        socket
+            .set_identity(&id)
+            .map_err(|e| zmq_err("ZMQ_ROUTING_ID", e))?;
+        let monitor = Monitor::attach(&socket)?;
+        socket
+            .connect(endpoint)
+            .map_err(|e| zmq_err(&format!("connecting to {endpoint}"), e))?;
+        Ok(V2Client {
+            endpoint: endpoint.to_string(),
+            opts,
+            socket,
+            monitor,
+            next_id: 1,
+            in_flight: HashMap::new(),
+            subscription: None,
+            ups_seen: 0,
+            resends: 0,
+        })
+    }
+
+    pub(crate) fn fd(&self) -> Result<i32> {
+        self.socket.get_fd().map_err(|e| zmq_err("ZMQ_FD", e))
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.iter().filter(|(_, f)| !f.internal).count()
+    }
+
+    /// Probes the endpoint with a PING: true when a v2 notary answers within `timeout`.
+    pub(crate) fn probe(&mut self, timeout: Duration) -> Result<bool> {
+        let id = self.take_id();
+        self.send_frames(frames::v2(Command::Ping, id, b""))?;
+        let end = Instant::now() + timeout;
+        loop {
+            match self.socket.recv_multipart(zmq::DONTWAIT) {
+                Ok(f) => {
+                    if frames::parse_v2(f)
+                        .is_some_and(|m| m.command == Command::Pong && m.number == id)
+                    {
+                        return Ok(true);
+                    }
+                    continue;
+                }
+                Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => {}
+                Err(e) => return Err(zmq_err("receiving", e)),
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            match self
+                .socket
+                .poll(zmq::POLLIN, left.as_millis().max(1) as i64)
+            {
+                Ok(_) | Err(zmq::Error::EINTR) => {}
+                Err(e) => return Err(zmq_err("zmq_poll", e)),
+            }
+        }
+    }
+
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn send_frames(&self, f: Vec<Vec<u8>>) -> Result<()> {
+        match self.socket.send_multipart(f, zmq::DONTWAIT) {
+            Ok(()) | Err(zmq::Error::EAGAIN) => Ok(()), // EAGAIN: the resend timer retries it
+            Err(e) => Err(zmq_err("sending", e)),
+        }
+    }
+
+    /// How long attempt `n` (0-based) waits for its reply: the legacy receive schedule.
+    fn attempt_time(&self) -> Duration {
+        let ms: i64 = self
+            .opts
+            .receive_polls()
+            .iter()
+            .map(|p| p.unwrap_or(self.opts.latency_receive_ms))
+            .sum();
+        Duration::from_millis(ms.max(1) as u64)
+    }
+
+    /// Sends a request body; returns its id.
+    pub(crate) fn send(&mut self, body: Vec<u8>, internal: bool) -> Result<u64> {
+        let cap = self.opts.max_in_flight as usize;
+        if !internal && self.in_flight() >= cap {
+            return Err(Error::new(
+                ErrorKind::State,
+                format!("{cap} requests are already in flight (max_in_flight): receive some first"),
+            ));
+        }
+        if self.opts.max_message_size >= 0 && body.len() as u64 > self.opts.max_message_size as u64
+        {
+            return Err(Error::invalid(format!(
+                "the request frame is {} bytes, over max_message_size ({} bytes)",
+                body.len(),
+                self.opts.max_message_size
+            )));
+        }
+        let id = self.take_id();
+        self.send_frames(frames::v2(Command::Req, id, &body))?;
+        let now = Instant::now();
+        let deadline = (self.opts.request_timeout_ms > 0)
+            .then(|| now + Duration::from_millis(self.opts.request_timeout_ms as u64));
+        self.in_flight.insert(
+            id,
+            InFlight {
+                body,
+                attempts: 1,
+                next_resend: now + self.attempt_time(),
+                deadline,
+                internal,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Remembers `body` as the subscription to re-send after every reconnect.
+    pub(crate) fn set_subscription(&mut self, body: Vec<u8>) {
+        self.subscription = Some(body);
+    }
+
+    /// Reads what arrived, re-sends what is late, and reports finished requests and pushes.
+    /// Waits at most until `until` for something to happen (`None`: do not wait).
+    pub(crate) fn pump(&mut self, until: Option<Instant>) -> Result<Vec<Event>> {
+        let mut events = Vec::new();
+        loop {
+            self.monitor.drain()?;
+            self.on_reconnect()?;
+            while let Some(f) = self.recv()? {
+                if let Some(e) = self.on_message(f) {
+                    events.push(e);
+                }
+            }
+            self.on_timers(&mut events)?;
+            if !events.is_empty() {
+                return Ok(events);
+            }
+            let now = Instant::now();
+            let Some(until) = until.filter(|u| *u > now) else {
+                return Ok(events);
+            };
+            let next_timer = self
+                .in_flight
+                .values()
+                .flat_map(|f| [Some(f.next_resend), f.deadline])
+                .flatten()
+                .min();
+            // While the connection is down, re-check the liveness limit every 100 ms.
+            let tick = (!self.monitor.up).then(|| now + Duration::from_millis(100));
+            let wake = [Some(until), next_timer, tick].into_iter().flatten().min();
+            let ms = wake.map_or(-1, |w| {
+                w.saturating_duration_since(now).as_millis().max(1) as i64
+            });
+            let mut items = [
+                self.socket.as_poll_item(zmq::POLLIN),
+                self.monitor.pair.as_poll_item(zmq::POLLIN),
+            ];
+            match zmq::poll(&mut items, ms) {
+                Ok(_) | Err(zmq::Error::EINTR) => {}
+                Err(e) => return Err(zmq_err("zmq_poll", e)),
+            }
+        }
+    }
+
+    fn recv(&self) -> Result<Option<Vec<Vec<u8>>>> {
+        match self.socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(f) => Ok(Some(f)),
+            Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => Ok(None),
+            Err(e) => Err(zmq_err("receiving", e)),
+        }
+    }
+
+    fn on_message(&mut self, f: Vec<Vec<u8>>) -> Option<Event> {
+        let m = frames::parse_v2(f)?;
+        match m.command {
+            Command::Rep => {
+                // Late duplicates of answered requests are dropped here.
+                let f = self.in_flight.remove(&m.number)?;
+                (!f.internal).then_some(Event::Reply(m.number, m.body))
+            }
+            Command::Err => {
+                let f = self.in_flight.remove(&m.number)?;
+                let reason = String::from_utf8_lossy(&m.body[..m.body.len().min(200)]).to_string();
+                (!f.internal).then(|| {
+                    Event::Failed(
+                        m.number,
+                        Error::new(
+                            ErrorKind::Transport,
+                            format!("the notary rejected the request: {reason}"),
+                        ),
+                    )
+                })
+            }
+            Command::Push => Some(Event::Push(m.number, m.body)),
+            _ => None,
+        }
+    }
+
+    /// After the connection came back up: re-subscribe, and re-send what is in flight at once
+    /// (the notary answers requests it already handled from its reply cache).
+    fn on_reconnect(&mut self) -> Result<()> {
+        if self.monitor.ups <= self.ups_seen {
+            return Ok(());
+        }
+        let first = self.ups_seen == 0;
+        self.ups_seen = self.monitor.ups;
+        if first {
+            return Ok(());
+        }
+        if let Some(sub) = self.subscription.clone() {
+            self.in_flight.retain(|_, f| !f.internal);
+            self.send(sub, true)?;
+        }
+        let now = Instant::now();
+        let ids: Vec<u64> = self.in_flight.keys().copied().collect();
+        for id in ids {
+            if let Some(f) = self.in_flight.get_mut(&id) {
+                f.next_resend = now;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_timers(&mut self, events: &mut Vec<Event>) -> Result<()> {
+        let now = Instant::now();
+        let liveness = self
+            .opts
+            .liveness_ms()
+            .map(|ms| Duration::from_millis(ms as u64));
+        let dead = match (self.monitor.down_since, liveness) {
+            (Some(t), Some(l)) => now.duration_since(t) >= l,
+            _ => false,
+        };
+        let attempt = self.attempt_time();
+        let max_attempts = self.opts.max_resends + 1;
+        let ids: Vec<u64> = self.in_flight.keys().copied().collect();
+        for id in ids {
+            let Some(f) = self.in_flight.get_mut(&id) else {
+                continue;
+            };
+            let why = if dead {
+                Some(format!(
+                    "the connection to {} is dead (no heartbeat answer for {} ms)",
+                    self.endpoint,
+                    liveness.map_or(0, |l| l.as_millis())
+                ))
+            } else if f.deadline.is_some_and(|d| now >= d) {
+                Some(format!(
+                    "no reply from {} within request_timeout_ms ({} ms)",
+                    self.endpoint, self.opts.request_timeout_ms
+                ))
+            } else if now >= f.next_resend && f.attempts >= max_attempts {
+                Some(format!(
+                    "no reply from {} after {} attempt(s)",
+                    self.endpoint, f.attempts
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                let f = self.in_flight.remove(&id);
+                if f.is_some_and(|f| !f.internal) {
+                    events.push(Event::Failed(id, Error::new(ErrorKind::Timeout, why)));
+                }
+                continue;
+            }
+            if now >= f.next_resend {
+                f.attempts += 1;
+                f.next_resend = now + attempt;
+                let body = f.body.clone();
+                self.resends += 1;
+                self.send_frames(frames::v2(Command::Req, id, &body))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Tracks push sequence numbers: how many were missed before each one.
+#[derive(Default)]
+pub(crate) struct PushSeq {
+    last: Option<u64>,
+}
+
+impl PushSeq {
+    pub(crate) fn missed(&mut self, seq: u64) -> u64 {
+        let missed = match self.last {
+            None => seq.saturating_sub(1),
+            Some(last) if seq > last => seq - last - 1,
+            Some(_) => u64::MAX, // the sequence restarted
+        };
+        self.last = Some(seq);
+        missed
+    }
+}
+
+/// Pushes and finished requests waiting to be read, in arrival order.
+#[derive(Default)]
+pub(crate) struct Inbox {
+    pub(crate) done: VecDeque<(u64, Result<Vec<u8>>)>,
+    pub(crate) pushes: VecDeque<Push>,
+    pub(crate) seq: PushSeq,
+}

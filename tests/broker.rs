@@ -1,0 +1,181 @@
+//! Scaling out through a broker (issue 10), threads in one process: legacy and v2 clients on the
+//! frontend, worker notaries on the backend, a worker that goes away mid-stream, a push through
+//! the broker, and a prompt shutdown. The multi-process test is c-tests/scale/test_broker.c.
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ot_transport::keys::Key;
+use ot_transport::transport::{Broker, Notary, Options, Session};
+
+struct Nym {
+    auth: Key,
+    enc: Key,
+    id: String,
+}
+
+fn nym() -> Nym {
+    let auth = Key::generate(1024).unwrap();
+    let enc = Key::generate(1024).unwrap();
+    let id = auth.nym_id().unwrap();
+    Nym { auth, enc, id }
+}
+
+fn pair() -> &'static (Nym, Nym) {
+    static P: OnceLock<(Nym, Nym)> = OnceLock::new();
+    P.get_or_init(|| (nym(), nym()))
+}
+
+fn client_opts(protocol: i64) -> Options {
+    Options {
+        protocol,
+        latency_delay_after: 0,
+        latency_receive_ms: 1500,
+        latency_receive_no_tries: 1,
+        max_resends: 4,
+        ..Options::default()
+    }
+}
+
+/// A worker thread: answers `@`+content, tagged with its number; registers subscriptions.
+fn worker(
+    backend: &str,
+    tag: usize,
+    stop: Arc<AtomicBool>,
+    served: Arc<AtomicUsize>,
+) -> thread::JoinHandle<()> {
+    let backend = backend.to_string();
+    thread::spawn(move || {
+        let (client, n) = pair();
+        let mut nt = Notary::connect(&backend, &n.auth, &n.enc, &n.id, Options::default()).unwrap();
+        while !stop.load(Ordering::Relaxed) {
+            let Ok(req) = nt.receive(50) else { continue };
+            let Ok(c) = req.verify(&client.auth) else {
+                continue;
+            };
+            let c = c.to_vec();
+            if c.starts_with(b"<subscribe") {
+                nt.register_push(&req, "nym-S", &client.enc).unwrap();
+                nt.reply(&req, b"subscribed", Some(&client.enc)).unwrap();
+                for i in 1..=3 {
+                    assert_eq!(
+                        nt.push("nym-S", format!("note {i}\n").as_bytes()).unwrap(),
+                        1
+                    );
+                }
+                continue;
+            }
+            let _ = nt.reply(
+                &req,
+                &[format!("{tag}@").as_bytes(), &c].concat(),
+                Some(&client.enc),
+            );
+            served.fetch_add(1, Ordering::Relaxed);
+        }
+    })
+}
+
+fn session(ep: &str, protocol: i64) -> Session {
+    let (client, n) = pair();
+    let mut s = Session::new(ep, client_opts(protocol)).unwrap();
+    s.set_identity(&client.auth, &client.enc).unwrap();
+    s.set_notary(&n.id, &n.enc, &n.auth).unwrap();
+    s
+}
+
+#[test]
+fn clients_workers_a_dying_worker_and_a_push_through_the_broker() {
+    let broker = Broker::new(
+        "tcp://127.0.0.1:*",
+        "tcp://127.0.0.1:*",
+        &Options::default(),
+    )
+    .unwrap();
+    let (front, back) = (broker.frontend().to_string(), broker.backend().to_string());
+    let served = Arc::new(AtomicUsize::new(0));
+    let stops: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    let workers: Vec<_> = (0..3)
+        .map(|i| worker(&back, i, stops[i].clone(), served.clone()))
+        .collect();
+    let t0 = Instant::now();
+    while broker.stats().workers < 3 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "workers never announced themselves"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    // 8 clients (legacy and v2) x 20 requests; worker 0 stops after a while.
+    let done = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..8)
+        .map(|c| {
+            let front = front.clone();
+            let done = done.clone();
+            thread::spawn(move || {
+                let mut s = session(&front, (c % 2) as i64);
+                let mut by_worker = [0usize; 3];
+                for i in 0..20 {
+                    let m = format!("client {c} request {i}\n");
+                    let r = s.request(m.as_bytes()).unwrap();
+                    let text = String::from_utf8(r).unwrap();
+                    let (w, rest) = text.split_once('@').unwrap();
+                    assert_eq!(rest, m, "reply matched to its request");
+                    by_worker[w.parse::<usize>().unwrap()] += 1;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                by_worker
+            })
+        })
+        .collect();
+    while done.load(Ordering::Relaxed) < 40 {
+        thread::sleep(Duration::from_millis(5));
+    }
+    stops[0].store(true, Ordering::Relaxed); // worker 0 goes away mid-stream
+    let mut total = [0usize; 3];
+    for c in clients {
+        let b = c.join().unwrap();
+        for i in 0..3 {
+            total[i] += b[i];
+        }
+    }
+    assert_eq!(total.iter().sum::<usize>(), 160, "every request answered");
+    assert!(
+        total.iter().all(|&n| n > 0),
+        "load spread over the workers: {total:?}"
+    );
+    workers.into_iter().next().unwrap().join().unwrap();
+    let t0 = Instant::now();
+    while broker.stats().dead_workers < 1 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the dead worker was not noticed"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(broker.stats().workers, 2);
+
+    // A push through the broker: the subscription lands on some worker, which pushes 3 notes.
+    let mut sub = session(&front, 1);
+    assert_eq!(sub.subscribe(b"<subscribe/>\n").unwrap(), b"subscribed\n");
+    for i in 1..=3 {
+        let p = sub.next_push(5_000).unwrap();
+        assert_eq!((p.seq, p.missed), (i, 0));
+        assert_eq!(p.content, format!("note {i}\n").as_bytes());
+    }
+    assert!(broker.stats().pushes >= 3);
+
+    // Shutdown is prompt with clients and workers still connected.
+    let t0 = Instant::now();
+    drop(broker);
+    assert!(
+        t0.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t0.elapsed()
+    );
+    for s in &stops {
+        s.store(true, Ordering::Relaxed);
+    }
+}
