@@ -30,6 +30,14 @@ fn pair() -> &'static (Nym, Nym) {
     P.get_or_init(|| (nym(), nym()))
 }
 
+/// The tests here measure time (schedules, throughput under attack, heartbeats) and some are
+/// CPU-heavy (10 000 sealed pushes): they run one at a time so that one's load cannot make
+/// another miss its schedule on a 2-core machine.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn fast() -> Options {
     Options {
         latency_send_ms: 50,
@@ -82,6 +90,7 @@ fn serve_until(mut nt: Notary, stop: Arc<AtomicBool>) -> thread::JoinHandle<Nota
 
 #[test]
 fn v2_and_legacy_clients_share_one_notary() {
+    let _serial = serial();
     let nt = notary();
     let ep = nt.endpoint().to_string();
     let stop = Arc::new(AtomicBool::new(false));
@@ -112,6 +121,7 @@ fn v2_and_legacy_clients_share_one_notary() {
 
 #[test]
 fn sixty_four_in_flight_answered_out_of_order() {
+    let _serial = serial();
     let mut nt = notary();
     let ep = nt.endpoint().to_string();
     let h = thread::spawn(move || {
@@ -156,6 +166,7 @@ fn sixty_four_in_flight_answered_out_of_order() {
 
 #[test]
 fn max_in_flight_is_enforced() {
+    let _serial = serial();
     let nt = notary();
     let ep = nt.endpoint().to_string();
     let mut s = session(
@@ -184,6 +195,7 @@ fn raw_dealer(ep: &str, id: &[u8]) -> zmq::Socket {
 
 #[test]
 fn resent_requests_reach_the_application_once() {
+    let _serial = serial();
     let mut nt = notary();
     let ep = nt.endpoint().to_string();
     // A v2 session whose notary answers late: the session resends on the same socket while
@@ -240,6 +252,7 @@ fn resent_requests_reach_the_application_once() {
 
 #[test]
 fn garbage_every_100ms_does_not_slow_honest_clients() {
+    let _serial = serial();
     // 4 honest legacy clients for 2 s, without and with one socket sending a garbage request
     // every 100 ms. (The REP notary re-created its socket for each: 47x fewer requests.)
     fn run(attack: bool) -> (usize, Duration) {
@@ -308,6 +321,7 @@ fn garbage_every_100ms_does_not_slow_honest_clients() {
 
 #[test]
 fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
+    let _serial = serial();
     let (client, n) = pair();
     let mut nt = notary();
     let ep = nt.endpoint().to_string();
@@ -392,6 +406,7 @@ fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
 
 #[test]
 fn legacy_requests_cannot_register_pushes_and_replies_to_gone_clients_are_errors() {
+    let _serial = serial();
     let mut nt = notary();
     let ep = nt.endpoint().to_string();
     let (client, _) = pair();
@@ -421,6 +436,7 @@ fn legacy_requests_cannot_register_pushes_and_replies_to_gone_clients_are_errors
 
 #[test]
 fn auto_uses_v2_with_this_notary() {
+    let _serial = serial();
     let nt = notary();
     let ep = nt.endpoint().to_string();
     let stop = Arc::new(AtomicBool::new(false));
@@ -440,6 +456,7 @@ fn auto_uses_v2_with_this_notary() {
 
 #[test]
 fn auto_falls_back_to_legacy_against_a_rep_notary() {
+    let _serial = serial();
     // A plain REP socket (as every legacy notary has) drops v2 frames: the probe goes
     // unanswered and the session speaks legacy REQ to it.
     let ctx = zmq::Context::new();
@@ -466,6 +483,7 @@ fn auto_falls_back_to_legacy_against_a_rep_notary() {
 
 #[test]
 fn a_dead_v2_notary_is_reported_within_the_heartbeat_timeout() {
+    let _serial = serial();
     let mut nt = notary();
     let ep = nt.endpoint().to_string();
     let mut s = session(
@@ -485,4 +503,35 @@ fn a_dead_v2_notary_is_reported_within_the_heartbeat_timeout() {
     assert_eq!(got, id);
     assert_eq!(r.unwrap_err().kind(), ErrorKind::Timeout);
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+#[test]
+fn notaries_gone_before_their_v2_sessions_do_not_stall_the_process() {
+    // Regression: a v2 session's socket monitor was closed while libzmq still sent the closing
+    // socket's events to it; libzmq's blocking monitor sends then stalled the context, and every
+    // later connection in the process hung (before the fix this loop failed within a few rounds).
+    let _serial = serial();
+    let one = |protocol: i64, round: usize| {
+        let mut nt = notary();
+        let ep = nt.endpoint().to_string();
+        let h = thread::spawn(move || {
+            let (client, _) = pair();
+            let r = nt.receive(3_000);
+            if let Ok(req) = &r {
+                nt.reply(req, b"ok", Some(&client.enc)).unwrap();
+            }
+            (nt, r.is_ok())
+        });
+        let mut s = session(&ep, Options { protocol, ..fast() });
+        let r = s.request(b"x\n");
+        let (nt, served) = h.join().unwrap();
+        drop(nt); // the notary goes first, while the session is still connected
+        drop(s);
+        assert!(served, "round {round}: the notary never saw the request");
+        assert_eq!(r.unwrap(), b"ok\n", "round {round}");
+    };
+    for round in 0..12 {
+        one(1, round);
+        one(0, round);
+    }
 }

@@ -365,6 +365,13 @@ impl V2Client {
     }
 }
 
+impl Drop for V2Client {
+    fn drop(&mut self) {
+        // Stop the monitor while both ends exist (see Monitor::detach); the socket closes next.
+        self.monitor.detach(&self.socket);
+    }
+}
+
 /// Tracks push sequence numbers: how many were missed before each one.
 #[derive(Default)]
 pub(crate) struct PushSeq {

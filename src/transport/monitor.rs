@@ -49,6 +49,22 @@ impl Monitor {
         })
     }
 
+    /// Stops monitoring `socket` before it is closed. libzmq sends the events of a closing socket
+    /// (disconnects, …) to its monitor with blocking sends from its own threads: if our end of the
+    /// monitor were gone by then, those threads could wait forever and stall every socket of the
+    /// context. Re-pointing the monitor at a fresh endpoint with no events stops the old one
+    /// cleanly (libzmq has no other way through this binding: it takes no NULL endpoint).
+    pub(crate) fn detach(&mut self, socket: &zmq::Socket) {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let ep = format!(
+            "inproc://ot-monitor-off-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let _ = socket.monitor(&ep, 0);
+        let _ = self.drain();
+    }
+
     /// Reads every pending event.
     pub(crate) fn drain(&mut self) -> Result<()> {
         loop {

@@ -229,6 +229,13 @@ pub struct Notary {
 
 impl Drop for Notary {
     fn drop(&mut self) {
+        if self.pid == std::process::id() {
+            for b in &mut self.bound {
+                if let Some(w) = b.worker.as_mut() {
+                    w.monitor.detach(&b.socket);
+                }
+            }
+        }
         if self.pid != std::process::id() {
             // See `Session`'s drop: never close a parent's socket in a forked child.
             for b in self.bound.drain(..) {

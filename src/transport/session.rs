@@ -78,6 +78,9 @@ pub struct Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        if self.pid == std::process::id() {
+            self.drop_socket();
+        }
         if self.pid != std::process::id() {
             // In a forked child the parent's libzmq threads do not exist: closing these
             // sockets could wait on them forever. Leak them instead.
@@ -128,9 +131,17 @@ impl Session {
         }
     }
 
-    fn fresh_socket(&mut self) -> Result<()> {
-        self.socket = None; // close the old one first (linger applies)
+    /// Closes the REQ socket and its monitor, the monitor stopped first (see Monitor::detach).
+    fn drop_socket(&mut self) {
+        if let (Some(m), Some(s)) = (self.monitor.as_mut(), self.socket.as_ref()) {
+            m.detach(s);
+        }
+        self.socket = None;
         self.monitor = None;
+    }
+
+    fn fresh_socket(&mut self) -> Result<()> {
+        self.drop_socket(); // close the old one first (linger applies)
         let s = context()
             .socket(zmq::REQ)
             .map_err(|e| zmq_err("creating the REQ socket", e))?;
@@ -269,8 +280,7 @@ impl Session {
                     return Ok(reply);
                 }
                 (Waited::Deadline, _) => {
-                    self.socket = None;
-                    self.monitor = None;
+                    self.drop_socket();
                     self.stats.timeouts += 1;
                     return Err(Error::new(
                         ErrorKind::Timeout,
@@ -285,8 +295,7 @@ impl Session {
                 _ => {
                     // Lost: a strict REQ socket is now stuck waiting; drop it.
                     if !self.opts.req_relaxed {
-                        self.socket = None;
-                        self.monitor = None;
+                        self.drop_socket();
                     }
                 }
             }
