@@ -4,6 +4,10 @@
 //! 1. RSA padding: the wrapped key has valid PKCS#1 v1.5 padding (of a wrong AES key) versus
 //!    invalid padding. Both fail with OT_ERR_DECRYPT_FAILED; their timing must not differ.
 //! 2. CBC padding: the same wrapped key, ciphertext with valid versus invalid PKCS#7 padding.
+//! 3. Suite v3 (type 3, X25519): a valid envelope versus the same one with a flipped payload tag
+//!    (the open costs the same work either way: the keystream runs even when the tag fails).
+//! 4. Suite v3 failure causes: a tampered HPKE wrap versus a tampered payload tag (both are the
+//!    same uniform OT_ERR_DECRYPT_FAILED and must take the same time).
 //!
 //! |t| < 4.5 means no difference was detected at the dudect threshold. Run with
 //! `scripts/timing [SAMPLES]`; this is a measurement, not a CI test.
@@ -161,7 +165,43 @@ fn main() {
         opened(&bad)
     );
     let t2 = measure(&key, id, [&good, &bad], samples);
-    let worst = t1.abs().max(t2.abs());
+
+    // 3./4. Type 3 with an X25519 key, 1 KiB payload.
+    let xkey = Key::generate_x25519().expect("x25519 key");
+    let v3 = Envelope::seal(
+        &[Recipient {
+            nym_id: id,
+            key: &xkey,
+        }],
+        &[0x42u8; 1024],
+    )
+    .expect("seal v3")
+    .to_bytes();
+    let n = v3.len();
+    let mut bad_tag = v3.clone();
+    bad_tag[n - 1] ^= 0x01;
+    let mut bad_wrap = v3.clone();
+    bad_wrap[8 + 4 + id.len() + 1 + 40] ^= 0x01; // inside the wrapped content key
+    let opened3 = |b: &Vec<u8>| Envelope::parse(b).unwrap().open(Some(id), &xkey).is_ok();
+    println!("X25519 / type-3 envelope open (1 KiB), {samples} samples per class");
+    println!(
+        "  3. valid vs invalid payload tag (opened: {} / {})",
+        opened3(&v3),
+        opened3(&bad_tag)
+    );
+    let t3 = measure(
+        &xkey,
+        id,
+        [std::slice::from_ref(&v3), std::slice::from_ref(&bad_tag)],
+        samples,
+    );
+    println!(
+        "  4. tampered wrap vs tampered tag (opened: {} / {})",
+        opened3(&bad_wrap),
+        opened3(&bad_tag)
+    );
+    let t4 = measure(&xkey, id, [&[bad_wrap], &[bad_tag]], samples);
+    let worst = t1.abs().max(t2.abs()).max(t3.abs()).max(t4.abs());
     println!("max |t| = {worst:.2} (threshold 4.5)");
     std::process::exit(if worst < 4.5 { 0 } else { 1 });
 }

@@ -81,4 +81,38 @@ with tempfile.TemporaryDirectory() as t:
     subprocess.run(peer + ["seal", "--to", "=" + keypub, "--in", msg, "--out", env, "--bookend"], check=True)
     with open(env, "rb") as f:
         put("envelope", "empty-id-bookended", f.read())
+    # Suite v3 seeds: type-3 envelopes to the fuzz X25519 key, SHA256D texts by the fuzz Ed25519
+    # key, v3 key files.
+    xkey = os.path.join(root, "fuzz", "keys", "fuzz_x25519.pem")
+    edkey = os.path.join(root, "fuzz", "keys", "fuzz_ed25519.pem")
+    with open(xkey, "rb") as f:
+        put("key_load", "x25519-pkcs8", f.read())
+    with open(edkey, "rb") as f:
+        put("key_load", "ed25519-pkcs8", f.read())
+    xpub = os.path.join(t, "x.pub")
+    with open(xkey, "rb") as f:
+        xk = serialization.load_pem_private_key(f.read(), None)
+    with open(xpub, "wb") as f:
+        f.write(xk.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    with open(xpub, "rb") as f:
+        put("key_load", "x25519-spki", f.read())
+    v3signed = os.path.join(t, "v3signed")
+    subprocess.run(peer + ["sign", "--key", edkey, "--type", "MESSAGE", "--in", msg, "--out", v3signed], check=True)
+    with open(v3signed, "rb") as f:
+        put("signed_text", "v3-sha256d-message", f.read())
+    x2 = os.path.join(t, "x2.pem")
+    x2pub = os.path.join(t, "x2.pub")
+    subprocess.run(peer + ["genkey", "--alg", "x25519", "--out", x2, "--pub-out", x2pub], check=True,
+                   stdout=subprocess.DEVNULL)
+    frame3 = os.path.join(t, "frame3")
+    subprocess.run(peer + ["seal", "--to", "notary=" + xpub, "--to", "other=" + x2pub, "--in", v3signed,
+                           "--out", frame3], check=True)
+    with open(frame3, "rb") as f:
+        data = f.read()
+    put("notary_request", "v3-sealed-request", data)
+    put("envelope", "v3-sealed-armor", data)
+    env3 = os.path.join(t, "env3")
+    subprocess.run(peer + ["seal", "--to", "=" + xpub, "--in", msg, "--out", env3, "--bookend"], check=True)
+    with open(env3, "rb") as f:
+        put("envelope", "v3-empty-id-bookended", f.read())
 print("seeds written to", seeds)

@@ -16,6 +16,13 @@ use ot_transport::transport::{Options, open_request_frame};
 static KEY: LazyLock<Key> =
     LazyLock::new(|| Key::load(include_bytes!("keys/fuzz_key.pem"), None).expect("fuzz key"));
 
+/// Fixed suite v3 test keys (not secrets: generated for fuzzing only).
+static ED: LazyLock<Key> = LazyLock::new(|| {
+    Key::load(include_bytes!("keys/fuzz_ed25519.pem"), None).expect("fuzz ed key")
+});
+static X: LazyLock<Key> =
+    LazyLock::new(|| Key::load(include_bytes!("keys/fuzz_x25519.pem"), None).expect("fuzz x key"));
+
 /// A fuzz target body.
 pub type Target = fn(&[u8]);
 
@@ -47,7 +54,8 @@ pub fn armor_decode(data: &[u8]) {
     let _ = armor::unpack_field1(data);
 }
 
-/// Envelope parsing (binary and armored) and opening with a fixed private key.
+/// Envelope parsing (binary and armored, types 0-3) and opening with fixed RSA and X25519
+/// private keys.
 pub fn envelope(data: &[u8]) {
     for env in [Envelope::parse(data), Envelope::from_armor(data)]
         .into_iter()
@@ -59,15 +67,39 @@ pub fn envelope(data: &[u8]) {
             let _ = env.recipient_ids();
             let _ = env.open(None, &KEY);
             let _ = env.open(Some(""), &KEY);
+            // Type 3: by key alone, by NymID (falls back to a key-only entry), and the uniform
+            // failure: whatever fails after an entry is chosen is DecryptFailed.
+            for id in [None, Some(""), Some("notary")] {
+                if let Err(e) = env.open(id, &X)
+                    && env.envelope_type() == 3
+                {
+                    assert!(matches!(
+                        e.kind(),
+                        ot_transport::ErrorKind::DecryptFailed
+                            | ot_transport::ErrorKind::NoMatchingRecipient
+                    ));
+                }
+            }
             let _ = env.decrypt_symmetric(&[7u8; 16]);
         }
     }
 }
 
-/// Signed-text parsing and verification with a fixed key.
+/// Signed-text parsing and verification with fixed RSA and Ed25519 keys (SAMY and SHA256D).
 pub fn signed_text(data: &[u8]) {
     if let Ok(p) = signed::parse(data) {
         let _ = p.verify(&KEY);
+        let _ = p.verify(&ED);
+        let _ = p.verify(&X);
+    }
+    if data.len() < 4096
+        && let Ok(text) = signed::create("CONTRACT", data, &ED, None)
+    {
+        let content = signed::verify(text.as_bytes(), &ED).expect("own v3 signature verifies");
+        assert!(content.starts_with(data));
+        // The type is signed: the same text as another type does not verify.
+        let other = text.replace("CONTRACT", "MESSAGE");
+        assert!(signed::verify(other.as_bytes(), &ED).is_err());
     }
     // Content accepted by `create` must verify after a round trip.
     if data.len() < 4096
@@ -84,7 +116,13 @@ pub fn key_load(data: &[u8]) {
         if let Ok(k) = Key::load(data, pass) {
             // A loaded key exports and reloads to the same NymID.
             let id = k.nym_id().expect("nym id");
-            let spki = k.export(KeyFormat::OtPublic, None).expect("export");
+            // The OT public-key block is RSA-only; v3 keys round-trip through SPKI.
+            let f = if k.is_v3() {
+                KeyFormat::SpkiPem
+            } else {
+                KeyFormat::OtPublic
+            };
+            let spki = k.export(f, None).expect("export");
             assert_eq!(
                 Key::load(&spki, None)
                     .expect("reload")
@@ -144,6 +182,11 @@ pub fn ini_load(data: &[u8]) {
 pub fn notary_request(data: &[u8]) {
     if let Ok(req) = open_request_frame(data, "notary", &KEY) {
         let _ = req.content_unverified();
+        let _ = req.verify(&KEY);
+    }
+    if let Ok(req) = open_request_frame(data, "notary", &X) {
+        let _ = req.content_unverified();
+        let _ = req.verify(&ED);
         let _ = req.verify(&KEY);
     }
 }

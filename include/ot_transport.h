@@ -127,7 +127,8 @@ typedef struct ot_broker ot_broker;
 typedef struct ot_buffer ot_buffer;
 
 /**
- * A sealed envelope (v1 multi-recipient, v0 single-recipient, or symmetric type 2). Created by
+ * A sealed envelope (v1 multi-recipient, v0 single-recipient, symmetric type 2, or suite v3
+ * type 3). Created by
  * `ot_envelope_seal`, `ot_envelope_parse`, `ot_envelope_from_armor` or
  * `ot_envelope_encrypt_symmetric`; freed with `ot_envelope_free`. Immutable: may be used from
  * many threads at once.
@@ -135,9 +136,15 @@ typedef struct ot_buffer ot_buffer;
 typedef struct ot_envelope ot_envelope;
 
 /**
- * An RSA key, public or private. Created by `ot_key_generate`, `ot_key_load` or
- * `ot_key_public`; freed with `ot_key_free` (private material is zeroed). Immutable: one key
- * may be used from many threads at once.
+ * A key, public or private: RSA (legacy suite), Ed25519 or X25519 (suite v3; see
+ * `ot_key_algorithm`). Created by `ot_key_generate`, `ot_key_generate_ed25519`,
+ * `ot_key_generate_x25519`, `ot_key_load` or `ot_key_public`; freed with `ot_key_free`
+ * (private material is zeroed). Immutable: one key may be used from many threads at once.
+ *
+ * The key chooses the suite: an RSA signer writes `Hash: SAMY` texts and RSA recipients get
+ * type-1 envelopes; an Ed25519 signer writes `Hash: SHA256D` texts and X25519 recipients get
+ * type-3 envelopes. Using a key of the wrong algorithm for an operation (signing with X25519,
+ * sealing to Ed25519, verifying a SAMY text with Ed25519…) is `OT_ERR_INVALID_ARGUMENT`.
  */
 typedef struct ot_key ot_key;
 
@@ -227,6 +234,11 @@ typedef struct {
    */
   const ot_key *key;
 } ot_recipient;
+
+/**
+ * A key's algorithm, as returned by `ot_key_algorithm`: one of the `OT_KEY_ALGORITHM_*` values.
+ */
+typedef uint32_t ot_algorithm;
 
 /**
  * Export format: one of the `OT_KEY_FORMAT_*` values.
@@ -336,6 +348,26 @@ typedef struct {
 #define OT_KEY_FORMAT_PKCS8_PLAIN 5
 
 /**
+ * Not a key: `ot_key_algorithm` was given NULL or something that is not a live key.
+ */
+#define OT_KEY_ALGORITHM_NONE 0
+
+/**
+ * RSA (legacy suite): signs `Hash: SAMY` texts (RSA-PSS), receives type-1 envelopes.
+ */
+#define OT_KEY_ALGORITHM_RSA 1
+
+/**
+ * Ed25519 (suite v3, roles A and S): signs `Hash: SHA256D` texts; identifies a v3 Nym.
+ */
+#define OT_KEY_ALGORITHM_ED25519 2
+
+/**
+ * X25519 (suite v3, role E): receives type-3 envelopes.
+ */
+#define OT_KEY_ALGORITHM_X25519 3
+
+/**
  * Lock-step REQ, exactly as a legacy client.
  */
 #define OT_PROTOCOL_LEGACY 0
@@ -442,10 +474,19 @@ size_t ot_buffer_len(const ot_buffer *buf);
 void ot_buffer_free(ot_buffer *buf);
 
 /**
- * Seals `plaintext[0..len]` to `n` recipients (1..=4096) in the legacy v1 layout: random
- * AES-128 key and IV, AES-128-CBC of plaintext plus one NUL, key wrapped with RSA PKCS#1 v1.5
- * to each recipient, entries sorted by NymID. Plaintext containing a NUL byte is refused
- * (`OT_ERR_INVALID_ARGUMENT`): a legacy peer would silently cut it there.
+ * Seals `plaintext[0..len]` to `n` recipients (1..=4096); the recipients' keys choose the type.
+ *
+ * * RSA recipients: the legacy v1 layout (type 1): random AES-128 key and IV, AES-128-CBC of
+ *   plaintext plus one NUL, key wrapped with RSA PKCS#1 v1.5 to each recipient, entries sorted
+ *   by NymID. Plaintext containing a NUL byte is refused (`OT_ERR_INVALID_ARGUMENT`): a legacy
+ *   peer would silently cut it there.
+ * * X25519 recipients (suite v3): type 3: a random 32-byte content key wrapped to each
+ *   recipient with HPKE base mode (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+ *   ChaCha20-Poly1305), entries sorted by NymID, payload ChaCha20-Poly1305 with the header as
+ *   associated data. Any plaintext, NUL bytes and empty included.
+ *
+ * Mixing RSA and X25519 recipients, or an Ed25519 recipient, is `OT_ERR_INVALID_ARGUMENT`
+ * (seal one envelope per kind).
  */
 ot_result ot_envelope_seal(const ot_recipient *recipients,
                            size_t n,
@@ -454,10 +495,12 @@ ot_result ot_envelope_seal(const ot_recipient *recipients,
                            ot_envelope **envelope);
 
 /**
- * Parses envelope bytes (v1, v0 or symmetric). Every length field is checked against the bytes
+ * Parses envelope bytes (v1, v0, symmetric or type 3). Every length field is checked against the bytes
  * that remain before anything is allocated; bad input is `OT_ERR_MALFORMED`.
  */
-ot_result ot_envelope_parse(const uint8_t *data, size_t len, ot_envelope **envelope);
+ot_result ot_envelope_parse(const uint8_t *data,
+                            size_t len,
+                            ot_envelope **envelope);
 
 /**
  * Parses an armored envelope (data path; bare, or bookended as `OT ARMORED ENVELOPE`).
@@ -474,6 +517,13 @@ ot_result ot_envelope_to_bytes(const ot_envelope *envelope, ot_buffer **out);
  * is 0, or bookended `-----BEGIN OT ARMORED ENVELOPE-----` (a notary's reply) otherwise.
  */
 ot_result ot_envelope_to_armor(const ot_envelope *envelope, int bookends, ot_buffer **out);
+
+/**
+ * The envelope's type into `*type`: 0 (the 2011 v0 layout, which has no type field), 1 (v1,
+ * RSA recipients), 2 (symmetric) or 3 (suite v3, X25519 recipients). `OT_ERR_INVALID_ARGUMENT`
+ * if `envelope` is not a live envelope; `*type` is written only on success.
+ */
+ot_result ot_envelope_type(const ot_envelope *envelope, int32_t *type);
 
 /**
  * Number of recipient entries (v0: 1; symmetric: 0; NULL or not a live envelope: 0).
@@ -494,6 +544,12 @@ ot_result ot_envelope_recipient_id(const ot_envelope *envelope, size_t index, ot
  * Errors: `OT_ERR_NO_MATCHING_RECIPIENT` (no usable entry), and `OT_ERR_DECRYPT_FAILED` for
  * every cryptographic failure alike — wrong key, bad RSA padding, bad wrapped-key length, bad
  * CBC padding — so callers cannot be turned into a padding oracle.
+ *
+ * Type 3 (suite v3) needs an X25519 private key (another algorithm is
+ * `OT_ERR_INVALID_ARGUMENT`): the entry carrying `nym_id` is used, else the entry with an
+ * empty NymID; with `nym_id` NULL every entry is tried in order with the key. The plaintext
+ * is returned whole (NUL bytes kept). A wrap that does not open, a payload tag that does not
+ * verify, a wrong length: all `OT_ERR_DECRYPT_FAILED` with the same text.
  */
 ot_result ot_envelope_open(const ot_envelope *envelope,
                            const char *nym_id,
@@ -536,6 +592,12 @@ ot_result ot_hash_samy(const uint8_t *data, size_t len, uint8_t *out);
 ot_result ot_hash_sha256(const uint8_t *data, size_t len, uint8_t *out);
 
 /**
+ * SHA256D, i.e. SHA-256(SHA-256(data)), of `data[0..len]` into `out[32]`: the suite v3 digest.
+ * `data` may be NULL only when `len` is 0. Thread-safe.
+ */
+ot_result ot_hash_sha256d(const uint8_t *data, size_t len, uint8_t *out);
+
+/**
  * Whirlpool of `data[0..len]` into `out[64]`. Thread-safe.
  */
 ot_result ot_hash_whirlpool(const uint8_t *data, size_t len, uint8_t *out);
@@ -554,6 +616,12 @@ ot_result ot_id_encode(const uint8_t *data, size_t len, ot_buffer **id);
 ot_result ot_id_decode(const char *id, ot_buffer **out);
 
 /**
+ * The suite v3 identifier of `data`: base62(SHA256D(data)), i.e. `ot_id_encode` of
+ * `ot_hash_sha256d`. Result is NUL-terminated text in a new `*id`.
+ */
+ot_result ot_id_of_v3(const uint8_t *data, size_t len, ot_buffer **id);
+
+/**
  * The OT identifier of `data`: base62(SAMY(data)) — how contract, credential and nym IDs are
  * formed. Result is NUL-terminated text in a new `*id`.
  */
@@ -566,7 +634,29 @@ ot_result ot_id_of(const uint8_t *data, size_t len, ot_buffer **id);
 ot_result ot_key_generate(uint32_t bits, ot_key **key);
 
 /**
- * Loads a key, detecting the format: SPKI / PKCS#1 / PKCS#8 PEM, encrypted PKCS#8 (PBES2,
+ * Generates a new Ed25519 key (suite v3: authentication A and signing S roles) from the
+ * operating system's CSPRNG. Thread-safe.
+ */
+ot_result ot_key_generate_ed25519(ot_key **key);
+
+/**
+ * Generates a new X25519 key (suite v3: encryption E role, the recipient key of type-3
+ * envelopes) from the operating system's CSPRNG. Thread-safe.
+ */
+ot_result ot_key_generate_x25519(ot_key **key);
+
+/**
+ * The key's algorithm (`OT_KEY_ALGORITHM_RSA`, `_ED25519` or `_X25519`);
+ * `OT_KEY_ALGORITHM_NONE` if `key` is NULL or not a live key.
+ */
+ot_algorithm ot_key_algorithm(const ot_key *key);
+
+/**
+ * Loads a key, detecting the algorithm and the format. Ed25519 and X25519 keys (suite v3) load
+ * from RFC 8410 PKCS#8 (`PRIVATE KEY`, v1 or v2), PBES2 `ENCRYPTED PRIVATE KEY` (same
+ * passphrase rules as RSA) and SPKI `PUBLIC KEY`, PEM or DER; an Ed25519 public key that is
+ * not canonically encoded or has small order, or an X25519 public key of small order, is
+ * `OT_ERR_KEY_FORMAT`. RSA keys: SPKI / PKCS#1 / PKCS#8 PEM, encrypted PKCS#8 (PBES2,
  * including the legacy PBKDF2-SHA1 + 3DES form), traditional `DEK-Info` PEM, the OT public-key
  * block (escaped or not), legacy cert files bundling certificates and a key, OT string armor of
  * any of these, and DER. `passphrase` (`pass_len` bytes, may contain any byte value, e.g. the
@@ -587,6 +677,8 @@ ot_result ot_key_load(const uint8_t *data,
 /**
  * Exports `key` as text in `format` (`OT_KEY_FORMAT_*`). Private formats need a private key
  * (`OT_ERR_INVALID_ARGUMENT` otherwise); encrypted formats need a non-empty passphrase.
+ * Ed25519 / X25519 keys export as SPKI PEM and PKCS#8 (plain or encrypted, RFC 8410); the OT
+ * public-key block formats are RSA-only (`OT_ERR_UNSUPPORTED` for v3 keys).
  */
 ot_result ot_key_export(const ot_key *key,
                         ot_key_format format,
@@ -605,14 +697,16 @@ ot_result ot_key_public(const ot_key *key, ot_key **public_key);
 int ot_key_is_private(const ot_key *key);
 
 /**
- * Modulus size in bits; 0 if `key` is NULL or not a live key.
+ * RSA: the modulus size in bits. Ed25519 and X25519: 256 (the bit length of their 32-byte
+ * keys; not a security level). 0 if `key` is NULL or not a live key.
  */
 uint32_t ot_key_bits(const ot_key *key);
 
 /**
- * The key's NymID, base62(SAMY(escaped OT public-key block)), as NUL-terminated text. For
- * 2011-2012 Nyms this is the Nym's ID; for credential-era Nyms it is the ID of the Nym whose
- * master credential signs with this key.
+ * The key's NymID as NUL-terminated text. RSA: base62(SAMY(escaped OT public-key block)); for
+ * 2011-2012 Nyms this is the Nym's ID, for credential-era Nyms the ID of the Nym whose master
+ * credential signs with this key. Ed25519 / X25519 (suite v3): base62(SHA256D(SPKI DER)); a
+ * v3 identity's NymID is the one of its Ed25519 (A) key.
  */
 ot_result ot_key_nym_id(const ot_key *key, ot_buffer **id);
 
@@ -626,7 +720,9 @@ void ot_key_free(ot_key *key);
  * Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://0.0.0.0:7085` (all interfaces) or
  * `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
  * `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
- * options (NULL: defaults) are copied.
+ * options (NULL: defaults) are copied. RSA keys make a legacy notary (type-1 requests, SAMY
+ * replies); Ed25519 + X25519 keys a suite v3 one (type-3 requests, SHA256D replies); see
+ * `ot_notary_add_identity` to serve both on one endpoint.
  */
 ot_result ot_notary_new(const char *bind_endpoint,
                         const ot_key *auth_private,
@@ -634,6 +730,21 @@ ot_result ot_notary_new(const char *bind_endpoint,
                         const char *nym_id,
                         const ot_session_options *options,
                         ot_notary **notary);
+
+/**
+ * Adds another identity served on the same endpoint, e.g. a suite v3 identity (Ed25519
+ * `auth_private`, X25519 `encryption_private`) next to the RSA one given to `ot_notary_new`.
+ * A request's envelope type (1: RSA, 3: X25519) and recipient NymID choose the identity that
+ * opens it; the reply is signed by that identity (a type-1 request only ever gets an RSA/SAMY
+ * reply) and sealed to the key passed to `ot_notary_reply` (its algorithm chooses the type).
+ * Keys are copied. `OT_ERR_INVALID_ARGUMENT` for public keys, an X25519 auth key, an Ed25519
+ * encryption key, a NymID already used, or more than 8 identities. Not thread-safe with other
+ * calls on the same notary.
+ */
+ot_result ot_notary_add_identity(ot_notary *notary,
+                                 const ot_key *auth_private,
+                                 const ot_key *encryption_private,
+                                 const char *nym_id);
 
 /**
  * The concrete bound endpoint, with a wildcard port resolved (`tcp://127.0.0.1:41234`).
@@ -982,11 +1093,14 @@ ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stat
 
 /**
  * Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.
- * `"MESSAGE"`; upper case) with `signer`'s private key: RSA-PSS (MGF1-SHA-256, maximum salt)
- * over SAMY(content). `meta` (4 chars such as `"ADT9"`, or NULL) adds a `Meta:` line. A final
+ * `"MESSAGE"`; upper case) with `signer`'s private key; the key chooses the suite. RSA:
+ * `Hash: SAMY`, RSA-PSS (MGF1-SHA-256, maximum salt) over SAMY(content). Ed25519 (suite v3):
+ * `Hash: SHA256D`, pure Ed25519 over SHA256D(type || "\n" || content), 64 bytes. An X25519
+ * signer is `OT_ERR_INVALID_ARGUMENT`. `meta` (4 chars such as `"ADT9"`, or NULL) adds a `Meta:` line. A final
  * newline is added to `content` if missing. Content a legacy reader would alter is refused with
  * `OT_ERR_INVALID_ARGUMENT`: NUL bytes, lines over 2047 characters, lines starting with `-`
- * unless escaped as `- -`, lines starting with `Hash: `. Result: NUL-terminated text.
+ * unless escaped as `- -`, lines starting with `Hash: ` (the 2047-character limit applies to
+ * RSA signers only). Result: NUL-terminated text.
  */
 ot_result ot_signed_create(const char *doc_type,
                            const uint8_t *content,
@@ -999,8 +1113,11 @@ ot_result ot_signed_create(const char *doc_type,
  * Verifies a signed document with the signer's public key (at least one signature section must
  * verify). On success, if `content` is not NULL, the signed content (exactly the bytes the
  * signature covers) goes to a new `*content`. `OT_ERR_BAD_SIGNATURE` if no signature verifies,
- * `OT_ERR_MALFORMED` if the text cannot be parsed, `OT_ERR_UNSUPPORTED` for a hash other than
- * SAMY.
+ * `OT_ERR_MALFORMED` if the text cannot be parsed (including a second `Hash:` line, or a
+ * non-blank line right after it), `OT_ERR_UNSUPPORTED` for a hash other than SAMY and SHA256D.
+ * `Hash: SAMY` verifies only with an RSA key and `Hash: SHA256D` only with an Ed25519 key
+ * (signatures of exactly 64 bytes, strict RFC 8032 checks): any other pairing is
+ * `OT_ERR_INVALID_ARGUMENT`, never success.
  */
 ot_result ot_signed_verify(const uint8_t *text,
                            size_t len,

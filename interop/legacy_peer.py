@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Independent reference peer for the legacy Open-Transactions wire format.
+"""Independent reference peer for the legacy Open-Transactions wire format, and suite v3.
 
 Written only from the legacy wire-format specification, as summarised in the repository's
 docs/wire-format.md (the "wire-format.md, <section>" references below name its sections), and
-the real legacy fixtures in tests/data/fixtures.
+the real legacy fixtures in tests/data/fixtures; for suite v3 (Ed25519 / X25519 / SHA256D /
+envelope type 3) only from the suite v3 contract, as summarised in docs/wire-format.md ("Suite
+v3"), and its published test vectors ("v3 §n" below: 1 hash and IDs, 2 keys, 3 signed text,
+4 envelope type 3, 5 transport).
 It plays a legacy notary (ZMQ REP) or a legacy client (ZMQ REQ), and offers file-level crypto
 commands (seal/open/sign/verify/nymid/samy/genkey) plus a self-test on the real legacy fixtures.
 
@@ -25,8 +28,10 @@ import zlib
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, padding as sympad, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils, x25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+import hmac
 
 OT_VERSION = "0.90.b"
 OT_COMMENT = "http://github.com/FellowTraveler/Open-Transactions/wiki"
@@ -356,6 +361,8 @@ def ot_public_key_block(pub, escaped: bool = True) -> str:
 
 
 def nym_id(pub) -> str:
+    if is_v3(pub):
+        return v3_nym_id(pub)          # v3 §2
     return samy_id(ot_public_key_block(pub, True).encode())
 
 
@@ -504,7 +511,7 @@ PSS_SIGN = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PS
 PSS_VERIFY = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
 
 
-def make_content(text: bytes) -> bytes:
+def make_content(text: bytes, legacy: bool = True) -> bytes:
     """Normalise free text into signable content lines: every line ends with '\\n', lines starting
     with '-' are dash-escaped ('- ' prefix, which stays part of the signed bytes)."""
     if not text.endswith(b"\n"):
@@ -515,7 +522,7 @@ def make_content(text: bytes) -> bytes:
             line = b"- " + line
         if line.startswith(b"Hash: "):
             raise PeerError("content line starting with 'Hash: ' cannot survive the legacy parser")
-        if len(line) > SGETS_MAX:
+        if legacy and len(line) > SGETS_MAX:
             raise PeerError("content line longer than %d chars breaks legacy parsing" % SGETS_MAX)
         out.append(line + b"\n")
     return b"".join(out)
@@ -526,11 +533,17 @@ def sign_raw(priv, content: bytes) -> bytes:
 
 
 def create_signed(content: bytes, typ: str, priv, meta: str = None) -> bytes:
-    """Spec 5.1; `content` must already be valid content lines (see make_content)."""
+    """Spec 5.1; `content` must already be valid content lines (see make_content). The key
+    chooses (v3 §3): RSA -> Hash: SAMY + PSS, Ed25519 -> Hash: SHA256D + Ed25519."""
     if content and not content.endswith(b"\n"):
         raise PeerError("content must end with a newline")
-    sig = sign_raw(priv, content)
-    head = "-----BEGIN SIGNED %s-----\nHash: SAMY\n\n" % typ
+    if isinstance(priv, ed25519.Ed25519PrivateKey):
+        sig, hname = priv.sign(v3_digest(typ, content)), "SHA256D"
+    elif isinstance(priv, rsa.RSAPrivateKey):
+        sig, hname = sign_raw(priv, content), "SAMY"
+    else:
+        raise PeerError("this key cannot sign")
+    head = "-----BEGIN SIGNED %s-----\nHash: %s\n\n" % (typ, hname)
     sec = "-----BEGIN %s SIGNATURE-----\nVersion: Open Transactions %s\nComment: %s\n" % (typ, OT_VERSION, OT_COMMENT)
     if meta:
         if len(meta) != 4:
@@ -545,7 +558,9 @@ def parse_signed(text: bytes):
     s = text.strip(b" \t\f\v\n\r").decode("latin-1")
     mode, skip_next, typ, hash_type = 0, False, None, None
     content, sigs, cur, cur_meta = [], [], None, None
-    for line in sgets_lines(s):
+    # v3 §3: SHA256D texts are never read by legacy code; their lines are not cut at 2047.
+    v3_text = re.search(r"^Hash: SHA256D\r?$", s, re.M) is not None
+    for line in (s.split("\n") if v3_text else sgets_lines(s)):
         if skip_next:
             skip_next = False
             continue
@@ -557,6 +572,8 @@ def parse_signed(text: bytes):
             continue
         if mode == 1:
             if line.startswith("Hash: "):
+                if hash_type is not None:      # v3 §3: a second Hash: line is malformed
+                    raise PeerError("second Hash: line in the signed text")
                 hash_type = line[6:].strip().upper()
                 skip_next = True
                 continue
@@ -610,13 +627,220 @@ def verify_signed(text: bytes, pub, want_type: str = None) -> bytes:
     p = parse_signed(text)
     if want_type and p["type"] != want_type:
         raise PeerError("signed type %r, expected %r" % (p["type"], want_type))
-    if p["hash"] != "SAMY":
-        raise PeerError("hash type %r not supported (only SAMY)" % p["hash"])
+    if p["hash"] not in (None, "SAMY", "SHA256D"):
+        raise PeerError("hash type %r not supported (only SAMY, SHA256D)" % p["hash"])
+    v3 = p["hash"] == "SHA256D"
+    if v3 != is_ed25519(pub) or (not v3 and not isinstance(pub, rsa.RSAPublicKey)):
+        raise PeerError("hash %s does not pair with this key kind" % p["hash"])
     if not p["signatures"]:
         raise BadSignature("no signature section")
-    if any(verify_raw(pub, p["content"], sig) for _, sig in p["signatures"]):
+    if v3:
+        d = v3_digest(p["type"], p["content"])
+
+        def ok(sig):
+            if len(sig) != 64:
+                return False
+            try:
+                pub.verify(sig, d)
+                return True
+            except Exception:
+                return False
+        if any(ok(sig) for _, sig in p["signatures"]):
+            return p["content"]
+    elif any(verify_raw(pub, p["content"], sig) for _, sig in p["signatures"]):
         return p["content"]
     raise BadSignature("no signature verifies")
+
+
+# ----------------------------------------------------------------------------------------------
+# Suite v3 (suite-v3.md): SHA256D, Ed25519 / X25519 keys, HPKE base mode, envelope type 3
+# ----------------------------------------------------------------------------------------------
+def sha256d(data: bytes) -> bytes:
+    """v3 §1."""
+    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
+
+
+def v3_id(data: bytes) -> str:
+    return base62_encode(sha256d(data))
+
+
+def is_v3(key) -> bool:
+    return isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey,
+                            x25519.X25519PrivateKey, x25519.X25519PublicKey))
+
+
+def is_ed25519(key) -> bool:
+    return isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey))
+
+
+def is_x25519(key) -> bool:
+    return isinstance(key, (x25519.X25519PrivateKey, x25519.X25519PublicKey))
+
+
+def spki_der(pub) -> bytes:
+    return pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def v3_nym_id(pub) -> str:
+    """v3 §2: base62(SHA256D(SPKI DER))."""
+    return v3_id(spki_der(pub))
+
+
+# HPKE (RFC 9180) base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305,
+# composed from X25519, HMAC-SHA256 and ChaCha20-Poly1305.
+_KEM_SUITE = b"KEM" + struct.pack(">H", 0x0020)
+_HPKE_SUITE = b"HPKE" + struct.pack(">HHH", 0x0020, 0x0001, 0x0003)
+
+
+def _hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
+    return hmac.new(salt, ikm, hashlib.sha256).digest()
+
+
+def _hkdf_expand(prk: bytes, info: bytes, n: int) -> bytes:
+    out, t, i = b"", b"", 1
+    while len(out) < n:
+        t = hmac.new(prk, t + info + bytes([i]), hashlib.sha256).digest()
+        out += t
+        i += 1
+    return out[:n]
+
+
+def _labeled_extract(suite, salt, label, ikm):
+    return _hkdf_extract(salt, b"HPKE-v1" + suite + label + ikm)
+
+
+def _labeled_expand(suite, prk, label, info, n):
+    return _hkdf_expand(prk, struct.pack(">H", n) + b"HPKE-v1" + suite + label + info, n)
+
+
+def _raw_pub(pub) -> bytes:
+    return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _kem_shared(dh, enc, pk_rm):
+    if dh == b"\x00" * 32:
+        raise PeerError("all-zero X25519 output")
+    prk = _labeled_extract(_KEM_SUITE, b"", b"eae_prk", dh)
+    return _labeled_expand(_KEM_SUITE, prk, b"shared_secret", enc + pk_rm, 32)
+
+
+def _key_schedule(shared, info):
+    ctx = (b"\x00" + _labeled_extract(_HPKE_SUITE, b"", b"psk_id_hash", b"")
+           + _labeled_extract(_HPKE_SUITE, b"", b"info_hash", info))
+    secret = _labeled_extract(_HPKE_SUITE, shared, b"secret", b"")
+    return (_labeled_expand(_HPKE_SUITE, secret, b"key", ctx, 32),
+            _labeled_expand(_HPKE_SUITE, secret, b"base_nonce", ctx, 12))
+
+
+def hpke_seal(pk_r, info: bytes, aad: bytes, pt: bytes, sk_e=None):
+    sk_e = sk_e or x25519.X25519PrivateKey.generate()
+    enc = _raw_pub(sk_e.public_key())
+    shared = _kem_shared(sk_e.exchange(pk_r), enc, _raw_pub(pk_r))
+    key, nonce = _key_schedule(shared, info)
+    return enc, ChaCha20Poly1305(key).encrypt(nonce, pt, aad)
+
+
+def hpke_open(sk_r, enc: bytes, info: bytes, aad: bytes, ct: bytes) -> bytes:
+    try:
+        dh = sk_r.exchange(x25519.X25519PublicKey.from_public_bytes(enc))
+    except ValueError:
+        raise PeerError("decrypt failed")
+    shared = _kem_shared(dh, enc, _raw_pub(sk_r.public_key()))
+    key, nonce = _key_schedule(shared, info)
+    try:
+        return ChaCha20Poly1305(key).decrypt(nonce, ct, aad)
+    except Exception:
+        raise PeerError("decrypt failed")
+
+
+V3_INFO = b"ot-transport v3 envelope"
+V3_MAX_RECIPIENTS = 4096
+
+
+def seal_v3(plaintext: bytes, recipients) -> bytes:
+    """v3 §4. recipients: list of (nymid_str, X25519 public key)."""
+    if not 1 <= len(recipients) <= V3_MAX_RECIPIENTS:
+        raise PeerError("1..4096 recipients")
+    cek = os.urandom(32)
+    head = [struct.pack(">HHI", 3, 1, len(recipients))]
+    for nid, pub in sorted(recipients, key=lambda r: r[0].encode()):
+        nb = nid.encode("ascii")
+        enc, ct = hpke_seal(pub, V3_INFO + b"\x00" + nb, b"", cek)
+        head.append(struct.pack(">I", len(nb) + 1) + nb + b"\x00" + enc + ct)
+    header = b"".join(head)
+    return header + ChaCha20Poly1305(cek).encrypt(b"\x00" * 12, plaintext, header)
+
+
+def parse_v3(env: bytes):
+    """Returns (entries [(nymid_bytes, wrap80)], header, payload); every length checked first."""
+    if len(env) < 8:
+        raise PeerError("decrypt failed: short envelope")
+    typ, suite, n = struct.unpack(">HHI", env[:8])
+    if typ != 3 or suite != 1:
+        raise PeerError("not a type-3 suite-1 envelope")
+    if not 1 <= n <= V3_MAX_RECIPIENTS or n * 85 > len(env) - 8:
+        raise PeerError("bad recipient count %d" % n)
+    i, entries = 8, []
+    for _ in range(n):
+        if i + 4 > len(env):
+            raise PeerError("truncated entry")
+        (idl,) = struct.unpack(">I", env[i:i + 4])
+        i += 4
+        if idl < 1 or i + idl + 80 > len(env):
+            raise PeerError("bad NymID length %d" % idl)
+        nid = env[i:i + idl]
+        if nid[-1:] != b"\x00":
+            raise PeerError("NymID not NUL-terminated")
+        entries.append((nid[:-1], env[i + idl:i + idl + 80]))
+        i += idl + 80
+    return entries, env[:i], env[i:]
+
+
+def open_v3(env: bytes, priv, my_nym_id=None) -> bytes:
+    """v3 §4 open rules. my_nym_id None: try every entry in order."""
+    entries, header, payload = parse_v3(env)
+    if my_nym_id is not None:
+        want = my_nym_id.encode()
+        chosen = [e for e in entries if e[0] == want][:1] or [e for e in entries if e[0] == b""][:1]
+        if not chosen:
+            raise PeerError("no recipient entry for NymID %r" % my_nym_id)
+    else:
+        chosen = entries
+    for nid, wrap in chosen:
+        try:
+            cek = hpke_open(priv, wrap[:32], V3_INFO + b"\x00" + nid, b"", wrap[32:])
+        except PeerError:
+            continue
+        if len(cek) != 32:
+            continue
+        try:
+            return ChaCha20Poly1305(cek).decrypt(b"\x00" * 12, payload, header)
+        except Exception:
+            raise PeerError("decrypt failed")
+    raise PeerError("decrypt failed")
+
+
+def v3_digest(typ: str, content: bytes) -> bytes:
+    """v3 §3.1: SHA256D(TYPE || 0x0A || xml_unsigned)."""
+    return sha256d(typ.encode("ascii") + b"\n" + content)
+
+
+def seal_any(plaintext: bytes, recipients) -> bytes:
+    """The recipients' keys choose: RSA -> type 1, X25519 -> type 3, a mix is refused."""
+    kinds = {is_x25519(pub) for _, pub in recipients}
+    if kinds == {True}:
+        return seal_v3(plaintext, recipients)
+    if kinds == {False}:
+        return seal_v1(plaintext, recipients)
+    raise PeerError("cannot mix RSA and X25519 recipients")
+
+
+def open_env(env: bytes, priv, my_nym_id) -> bytes:
+    if env[:2] == b"\x00\x03":
+        if not isinstance(priv, x25519.X25519PrivateKey):
+            raise PeerError("a type-3 envelope needs an X25519 private key")
+        return open_v3(env, priv, my_nym_id)
+    return open_any(env, priv, my_nym_id or "")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -653,12 +877,12 @@ def notary_handle(frame: bytes, a) -> bytes:
     if "-----" in body and not a.lenient:
         raise PeerError("request frame has bookends; legacy expects bare armor (use --lenient)")
     env = dearmor_data(read_armor(body))
-    plain = open_v1(env, a._enc, a.nym_id)
+    plain = open_env(env, a._enc, a.nym_id)          # type 1 or 3 (v3 §5: the keys choose)
     content = verify_signed(plain, a._client_auth, "MESSAGE")
     reply = create_signed(b"@" + content, "MESSAGE", a._auth)
     if a.plain_reply:
         return bookend(armor_string(reply), "MESSAGE").encode()
-    return bookend(armor_data(seal_v1(reply, [("", a._client_enc)])), "ENVELOPE").encode()
+    return bookend(armor_data(seal_any(reply, [("", a._client_enc)])), "ENVELOPE").encode()
 
 
 def _bind_rep(ctx, ep):
@@ -723,7 +947,7 @@ def client_decode_reply(frame: bytes, enc_priv, notary_auth, my_nym_id: str = ""
         raise PeerError("reply has no bookends (pre-0.83 notary?)")
     body = read_armor(text)
     if "ENVELOPE" in text:
-        plain = open_v1(dearmor_data(body), enc_priv, my_nym_id)   # "" entry: last-entry fallback
+        plain = open_env(dearmor_data(body), enc_priv, my_nym_id)  # "" entry: fallback rule
     elif "MESSAGE" in text:
         plain = dearmor_string(body)
     else:
@@ -738,7 +962,7 @@ def cmd_client(a):
     n_enc = load_public(read_file(a.notary_enc_pub))
     n_auth = load_public(read_file(a.notary_auth_pub))
     ep = check_endpoint(a.connect)
-    content = make_content(a.message.encode())
+    content = make_content(a.message.encode(), legacy=not is_v3(auth))
     my_id = nym_id(auth.public_key())      # opener ID; the notary seals replies to "" (fallback rule)
     ctx = zmq.Context(1)
     sock = ctx.socket(zmq.REQ)             # one REQ socket for all requests, like OTSocket
@@ -747,7 +971,7 @@ def cmd_client(a):
         sock.connect(ep)
         for i in range(a.repeat):
             signed = create_signed(content, "MESSAGE", auth)
-            frame = armor_data(seal_v1(signed, [(a.notary_nym_id, n_enc)])).encode()
+            frame = armor_data(seal_any(signed, [(a.notary_nym_id, n_enc)])).encode()
             if not sock.poll(a.timeout_ms, zmq.POLLOUT):
                 log("request %d: send timeout" % (i + 1))
                 return 2
@@ -838,7 +1062,7 @@ def cmd_seal(a):
     for spec in a.to:
         nid, _, pem = spec.partition("=")
         recips.append((nid, load_public(read_file(pem))))
-    arm = armor_data(seal_v1(read_file(a.inp), recips))
+    arm = armor_data(seal_any(read_file(a.inp), recips))
     with open(a.out, "w") as f:
         f.write(bookend(arm, "ENVELOPE") if a.bookend else arm)
     return 0
@@ -847,14 +1071,14 @@ def cmd_seal(a):
 def cmd_open(a):
     priv = load_private(read_file(a.key), a.password)
     env = dearmor_data(read_armor(read_file(a.inp).decode("latin-1")))
-    sys.stdout.buffer.write(open_any(env, priv, a.nym_id))
+    sys.stdout.buffer.write(open_env(env, priv, a.nym_id))
     return 0
 
 
 def cmd_sign(a):
     priv = load_private(read_file(a.key), a.password)
     data = read_file(a.inp)
-    content = data if a.raw_content else make_content(data)
+    content = data if a.raw_content else make_content(data, legacy=not is_v3(priv))
     with open(a.out, "wb") as f:
         f.write(create_signed(content, a.type, priv, a.meta))
     return 0
@@ -881,8 +1105,34 @@ def cmd_samy(a):
     return 0
 
 
+def cmd_sha256d(a):
+    d = sha256d(read_file(a.inp))
+    print(base62_encode(d) if a.base62 else d.hex())
+    return 0
+
+
+def cmd_selftest_v3(a):
+    """RFC 9180 A.2.1 (base mode, sequence 0) for this file's HPKE composition."""
+    import json
+    t = json.load(open(a.vectors))
+    h = lambda k: bytes.fromhex(t[k])
+    e0 = t["encryptions"][0]
+    sk_e = x25519.X25519PrivateKey.from_private_bytes(h("skEm"))
+    sk_r = x25519.X25519PrivateKey.from_private_bytes(h("skRm"))
+    aad, pt, ct = (bytes.fromhex(e0[k]) for k in ("aad", "pt", "ct"))
+    enc, got = hpke_seal(sk_r.public_key(), h("info"), aad, pt, sk_e)
+    ok = enc == h("enc") and got == ct and hpke_open(sk_r, enc, h("info"), aad, ct) == pt
+    print("PASS  rfc9180 base x25519/sha256/chacha20poly1305" if ok else "FAIL  rfc9180")
+    return 0 if ok else 1
+
+
 def cmd_genkey(a):
-    k = rsa.generate_private_key(public_exponent=65537, key_size=a.bits)
+    if a.alg == "ed25519":
+        k = ed25519.Ed25519PrivateKey.generate()
+    elif a.alg == "x25519":
+        k = x25519.X25519PrivateKey.generate()
+    else:
+        k = rsa.generate_private_key(public_exponent=65537, key_size=a.bits)
     with open(a.out, "wb") as f:
         f.write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()))
@@ -1185,7 +1435,7 @@ def main(argv=None):
     p.add_argument("--bookend", action="store_true", help="write OT ARMORED ENVELOPE bookends")
     p = sub.add_parser("open")
     p.add_argument("--key", required=True)
-    p.add_argument("--nym-id", default="")
+    p.add_argument("--nym-id", default=None, help="type 1: default \"\"; type 3: default try every entry")
     p.add_argument("--in", dest="inp", required=True)
     p = sub.add_parser("sign")
     p.add_argument("--key", required=True)
@@ -1202,8 +1452,14 @@ def main(argv=None):
     p = sub.add_parser("samy")
     p.add_argument("--in", dest="inp", required=True)
     p.add_argument("--base62", action="store_true")
+    p = sub.add_parser("sha256d")
+    p.add_argument("--in", dest="inp", required=True)
+    p.add_argument("--base62", action="store_true")
+    p = sub.add_parser("selftest-v3", help="check the HPKE composition against RFC 9180 vectors")
+    p.add_argument("--vectors", required=True, help="RFC 9180 JSON entry (tests/data/vectors/rfc)")
     p = sub.add_parser("genkey")
     p.add_argument("--bits", type=int, default=1024)
+    p.add_argument("--alg", choices=["rsa", "ed25519", "x25519"], default="rsa")
     p.add_argument("--out", required=True)
     p.add_argument("--pub-out", default=None)
     p = sub.add_parser("selftest")
@@ -1213,7 +1469,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     handlers = {"notary": cmd_notary, "client": cmd_client, "client-v2": cmd_client_v2, "seal": cmd_seal, "open": cmd_open,
                 "sign": cmd_sign, "verify": cmd_verify, "nymid": cmd_nymid, "samy": cmd_samy,
-                "genkey": cmd_genkey, "selftest": cmd_selftest}
+                "genkey": cmd_genkey, "selftest": cmd_selftest,
+                "sha256d": cmd_sha256d, "selftest-v3": cmd_selftest_v3}
     try:
         return handlers[a.cmd](a)
     except PeerError as exc:

@@ -7,11 +7,11 @@
 //!
 //! | module        | what it does                                                          |
 //! |---------------|-----------------------------------------------------------------------|
-//! | [`hash`]      | SHA-256, Whirlpool, SAMY, and OT's base62 identifiers                 |
+//! | [`hash`]      | SHA-256, Whirlpool, SAMY, SHA256D (suite v3), and OT's base62 IDs     |
 //! | [`armor`]     | OT ASCII armor: protobuf packing, zlib, base64, bookends              |
-//! | [`keys`]      | RSA keys: generation, every legacy load format, export, NymIDs        |
-//! | [`envelope`]  | sealed envelopes (v1 multi-recipient, v0 single, type-2 symmetric)    |
-//! | [`signed`]    | OT signed text (`-----BEGIN SIGNED …`, PSS over SAMY)                 |
+//! | [`keys`]      | RSA, Ed25519 and X25519 keys: generation, loading, export, NymIDs     |
+//! | [`envelope`]  | sealed envelopes (v1, v0, type-2 symmetric, type-3 HPKE for suite v3) |
+//! | [`signed`]    | OT signed text (PSS over SAMY, or Ed25519 over SHA256D for suite v3)  |
 //! | [`symkey`]    | legacy `OTSymmetricKey` (wallet master key) unlocking                 |
 //! | [`transport`] | ZeroMQ client session (REQ) and notary endpoint (REP)                  |
 //! | [`ffi`]       | the C ABI: the only place with `extern "C"`, raw pointers and panics caught |

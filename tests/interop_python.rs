@@ -230,3 +230,347 @@ fn the_peer_and_its_readme_name_only_repository_paths() {
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
+
+// ---- Suite v3 (issue 9): the peer learned it from suite-v3.md, not from this crate ----------
+
+#[test]
+fn v3_peer_hpke_matches_rfc9180_and_ids_agree() {
+    let vec = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/vectors/rfc/rfc9180_base_x25519_sha256_chacha20poly1305.json");
+    let (ok, out) = run(&["selftest-v3", "--vectors", vec.to_str().unwrap()]);
+    assert!(ok, "{}", String::from_utf8_lossy(&out));
+    let dir = tmpdir("v3ids");
+    for (i, k) in [
+        Key::generate_ed25519().unwrap(),
+        Key::generate_x25519().unwrap(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (private, public) = write_keys(&dir, &format!("k{i}"), k);
+        for f in [&private, &public] {
+            let (ok, out) = run(&["nymid", "--key", f]);
+            assert!(ok);
+            assert_eq!(String::from_utf8(out).unwrap().trim(), k.nym_id().unwrap());
+        }
+    }
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let f = dir.join("data.bin");
+    std::fs::write(&f, &data).unwrap();
+    let (ok, out) = run(&["sha256d", "--in", f.to_str().unwrap(), "--base62"]);
+    assert!(ok);
+    assert_eq!(
+        String::from_utf8(out).unwrap().trim(),
+        hash::id_of_v3(&data).unwrap()
+    );
+}
+
+#[test]
+fn v3_envelopes_both_ways() {
+    let dir = tmpdir("v3env");
+    let (a1, e1) = (
+        Key::generate_ed25519().unwrap(),
+        Key::generate_x25519().unwrap(),
+    );
+    let (a2, e2) = (
+        Key::generate_ed25519().unwrap(),
+        Key::generate_x25519().unwrap(),
+    );
+    let (id1, id2) = (a1.nym_id().unwrap(), a2.nym_id().unwrap());
+    let (e1_priv, e1_pub) = write_keys(&dir, "e1", &e1);
+    let (e2_priv, e2_pub) = write_keys(&dir, "e2", &e2);
+    let message: &[u8] = b"<OTmessage>\0binary \xff and NUL survive type 3\0</OTmessage>";
+    let input = dir.join("msg.bin");
+    std::fs::write(&input, message).unwrap();
+
+    // Python seals type 3 to both; we open each entry, by NymID and by key alone.
+    let sealed = dir.join("py3.env");
+    let (ok, _) = run(&[
+        "seal",
+        "--to",
+        &format!("{id1}={e1_pub}"),
+        "--to",
+        &format!("{id2}={e2_pub}"),
+        "--in",
+        input.to_str().unwrap(),
+        "--out",
+        sealed.to_str().unwrap(),
+        "--bookend",
+    ]);
+    assert!(ok);
+    let env = Envelope::from_armor(&std::fs::read(&sealed).unwrap()).unwrap();
+    assert_eq!(env.envelope_type(), 3);
+    assert_eq!(env.open(Some(&id1), &e1).unwrap(), message);
+    assert_eq!(env.open(Some(&id2), &e2).unwrap(), message);
+    assert_eq!(env.open(None, &e2).unwrap(), message);
+    assert_eq!(
+        env.open(Some(&id1), &e2).unwrap_err().kind(),
+        ot_transport::ErrorKind::DecryptFailed
+    );
+
+    // We seal type 3 (with a key-only entry too); Python opens as each recipient.
+    let ours = Envelope::seal(
+        &[
+            Recipient {
+                nym_id: &id1,
+                key: &e1.to_public(),
+            },
+            Recipient {
+                nym_id: "",
+                key: &e2,
+            },
+        ],
+        message,
+    )
+    .unwrap();
+    let f = dir.join("rs3.env");
+    std::fs::write(&f, ours.to_armor(false).unwrap()).unwrap();
+    for (key, id) in [(&e1_priv, id1.as_str()), (&e2_priv, "not-listed")] {
+        let (ok, out) = run(&[
+            "open",
+            "--key",
+            key,
+            "--nym-id",
+            id,
+            "--in",
+            f.to_str().unwrap(),
+        ]);
+        assert!(ok);
+        assert_eq!(out, message);
+    }
+    let (ok, out) = run(&["open", "--key", &e2_priv, "--in", f.to_str().unwrap()]);
+    assert!(ok);
+    assert_eq!(out, message);
+    // A tampered payload fails in the peer too.
+    let mut b = ours.to_bytes();
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    std::fs::write(
+        &f,
+        ot_transport::armor::encode(&b, ot_transport::armor::Kind::Data).unwrap(),
+    )
+    .unwrap();
+    let (ok, _) = run(&[
+        "open",
+        "--key",
+        &e1_priv,
+        "--nym-id",
+        &id1,
+        "--in",
+        f.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+}
+
+#[test]
+fn v3_signed_text_both_ways() {
+    let dir = tmpdir("v3sig");
+    let k = Key::generate_ed25519().unwrap();
+    let (private, public) = write_keys(&dir, "k", &k);
+    let long = "x".repeat(3000);
+    let content =
+        format!("<?xml version=\"1.0\"?>\n\n<OTmessage\n version=\"2.0\">\n{long}\n</OTmessage>\n");
+    let input = dir.join("content.txt");
+    std::fs::write(&input, &content).unwrap();
+    let out_file = dir.join("py.signed");
+    let (ok, _) = run(&[
+        "sign",
+        "--key",
+        &private,
+        "--type",
+        "CONTRACT",
+        "--meta",
+        "SDT9",
+        "--in",
+        input.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(ok);
+    let text = std::fs::read(&out_file).unwrap();
+    assert!(text.starts_with(b"-----BEGIN SIGNED CONTRACT-----\nHash: SHA256D\n\n"));
+    assert_eq!(
+        signed::verify(&text, &k.to_public()).unwrap(),
+        content.as_bytes()
+    );
+    // Ed25519 is deterministic: our text for the same content is identical.
+    let ours = signed::create("CONTRACT", content.as_bytes(), &k, Some("SDT9")).unwrap();
+    assert_eq!(ours.as_bytes(), &text[..]);
+
+    let ours = signed::create("MESSAGE", content.as_bytes(), &k, None).unwrap();
+    let f = dir.join("rs.signed");
+    std::fs::write(&f, &ours).unwrap();
+    let (ok, out) = run(&["verify", "--key", &public, "--in", f.to_str().unwrap()]);
+    assert!(ok);
+    assert_eq!(out, content.as_bytes());
+    // Type swapped: the v3 digest binds the type, so the peer refuses it.
+    std::fs::write(&f, ours.replace("MESSAGE", "CONTRACT")).unwrap();
+    let (ok, _) = run(&["verify", "--key", &public, "--in", f.to_str().unwrap()]);
+    assert!(!ok);
+    // An RSA key does not verify a SHA256D text in the peer either.
+    let rsa = Key::generate(1024).unwrap();
+    let (_, rsa_pub) = write_keys(&dir, "rsa", &rsa);
+    std::fs::write(&f, &ours).unwrap();
+    let (ok, _) = run(&["verify", "--key", &rsa_pub, "--in", f.to_str().unwrap()]);
+    assert!(!ok);
+}
+
+fn free_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("tcp://127.0.0.1:{}", l.local_addr().unwrap().port())
+}
+
+fn peer_opts() -> ot_transport::transport::Options {
+    ot_transport::transport::Options {
+        latency_delay_after: 0,
+        latency_receive_ms: 500, // python start-up
+        latency_receive_no_tries: 5,
+        ..ot_transport::transport::Options::default()
+    }
+}
+
+struct Ident {
+    auth: Key,
+    enc: Key,
+    id: String,
+}
+
+fn ident(v3: bool) -> Ident {
+    let (auth, enc) = if v3 {
+        (
+            Key::generate_ed25519().unwrap(),
+            Key::generate_x25519().unwrap(),
+        )
+    } else {
+        (Key::generate(1024).unwrap(), Key::generate(1024).unwrap())
+    };
+    let id = auth.nym_id().unwrap();
+    Ident { auth, enc, id }
+}
+
+/// Python peer as notary, our session as client: (client v3?, notary v3?).
+fn python_notary_rust_client(client_v3: bool, notary_v3: bool) {
+    let dir = tmpdir(&format!("v3tn-{client_v3}-{notary_v3}"));
+    let (c, n) = (ident(client_v3), ident(notary_v3));
+    let (n_auth, _) = write_keys(&dir, "n_auth", &n.auth);
+    let (n_enc, _) = write_keys(&dir, "n_enc", &n.enc);
+    let (_, c_auth_pub) = write_keys(&dir, "c_auth", &c.auth);
+    let (_, c_enc_pub) = write_keys(&dir, "c_enc", &c.enc);
+    let ep = free_endpoint();
+    let child = Command::new("python3")
+        .arg(peer())
+        .args([
+            "notary",
+            "--bind",
+            &ep,
+            "--auth-key",
+            &n_auth,
+            "--enc-key",
+            &n_enc,
+            "--nym-id",
+            &n.id,
+            "--client-auth-pub",
+            &c_auth_pub,
+            "--client-enc-pub",
+            &c_enc_pub,
+            "--count",
+            "2",
+            "--timeout-ms",
+            "20000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut s = ot_transport::transport::Session::new(&ep, peer_opts()).unwrap();
+    s.set_identity(&c.auth, &c.enc).unwrap();
+    s.set_notary(&n.id, &n.enc, &n.auth).unwrap();
+    for i in 0..2 {
+        let msg = format!("<OTmessage>\n<checkServerID requestNum=\"{i}\"/>\n</OTmessage>\n");
+        assert_eq!(
+            s.request(msg.as_bytes()).unwrap(),
+            format!("@{msg}").as_bytes()
+        );
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Our notary, Python peer as client.
+fn rust_notary_python_client(client_v3: bool, notary_v3: bool) {
+    let dir = tmpdir(&format!("v3tc-{client_v3}-{notary_v3}"));
+    let (c, n) = (ident(client_v3), ident(notary_v3));
+    let (c_auth, _) = write_keys(&dir, "c_auth", &c.auth);
+    let (c_enc, _) = write_keys(&dir, "c_enc", &c.enc);
+    let (_, n_auth_pub) = write_keys(&dir, "n_auth", &n.auth);
+    let (_, n_enc_pub) = write_keys(&dir, "n_enc", &n.enc);
+    let mut nt = ot_transport::transport::Notary::bind(
+        "tcp://127.0.0.1:*",
+        &n.auth,
+        &n.enc,
+        &n.id,
+        peer_opts(),
+    )
+    .unwrap();
+    let ep = nt.endpoint().to_string();
+    let (c_auth_k, c_enc_pub_k) = (c.auth.to_public(), c.enc.to_public());
+    let h = std::thread::spawn(move || {
+        let mut kinds = Vec::new();
+        for _ in 0..2 {
+            let req = nt.receive(20_000).unwrap();
+            let content = req.verify(&c_auth_k).unwrap().to_vec();
+            kinds.push((req.is_legacy_envelope(), req.hash_type().to_string()));
+            let reply = [b"@".as_slice(), &content].concat();
+            nt.reply(&req, &reply, Some(&c_enc_pub_k)).unwrap();
+        }
+        kinds
+    });
+    let (ok, out) = run(&[
+        "client",
+        "--connect",
+        &ep,
+        "--auth-key",
+        &c_auth,
+        "--enc-key",
+        &c_enc,
+        "--notary-nym-id",
+        &n.id,
+        "--notary-enc-pub",
+        &n_enc_pub,
+        "--notary-auth-pub",
+        &n_auth_pub,
+        "--message",
+        "hello from the python peer",
+        "--repeat",
+        "2",
+        "--timeout-ms",
+        "20000",
+    ]);
+    assert!(ok);
+    assert_eq!(
+        out,
+        b"@hello from the python peer\n@hello from the python peer\n"
+    );
+    let kinds = h.join().unwrap();
+    let want = (
+        !notary_v3,
+        if client_v3 { "SHA256D" } else { "SAMY" }.to_string(),
+    );
+    assert_eq!(kinds, vec![want.clone(), want]);
+}
+
+#[test]
+fn v3_transport_python_notary_rust_client() {
+    python_notary_rust_client(true, true);
+    python_notary_rust_client(false, true); // RSA client, v3 notary
+}
+
+#[test]
+fn v3_transport_rust_notary_python_client() {
+    rust_notary_python_client(true, true);
+    rust_notary_python_client(false, true); // RSA client, v3 notary
+}

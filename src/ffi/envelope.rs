@@ -8,7 +8,8 @@ use super::{
 };
 use crate::envelope::{Envelope, Recipient};
 
-/// A sealed envelope (v1 multi-recipient, v0 single-recipient, or symmetric type 2). Created by
+/// A sealed envelope (v1 multi-recipient, v0 single-recipient, symmetric type 2, or suite v3
+/// type 3). Created by
 /// `ot_envelope_seal`, `ot_envelope_parse`, `ot_envelope_from_armor` or
 /// `ot_envelope_encrypt_symmetric`; freed with `ot_envelope_free`. Immutable: may be used from
 /// many threads at once.
@@ -30,10 +31,19 @@ pub struct ot_recipient {
     pub key: *const ot_key,
 }
 
-/// Seals `plaintext[0..len]` to `n` recipients (1..=4096) in the legacy v1 layout: random
-/// AES-128 key and IV, AES-128-CBC of plaintext plus one NUL, key wrapped with RSA PKCS#1 v1.5
-/// to each recipient, entries sorted by NymID. Plaintext containing a NUL byte is refused
-/// (`OT_ERR_INVALID_ARGUMENT`): a legacy peer would silently cut it there.
+/// Seals `plaintext[0..len]` to `n` recipients (1..=4096); the recipients' keys choose the type.
+///
+/// * RSA recipients: the legacy v1 layout (type 1): random AES-128 key and IV, AES-128-CBC of
+///   plaintext plus one NUL, key wrapped with RSA PKCS#1 v1.5 to each recipient, entries sorted
+///   by NymID. Plaintext containing a NUL byte is refused (`OT_ERR_INVALID_ARGUMENT`): a legacy
+///   peer would silently cut it there.
+/// * X25519 recipients (suite v3): type 3: a random 32-byte content key wrapped to each
+///   recipient with HPKE base mode (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+///   ChaCha20-Poly1305), entries sorted by NymID, payload ChaCha20-Poly1305 with the header as
+///   associated data. Any plaintext, NUL bytes and empty included.
+///
+/// Mixing RSA and X25519 recipients, or an Ed25519 recipient, is `OT_ERR_INVALID_ARGUMENT`
+/// (seal one envelope per kind).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_seal(
     recipients: *const ot_recipient,
@@ -77,7 +87,7 @@ pub unsafe extern "C" fn ot_envelope_seal(
     })
 }
 
-/// Parses envelope bytes (v1, v0 or symmetric). Every length field is checked against the bytes
+/// Parses envelope bytes (v1, v0, symmetric or type 3). Every length field is checked against the bytes
 /// that remain before anything is allocated; bad input is `OT_ERR_MALFORMED`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_parse(
@@ -147,6 +157,25 @@ pub unsafe extern "C" fn ot_envelope_to_armor(
     })
 }
 
+/// The envelope's type into `*type`: 0 (the 2011 v0 layout, which has no type field), 1 (v1,
+/// RSA recipients), 2 (symmetric) or 3 (suite v3, X25519 recipients). `OT_ERR_INVALID_ARGUMENT`
+/// if `envelope` is not a live envelope; `*type` is written only on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_type(
+    envelope: *const ot_envelope,
+    r#type: *mut i32,
+) -> ot_result {
+    guard(|| {
+        let e = handle(envelope, "envelope")?;
+        if r#type.is_null() {
+            return Err(null("type"));
+        }
+        // SAFETY: checked non-NULL above; the caller provides a writable int32_t (header contract).
+        unsafe { *r#type = i32::from(e.0.envelope_type()) };
+        Ok(())
+    })
+}
+
 /// Number of recipient entries (v0: 1; symmetric: 0; NULL or not a live envelope: 0).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_recipient_count(envelope: *const ot_envelope) -> usize {
@@ -186,6 +215,12 @@ pub unsafe extern "C" fn ot_envelope_recipient_id(
 /// Errors: `OT_ERR_NO_MATCHING_RECIPIENT` (no usable entry), and `OT_ERR_DECRYPT_FAILED` for
 /// every cryptographic failure alike — wrong key, bad RSA padding, bad wrapped-key length, bad
 /// CBC padding — so callers cannot be turned into a padding oracle.
+///
+/// Type 3 (suite v3) needs an X25519 private key (another algorithm is
+/// `OT_ERR_INVALID_ARGUMENT`): the entry carrying `nym_id` is used, else the entry with an
+/// empty NymID; with `nym_id` NULL every entry is tried in order with the key. The plaintext
+/// is returned whole (NUL bytes kept). A wrap that does not open, a payload tag that does not
+/// verify, a wrong length: all `OT_ERR_DECRYPT_FAILED` with the same text.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_open(
     envelope: *const ot_envelope,

@@ -39,6 +39,14 @@ pub unsafe extern "C" fn ot_hash_sha256(data: *const u8, len: usize, out: *mut u
     unsafe { digest_into(data, len, out, |d| hash::sha256(d).to_vec()) }
 }
 
+/// SHA256D, i.e. SHA-256(SHA-256(data)), of `data[0..len]` into `out[32]`: the suite v3 digest.
+/// `data` may be NULL only when `len` is 0. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_hash_sha256d(data: *const u8, len: usize, out: *mut u8) -> ot_result {
+    // SAFETY: the caller's input pair is readable and `out` has room for the digest (header contract).
+    unsafe { digest_into(data, len, out, |d| hash::sha256d(d).to_vec()) }
+}
+
 /// Whirlpool of `data[0..len]` into `out[64]`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_hash_whirlpool(data: *const u8, len: usize, out: *mut u8) -> ot_result {
@@ -90,6 +98,18 @@ pub unsafe extern "C" fn ot_id_decode(id: *const c_char, out: *mut *mut ot_buffe
         unsafe { put(out, ot_buffer::new(v)) };
         Ok(())
     })
+}
+
+/// The suite v3 identifier of `data`: base62(SHA256D(data)), i.e. `ot_id_encode` of
+/// `ot_hash_sha256d`. Result is NUL-terminated text in a new `*id`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_id_of_v3(
+    data: *const u8,
+    len: usize,
+    id: *mut *mut ot_buffer,
+) -> ot_result {
+    // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+    unsafe { id_text(data, len, id, hash::id_of_v3) }
 }
 
 /// The OT identifier of `data`: base62(SAMY(data)) — how contract, credential and nym IDs are

@@ -23,7 +23,9 @@ impl Handle for ot_notary {
 /// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://0.0.0.0:7085` (all interfaces) or
 /// `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
 /// `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
-/// options (NULL: defaults) are copied.
+/// options (NULL: defaults) are copied. RSA keys make a legacy notary (type-1 requests, SAMY
+/// replies); Ed25519 + X25519 keys a suite v3 one (type-3 requests, SHA256D replies); see
+/// `ot_notary_add_identity` to serve both on one endpoint.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_new(
     bind_endpoint: *const c_char,
@@ -44,6 +46,32 @@ pub unsafe extern "C" fn ot_notary_new(
         let n = Notary::bind(ep, &a.0, &e.0, id, opts(options)?)?;
         // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(notary, ot_notary(n)) };
+        Ok(())
+    })
+}
+
+/// Adds another identity served on the same endpoint, e.g. a suite v3 identity (Ed25519
+/// `auth_private`, X25519 `encryption_private`) next to the RSA one given to `ot_notary_new`.
+/// A request's envelope type (1: RSA, 3: X25519) and recipient NymID choose the identity that
+/// opens it; the reply is signed by that identity (a type-1 request only ever gets an RSA/SAMY
+/// reply) and sealed to the key passed to `ot_notary_reply` (its algorithm chooses the type).
+/// Keys are copied. `OT_ERR_INVALID_ARGUMENT` for public keys, an X25519 auth key, an Ed25519
+/// encryption key, a NymID already used, or more than 8 identities. Not thread-safe with other
+/// calls on the same notary.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_add_identity(
+    notary: *mut ot_notary,
+    auth_private: *const ot_key,
+    encryption_private: *const ot_key,
+    nym_id: *const c_char,
+) -> ot_result {
+    guard(|| {
+        let mut n = handle_mut(notary, "notary")?;
+        let a = handle(auth_private, "auth_private")?;
+        let e = handle(encryption_private, "encryption_private")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let id = unsafe { cstr(nym_id, "nym_id") }?;
+        n.0.add_identity(&a.0, &e.0, id)?;
         Ok(())
     })
 }

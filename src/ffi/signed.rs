@@ -6,11 +6,14 @@ use super::{bytes, cstr, guard, handle, opt_cstr, ot_buffer, ot_key, ot_result, 
 use crate::signed;
 
 /// Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.
-/// `"MESSAGE"`; upper case) with `signer`'s private key: RSA-PSS (MGF1-SHA-256, maximum salt)
-/// over SAMY(content). `meta` (4 chars such as `"ADT9"`, or NULL) adds a `Meta:` line. A final
+/// `"MESSAGE"`; upper case) with `signer`'s private key; the key chooses the suite. RSA:
+/// `Hash: SAMY`, RSA-PSS (MGF1-SHA-256, maximum salt) over SAMY(content). Ed25519 (suite v3):
+/// `Hash: SHA256D`, pure Ed25519 over SHA256D(type || "\n" || content), 64 bytes. An X25519
+/// signer is `OT_ERR_INVALID_ARGUMENT`. `meta` (4 chars such as `"ADT9"`, or NULL) adds a `Meta:` line. A final
 /// newline is added to `content` if missing. Content a legacy reader would alter is refused with
 /// `OT_ERR_INVALID_ARGUMENT`: NUL bytes, lines over 2047 characters, lines starting with `-`
-/// unless escaped as `- -`, lines starting with `Hash: `. Result: NUL-terminated text.
+/// unless escaped as `- -`, lines starting with `Hash: ` (the 2047-character limit applies to
+/// RSA signers only). Result: NUL-terminated text.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_signed_create(
     doc_type: *const c_char,
@@ -39,8 +42,11 @@ pub unsafe extern "C" fn ot_signed_create(
 /// Verifies a signed document with the signer's public key (at least one signature section must
 /// verify). On success, if `content` is not NULL, the signed content (exactly the bytes the
 /// signature covers) goes to a new `*content`. `OT_ERR_BAD_SIGNATURE` if no signature verifies,
-/// `OT_ERR_MALFORMED` if the text cannot be parsed, `OT_ERR_UNSUPPORTED` for a hash other than
-/// SAMY.
+/// `OT_ERR_MALFORMED` if the text cannot be parsed (including a second `Hash:` line, or a
+/// non-blank line right after it), `OT_ERR_UNSUPPORTED` for a hash other than SAMY and SHA256D.
+/// `Hash: SAMY` verifies only with an RSA key and `Hash: SHA256D` only with an Ed25519 key
+/// (signatures of exactly 64 bytes, strict RFC 8032 checks): any other pairing is
+/// `OT_ERR_INVALID_ARGUMENT`, never success.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_signed_verify(
     text: *const u8,

@@ -1,4 +1,5 @@
-//! Hashes and identifiers: SHA-256, Whirlpool, OT's SAMY digest, and base62 IDs.
+//! Hashes and identifiers: SHA-256, Whirlpool, OT's SAMY digest, SHA256D (suite v3), and
+//! base62 IDs.
 //!
 //! SAMY is legacy OT's default digest: `SHA-256(x) XOR Whirlpool(x)[0..32]`, 32 bytes. It names
 //! every Nym, contract and credential (as base62 text) and is what messages are signed over.
@@ -18,6 +19,19 @@ pub const SAMY_LEN: usize = 32;
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
+}
+
+/// Length of a SHA256D digest in bytes.
+pub const SHA256D_LEN: usize = 32;
+
+/// SHA256D of `data`: SHA-256(SHA-256(data)), the suite v3 digest.
+pub fn sha256d(data: &[u8]) -> [u8; SHA256D_LEN] {
+    sha256(&sha256(data))
+}
+
+/// The suite v3 identifier of `data`: base62(SHA256D(data)).
+pub fn id_of_v3(data: &[u8]) -> crate::Result<String> {
+    id_encode(&sha256d(data))
 }
 
 /// Whirlpool (ISO/IEC 10118-3, the final 2003 version) of `data`.

@@ -1,4 +1,5 @@
-//! RSA keys: generation, loading from every format legacy OT used, export, and NymIDs.
+//! Keys: RSA (legacy suite) and Ed25519 / X25519 (suite v3): generation, loading from every
+//! format legacy OT used and the RFC 8410 ones, export, and NymIDs.
 //!
 //! Loading detects the format:
 //!
@@ -11,19 +12,21 @@
 //! | `CERTIFICATE` bundles                    | legacy cert files: the private key block wins when a passphrase is given; a lone certificate gives its public key |
 //! | DER                                      | PKCS#8 (plain or encrypted), SPKI, PKCS#1; trailing bytes after the DER are ignored (legacy credential blobs have them) |
 //!
+//! Ed25519 and X25519 keys (suite v3) load from the RFC 8410 forms of the same containers:
+//! PKCS#8 `PRIVATE KEY` (v1, or v2 with a matching public key), PBES2 `ENCRYPTED PRIVATE KEY`
+//! and SPKI `PUBLIC KEY`, PEM or DER. Ed25519 public keys must be canonical and not of small
+//! order; X25519 public keys must not be of small order.
+//!
 //! Passphrases are bytes: since mid-2012 legacy private keys are locked with the 16 raw bytes of
 //! the wallet master key (see [`crate::symkey`]). As in legacy OT, an empty passphrase means
 //! `"test"`.
 
 mod der;
+mod ecc;
 mod legacy_pem;
 mod pem;
 mod rsa_engine;
 mod rsa_ops;
-
-pub use rsa_engine::ENGINE as RSA_ENGINE;
-use rsa_engine::{Private as EnginePrivate, Public as EnginePublic};
-use rsa_ops::Modulus;
 
 use pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncryptedPrivateKeyInfoRef};
@@ -36,6 +39,9 @@ use zeroize::Zeroizing;
 use crate::armor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hash;
+pub use rsa_engine::ENGINE as RSA_ENGINE;
+use rsa_engine::{Private as EnginePrivate, Public as EnginePublic};
+use rsa_ops::Modulus;
 
 /// Smallest RSA modulus accepted (legacy OT's default size).
 pub const MIN_BITS: u32 = 1024;
@@ -71,34 +77,58 @@ pub enum KeyFormat {
     Pkcs8Plain,
 }
 
-#[derive(Clone)]
-enum Inner {
-    Public,
-    /// The parsed key (for export) and the RSA engine's copy (for the private operation).
-    Private(Box<PrivateKey>, EnginePrivate),
+/// The algorithm of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// RSA (legacy suite): signs (PSS over SAMY) and opens type-1 envelopes.
+    Rsa,
+    /// Ed25519 (suite v3, roles A and S): signs `Hash: SHA256D` texts.
+    Ed25519,
+    /// X25519 (suite v3, role E): opens type-3 envelopes.
+    X25519,
 }
 
-/// An RSA key, public or private. Immutable; safe to share between threads.
-/// Private material is zeroized when the key is dropped (the `rsa` crate zeroizes on drop; the
-/// OpenSSL engine's copy is freed with `RSA_free`, which clears it).
+#[derive(Clone)]
+enum Material {
+    Rsa {
+        public: PublicKey,
+        /// The parsed private key (for export) and the RSA engine's copy (for the private
+        /// operation).
+        private: Option<(Box<PrivateKey>, EnginePrivate)>,
+        /// The RSA engine's copy of the public key.
+        engine: EnginePublic,
+        /// The modulus, big-endian, exactly the key's byte size.
+        n: Vec<u8>,
+    },
+    Ed25519(ecc::Ed),
+    X25519(ecc::X),
+}
+
+/// A key, public or private: RSA (legacy suite), Ed25519 or X25519 (suite v3). Immutable; safe
+/// to share between threads. Private material is zeroized when the key is dropped (the `rsa`
+/// and dalek crates zeroize on drop; the OpenSSL engine's copy is freed with `RSA_free`, which
+/// clears it).
 #[derive(Clone)]
 pub struct Key {
-    inner: Inner,
-    public: PublicKey,
-    engine: EnginePublic,
-    /// The modulus, big-endian, exactly the key's byte size.
-    n: Vec<u8>,
+    m: Material,
 }
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Key {{ bits: {}, private: {} }}",
+            "Key {{ algorithm: {:?}, bits: {}, private: {} }}",
+            self.algorithm(),
             self.bits(),
             self.is_private()
         )
     }
+}
+
+/// Using a key of the wrong algorithm is an argument error (`OT_ERR_INVALID_ARGUMENT`, "wrong
+/// key type" in the C contract), not a key-format one.
+fn wrong_kind(what: &str) -> Error {
+    Error::invalid(what.to_string())
 }
 
 fn check_size(bits: usize) -> Result<()> {
@@ -120,10 +150,12 @@ impl Key {
         check_size(k.n().bit_width() as usize)?;
         let n = k.n().to_be_bytes_trimmed_vartime().to_vec();
         Ok(Key {
-            engine: EnginePublic::new(&k)?,
-            public: k,
-            inner: Inner::Public,
-            n,
+            m: Material::Rsa {
+                engine: EnginePublic::new(&k)?,
+                public: k,
+                private: None,
+                n,
+            },
         })
     }
 
@@ -134,14 +166,44 @@ impl Key {
         let _ = k.precompute();
         let engine = EnginePrivate::new(&k)?;
         let mut key = Self::from_public(k.to_public_key())?;
-        key.inner = Inner::Private(Box::new(k), engine);
+        if let Material::Rsa { private, .. } = &mut key.m {
+            *private = Some((Box::new(k), engine));
+        }
         Ok(key)
     }
 
-    fn modulus(&self) -> Modulus<'_> {
-        Modulus {
-            bits: self.bits() as usize,
-            n: &self.n,
+    /// The RSA engine's public key and the modulus, for the RSA operations.
+    fn rsa_engine(&self) -> Result<(&EnginePublic, Modulus<'_>)> {
+        match &self.m {
+            Material::Rsa { engine, n, .. } => Ok((
+                engine,
+                Modulus {
+                    bits: self.bits() as usize,
+                    n,
+                },
+            )),
+            _ => Err(wrong_kind("this operation needs an RSA key")),
+        }
+    }
+
+    /// The RSA engine's private key and the modulus.
+    fn rsa_engine_private(&self) -> Result<(&EnginePrivate, Modulus<'_>)> {
+        match &self.m {
+            Material::Rsa {
+                private: Some((_, e)),
+                n,
+                ..
+            } => Ok((
+                e,
+                Modulus {
+                    bits: self.bits() as usize,
+                    n,
+                },
+            )),
+            Material::Rsa { private: None, .. } => {
+                Err(Error::invalid("this operation needs a private key"))
+            }
+            _ => Err(wrong_kind("this operation needs an RSA key")),
         }
     }
 
@@ -155,6 +217,31 @@ impl Key {
         let k = PrivateKey::new(&mut crate::rng::os_rng(), bits as usize)
             .map_err(|_| Error::internal("RSA key generation failed"))?;
         Self::from_private(k)
+    }
+
+    /// Generates a new Ed25519 key (suite v3 roles A and S) from 32 bytes of OS randomness.
+    pub fn generate_ed25519() -> Result<Key> {
+        Ok(Key {
+            m: Material::Ed25519(ecc::Ed::generate()?),
+        })
+    }
+
+    /// Generates a new X25519 key (suite v3 role E) from 32 bytes of OS randomness.
+    pub fn generate_x25519() -> Result<Key> {
+        Ok(Key {
+            m: Material::X25519(ecc::X::generate()?),
+        })
+    }
+
+    fn from_decoded(d: ecc::Decoded) -> Key {
+        match d {
+            ecc::Decoded::Ed(e) => Key {
+                m: Material::Ed25519(e),
+            },
+            ecc::Decoded::X(x) => Key {
+                m: Material::X25519(x),
+            },
+        }
     }
 
     /// Loads a key from any supported format (see the module docs).
@@ -280,6 +367,12 @@ impl Key {
 
     fn load_der(input: &[u8], pass: Option<&[u8]>) -> Result<Key> {
         let der = der::first_tlv(input)?;
+        if let Some(d) = ecc::from_pkcs8_der(der)? {
+            return Ok(Self::from_decoded(d));
+        }
+        if let Some(d) = ecc::from_spki_der(der)? {
+            return Ok(Self::from_decoded(d));
+        }
         if let Ok(k) = PrivateKey::from_pkcs8_der(der) {
             return Self::from_private(k);
         }
@@ -302,7 +395,7 @@ impl Key {
             return Self::from_public(k);
         }
         Err(Error::key_format(
-            "DER data is not an RSA key (PKCS#8, encrypted PKCS#8, SPKI or PKCS#1)",
+            "DER data is not a key (PKCS#8, encrypted PKCS#8, SPKI or PKCS#1)",
         ))
     }
 
@@ -334,6 +427,9 @@ impl Key {
                     "wrong passphrase for the encrypted key",
                 ),
             })?;
+        if let Ok(Some(d)) = ecc::from_pkcs8_der(doc.as_bytes()) {
+            return Ok(Self::from_decoded(d));
+        }
         let k = PrivateKey::from_pkcs8_der(doc.as_bytes()).map_err(|_| {
             // 3DES/CBC padding checks pass by chance for about 1 wrong passphrase in 256.
             Error::new(
@@ -346,53 +442,167 @@ impl Key {
 
     /// A public-only copy.
     pub fn to_public(&self) -> Key {
-        Key {
-            inner: Inner::Public,
-            public: self.public.clone(),
-            engine: self.engine.clone(),
-            n: self.n.clone(),
+        let m = match &self.m {
+            Material::Rsa {
+                public, engine, n, ..
+            } => Material::Rsa {
+                public: public.clone(),
+                private: None,
+                engine: engine.clone(),
+                n: n.clone(),
+            },
+            Material::Ed25519(e) => Material::Ed25519(ecc::Ed {
+                public: e.public,
+                private: None,
+            }),
+            Material::X25519(x) => Material::X25519(ecc::X {
+                public: x.public,
+                private: None,
+            }),
+        };
+        Key { m }
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        match self.m {
+            Material::Rsa { .. } => Algorithm::Rsa,
+            Material::Ed25519(_) => Algorithm::Ed25519,
+            Material::X25519(_) => Algorithm::X25519,
         }
+    }
+
+    /// Whether this is a suite v3 key (Ed25519 or X25519).
+    pub fn is_v3(&self) -> bool {
+        !matches!(self.m, Material::Rsa { .. })
     }
 
     /// Whether this key holds private material.
     pub fn is_private(&self) -> bool {
-        matches!(self.inner, Inner::Private(..))
-    }
-
-    /// Modulus size in bits.
-    pub fn bits(&self) -> u32 {
-        self.public.n().bit_width()
-    }
-
-    /// Modulus size in bytes (the length of signatures and wrapped keys).
-    pub fn size(&self) -> usize {
-        self.public.size()
-    }
-
-    pub(crate) fn private_key(&self) -> Result<&PrivateKey> {
-        self.private_parts().map(|(k, _)| k)
-    }
-
-    fn private_parts(&self) -> Result<(&PrivateKey, &EnginePrivate)> {
-        match &self.inner {
-            Inner::Private(k, e) => Ok((k, e)),
-            Inner::Public => Err(Error::invalid("this operation needs a private key")),
+        match &self.m {
+            Material::Rsa { private, .. } => private.is_some(),
+            Material::Ed25519(e) => e.private.is_some(),
+            Material::X25519(x) => x.private.is_some(),
         }
     }
 
-    fn private_engine(&self) -> Result<&EnginePrivate> {
-        self.private_parts().map(|(_, e)| e)
+    /// RSA: the modulus size in bits. Ed25519 and X25519: 256 (the size of the 32-byte keys).
+    pub fn bits(&self) -> u32 {
+        match &self.m {
+            Material::Rsa { public, .. } => public.n().bit_width(),
+            _ => 256,
+        }
+    }
+
+    /// RSA: the modulus size in bytes (the length of signatures and wrapped keys).
+    /// Ed25519 and X25519: 32 (the public key's length).
+    pub fn size(&self) -> usize {
+        match &self.m {
+            Material::Rsa { public, .. } => public.size(),
+            _ => 32,
+        }
+    }
+
+    fn rsa_public(&self) -> Result<&PublicKey> {
+        match &self.m {
+            Material::Rsa { public, .. } => Ok(public),
+            _ => Err(wrong_kind("this operation needs an RSA key")),
+        }
+    }
+
+    pub(crate) fn private_key(&self) -> Result<&PrivateKey> {
+        match &self.m {
+            Material::Rsa {
+                private: Some((k, _)),
+                ..
+            } => Ok(k),
+            Material::Rsa { private: None, .. } => {
+                Err(Error::invalid("this operation needs a private key"))
+            }
+            _ => Err(wrong_kind("this operation needs an RSA key")),
+        }
+    }
+
+    /// Fails unless the key holds private material (of any algorithm).
+    #[allow(dead_code)]
+    pub(crate) fn require_private(&self) -> Result<()> {
+        if self.is_private() {
+            Ok(())
+        } else {
+            Err(Error::invalid("this operation needs a private key"))
+        }
+    }
+
+    pub(crate) fn ed25519(&self) -> Result<&ecc::Ed> {
+        match &self.m {
+            Material::Ed25519(e) => Ok(e),
+            _ => Err(wrong_kind("this operation needs an Ed25519 key")),
+        }
+    }
+
+    /// The X25519 public key bytes.
+    pub(crate) fn x25519_public(&self) -> Result<&x25519_dalek::PublicKey> {
+        match &self.m {
+            Material::X25519(x) => Ok(&x.public),
+            _ => Err(wrong_kind("this operation needs an X25519 key")),
+        }
+    }
+
+    /// The X25519 static secret.
+    pub(crate) fn x25519_secret(&self) -> Result<&x25519_dalek::StaticSecret> {
+        match &self.m {
+            Material::X25519(ecc::X {
+                private: Some(s), ..
+            }) => Ok(s),
+            Material::X25519(_) => Err(Error::invalid("this operation needs a private key")),
+            _ => Err(wrong_kind("this operation needs an X25519 key")),
+        }
+    }
+
+    /// The DER SubjectPublicKeyInfo (RFC 8410 for v3 keys; 44 bytes).
+    pub fn spki_der(&self) -> Result<Vec<u8>> {
+        match &self.m {
+            Material::Rsa { public, .. } => Ok(public
+                .to_public_key_der()
+                .map_err(|_| Error::internal("SPKI encoding failed"))?
+                .as_bytes()
+                .to_vec()),
+            Material::Ed25519(e) => Ok(e.spki_der()),
+            Material::X25519(x) => Ok(x.spki_der()),
+        }
+    }
+
+    /// The DER PKCS#8 PrivateKeyInfo of a private key.
+    fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let none = || Error::invalid("this operation needs a private key");
+        match &self.m {
+            Material::Rsa { .. } => Ok(Zeroizing::new(
+                self.private_key()?
+                    .to_pkcs8_der()
+                    .map_err(|_| Error::internal("PKCS#8 encoding failed"))?
+                    .as_bytes()
+                    .to_vec(),
+            )),
+            Material::Ed25519(e) => e.pkcs8_der().ok_or_else(none),
+            Material::X25519(x) => x.pkcs8_der().ok_or_else(none),
+        }
     }
 
     /// The standard SPKI PEM text (`-----BEGIN PUBLIC KEY-----`, 64-column lines, `\n`).
     pub fn spki_pem(&self) -> Result<String> {
-        self.public
-            .to_public_key_pem(pkcs8::LineEnding::LF)
+        let doc = pkcs8::Document::try_from(self.spki_der()?)
+            .map_err(|_| Error::internal("SPKI encoding failed"))?;
+        doc.to_pem("PUBLIC KEY", pkcs8::LineEnding::LF)
             .map_err(|_| Error::internal("SPKI encoding failed"))
     }
 
     /// The OT public-key block: SPKI PEM → data-path armor → `PUBLIC KEY` bookends.
     pub fn ot_public_block(&self, escaped: bool) -> Result<String> {
+        if self.is_v3() {
+            return Err(Error::unsupported(
+                "the OT public-key block is a legacy RSA format; v3 keys use SPKI PEM",
+            ));
+        }
         let pem = self.spki_pem()?;
         let body = armor::encode(pem.as_bytes(), armor::Kind::Data)?;
         let esc = if escaped { "- " } else { "" };
@@ -401,10 +611,14 @@ impl Key {
         ))
     }
 
-    /// The key's NymID as legacy OT computed it for a key: base62(SAMY(escaped OT public-key
-    /// block)). In the credentials era (2013+) a Nym's ID is this value for its master
-    /// credential's signing key.
+    /// The key's NymID. RSA: as legacy OT computed it for a key, base62(SAMY(escaped OT
+    /// public-key block)); in the credentials era (2013+) a Nym's ID is this value for its
+    /// master credential's signing key. Ed25519 / X25519 (suite v3 §2):
+    /// base62(SHA256D(SPKI DER)); a v3 identity's NymID is that of its Ed25519 A key.
     pub fn nym_id(&self) -> Result<String> {
+        if self.is_v3() {
+            return hash::id_of_v3(&self.spki_der()?);
+        }
         Ok(hash::id_of(self.ot_public_block(true)?.as_bytes()))
     }
 
@@ -415,14 +629,15 @@ impl Key {
             KeyFormat::OtPublic => Ok(self.ot_public_block(true)?.into_bytes()),
             KeyFormat::OtPublicUnescaped => Ok(self.ot_public_block(false)?.into_bytes()),
             KeyFormat::Pkcs8Plain => {
-                let k = self.private_key()?;
-                let pem = k
-                    .to_pkcs8_pem(pkcs8::LineEnding::LF)
+                let doc = pkcs8::SecretDocument::try_from(self.pkcs8_der()?.to_vec())
+                    .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
+                let pem = doc
+                    .to_pem("PRIVATE KEY", pkcs8::LineEnding::LF)
                     .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
                 Ok(pem.as_bytes().to_vec())
             }
             KeyFormat::Pkcs8Encrypted | KeyFormat::Pkcs8EncryptedLegacy => {
-                let k = self.private_key()?;
+                let der = self.pkcs8_der()?;
                 let pass =
                     pass.ok_or_else(|| Error::invalid("an encrypted export needs a passphrase"))?;
                 if pass.is_empty() {
@@ -456,12 +671,6 @@ impl Key {
                     )
                 }
                 .map_err(|_| Error::internal("PBES2 parameter setup failed"))?;
-                let der = Zeroizing::new(
-                    k.to_pkcs8_der()
-                        .map_err(|_| Error::internal("PKCS#8 encoding failed"))?
-                        .as_bytes()
-                        .to_vec(),
-                );
                 let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_slice())
                     .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
                 let enc = info
@@ -478,7 +687,7 @@ impl Key {
     /// PKCS#1 public key DER (used by tests and interop tooling).
     pub fn pkcs1_public_der(&self) -> Result<Vec<u8>> {
         Ok(self
-            .public
+            .rsa_public()?
             .to_pkcs1_der()
             .map_err(|_| Error::internal("PKCS#1 encoding failed"))?
             .as_bytes()
@@ -487,14 +696,16 @@ impl Key {
 
     /// RSA PKCS#1 v1.5 encryption (type 2 padding) of a short secret, as `EVP_SealInit` did.
     pub(crate) fn wrap(&self, secret: &[u8]) -> Result<Vec<u8>> {
-        rsa_ops::pkcs1v15_encrypt(&self.engine, self.modulus(), secret)
+        let (engine, modulus) = self.rsa_engine()?;
+        rsa_ops::pkcs1v15_encrypt(engine, modulus, secret)
     }
 
     /// Unwraps an envelope's 16-byte session key: the bytes and 1 when the PKCS#1 v1.5 padding is
     /// valid for a 16-byte message, otherwise dummy bytes and 0 — decided without
     /// secret-dependent branches, so every failure takes the same path.
     pub(crate) fn unwrap_session_key(&self, wrapped: &[u8]) -> Result<(Zeroizing<[u8; 16]>, u8)> {
-        rsa_ops::pkcs1v15_unwrap_fixed::<16>(self.private_engine()?, self.modulus(), wrapped)
+        let (engine, modulus) = self.rsa_engine_private()?;
+        rsa_ops::pkcs1v15_unwrap_fixed::<16>(engine, modulus, wrapped)
     }
 
     /// RSA PKCS#1 v1.5 decryption with implicit rejection: malformed padding yields
@@ -517,13 +728,27 @@ impl Key {
     /// Legacy OT signature over a 32-byte SAMY digest: EMSA-PSS with SHA-256, MGF1-SHA-256 and
     /// the maximum salt length (`emLen - 32 - 2`; 94 bytes for RSA-1024), raw RSA, k bytes.
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>> {
-        rsa_ops::pss_sign_max_salt(self.private_engine()?, self.modulus(), digest)
+        let (engine, modulus) = self.rsa_engine_private()?;
+        rsa_ops::pss_sign_max_salt(engine, modulus, digest)
+    }
+
+    /// Pure Ed25519 (RFC 8032) signature of `msg` with an Ed25519 private key: 64 bytes,
+    /// deterministic.
+    pub fn sign_ed25519(&self, msg: &[u8]) -> Result<[u8; 64]> {
+        self.ed25519()?.sign(msg)
+    }
+
+    /// Strict Ed25519 verification (exactly 64 bytes, canonical `S` and `R`, `R` not of small
+    /// order; the key itself was checked on load).
+    pub fn verify_ed25519(&self, msg: &[u8], sig: &[u8]) -> Result<()> {
+        self.ed25519()?.verify(msg, sig)
     }
 
     /// Verifies a legacy OT signature over a 32-byte digest (PSS, MGF1-SHA-256, salt length
     /// recovered from the signature, as OpenSSL's `-2` did).
     pub fn verify_digest(&self, digest: &[u8; 32], sig: &[u8]) -> Result<()> {
-        if rsa_ops::pss_verify_any_salt(&self.engine, self.modulus(), digest, sig) {
+        let (engine, modulus) = self.rsa_engine()?;
+        if rsa_ops::pss_verify_any_salt(engine, modulus, digest, sig) {
             Ok(())
         } else {
             Err(Error::new(

@@ -18,11 +18,34 @@
 //! The signed bytes are the content lines exactly as parsed by the legacy reader: each line
 //! verbatim (escape dashes kept, `\r` kept) plus `\n`. The signature is EMSA-PSS (SHA-256,
 //! MGF1-SHA-256, maximum salt) over SAMY(content), see [`Key::sign_digest`].
+//!
+//! Suite v3 (an Ed25519 signer) writes `Hash: SHA256D` and signs, with pure Ed25519, the
+//! 32-byte digest `SHA256D(TYPE || 0x0A || content)`: the document type is bound, so a v3
+//! `MESSAGE` signature cannot be replayed as a `CONTRACT`. The key chooses: RSA signs SAMY,
+//! Ed25519 signs SHA256D, and verification refuses every other pairing. Parsing is stricter than
+//! the legacy reader for both hash types: a second `Hash: ` line (which the legacy reader would
+//! take as a switch, silently dropping the line after it) makes the text malformed.
 
 use crate::armor;
 use crate::error::{Error, ErrorKind, Result, quote};
 use crate::hash;
-use crate::keys::Key;
+use crate::keys::{Algorithm, Key};
+
+/// The `Hash:` value of legacy (RSA) signed texts.
+pub const HASH_SAMY: &str = "SAMY";
+/// The `Hash:` value of suite v3 (Ed25519) signed texts.
+pub const HASH_SHA256D: &str = "SHA256D";
+/// Length of an Ed25519 signature.
+pub const ED25519_SIG_LEN: usize = 64;
+
+/// The suite v3 signed digest: SHA256D(TYPE || 0x0A || content).
+pub fn v3_digest(doc_type: &str, content: &[u8]) -> [u8; 32] {
+    let mut m = Vec::with_capacity(doc_type.len() + 1 + content.len());
+    m.extend_from_slice(doc_type.as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(content);
+    hash::sha256d(&m)
+}
 
 /// Longest line the legacy reader handles (`OTString::sgets` cuts lines at 2047 characters).
 pub const MAX_LINE: usize = 2047;
@@ -73,7 +96,8 @@ fn check_meta(m: &str) -> Result<()> {
 /// A final `\n` is added to `content` when missing (the legacy reader re-terminates every line,
 /// so content without it could not verify). Content is refused when a legacy reader would
 /// change it: NUL bytes, lines longer than 2047 characters, lines starting with `-` that are
-/// not escaped as `- -`, or lines starting with `Hash: `.
+/// not escaped as `- -`, or lines starting with `Hash: `. (The line-length limit applies to
+/// RSA/SAMY texts only: legacy readers never accept SHA256D texts anyway.)
 pub fn create(doc_type: &str, content: &[u8], signer: &Key, meta: Option<&str>) -> Result<String> {
     armor::check_type(doc_type)?;
     if let Some(m) = meta {
@@ -88,8 +112,10 @@ pub fn create(doc_type: &str, content: &[u8], signer: &Key, meta: Option<&str>) 
     if !text.ends_with('\n') {
         text.push('\n');
     }
+    // The 2047-character limit protects legacy readers, which only ever see SAMY texts.
+    let legacy = signer.algorithm() == Algorithm::Rsa;
     for (i, line) in text[..text.len() - 1].split('\n').enumerate() {
-        if line.len() > MAX_LINE {
+        if legacy && line.len() > MAX_LINE {
             return Err(Error::invalid(format!(
                 "content line {} is longer than {MAX_LINE} characters",
                 i + 1
@@ -108,12 +134,27 @@ pub fn create(doc_type: &str, content: &[u8], signer: &Key, meta: Option<&str>) 
             )));
         }
     }
-    let sig = signer.sign_digest(&hash::samy(text.as_bytes()))?;
+    let (sig, hash_name) = match signer.algorithm() {
+        Algorithm::Rsa => (signer.sign_digest(&hash::samy(text.as_bytes()))?, HASH_SAMY),
+        Algorithm::Ed25519 => (
+            signer
+                .sign_ed25519(&v3_digest(doc_type, text.as_bytes()))?
+                .to_vec(),
+            HASH_SHA256D,
+        ),
+        Algorithm::X25519 => {
+            return Err(Error::invalid(
+                "an X25519 key cannot sign: sign with an RSA or Ed25519 key",
+            ));
+        }
+    };
     let sig_armor = armor::encode(&sig, armor::Kind::Data)?;
     let mut out = String::with_capacity(text.len() + sig_armor.len() + 300);
     out.push_str("-----BEGIN SIGNED ");
     out.push_str(doc_type);
-    out.push_str("-----\nHash: SAMY\n\n");
+    out.push_str("-----\nHash: ");
+    out.push_str(hash_name);
+    out.push_str("\n\n");
     out.push_str(&text);
     out.push_str("-----BEGIN ");
     out.push_str(doc_type);
@@ -164,6 +205,7 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
     let mut sig_body = String::new();
     let mut meta: Option<String> = None;
     let mut skip_next = false;
+    let mut seen_hash = false;
     let finish =
         |body: &mut String, meta: &mut Option<String>, sigs: &mut Vec<Signature>| -> Result<()> {
             let bytes = armor::decode_body(body, armor::Kind::Data)
@@ -175,15 +217,34 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
             body.clear();
             Ok(())
         };
+    let mut after_hash = false;
     for l in lines {
+        if after_hash {
+            // Stricter than legacy: the line the legacy reader drops after `Hash:` must be the
+            // blank one, so nothing (a second `Hash:` line, say) is silently skipped.
+            after_hash = false;
+            if !l.trim_end_matches('\r').is_empty() {
+                return Err(Error::malformed(
+                    "the line after the \"Hash: \" line is not blank",
+                ));
+            }
+            continue;
+        }
         if skip_next {
             skip_next = false;
             continue;
         }
         if !in_sig {
             if let Some(h) = l.strip_prefix("Hash: ") {
+                // Stricter than legacy: one hash line, before any content.
+                if seen_hash || !content.is_empty() {
+                    return Err(Error::malformed(
+                        "a second \"Hash: \" line inside the signed content",
+                    ));
+                }
+                seen_hash = true;
                 hash_type = h.trim_end_matches('\r').to_ascii_uppercase();
-                skip_next = true;
+                after_hash = true;
                 continue;
             }
             if l.starts_with('-') {
@@ -202,7 +263,7 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
                     ));
                 }
             }
-            if l.len() > MAX_LINE {
+            if l.len() > MAX_LINE && hash_type != HASH_SHA256D {
                 return Err(Error::malformed(format!(
                     "a content line is longer than {MAX_LINE} characters"
                 )));
@@ -249,11 +310,32 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
 
 impl SignedText {
     /// Verifies that at least one signature was made by `signer`; returns the content.
+    ///
+    /// `Hash: SAMY` verifies only with an RSA key and `Hash: SHA256D` only with an Ed25519 key;
+    /// any other pairing is [`ErrorKind::InvalidArgument`] (wrong key type), never a success.
     pub fn verify(&self, signer: &Key) -> Result<&[u8]> {
-        if self.hash_type != "SAMY" {
-            return Err(Error::unsupported(format!(
-                "hash type {} is not supported (only SAMY)",
-                quote(&self.hash_type)
+        let alg = signer.algorithm();
+        let ok = match self.hash_type.as_str() {
+            HASH_SAMY if alg == Algorithm::Rsa => true,
+            HASH_SHA256D if alg == Algorithm::Ed25519 => true,
+            HASH_SAMY | HASH_SHA256D => false,
+            other => {
+                return Err(Error::unsupported(format!(
+                    "hash type {} is not supported (only SAMY and SHA256D)",
+                    quote(other)
+                )));
+            }
+        };
+        if !ok {
+            return Err(Error::invalid(format!(
+                "a \"Hash: {}\" text verifies only with {} key, not {:?}",
+                self.hash_type,
+                if self.hash_type == HASH_SAMY {
+                    "an RSA"
+                } else {
+                    "an Ed25519"
+                },
+                alg
             )));
         }
         if self.signatures.is_empty() {
@@ -262,12 +344,18 @@ impl SignedText {
                 "the document has no signature",
             ));
         }
-        let digest = hash::samy(&self.content);
-        if self
-            .signatures
-            .iter()
-            .any(|s| signer.verify_digest(&digest, &s.bytes).is_ok())
-        {
+        let verified = if alg == Algorithm::Rsa {
+            let digest = hash::samy(&self.content);
+            self.signatures
+                .iter()
+                .any(|s| signer.verify_digest(&digest, &s.bytes).is_ok())
+        } else {
+            let digest = v3_digest(&self.doc_type, &self.content);
+            self.signatures.iter().any(|s| {
+                s.bytes.len() == ED25519_SIG_LEN && signer.verify_ed25519(&digest, &s.bytes).is_ok()
+            })
+        };
+        if verified {
             Ok(&self.content)
         } else {
             Err(Error::new(

@@ -12,7 +12,7 @@ use super::{Options, check_bind_endpoint, check_endpoint, context, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::Key;
+use crate::keys::{Algorithm, Key};
 use crate::signed::{self, SignedText};
 
 /// Where a request came from, so that its reply (and pushes) can go back there.
@@ -44,6 +44,10 @@ impl Route {
 /// from any thread); answered once with [`Notary::reply`].
 pub struct Request {
     id: u64,
+    /// Index of the notary identity that opened it (its auth key signs the reply).
+    identity: usize,
+    /// Whether it came as a legacy (type 0/1) envelope: its reply must then be RSA/SAMY.
+    legacy: bool,
     text: Vec<u8>,
     parsed: SignedText,
     route: Option<Route>,
@@ -73,6 +77,17 @@ impl Request {
         &self.parsed.content
     }
 
+    /// The `Hash:` type of the request's signed text (`SAMY`: an RSA signer, `SHA256D`: an
+    /// Ed25519 signer), so the application knows which kind of sender key to verify with.
+    pub fn hash_type(&self) -> &str {
+        &self.parsed.hash_type
+    }
+
+    /// Whether the request came in a legacy envelope (type 0/1) rather than type 3.
+    pub fn is_legacy_envelope(&self) -> bool {
+        self.legacy
+    }
+
     /// Verifies the request's signature with the sender's authentication key; returns the content.
     pub fn verify(&self, sender_auth: &Key) -> Result<&[u8]> {
         self.parsed.verify(sender_auth)
@@ -89,6 +104,8 @@ pub fn open_request_frame(frame: &[u8], nym_id: &str, enc: &Key) -> Result<Reque
     let parsed = signed::parse(&text)?;
     Ok(Request {
         id: 0,
+        identity: 0,
+        legacy: env.envelope_type() != 3,
         text,
         parsed,
         route: None,
@@ -116,6 +133,42 @@ pub struct NotaryStats {
     pub pushes: u64,
     /// Push routes dropped because their client was gone.
     pub dropped_routes: u64,
+}
+
+/// One notary identity: `auth` signs replies, `enc` opens requests sealed to `nym_id`.
+struct Identity {
+    auth: Key,
+    enc: Key,
+    nym_id: String,
+}
+
+/// Most identities one notary holds.
+pub const MAX_NOTARY_IDENTITIES: usize = 8;
+
+fn check_identity(auth: &Key, enc: &Key, nym_id: &str) -> Result<Identity> {
+    if !auth.is_private() || !enc.is_private() {
+        return Err(Error::invalid("the notary keys must be private keys"));
+    }
+    if auth.algorithm() == Algorithm::X25519 {
+        return Err(Error::invalid(
+            "the notary authentication key signs replies: RSA or Ed25519, not X25519",
+        ));
+    }
+    if enc.algorithm() == Algorithm::Ed25519 {
+        return Err(Error::invalid(
+            "the notary encryption key opens requests: RSA or X25519, not Ed25519",
+        ));
+    }
+    if nym_id.is_empty() || nym_id.len() > 1024 {
+        return Err(Error::invalid(
+            "the notary NymID must be 1..=1024 characters",
+        ));
+    }
+    Ok(Identity {
+        auth: auth.clone(),
+        enc: enc.clone(),
+        nym_id: nym_id.to_string(),
+    })
 }
 
 /// How many v2 replies the notary keeps to answer resent requests.
@@ -148,12 +201,17 @@ struct PushRoutes {
 /// A notary endpoint: ROUTER sockets that serve legacy REQ clients exactly as a legacy REP
 /// notary did, and v2 DEALER clients (pipelined requests, idempotent resends, pushes). Used by
 /// one thread at a time (it may move between threads).
+///
+/// Suite v3: a notary may hold several identities at once (an RSA one for legacy clients and a
+/// v3 one, say; [`Notary::add_identity`]). A request's envelope type (1: RSA, 3: X25519) and its
+/// recipient NymIDs choose the identity that opens it; the reply is signed by that identity and
+/// sealed to the key the application names, whose algorithm chooses the envelope type — so a
+/// legacy client is only ever sent type 1 and SAMY.
 pub struct Notary {
     bound: Vec<Bound>,
     opts: Options,
-    auth: Key,
-    enc: Key,
-    nym_id: String,
+    /// The notary's identities; the first is the one given to [`Notary::bind`].
+    identities: Vec<Identity>,
     next_id: u64,
     tag: u64,
     stats: NotaryStats,
@@ -203,21 +261,12 @@ impl Notary {
     }
 
     fn unbound(auth: &Key, enc: &Key, nym_id: &str, opts: &Options) -> Result<Notary> {
-        if !auth.is_private() || !enc.is_private() {
-            return Err(Error::invalid("the notary keys must be private keys"));
-        }
-        if nym_id.is_empty() || nym_id.len() > 1024 {
-            return Err(Error::invalid(
-                "the notary NymID must be 1..=1024 characters",
-            ));
-        }
+        let first = check_identity(auth, enc, nym_id)?;
         static TAGS: AtomicU64 = AtomicU64::new(1);
         Ok(Notary {
             bound: Vec::new(),
             opts: opts.clone(),
-            auth: auth.clone(),
-            enc: enc.clone(),
-            nym_id: nym_id.to_string(),
+            identities: vec![first],
             next_id: 1,
             tag: TAGS.fetch_add(1, Ordering::Relaxed),
             stats: NotaryStats::default(),
@@ -275,6 +324,98 @@ impl Notary {
             worker: None,
         });
         Ok(resolved)
+    }
+
+    /// Adds another identity served on the same endpoints (e.g. a v3 identity next to the RSA
+    /// one): `auth` (RSA or Ed25519) signs replies to requests it opened, `enc` (RSA or X25519)
+    /// opens requests sealed to `nym_id`. NymIDs must differ; at most
+    /// [`MAX_NOTARY_IDENTITIES`] identities.
+    pub fn add_identity(&mut self, auth: &Key, enc: &Key, nym_id: &str) -> Result<()> {
+        self.check_process()?;
+        let id = check_identity(auth, enc, nym_id)?;
+        if self.identities.iter().any(|i| i.nym_id == nym_id) {
+            return Err(Error::invalid(
+                "the notary already has an identity with this NymID",
+            ));
+        }
+        if self.identities.len() >= MAX_NOTARY_IDENTITIES {
+            return Err(Error::invalid(format!(
+                "a notary holds at most {MAX_NOTARY_IDENTITIES} identities"
+            )));
+        }
+        self.identities.push(id);
+        Ok(())
+    }
+
+    /// The number of identities the notary serves.
+    pub fn identity_count(&self) -> usize {
+        self.identities.len()
+    }
+
+    /// The identity for an envelope: the first whose encryption key fits the envelope type and
+    /// whose NymID has an entry; else the first that fits (it may still open a key-only entry).
+    fn identity_for(&self, env: &Envelope) -> Option<usize> {
+        let want = if env.envelope_type() == 3 {
+            Algorithm::X25519
+        } else {
+            Algorithm::Rsa
+        };
+        let ids = env.recipient_ids();
+        let fits = |i: &&Identity| i.enc.algorithm() == want;
+        self.identities
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| fits(i))
+            .find(|(_, i)| ids.contains(&i.nym_id.as_str()))
+            .or_else(|| self.identities.iter().enumerate().find(|(_, i)| fits(i)))
+            .map(|(n, _)| n)
+    }
+
+    /// De-armors, parses and opens a request body with the identity its envelope names.
+    fn open_with_identity(&self, body: &[u8]) -> Result<Request> {
+        let frame = &body[..memchr::memchr(0, body).unwrap_or(body.len())];
+        let env = Envelope::parse(&armor::decode(frame, Kind::Data)?)?;
+        let n = self.identity_for(&env).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NoMatchingRecipient,
+                format!(
+                    "this notary has no identity that opens type-{} envelopes",
+                    env.envelope_type()
+                ),
+            )
+        })?;
+        let ident = &self.identities[n];
+        let text = env.open(Some(&ident.nym_id), &ident.enc)?;
+        let parsed = signed::parse(&text)?;
+        Ok(Request {
+            id: 0,
+            identity: n,
+            legacy: env.envelope_type() != 3,
+            text,
+            parsed,
+            route: None,
+            notary: 0,
+            replied: AtomicBool::new(false),
+        })
+    }
+
+    /// The key that signs an answer in the requester's suite: for a legacy (type-1 or
+    /// unreadable) request an RSA one, for a type-3 request preferably an Ed25519 one.
+    fn signer_for_body(&self, body: &[u8]) -> Option<&Key> {
+        let frame = &body[..memchr::memchr(0, body).unwrap_or(body.len())];
+        let v3 = armor::decode(frame, Kind::Data).is_ok_and(|b| b.starts_with(&[0, 3]));
+        let rsa = self
+            .identities
+            .iter()
+            .find(|i| i.auth.algorithm() == Algorithm::Rsa);
+        if !v3 {
+            return rsa.map(|i| &i.auth);
+        }
+        self.identities
+            .iter()
+            .find(|i| i.auth.algorithm() == Algorithm::Ed25519)
+            .or(rsa)
+            .map(|i| &i.auth)
     }
 
     /// A worker notary: connects to a broker's backend (`ot-broker`, [`super::Broker`]) instead of
@@ -521,7 +662,7 @@ impl Notary {
     fn open(&mut self, body: &[u8], route: Route) -> Result<Request> {
         let id = self.next_id;
         self.next_id += 1;
-        match open_request_frame(body, &self.nym_id, &self.enc) {
+        match self.open_with_identity(body) {
             Ok(mut req) => {
                 req.id = id;
                 req.route = Some(route);
@@ -545,16 +686,19 @@ impl Notary {
                     }
                     None if self.opts.reply_errors => {
                         let content = format!("{ERROR_REPLY_PREFIX}{reason}\"/>\n");
-                        if let Ok(frame) =
-                            signed::create("MESSAGE", content.as_bytes(), &self.auth, None)
-                                .and_then(|t| {
-                                    armor::encode_bookended(
-                                        t.as_bytes(),
-                                        Kind::String,
-                                        "MESSAGE",
-                                        false,
-                                    )
-                                })
+                        // Signed in the requester's suite: a legacy request only ever gets an
+                        // RSA/SAMY answer, or none if the notary has no RSA identity.
+                        if let Some(signer) = self.signer_for_body(body)
+                            && let Ok(frame) =
+                                signed::create("MESSAGE", content.as_bytes(), signer, None)
+                                    .and_then(|t| {
+                                        armor::encode_bookended(
+                                            t.as_bytes(),
+                                            Kind::String,
+                                            "MESSAGE",
+                                            false,
+                                        )
+                                    })
                         {
                             let _ =
                                 self.send(route.socket, route.legacy_frames(frame.into_bytes()));
@@ -568,8 +712,8 @@ impl Notary {
         }
     }
 
-    fn reply_frame(&self, content: &[u8], recipient: Option<&Key>) -> Result<Vec<u8>> {
-        let text = signed::create("MESSAGE", content, &self.auth, None)?;
+    fn reply_frame(&self, auth: &Key, content: &[u8], recipient: Option<&Key>) -> Result<Vec<u8>> {
+        let text = signed::create("MESSAGE", content, auth, None)?;
         Ok(match recipient {
             Some(k) => Envelope::seal(&[Recipient { nym_id: "", key: k }], text.as_bytes())?
                 .to_armor(true)?,
@@ -579,10 +723,14 @@ impl Notary {
     }
 
     /// Answers `request` (received by this notary, not answered yet; any order): `content` is
-    /// signed as a `MESSAGE` with the notary's authentication key, sealed to `recipient` (the
-    /// client's encryption key) with an empty NymID and sent bookended as `ENVELOPE`; with
-    /// `None`, sent as the legacy unencrypted bookended `MESSAGE`. `Transport` when the
-    /// requester has disconnected.
+    /// signed as a `MESSAGE` with the authentication key of the identity that opened the
+    /// request, sealed to `recipient` (the client's encryption key: RSA → type 1, X25519 → type
+    /// 3) with an empty NymID and sent bookended as `ENVELOPE`; with `None`, sent as the legacy
+    /// unencrypted bookended `MESSAGE`. `Transport` when the requester has disconnected. A
+    /// request that arrived as type 1 (a possibly legacy client) is answered only with RSA/SAMY:
+    /// an identity that signs with Ed25519 is refused (`InvalidArgument`) rather than sending a
+    /// legacy peer a SHA256D signature; a type-3 reply goes only where the application names an
+    /// X25519 key, i.e. to a peer whose keys are v3.
     pub fn reply(
         &mut self,
         request: &Request,
@@ -599,13 +747,23 @@ impl Notary {
                 ));
             }
         };
+        let ident = self
+            .identities
+            .get(request.identity)
+            .ok_or_else(|| Error::internal("request identity missing"))?;
+        if request.legacy && ident.auth.algorithm() != Algorithm::Rsa {
+            return Err(Error::invalid(
+                "this request came as a legacy type-1 envelope: its reply must be signed with \
+                 an RSA key (Hash: SAMY), and this identity signs with Ed25519",
+            ));
+        }
         if request.replied.swap(true, Ordering::AcqRel) {
             return Err(Error::new(
                 ErrorKind::State,
                 "this request was already answered",
             ));
         }
-        let frame = match self.reply_frame(content, recipient) {
+        let frame = match self.reply_frame(&ident.auth, content, recipient) {
             Ok(f) => f,
             Err(e) => {
                 request.replied.store(false, Ordering::Release);
@@ -681,6 +839,20 @@ impl Notary {
         Ok(())
     }
 
+    fn push_signer(&self, subscriber_enc: &Key) -> &Key {
+        let want = if subscriber_enc.algorithm() == Algorithm::X25519 {
+            Algorithm::Ed25519
+        } else {
+            Algorithm::Rsa
+        };
+        &self
+            .identities
+            .iter()
+            .find(|i| i.auth.algorithm() == want)
+            .unwrap_or(&self.identities[0])
+            .auth
+    }
+
     /// Sends `content` (signed by the notary, sealed to each subscriber) to every live route of
     /// `nym_id`, with the NymID's next sequence number. Routes whose client is gone are dropped.
     /// Returns how many routes it reached (0 when nobody is subscribed).
@@ -695,7 +867,9 @@ impl Notary {
         let mut kept = Vec::with_capacity(routes.len());
         let mut delivered = 0;
         for (socket, peer, key) in routes {
-            let frame = self.reply_frame(content, Some(&key))?;
+            // Signed in the subscriber's suite where the notary has one.
+            let signer = self.push_signer(&key);
+            let frame = self.reply_frame(signer, content, Some(&key))?;
             let mut f = vec![peer.clone()];
             f.extend(frames::v2(Command::Push, seq, &frame));
             let b = &self.bound[socket];

@@ -9,7 +9,7 @@ use super::{Options, check_endpoint, context, forked_error, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::Key;
+use crate::keys::{Algorithm, Key};
 use crate::signed;
 
 /// Content prefix of the error replies a notary sends with the `reply_errors` option.
@@ -389,11 +389,24 @@ impl Session {
     }
 
     /// Sets the client's own keys: `auth` signs requests, `enc` opens replies. Both private.
+    /// The keys choose the suite (suite v3 §5): an RSA `auth` signs `Hash: SAMY`, an Ed25519
+    /// one `Hash: SHA256D`; replies come sealed to `enc` (RSA: type 1, X25519: type 3). An
+    /// Ed25519 `auth` is refused at request time with a notary whose keys are all RSA.
     /// The session keeps its own copies.
     pub fn set_identity(&mut self, auth: &Key, enc: &Key) -> Result<()> {
         self.check_process()?;
         if !auth.is_private() || !enc.is_private() {
             return Err(Error::invalid("the identity keys must be private keys"));
+        }
+        if auth.algorithm() == Algorithm::X25519 {
+            return Err(Error::invalid(
+                "the authentication key signs requests: RSA or Ed25519, not X25519",
+            ));
+        }
+        if enc.algorithm() == Algorithm::Ed25519 {
+            return Err(Error::invalid(
+                "the encryption key opens replies: RSA or X25519, not Ed25519",
+            ));
         }
         self.identity = Some(Identity {
             auth: auth.clone(),
@@ -404,11 +417,22 @@ impl Session {
 
     /// Sets the notary: its NymID (written in the request envelope), its encryption key (requests
     /// are sealed to it) and its authentication key (replies must be signed by it).
+    /// Requests are sealed type 1 to an RSA `enc` and type 3 to an X25519 one.
     pub fn set_notary(&mut self, nym_id: &str, enc: &Key, auth: &Key) -> Result<()> {
         self.check_process()?;
         if nym_id.is_empty() || nym_id.len() > 1024 {
             return Err(Error::invalid(
                 "the notary NymID must be 1..=1024 characters",
+            ));
+        }
+        if enc.algorithm() == Algorithm::Ed25519 {
+            return Err(Error::invalid(
+                "the notary encryption key receives requests: RSA or X25519, not Ed25519",
+            ));
+        }
+        if auth.algorithm() == Algorithm::X25519 {
+            return Err(Error::invalid(
+                "the notary authentication key signs replies: RSA or Ed25519, not X25519",
             ));
         }
         self.notary = Some(NotaryInfo {
@@ -431,6 +455,17 @@ impl Session {
         let n = self.notary.as_ref().ok_or_else(|| {
             Error::new(ErrorKind::State, "set the notary before sending requests")
         })?;
+        // Suite v3 §5 / design rule 1: a notary whose keys are all RSA is a legacy peer; it is
+        // never sent a SHA256D signature.
+        if id.auth.algorithm() == Algorithm::Ed25519
+            && n.enc.algorithm() == Algorithm::Rsa
+            && n.auth.algorithm() == Algorithm::Rsa
+        {
+            return Err(Error::invalid(
+                "this notary's keys are RSA (a legacy notary): it cannot verify an Ed25519 \
+                 signature; use an RSA identity with it",
+            ));
+        }
         let text = signed::create("MESSAGE", content, &id.auth, None)?;
         let env = Envelope::seal(
             &[Recipient {
