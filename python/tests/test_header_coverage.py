@@ -161,6 +161,8 @@ def test_every_result_code_has_its_exception_class() -> None:
 def test_constants_match() -> None:
     assert {f"OT_KEY_FORMAT_{m.name}": m.value for m in ot.KeyFormat} == defines("OT_KEY_FORMAT_")
     assert {f"OT_ARMOR_{m.name}": m.value for m in ot.ArmorKind} == defines("OT_ARMOR_")
+    # AUTO (2) is an option value only, not an ot_protocol result
+    assert {f"OT_PROTOCOL_{m.name}": m.value for m in ot.Protocol if m is not ot.Protocol.AUTO} == defines("OT_PROTOCOL_")
     lens = defines("OT_")
     assert (lens["OT_SAMY_LEN"], lens["OT_SHA256_LEN"], lens["OT_WHIRLPOOL_LEN"]) == (32, 32, 64)
     assert (len(ot.samy(b"")), len(ot.sha256(b"")), len(ot.whirlpool(b""))) == (32, 32, 64)
