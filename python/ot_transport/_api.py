@@ -117,10 +117,10 @@ class BrokerStats(NamedTuple):
     dead_workers: int
 
 
-def _stats(fn: Callable[..., int], handle: int, struct: type, tuple_type: type) -> object:
+def _stats(fn: Callable[..., int], handle: int, struct: "type[ctypes.Structure]", tuple_type: type) -> object:
     st = struct()
     _check(fn(handle, ctypes.byref(st)))
-    return tuple_type(*(getattr(st, f[0]) for f in struct._fields_))
+    return tuple_type(*(getattr(st, f[0]) for f in st._fields_))
 
 
 def _ms(timeout: Optional[float]) -> int:
