@@ -3,8 +3,8 @@
  *
  * Written by hand over the generated C header (not generated); tested by c-tests/cxx/.
  *
- *  - Owners: ot::key, ot::envelope, ot::session_options, ot::session, ot::notary and ot::request
- *    each own one library handle, are move-only, and free it with the matching *_free in their
+ *  - Owners: ot::key, ot::envelope, ot::session_options, ot::session, ot::notary, ot::request
+ *    and ot::broker each own one library handle, are move-only, and free it with the matching *_free in their
  *    destructor. get() gives the raw handle for the C functions; release() gives it up.
  *  - Inputs: ot::bytes_view (from std::string_view, std::string, const char *, a
  *    std::vector<std::uint8_t>/<char>, a std::array<std::uint8_t, N>, or pointer + length) and
@@ -21,7 +21,12 @@
  *                         failure still follows the standard library (std::bad_alloc, or
  *                         abort without exceptions).
  *  - Threads: as in the C API. Keys, envelopes and requests may be shared between threads
- *    (const member functions); options, sessions and notaries are used by one thread at a time.
+ *    (const member functions); options, sessions and notaries are used by one thread at a time;
+ *    a broker's getters may be called from any thread.
+ *  - Transport v2 (pipelining with session::send/receive, server pushes with
+ *    session::subscribe/next_push and notary::register_push/push, event-loop descriptors) and
+ *    scale-out (ot::broker, worker notaries from notary::connect) are wrapped as well; stats are
+ *    the C structs ot_session_stats / ot_notary_stats / ot_broker_stats.
  */
 #ifndef OT_TRANSPORT_HPP
 #define OT_TRANSPORT_HPP
@@ -330,7 +335,25 @@ class session_options {
   unique_handle<ot_session_options, ot_session_options_free> h_;
 };
 
-/** A client session (one lock-step REQ connection). One thread at a time. */
+/** A finished v2 request (session::receive): its id, how it ended (OT_OK or the error
+ * ot_session_request would have returned) and, when status is OT_OK, the verified reply. */
+struct completion {
+  std::uint64_t id = 0;
+  ot_result status = OT_OK;
+  bytes reply;
+  bool ok() const noexcept { return status == OT_OK; }
+};
+
+/** A push from the notary (session::next_push): per-NymID sequence number (from 1), how many
+ * were lost just before it (UINT64_MAX: the notary restarted, count unknown), the content. */
+struct push {
+  std::uint64_t seq = 0;
+  std::uint64_t missed = 0;
+  bytes content;
+};
+
+/** A client session (legacy lock-step REQ, or v2 DEALER with pipelining and pushes). One
+ * thread at a time. */
 class session {
  public:
   session() noexcept = default;
@@ -344,7 +367,24 @@ class session {
   void set_notary(std::string_view notary_nym_id, const key &encryption_public, const key &auth_public);
   bytes request(bytes_view content);
   bytes exchange(bytes_view frame);
+  /** OT_PROTOCOL_LEGACY or OT_PROTOCOL_V2 (with option protocol = 2 the first call probes). */
+  ot_protocol protocol();
+  /** v2: sends without waiting; the request's id (match it with receive()). */
+  std::uint64_t send(bytes_view content);
+  /** v2: the next finished request (its own status in completion::status: check it); throws
+   * ot::error with OT_ERR_TIMEOUT when none finished within timeout_ms. */
+  completion receive(std::uint32_t timeout_ms = forever);
+  /** v2: sends a subscription, waits for and returns its reply; re-sent after reconnects. */
+  bytes subscribe(bytes_view content);
+  /** v2: the next push; throws ot::error with OT_ERR_TIMEOUT when none came in time. */
+  push next_push(std::uint32_t timeout_ms = forever);
+  /** ZMQ_FD for event loops (edge-triggered; see ot_session_fd). */
+  int fd();
+  ot_session_stats stats() const;
 #endif
+  /** Requests sent and not yet received (0 for an empty owner). */
+  std::size_t in_flight() const noexcept { return ot_session_in_flight(get()); }
+  static constexpr std::uint32_t forever = UINT32_MAX;
 
  private:
   unique_handle<ot_session, ot_session_free> h_;
@@ -387,10 +427,43 @@ class notary {
   request receive(std::uint32_t timeout_ms = forever);
   /** Signs, seals to recipient_encryption_public (nullptr: legacy unencrypted MESSAGE), sends. */
   void reply(const request &req, bytes_view content, const key *recipient_encryption_public);
+  /** A worker notary connected to a broker's backend (ot_notary_connect). */
+  static notary connect(std::string_view backend_endpoint, const key &auth_private, const key &encryption_private,
+                        std::string_view nym_id, const session_options *options = nullptr);
+  /** Listens on one more endpoint with its own options (ot_notary_bind); the bound endpoint. */
+  std::string add_endpoint(std::string_view endpoint, const session_options *options = nullptr);
+  /** Registers req's route for pushes to nym_id, sealed to subscriber_encryption_public. */
+  void register_push(const request &req, std::string_view nym_id, const key &subscriber_encryption_public);
+  /** Pushes content to nym_id's subscribers; how many routes it reached (0: nobody). */
+  std::size_t push(std::string_view nym_id, bytes_view content);
+  /** The first socket's ZMQ_FD (edge-triggered; see ot_notary_fd). */
+  int fd() const;
+  ot_notary_stats stats() const;
 #endif
 
  private:
   unique_handle<ot_notary, ot_notary_free> h_;
+};
+
+/** A broker (ot_broker): clients connect to its frontend, worker notaries to its backend; runs on
+ * its own thread until destroyed. Its getters may be called from any thread. */
+class broker {
+ public:
+  broker() noexcept = default;
+  explicit broker(ot_broker *adopt) noexcept : h_(adopt) {}
+  ot_broker *get() const noexcept { return h_.get(); }
+  ot_broker *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static broker bind(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                     const session_options *options = nullptr);
+  std::string frontend() const;
+  std::string backend() const;
+  ot_broker_stats stats() const;
+#endif
+
+ private:
+  unique_handle<ot_broker, ot_broker_free> h_;
 };
 
 // ---- the non-throwing API -----------------------------------------------------------------------
@@ -689,6 +762,129 @@ inline result<bytes> request_verify(const request &r, const key &sender_auth_pub
   return detail::call_bytes([&](ot_buffer **out) { return ot_request_verify(r.get(), sender_auth_public.get(), out); });
 }
 
+inline result<ot_protocol> session_protocol(session &s) {
+  ot_protocol p = OT_PROTOCOL_LEGACY;
+  if (ot_result rc = ot_session_protocol(s.get(), &p)) return detail::err<ot_protocol>(detail::fail(rc));
+  return p;
+}
+
+inline result<std::uint64_t> session_send(session &s, bytes_view content) {
+  std::uint64_t id = 0;
+  if (ot_result rc = ot_session_send(s.get(), content.data(), content.size(), &id))
+    return detail::err<std::uint64_t>(detail::fail(rc));
+  return id;
+}
+
+/** ok() with a completion when a request finished (check completion::status), OT_ERR_TIMEOUT
+ * when none did within timeout_ms. */
+inline result<completion> session_receive(session &s, std::uint32_t timeout_ms = session::forever) {
+  completion c;
+  ot_buffer *reply = nullptr;
+  if (ot_result rc = ot_session_receive(s.get(), timeout_ms, &c.id, &c.status, &reply))
+    return detail::err<completion>(detail::fail(rc));
+  if (reply) c.reply = detail::take_bytes(reply);
+  return c;
+}
+
+inline result<bytes> session_subscribe(session &s, bytes_view content) {
+  return detail::call_bytes(
+      [&](ot_buffer **out) { return ot_session_subscribe(s.get(), content.data(), content.size(), out); });
+}
+
+inline result<push> session_next_push(session &s, std::uint32_t timeout_ms = session::forever) {
+  push p;
+  ot_buffer *content = nullptr;
+  if (ot_result rc = ot_session_next_push(s.get(), timeout_ms, &p.seq, &p.missed, &content))
+    return detail::err<push>(detail::fail(rc));
+  p.content = detail::take_bytes(content);
+  return p;
+}
+
+inline result<int> session_fd(session &s) {
+  std::int32_t fd = -1;
+  if (ot_result rc = ot_session_fd(s.get(), &fd)) return detail::err<int>(detail::fail(rc));
+  return static_cast<int>(fd);
+}
+
+inline std::size_t session_in_flight(const session &s) noexcept { return ot_session_in_flight(s.get()); }
+
+inline result<ot_session_stats> session_get_stats(const session &s) {
+  ot_session_stats st{};
+  if (ot_result rc = ot_session_get_stats(s.get(), &st)) return detail::err<ot_session_stats>(detail::fail(rc));
+  return st;
+}
+
+inline result<std::string> notary_bind(notary &n, std::string_view endpoint, const session_options *options = nullptr) {
+  detail::c_text e(endpoint);
+  if (!e.ok) return detail::err<std::string>(detail::nul_in_text("endpoint"));
+  return detail::call_text(
+      [&](ot_buffer **out) { return ot_notary_bind(n.get(), e.c_str(), options ? options->get() : nullptr, out); });
+}
+
+inline result<void> notary_register_push(notary &n, const request &req, std::string_view nym_id,
+                                         const key &subscriber_encryption_public) {
+  detail::c_text id(nym_id);
+  if (!id.ok) return detail::err<void>(detail::nul_in_text("nym_id"));
+  return detail::call_void(ot_notary_register_push(n.get(), req.get(), id.c_str(), subscriber_encryption_public.get()));
+}
+
+inline result<std::size_t> notary_push(notary &n, std::string_view nym_id, bytes_view content) {
+  detail::c_text id(nym_id);
+  if (!id.ok) return detail::err<std::size_t>(detail::nul_in_text("nym_id"));
+  std::size_t delivered = 0;
+  if (ot_result rc = ot_notary_push(n.get(), id.c_str(), content.data(), content.size(), &delivered))
+    return detail::err<std::size_t>(detail::fail(rc));
+  return delivered;
+}
+
+inline result<int> notary_fd(const notary &n) {
+  std::int32_t fd = -1;
+  if (ot_result rc = ot_notary_fd(n.get(), &fd)) return detail::err<int>(detail::fail(rc));
+  return static_cast<int>(fd);
+}
+
+inline result<notary> notary_connect(std::string_view backend_endpoint, const key &auth_private,
+                                     const key &encryption_private, std::string_view nym_id,
+                                     const session_options *options = nullptr) {
+  detail::c_text e(backend_endpoint), n(nym_id);
+  if (!e.ok || !n.ok) return detail::err<notary>(detail::nul_in_text(e.ok ? "nym_id" : "endpoint"));
+  ot_notary *p = nullptr;
+  if (ot_result rc = ot_notary_connect(e.c_str(), auth_private.get(), encryption_private.get(), n.c_str(),
+                                       options ? options->get() : nullptr, &p))
+    return detail::err<notary>(detail::fail(rc));
+  return notary(p);
+}
+
+inline result<ot_notary_stats> notary_get_stats(const notary &n) {
+  ot_notary_stats st{};
+  if (ot_result rc = ot_notary_get_stats(n.get(), &st)) return detail::err<ot_notary_stats>(detail::fail(rc));
+  return st;
+}
+
+inline result<broker> broker_new(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                                 const session_options *options = nullptr) {
+  detail::c_text f(frontend_endpoint), b(backend_endpoint);
+  if (!f.ok || !b.ok) return detail::err<broker>(detail::nul_in_text("endpoint"));
+  ot_broker *p = nullptr;
+  if (ot_result rc = ot_broker_new(f.c_str(), b.c_str(), options ? options->get() : nullptr, &p))
+    return detail::err<broker>(detail::fail(rc));
+  return broker(p);
+}
+
+inline result<std::string> broker_frontend(const broker &b) {
+  return detail::call_text([&](ot_buffer **out) { return ot_broker_frontend(b.get(), out); });
+}
+
+inline result<std::string> broker_backend(const broker &b) {
+  return detail::call_text([&](ot_buffer **out) { return ot_broker_backend(b.get(), out); });
+}
+
+inline result<ot_broker_stats> broker_get_stats(const broker &b) {
+  ot_broker_stats st{};
+  if (ot_result rc = ot_broker_get_stats(b.get(), &st)) return detail::err<ot_broker_stats>(detail::fail(rc));
+  return st;
+}
+
 }  // namespace nothrow
 
 // ---- the throwing API ---------------------------------------------------------------------------
@@ -806,6 +1002,43 @@ inline request notary::receive(std::uint32_t timeout_ms) {
 inline void notary::reply(const request &req, bytes_view content, const key *recipient_encryption_public) {
   detail::unwrap(nothrow::notary_reply(*this, req, content, recipient_encryption_public));
 }
+
+inline ot_protocol session::protocol() { return detail::unwrap(nothrow::session_protocol(*this)); }
+inline std::uint64_t session::send(bytes_view content) { return detail::unwrap(nothrow::session_send(*this, content)); }
+inline completion session::receive(std::uint32_t timeout_ms) {
+  return detail::unwrap(nothrow::session_receive(*this, timeout_ms));
+}
+inline bytes session::subscribe(bytes_view content) { return detail::unwrap(nothrow::session_subscribe(*this, content)); }
+inline push session::next_push(std::uint32_t timeout_ms) {
+  return detail::unwrap(nothrow::session_next_push(*this, timeout_ms));
+}
+inline int session::fd() { return detail::unwrap(nothrow::session_fd(*this)); }
+inline ot_session_stats session::stats() const { return detail::unwrap(nothrow::session_get_stats(*this)); }
+
+inline notary notary::connect(std::string_view backend_endpoint, const key &auth_private,
+                              const key &encryption_private, std::string_view nym_id,
+                              const session_options *options) {
+  return detail::unwrap(nothrow::notary_connect(backend_endpoint, auth_private, encryption_private, nym_id, options));
+}
+inline std::string notary::add_endpoint(std::string_view endpoint, const session_options *options) {
+  return detail::unwrap(nothrow::notary_bind(*this, endpoint, options));
+}
+inline void notary::register_push(const request &req, std::string_view nym_id, const key &subscriber_encryption_public) {
+  detail::unwrap(nothrow::notary_register_push(*this, req, nym_id, subscriber_encryption_public));
+}
+inline std::size_t notary::push(std::string_view nym_id, bytes_view content) {
+  return detail::unwrap(nothrow::notary_push(*this, nym_id, content));
+}
+inline int notary::fd() const { return detail::unwrap(nothrow::notary_fd(*this)); }
+inline ot_notary_stats notary::stats() const { return detail::unwrap(nothrow::notary_get_stats(*this)); }
+
+inline broker broker::bind(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                           const session_options *options) {
+  return detail::unwrap(nothrow::broker_new(frontend_endpoint, backend_endpoint, options));
+}
+inline std::string broker::frontend() const { return detail::unwrap(nothrow::broker_frontend(*this)); }
+inline std::string broker::backend() const { return detail::unwrap(nothrow::broker_backend(*this)); }
+inline ot_broker_stats broker::stats() const { return detail::unwrap(nothrow::broker_get_stats(*this)); }
 
 inline std::string armor_encode(bytes_view data, armor_kind kind = armor_kind::data,
                                 std::optional<std::string_view> bookend = std::nullopt) {

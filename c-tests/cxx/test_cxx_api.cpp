@@ -1,6 +1,7 @@
 // The C++ wrappers (include/ot_transport.hpp), throwing and ot::nothrow flavours: round trips,
 // every wrapper's error path carrying code + text, move-only ownership, a legacy fixture chain,
-// and a client <-> notary exchange on two threads over tcp loopback.
+// a client <-> notary exchange on two threads over tcp loopback, transport v2 (pipelining,
+// pushes) and a broker with a worker notary.
 #include <ot_transport.hpp>
 
 #include <atomic>
@@ -64,6 +65,7 @@ static_assert(!std::is_copy_constructible_v<ot::key> && std::is_nothrow_move_con
 static_assert(!std::is_copy_assignable_v<ot::envelope> && std::is_nothrow_move_assignable_v<ot::envelope>);
 static_assert(!std::is_copy_constructible_v<ot::session> && !std::is_copy_constructible_v<ot::notary>);
 static_assert(!std::is_copy_constructible_v<ot::request> && !std::is_copy_constructible_v<ot::session_options>);
+static_assert(!std::is_copy_constructible_v<ot::broker> && std::is_nothrow_move_constructible_v<ot::broker>);
 
 static void test_keys(const ot::key &alice) {
   CHECK(alice.is_private() && alice.bits() == 1024);
@@ -257,6 +259,105 @@ static void test_exchange() {
   expect_error(OT_ERR_TIMEOUT, [&] { lonely.exchange("nobody answers"); });
 }
 
+// Transport v2 through the wrappers: 8 pipelined requests answered in reverse order (each id once,
+// each with its own content), a subscription and 5 pushes in sequence, fds and stats.
+static void test_v2_pipelining_and_push() {
+  const ot::key c_auth = ot::key::generate(1024), c_enc = ot::key::generate(1024);
+  const ot::key n_auth = ot::key::generate(1024), n_enc = ot::key::generate(1024);
+  const std::string n_id = n_auth.nym_id();
+  ot::notary notary = ot::notary::bind("tcp://127.0.0.1:*", n_auth, n_enc, n_id);
+  const std::string second = notary.add_endpoint("tcp://127.0.0.1:*");
+  CHECK(second != notary.endpoint() && second.rfind("tcp://127.0.0.1:", 0) == 0);
+  CHECK(notary.fd() >= 0);
+  const int n = 8;
+  std::thread server([&] {
+    std::vector<ot::request> held;
+    while (static_cast<int>(held.size()) < n) {
+      ot::result<ot::request> r = ot::nothrow::notary_receive(notary, 10000);
+      if (!r) return;
+      held.push_back(std::move(*r));
+    }
+    for (int i = n - 1; i >= 0; --i) notary.reply(held[i], "re:" + str(held[i].verify(c_auth)), &c_enc);
+    ot::request sub = notary.receive(10000);
+    CHECK(str(sub.verify(c_auth)) == "<subscribe/>\n");
+    notary.register_push(sub, "nym-cxx", c_enc);
+    notary.reply(sub, "subscribed", &c_enc);
+  });
+  ot::session_options v2 = ot::session_options::make();
+  v2.set("protocol", OT_PROTOCOL_V2).set("latency_delay_after", 0);
+  ot::session s = ot::session::connect(second, &v2);
+  s.set_identity(c_auth, c_enc);
+  s.set_notary(n_id, n_enc.public_key(), n_auth.public_key());
+  CHECK(s.protocol() == OT_PROTOCOL_V2);
+  CHECK(s.fd() >= 0);
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(s.send("req " + std::to_string(i)));
+  CHECK(s.in_flight() == static_cast<std::size_t>(n) && ot::nothrow::session_in_flight(s) == s.in_flight());
+  std::vector<int> seen(n, 0);
+  for (int k = 0; k < n; ++k) {
+    ot::completion c = s.receive(10000);
+    CHECK(c.ok());
+    for (int i = 0; i < n; ++i)
+      if (ids[i] == c.id) {
+        ++seen[i];
+        CHECK(str(c.reply) == "re:req " + std::to_string(i) + "\n");
+      }
+  }
+  for (int i = 0; i < n; ++i) CHECK(seen[i] == 1);
+  CHECK(s.in_flight() == 0);
+  ot::result<ot::completion> none = ot::nothrow::session_receive(s, 0);
+  CHECK(!none && none.code() == OT_ERR_TIMEOUT);
+  CHECK(str(s.subscribe("<subscribe/>\n")) == "subscribed\n");
+  server.join();
+  for (int k = 1; k <= 5; ++k) CHECK(notary.push("nym-cxx", "update " + std::to_string(k)) == 1);
+  CHECK(notary.push("nobody", "x") == 0);
+  for (int k = 1; k <= 5; ++k) {
+    ot::push p = s.next_push(10000);
+    CHECK(p.seq == static_cast<std::uint64_t>(k) && p.missed == 0);
+    CHECK(str(p.content) == "update " + std::to_string(k) + "\n");
+  }
+  expect_error(OT_ERR_TIMEOUT, [&] { s.next_push(0); });
+  ot_session_stats ss = s.stats();
+  CHECK(ss.replies == static_cast<std::uint64_t>(n) + 1 && ss.timeouts == 0);
+  ot_notary_stats ns = notary.stats();
+  CHECK(ns.requests == static_cast<std::uint64_t>(n) + 1 && ns.replies == ns.requests && ns.pushes == 5);
+  // v2-only calls on a legacy session
+  ot::session legacy = ot::session::connect("tcp://127.0.0.1:9");
+  CHECK(legacy.protocol() == OT_PROTOCOL_LEGACY);
+  legacy.set_identity(c_auth, c_enc);
+  legacy.set_notary(n_id, n_enc.public_key(), n_auth.public_key());
+  expect_error(OT_ERR_STATE, [&] { legacy.send("x"); }, "v2");
+  CHECK(ot::nothrow::session_send(legacy, "x").code() == OT_ERR_STATE);
+}
+
+// A broker with one worker (notary::connect) on a thread: a v2 client's request goes through.
+static void test_broker() {
+  const ot::key c_auth = ot::key::generate(1024), c_enc = ot::key::generate(1024);
+  const ot::key n_auth = ot::key::generate(1024), n_enc = ot::key::generate(1024);
+  const std::string n_id = n_auth.nym_id();
+  ot::broker b = ot::broker::bind("tcp://127.0.0.1:*", "tcp://127.0.0.1:*");
+  const std::string front = b.frontend(), back = ot::nothrow::broker_backend(b).value();
+  CHECK(front != back && front.rfind("tcp://127.0.0.1:", 0) == 0);
+  ot::notary worker = ot::notary::connect(back, n_auth, n_enc, n_id);
+  std::thread serve([&] {
+    ot::result<ot::request> r = ot::nothrow::notary_receive(worker, 10000);
+    if (!r) return;
+    worker.reply(*r, "worker:" + str(r->verify(c_auth)), &c_enc);
+  });
+  ot::session_options v2 = ot::session_options::make();
+  v2.set("protocol", OT_PROTOCOL_V2).set("latency_delay_after", 0);
+  ot::session s = ot::session::connect(front, &v2);
+  s.set_identity(c_auth, c_enc);
+  s.set_notary(n_id, n_enc.public_key(), n_auth.public_key());
+  CHECK(str(s.request("via broker")) == "worker:via broker\n");
+  serve.join();
+  ot_broker_stats st = b.stats();
+  CHECK(st.workers == 1 && st.requests >= 1 && st.replies >= 1 && st.dropped == 0);
+  CHECK(worker.stats().replies == 1);
+  CHECK(ot::nothrow::broker_new("not an endpoint", "tcp://127.0.0.1:*").code() != OT_OK);
+  expect_error(OT_ERR_NULL_ARGUMENT, [] { ot::broker().stats(); });
+}
+
 int main() {
   const ot::key alice = ot::key::generate(1024), bob = ot::key::generate(1024);
   CHECK(ot::version() == ot_version() && std::get<0>(ot::zmq_version()) >= 4);
@@ -267,6 +368,8 @@ int main() {
   test_nothrow(alice, bob);
   test_legacy_2011_mail();
   test_exchange();
+  test_v2_pipelining_and_push();
+  test_broker();
   std::printf("test_cxx_api: %d checks, %d passed, %d failed\n", checks, checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -58,6 +58,40 @@ int main() {
   ot::result<ot::bytes> reply = nt::session_request(*s, "ping");
   server.join();
   CHECK(reply && std::string(reply->begin(), reply->end()) == "ping\n");
+
+  // transport v2 through a broker and a worker, without exceptions: two pipelined requests
+  ot::result<ot::broker> b = nt::broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*");
+  ot::result<std::string> front = nt::broker_frontend(*b), backend = nt::broker_backend(*b);
+  ot::result<ot::notary> worker = nt::notary_connect(*backend, *n_auth, *n_enc, *nym);
+  CHECK(b && front && backend && worker);
+  std::thread serve([&] {
+    for (int i = 0; i < 2; ++i) {
+      ot::result<ot::request> req = nt::notary_receive(*worker, 10000);
+      if (!req) return;
+      ot::result<ot::bytes> content = nt::request_verify(*req, *a);
+      if (content) (void)nt::notary_reply(*worker, *req, *content, &*a);
+    }
+  });
+  CHECK(nt::session_options_set(*o, "protocol", OT_PROTOCOL_V2).ok());
+  ot::result<ot::session> v2 = nt::session_new(*front, &*o);
+  CHECK(nt::session_set_identity(*v2, *a, *a).ok() && nt::session_set_notary(*v2, *nym, *n_enc, *n_auth).ok());
+  ot::result<std::uint64_t> id1 = nt::session_send(*v2, "one"), id2 = nt::session_send(*v2, "two");
+  CHECK(id1 && id2 && *id1 != *id2 && nt::session_in_flight(*v2) == 2);
+  int matched = 0;
+  for (int i = 0; i < 2; ++i) {
+    ot::result<ot::completion> c = nt::session_receive(*v2, 10000);
+    CHECK(c && c->ok());
+    if (!c) continue;
+    std::string got(c->reply.begin(), c->reply.end());
+    if ((c->id == *id1 && got == "one\n") || (c->id == *id2 && got == "two\n")) ++matched;
+  }
+  serve.join();
+  CHECK(matched == 2);
+  CHECK(nt::session_receive(*v2, 0).code() == OT_ERR_TIMEOUT);
+  CHECK(nt::session_next_push(*v2, 0).code() == OT_ERR_TIMEOUT);
+  ot::result<ot_session_stats> ss = nt::session_get_stats(*v2);
+  ot::result<ot_broker_stats> bs = nt::broker_get_stats(*b);
+  CHECK(ss && ss->replies == 2 && bs && bs->workers == 1 && bs->requests >= 2);
   std::printf("test_cxx_nothrow: %d checks, %d passed, %d failed\n", checks, checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@ from typing import (
     Iterable,
     Iterator,
     List,
+    NamedTuple,
     Optional,
     Tuple,
     TypeVar,
@@ -55,8 +56,76 @@ OPTION_NAMES: Tuple[str, ...] = (
     "heartbeat_ttl_ms",
     "max_message_size",
     "request_timeout_ms",
+    "protocol",
+    "max_in_flight",
+    "probe_timeout_ms",
     "reply_errors",
 )
+
+
+class Protocol(enum.IntEnum):
+    """``ot_protocol`` (``Session.protocol``) and the values of the session option ``protocol``."""
+
+    LEGACY = 0  #: lock-step REQ, exactly as a legacy client (OT_PROTOCOL_LEGACY)
+    V2 = 1  #: transport v2: pipelining, pushes, heartbeats (OT_PROTOCOL_V2)
+    AUTO = 2  #: option value only: probe the notary on first use
+
+
+class Push(NamedTuple):
+    """A push from the notary (``Session.next_push``): per-NymID sequence number (from 1), how many
+    pushes were lost just before it (``MISSED_UNKNOWN`` when the notary restarted), the content."""
+
+    seq: int
+    missed: int
+    content: bytes
+
+
+#: ``Push.missed`` when the sequence restarted (the notary restarted; the count lost is unknown).
+MISSED_UNKNOWN = 0xFFFFFFFFFFFFFFFF
+
+
+class SessionStats(NamedTuple):
+    """A session's counters (``ot_session_stats``)."""
+
+    replies: int
+    resends: int
+    sockets_created: int
+    timeouts: int
+
+
+class NotaryStats(NamedTuple):
+    """A notary's counters (``ot_notary_stats``)."""
+
+    requests: int
+    replies: int
+    rejected: int
+    rebinds: int
+    duplicates: int
+    pushes: int
+    dropped_routes: int
+
+
+class BrokerStats(NamedTuple):
+    """A broker's counters (``ot_broker_stats``; ``workers`` = live workers now)."""
+
+    requests: int
+    replies: int
+    pushes: int
+    dropped: int
+    unroutable: int
+    workers: int
+    dead_workers: int
+
+
+def _stats(fn: Callable[..., int], handle: int, struct: "type[ctypes.Structure]", tuple_type: type) -> object:
+    st = struct()
+    _check(fn(handle, ctypes.byref(st)))
+    return tuple_type(*(getattr(st, f[0]) for f in st._fields_))
+
+
+def _ms(timeout: Optional[float]) -> int:
+    """Seconds (None: forever) -> the C API's uint32 milliseconds (UINT32_MAX: forever)."""
+    return _FOREVER if timeout is None else max(0, min(int(timeout * 1000), _FOREVER - 1))
 
 
 class ArmorKind(enum.IntEnum):
@@ -502,8 +571,10 @@ def _options_handle(options: Optional[SessionOptions]) -> Optional[int]:
 
 
 class Session(_Handle):
-    """A client session (one lock-step REQ connection). One thread at a time; the library answers
-    a concurrent second call with ``StateError``."""
+    """A client session: legacy (one lock-step REQ connection) or, with the option ``protocol``
+    set to ``Protocol.V2`` (or ``AUTO``), transport v2: pipelined ``send``/``receive``, pushes
+    (``subscribe``/``next_push``), ``fd`` for event loops. One thread at a time; the library
+    answers a concurrent second call with ``StateError``."""
 
     _free_name = "ot_session_free"
     __slots__ = ()
@@ -546,6 +617,94 @@ class Session(_Handle):
         """One raw lock-step exchange of frames."""
         raw = _b(frame)
         return _call_buf(_lib.ot_session_exchange, self.handle, raw, len(raw))
+
+    # ---- transport v2 (option ``protocol`` = Protocol.V2, or AUTO against a v2 notary) ----
+
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol the session speaks. With option ``protocol`` = AUTO the first use probes
+        the notary (up to ``probe_timeout_ms``)."""
+        p = ctypes.c_uint32()
+        _check(_lib.ot_session_protocol(self.handle, ctypes.byref(p)))
+        return Protocol(p.value)
+
+    def send(self, content: BytesLike) -> int:
+        """v2: signs, seals and sends ``content`` without waiting; the request's id (match it with
+        ``receive``). ``StateError`` beyond ``max_in_flight`` or on a legacy session."""
+        raw = _b(content)
+        rid = ctypes.c_uint64()
+        _check(_lib.ot_session_send(self.handle, raw, len(raw), ctypes.byref(rid)))
+        return rid.value
+
+    def receive(self, timeout: Optional[float] = None) -> Tuple[int, bytes]:
+        """v2: waits up to ``timeout`` seconds (None: forever; 0: do not wait) for the next finished
+        request; ``(request_id, reply_content)``.
+
+        Raises ``TimeoutError`` (with ``request_id`` None) when no request finished in time. When
+        a request finished **with an error** (its own status: ``TimeoutError`` after its resends,
+        ``TransportError``, ``BadSignatureError``, ...), that error is raised with the finished
+        request's id in its ``request_id`` attribute; the request is done either way."""
+        rid = ctypes.c_uint64()
+        status = ctypes.c_int(0)
+        out = ctypes.c_void_p()
+        rc = _lib.ot_session_receive(
+            self.handle, _ms(timeout), ctypes.byref(rid), ctypes.byref(status), ctypes.byref(out)
+        )
+        if rc != 0:
+            e = error_for(rc, last_error(), result_str(rc))
+            e.request_id = None  # type: ignore[attr-defined]
+            raise e
+        if status.value != 0:
+            if out.value:
+                _lib.ot_buffer_free(out)
+            e = error_for(status.value, last_error(), result_str(status.value))
+            e.request_id = rid.value  # type: ignore[attr-defined]
+            raise e
+        return rid.value, _take(out) if out.value else b""
+
+    def subscribe(self, content: BytesLike) -> bytes:
+        """v2: sends a subscription, waits for its reply (returned) and re-sends it after every
+        reconnect so pushes keep coming."""
+        raw = _b(content)
+        return _call_buf(_lib.ot_session_subscribe, self.handle, raw, len(raw))
+
+    def next_push(self, timeout: Optional[float] = None) -> Push:
+        """v2: the next push (None: wait forever; 0: do not wait). ``TimeoutError`` when none came."""
+        seq = ctypes.c_uint64()
+        missed = ctypes.c_uint64()
+        out = ctypes.c_void_p()
+        _check(
+            _lib.ot_session_next_push(
+                self.handle, _ms(timeout), ctypes.byref(seq), ctypes.byref(missed), ctypes.byref(out)
+            )
+        )
+        return Push(seq.value, missed.value, _take(out))
+
+    def pushes(self, idle_timeout: Optional[float] = None) -> Iterator[Push]:
+        """Pushes as they come, until ``idle_timeout`` seconds pass without one (None: forever) or
+        the session is closed."""
+        while not self.closed:
+            try:
+                yield self.next_push(idle_timeout)
+            except TimeoutError:
+                return
+
+    @property
+    def fd(self) -> int:
+        """The socket's ``ZMQ_FD`` for selectors/asyncio: edge-triggered; when readable, call
+        ``receive(0)`` / ``next_push(0)`` until ``TimeoutError`` (see ``ot_session_fd``)."""
+        fd = ctypes.c_int32()
+        _check(_lib.ot_session_fd(self.handle, ctypes.byref(fd)))
+        return fd.value
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent with ``send`` and not yet returned by ``receive``."""
+        return int(_lib.ot_session_in_flight(self.handle))
+
+    @property
+    def stats(self) -> SessionStats:
+        return _stats(_lib.ot_session_get_stats, self.handle, _ffi.SessionStats, SessionStats)  # type: ignore[return-value]
 
 
 class Request(_Handle):
@@ -616,8 +775,7 @@ class Notary(_Handle):
         """Waits up to ``timeout`` seconds (None: forever) for a request. ``TimeoutError`` when
         none came; ``MalformedError``/``DecryptFailedError``/``NoMatchingRecipientError`` for an
         unreadable one (the notary keeps serving)."""
-        ms = _FOREVER if timeout is None else max(0, min(int(timeout * 1000), _FOREVER - 1))
-        return Request(_call_handle(_lib.ot_notary_receive, self.handle, ms), self)
+        return Request(_call_handle(_lib.ot_notary_receive, self.handle, _ms(timeout)), self)
 
     def reply(
         self, request: Request, content: BytesLike, recipient_encryption_public: Optional[Key] = None
@@ -627,6 +785,67 @@ class Notary(_Handle):
         raw = _b(content)
         rk = None if recipient_encryption_public is None else recipient_encryption_public.handle
         _check(_lib.ot_notary_reply(self.handle, request.handle, raw, len(raw), rk))
+
+    @classmethod
+    def connect(
+        cls,
+        backend_endpoint: str,
+        auth_private: Key,
+        encryption_private: Key,
+        nym_id: Optional[str] = None,
+        options: Optional[SessionOptions] = None,
+    ) -> "Notary":
+        """A **worker** notary connected to a broker's backend (``Broker.backend``) instead of
+        bound; it serves with the same receive/reply/push calls."""
+        nym = encryption_private.nym_id if nym_id is None else nym_id
+        self = cls.__new__(cls)
+        _Handle.__init__(
+            self,
+            _call_handle(
+                _lib.ot_notary_connect,
+                _s(backend_endpoint, "endpoint"),
+                auth_private.handle,
+                encryption_private.handle,
+                _s(nym, "nym_id"),
+                _options_handle(options),
+            ),
+        )
+        self.skipped = 0
+        self._closing = threading.Event()
+        return self
+
+    def bind(self, endpoint: str, options: Optional[SessionOptions] = None) -> str:
+        """Listens on one more endpoint with its own options (e.g. a CURVE port next to a plain
+        one); the bound endpoint, wildcard port resolved."""
+        return _call_text(_lib.ot_notary_bind, self.handle, _s(endpoint, "endpoint"), _options_handle(options))
+
+    def register_push(self, request: Request, nym_id: str, subscriber_encryption_public: Key) -> None:
+        """Registers the route ``request`` came from for pushes to ``nym_id`` (after verifying the
+        subscription request; answer it as usual). ``StateError`` for a legacy request."""
+        _check(
+            _lib.ot_notary_register_push(
+                self.handle, request.handle, _s(nym_id, "nym_id"), subscriber_encryption_public.handle
+            )
+        )
+
+    def push(self, nym_id: str, content: BytesLike) -> int:
+        """Pushes ``content`` to every live subscriber of ``nym_id``; how many it reached (0 when
+        nobody is subscribed)."""
+        raw = _b(content)
+        n = ctypes.c_size_t()
+        _check(_lib.ot_notary_push(self.handle, _s(nym_id, "nym_id"), raw, len(raw), ctypes.byref(n)))
+        return n.value
+
+    @property
+    def fd(self) -> int:
+        """The first socket's ``ZMQ_FD`` (edge-triggered; drain with ``receive(0)``)."""
+        fd = ctypes.c_int32()
+        _check(_lib.ot_notary_fd(self.handle, ctypes.byref(fd)))
+        return fd.value
+
+    @property
+    def stats(self) -> NotaryStats:
+        return _stats(_lib.ot_notary_get_stats, self.handle, _ffi.NotaryStats, NotaryStats)  # type: ignore[return-value]
 
     def requests(self, idle_timeout: Optional[float] = None) -> Iterator[Request]:
         """Requests as they come, until ``close()`` or ``idle_timeout`` seconds without one.
@@ -665,13 +884,52 @@ class Notary(_Handle):
         super().close()
 
 
+class Broker(_Handle):
+    """A broker: clients connect to ``frontend``, worker notaries (``Notary.connect``) to
+    ``backend``; it runs on a background thread of its own until ``close()`` (or the end of a
+    ``with`` block). Its getters may be called from any thread."""
+
+    _free_name = "ot_broker_free"
+    __slots__ = ()
+
+    def __init__(self, frontend: str, backend: str, options: Optional[SessionOptions] = None) -> None:
+        """Binds both endpoints (``tcp://127.0.0.1:*`` picks free ports) and starts the broker.
+        ``options`` applies to the frontend (CURVE, ``max_message_size``)."""
+        super().__init__(
+            _call_handle(
+                _lib.ot_broker_new, _s(frontend, "endpoint"), _s(backend, "endpoint"), _options_handle(options)
+            )
+        )
+
+    @property
+    def frontend(self) -> str:
+        """The bound frontend endpoint (for clients)."""
+        return _call_text(_lib.ot_broker_frontend, self.handle)
+
+    @property
+    def backend(self) -> str:
+        """The bound backend endpoint (for worker notaries)."""
+        return _call_text(_lib.ot_broker_backend, self.handle)
+
+    @property
+    def stats(self) -> BrokerStats:
+        return _stats(_lib.ot_broker_get_stats, self.handle, _ffi.BrokerStats, BrokerStats)  # type: ignore[return-value]
+
+
 #: The raw library (every function of the header, declared with argtypes/restype), for calls the
 #: Pythonic API does not cover. Handles: ``obj.handle``.
 lib = _lib
 
 __all__ = [
     "ArmorKind",
+    "Broker",
+    "BrokerStats",
     "BytesLike",
+    "MISSED_UNKNOWN",
+    "NotaryStats",
+    "Protocol",
+    "Push",
+    "SessionStats",
     "Envelope",
     "Key",
     "KeyFormat",

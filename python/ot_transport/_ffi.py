@@ -26,6 +26,45 @@ class Recipient(ctypes.Structure):
     _fields_ = [("nym_id", ctypes.c_char_p), ("key", ctypes.c_void_p)]
 
 
+class SessionStats(ctypes.Structure):
+    """``ot_session_stats``: a session's counters."""
+
+    _fields_ = [
+        ("replies", ctypes.c_uint64),
+        ("resends", ctypes.c_uint64),
+        ("sockets_created", ctypes.c_uint64),
+        ("timeouts", ctypes.c_uint64),
+    ]
+
+
+class NotaryStats(ctypes.Structure):
+    """``ot_notary_stats``: a notary's counters."""
+
+    _fields_ = [
+        ("requests", ctypes.c_uint64),
+        ("replies", ctypes.c_uint64),
+        ("rejected", ctypes.c_uint64),
+        ("rebinds", ctypes.c_uint64),
+        ("duplicates", ctypes.c_uint64),
+        ("pushes", ctypes.c_uint64),
+        ("dropped_routes", ctypes.c_uint64),
+    ]
+
+
+class BrokerStats(ctypes.Structure):
+    """``ot_broker_stats``: a broker's counters."""
+
+    _fields_ = [
+        ("requests", ctypes.c_uint64),
+        ("replies", ctypes.c_uint64),
+        ("pushes", ctypes.c_uint64),
+        ("dropped", ctypes.c_uint64),
+        ("unroutable", ctypes.c_uint64),
+        ("workers", ctypes.c_uint64),
+        ("dead_workers", ctypes.c_uint64),
+    ]
+
+
 # Type tokens: the C type as written in the header -> ctypes type. Handles are opaque values
 # (generation-tagged slot numbers, not addresses) carried as c_void_p.
 TYPES: Dict[str, object] = {
@@ -43,6 +82,13 @@ TYPES: Dict[str, object] = {
     "out": ctypes.POINTER(ctypes.c_void_p),  # T ** output handle
     "i64*": ctypes.POINTER(ctypes.c_int64),
     "i32*": ctypes.POINTER(ctypes.c_int32),
+    "u32*": ctypes.POINTER(ctypes.c_uint32),  # ot_protocol * (uint32_t)
+    "u64*": ctypes.POINTER(ctypes.c_uint64),  # uint64_t *
+    "size*": ctypes.POINTER(ctypes.c_size_t),  # size_t *
+    "result*": ctypes.POINTER(ctypes.c_int),  # ot_result * (a C enum: int)
+    "session_stats*": ctypes.POINTER(SessionStats),
+    "notary_stats*": ctypes.POINTER(NotaryStats),
+    "broker_stats*": ctypes.POINTER(BrokerStats),
     "recipients": ctypes.POINTER(Recipient),  # const ot_recipient *
 }
 
@@ -108,6 +154,26 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_signed_verify": ("result", ["bytes", "size", "handle", "out"]),
     "ot_signed_content": ("result", ["bytes", "size", "out"]),
     "ot_symkey_unlock": ("result", ["bytes", "size", "bytes", "size", "out"]),
+    # transport v2, server push, scale-out
+    "ot_session_protocol": ("result", ["handle", "u32*"]),
+    "ot_session_send": ("result", ["handle", "bytes", "size", "u64*"]),
+    "ot_session_receive": ("result", ["handle", "u32", "u64*", "result*", "out"]),
+    "ot_session_subscribe": ("result", ["handle", "bytes", "size", "out"]),
+    "ot_session_next_push": ("result", ["handle", "u32", "u64*", "u64*", "out"]),
+    "ot_session_fd": ("result", ["handle", "i32*"]),
+    "ot_session_in_flight": ("size", ["handle"]),
+    "ot_session_get_stats": ("result", ["handle", "session_stats*"]),
+    "ot_notary_bind": ("result", ["handle", "str", "handle", "out"]),
+    "ot_notary_register_push": ("result", ["handle", "handle", "str", "handle"]),
+    "ot_notary_push": ("result", ["handle", "str", "bytes", "size", "size*"]),
+    "ot_notary_fd": ("result", ["handle", "i32*"]),
+    "ot_notary_connect": ("result", ["str", "handle", "handle", "str", "handle", "out"]),
+    "ot_notary_get_stats": ("result", ["handle", "notary_stats*"]),
+    "ot_broker_new": ("result", ["str", "str", "handle", "out"]),
+    "ot_broker_frontend": ("result", ["handle", "out"]),
+    "ot_broker_backend": ("result", ["handle", "out"]),
+    "ot_broker_get_stats": ("result", ["handle", "broker_stats*"]),
+    "ot_broker_free": ("void", ["handle"]),
 }
 
 

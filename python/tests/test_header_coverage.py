@@ -4,6 +4,7 @@ must have its exception class, and every constant its enum member."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import re
 from typing import Dict, List, Tuple
@@ -13,7 +14,7 @@ from ot_transport import _ffi
 from conftest import HEADER
 
 # C type (as written in the header, parameter name removed) -> token of _ffi.TYPES.
-HANDLE_TYPES = {"ot_buffer", "ot_envelope", "ot_key", "ot_notary", "ot_request", "ot_session", "ot_session_options"}
+HANDLE_TYPES = {"ot_broker", "ot_buffer", "ot_envelope", "ot_key", "ot_notary", "ot_request", "ot_session", "ot_session_options"}
 
 
 def scalar_typedefs() -> Dict[str, str]:
@@ -42,6 +43,18 @@ def c_token(ctype: str, is_result: bool) -> str:
         return "i64*"
     if base == "int32_t *":
         return "i32*"
+    if base == "uint64_t *":
+        return "u64*"
+    if base == "size_t *":
+        return "size*"
+    if base == "ot_result *":
+        return "result*"
+    if base == "uint32_t *":
+        return "u32*"
+    if base.endswith(" *") and base[:-2] in scalar_typedefs():  # ot_protocol * -> uint32_t *
+        return c_token(scalar_typedefs()[base[:-2]] + " *", is_result)
+    if base in ("ot_session_stats *", "ot_notary_stats *", "ot_broker_stats *"):
+        return base[3:-2] + "*"
     if base == "ot_recipient *":
         return "recipients"
     m = re.fullmatch(r"(ot_\w+) (\*\*?)", base)
@@ -116,6 +129,22 @@ def defines(prefix: str) -> Dict[str, int]:
     }
 
 
+def test_stats_structs_match_the_header() -> None:
+    text = HEADER.read_text()
+    for cname, cls in (
+        ("ot_session_stats", _ffi.SessionStats),
+        ("ot_notary_stats", _ffi.NotaryStats),
+        ("ot_broker_stats", _ffi.BrokerStats),
+    ):
+        m = re.search(r"typedef struct \{([^{}]*)\} " + cname + ";", text, re.S)
+        assert m, cname
+        body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+        fields = re.findall(r"(\w+) (\w+);", body)
+        assert all(t == "uint64_t" for t, _ in fields), cname
+        assert [n for _, n in fields] == [f[0] for f in cls._fields_], cname
+        assert all(f[1] is ctypes.c_uint64 for f in cls._fields_), cname
+
+
 def test_every_result_code_has_its_exception_class() -> None:
     codes = {m.group(1): int(m.group(2)) for m in re.finditer(r"\b(OT_(?:OK|ERR_\w+)) = (\d+)", HEADER.read_text())}
     assert codes["OT_OK"] == 0
@@ -132,6 +161,8 @@ def test_every_result_code_has_its_exception_class() -> None:
 def test_constants_match() -> None:
     assert {f"OT_KEY_FORMAT_{m.name}": m.value for m in ot.KeyFormat} == defines("OT_KEY_FORMAT_")
     assert {f"OT_ARMOR_{m.name}": m.value for m in ot.ArmorKind} == defines("OT_ARMOR_")
+    # AUTO (2) is an option value only, not an ot_protocol result
+    assert {f"OT_PROTOCOL_{m.name}": m.value for m in ot.Protocol if m is not ot.Protocol.AUTO} == defines("OT_PROTOCOL_")
     lens = defines("OT_")
     assert (lens["OT_SAMY_LEN"], lens["OT_SHA256_LEN"], lens["OT_WHIRLPOOL_LEN"]) == (32, 32, 64)
     assert (len(ot.samy(b"")), len(ot.sha256(b"")), len(ot.whirlpool(b""))) == (32, 32, 64)
