@@ -255,7 +255,16 @@ inline std::size_t opt_size(const std::optional<bytes_view> &v) noexcept { retur
 
 // ---- owners -------------------------------------------------------------------------------------
 
-/** An RSA key (ot_key). Immutable: const members may be called from many threads at once. */
+/** A key's algorithm (ot_key_algorithm). */
+enum class algorithm : ot_algorithm {
+  none = OT_KEY_ALGORITHM_NONE,
+  rsa = OT_KEY_ALGORITHM_RSA,
+  ed25519 = OT_KEY_ALGORITHM_ED25519,
+  x25519 = OT_KEY_ALGORITHM_X25519
+};
+
+/** A key (ot_key): RSA (legacy suite), Ed25519 or X25519 (suite v3). Immutable: const members
+ * may be called from many threads at once. */
 class key {
  public:
   key() noexcept = default;
@@ -265,8 +274,13 @@ class key {
   explicit operator bool() const noexcept { return bool(h_); }
   bool is_private() const noexcept { return ot_key_is_private(get()) == 1; }
   std::uint32_t bits() const noexcept { return ot_key_bits(get()); }
+  ot::algorithm algorithm() const noexcept { return static_cast<ot::algorithm>(ot_key_algorithm(get())); }
 #if OT_TRANSPORT_HPP_EXCEPTIONS
   static key generate(std::uint32_t bits = 2048);
+  /** A new Ed25519 key (suite v3: signs `Hash: SHA256D` texts). */
+  static key generate_ed25519();
+  /** A new X25519 key (suite v3: opens type-3 envelopes). */
+  static key generate_x25519();
   static key load(bytes_view data, std::optional<bytes_view> passphrase = std::nullopt);
   std::string export_as(key_format format, std::optional<bytes_view> passphrase = std::nullopt) const;
   key public_key() const;
@@ -550,6 +564,25 @@ inline result<std::string> envelope_to_armor(const envelope &e, bool bookends = 
   return detail::call_text([&](ot_buffer **out) { return ot_envelope_to_armor(e.get(), bookends ? 1 : 0, out); });
 }
 
+/** The envelope's type field: 0 (2011 v0), 1 (v1), 2 (symmetric), 3 (suite v3). */
+inline result<std::int32_t> envelope_type(const envelope &e) {
+  std::int32_t t = 0;
+  if (ot_result rc = ot_envelope_type(e.get(), &t)) return detail::err<std::int32_t>(detail::fail(rc));
+  return t;
+}
+
+inline result<key> key_generate_ed25519() {
+  ot_key *k = nullptr;
+  if (ot_result rc = ot_key_generate_ed25519(&k)) return detail::err<key>(detail::fail(rc));
+  return key(k);
+}
+
+inline result<key> key_generate_x25519() {
+  ot_key *k = nullptr;
+  if (ot_result rc = ot_key_generate_x25519(&k)) return detail::err<key>(detail::fail(rc));
+  return key(k);
+}
+
 inline result<std::string> envelope_recipient_id(const envelope &e, std::size_t index) {
   return detail::call_text([&](ot_buffer **out) { return ot_envelope_recipient_id(e.get(), index, out); });
 }
@@ -591,6 +624,19 @@ inline result<samy_digest> samy(bytes_view data) {
   samy_digest d{};
   if (ot_result rc = ot_hash_samy(data.data(), data.size(), d.data())) return detail::err<samy_digest>(detail::fail(rc));
   return d;
+}
+
+/** SHA-256(SHA-256(data)): the suite v3 hash. */
+inline result<sha256_digest> sha256d(bytes_view data) {
+  sha256_digest d{};
+  if (ot_result rc = ot_hash_sha256d(data.data(), data.size(), d.data()))
+    return detail::err<sha256_digest>(detail::fail(rc));
+  return d;
+}
+
+/** base62(SHA256D(data)): the suite v3 identifier. */
+inline result<std::string> id_of_v3(bytes_view data) {
+  return detail::call_text([&](ot_buffer **out) { return ot_id_of_v3(data.data(), data.size(), out); });
 }
 
 inline result<sha256_digest> sha256(bytes_view data) {
@@ -746,6 +792,14 @@ inline result<request> notary_receive(notary &n, std::uint32_t timeout_ms = nota
   ot_request *r = nullptr;
   if (ot_result rc = ot_notary_receive(n.get(), timeout_ms, &r)) return detail::err<request>(detail::fail(rc));
   return request(r);
+}
+
+/** Serves one more identity (e.g. suite v3 next to RSA) on the notary's endpoints. */
+inline result<void> notary_add_identity(notary &n, const key &auth_private, const key &encryption_private,
+                                        std::string_view nym_id) {
+  detail::c_text id(nym_id);
+  if (!id.ok) return detail::err<void>(detail::nul_in_text("nym_id"));
+  return detail::call_void(ot_notary_add_identity(n.get(), auth_private.get(), encryption_private.get(), id.c_str()));
 }
 
 inline result<void> notary_reply(notary &n, const request &req, bytes_view content,
@@ -915,6 +969,8 @@ inline void unwrap(result<void> &&r) {
 }  // namespace detail
 
 inline key key::generate(std::uint32_t bits) { return detail::unwrap(nothrow::key_generate(bits)); }
+inline key key::generate_ed25519() { return detail::unwrap(nothrow::key_generate_ed25519()); }
+inline key key::generate_x25519() { return detail::unwrap(nothrow::key_generate_x25519()); }
 inline key key::load(bytes_view data, std::optional<bytes_view> passphrase) {
   return detail::unwrap(nothrow::key_load(data, passphrase));
 }
@@ -1049,6 +1105,13 @@ inline bytes armor_decode(bytes_view text, armor_kind kind = armor_kind::data) {
 }
 inline samy_digest samy(bytes_view data) { return detail::unwrap(nothrow::samy(data)); }
 inline sha256_digest sha256(bytes_view data) { return detail::unwrap(nothrow::sha256(data)); }
+inline sha256_digest sha256d(bytes_view data) { return detail::unwrap(nothrow::sha256d(data)); }
+inline std::string id_of_v3(bytes_view data) { return detail::unwrap(nothrow::id_of_v3(data)); }
+inline std::int32_t envelope_type(const envelope &e) { return detail::unwrap(nothrow::envelope_type(e)); }
+inline void notary_add_identity(notary &n, const key &auth_private, const key &encryption_private,
+                                std::string_view nym_id) {
+  detail::unwrap(nothrow::notary_add_identity(n, auth_private, encryption_private, nym_id));
+}
 inline whirlpool_digest whirlpool(bytes_view data) { return detail::unwrap(nothrow::whirlpool(data)); }
 inline std::string id_encode(bytes_view data) { return detail::unwrap(nothrow::id_encode(data)); }
 inline bytes id_decode(std::string_view id) { return detail::unwrap(nothrow::id_decode(id)); }

@@ -358,6 +358,27 @@ static void test_broker() {
   expect_error(OT_ERR_NULL_ARGUMENT, [] { ot::broker().stats(); });
 }
 
+// Suite v3: Ed25519/X25519 keys, SHA256D, a type-3 envelope, an Ed25519 signature.
+static void test_suite_v3() {
+  const ot::key ed = ot::key::generate_ed25519(), x = ot::key::generate_x25519();
+  CHECK(ed.algorithm() == ot::algorithm::ed25519 && x.algorithm() == ot::algorithm::x25519);
+  CHECK(ed.bits() == 256 && ed.is_private());
+  const ot::sha256_digest once = ot::sha256("abc"), twice = ot::sha256d("abc");
+  CHECK(ot::sha256(ot::bytes_view(once.data(), once.size())) == twice);
+  CHECK(ot::id_of_v3("abc") == ot::id_encode(ot::bytes_view(twice.data(), twice.size())));
+  const std::string text = ot::sign("MESSAGE", "v3\n", ed);
+  CHECK(text.find("Hash: SHA256D") != std::string::npos);
+  CHECK(ot::verify(text, ed.public_key()) == ot::bytes({'v', '3', '\n'}));
+  const ot::envelope e = ot::envelope::seal({x}, std::string_view("a\0b", 3));
+  CHECK(ot::envelope_type(e) == 3);
+  CHECK(e.open(x) == ot::bytes({'a', 0, 'b'}));
+  ot::result<ot::key> k = ot::nothrow::key_generate_x25519();
+  CHECK(k.ok());
+  ot::notary n = ot::notary::bind("tcp://127.0.0.1:*", ot::key::generate(1024), ot::key::generate(1024), "rsa-id");
+  ot::notary_add_identity(n, ed, x, ed.nym_id());
+  CHECK(!ot::nothrow::notary_add_identity(n, ed, x, std::string_view("a\0b", 3)).ok());
+}
+
 int main() {
   const ot::key alice = ot::key::generate(1024), bob = ot::key::generate(1024);
   CHECK(ot::version() == ot_version() && std::get<0>(ot::zmq_version()) >= 4);
@@ -370,6 +391,7 @@ int main() {
   test_exchange();
   test_v2_pipelining_and_push();
   test_broker();
+  test_suite_v3();
   std::printf("test_cxx_api: %d checks, %d passed, %d failed\n", checks, checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

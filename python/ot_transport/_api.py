@@ -282,9 +282,19 @@ class _Handle:
             pass
 
 
+class Algorithm(enum.IntEnum):
+    """A key's algorithm (``OT_KEY_ALGORITHM_*``)."""
+
+    NONE = 0
+    RSA = 1
+    ED25519 = 2
+    X25519 = 3
+
+
 class Key(_Handle):
-    """An RSA key, public or private (``ot_key``). Immutable: safe to share between threads.
-    ``Key(handle)`` adopts a raw handle (as do the other handle classes)."""
+    """A key, public or private (``ot_key``): RSA (legacy suite), Ed25519 or X25519 (suite v3).
+    Immutable: safe to share between threads. ``Key(handle)`` adopts a raw handle (as do the
+    other handle classes)."""
 
     _free_name = "ot_key_free"
     __slots__ = ("_nym",)
@@ -297,6 +307,20 @@ class Key(_Handle):
     def generate(cls, bits: int = 2048) -> "Key":
         """A new RSA key (exponent 65537); ``bits`` a multiple of 8 in 1024..8192."""
         return cls(_call_handle(_lib.ot_key_generate, bits))
+
+    @classmethod
+    def generate_ed25519(cls) -> "Key":
+        """A new Ed25519 key (suite v3: signs ``Hash: SHA256D`` texts; roles A and S)."""
+        return cls(_call_handle(_lib.ot_key_generate_ed25519))
+
+    @classmethod
+    def generate_x25519(cls) -> "Key":
+        """A new X25519 key (suite v3: opens type-3 envelopes; role E)."""
+        return cls(_call_handle(_lib.ot_key_generate_x25519))
+
+    @property
+    def algorithm(self) -> Algorithm:
+        return Algorithm(int(_lib.ot_key_algorithm(self.handle)))
 
     @classmethod
     def load(cls, data: BytesLike, passphrase: Optional[BytesLike] = None) -> "Key":
@@ -338,7 +362,9 @@ class Key(_Handle):
         if self.closed:
             return "<ot_transport.Key closed>"
         kind = "private" if self.is_private else "public"
-        return f"<ot_transport.Key {kind} RSA-{self.bits} {self.nym_id}>"
+        alg = self.algorithm
+        name = f"RSA-{self.bits}" if alg == Algorithm.RSA else alg.name
+        return f"<ot_transport.Key {kind} {name} {self.nym_id}>"
 
 
 #: A recipient for ``seal``: a ``Key`` (its own NymID), or a ``(nym_id, key)`` pair.
@@ -390,6 +416,13 @@ class Envelope(_Handle):
         """A symmetric (type 2) envelope under a raw 16-byte AES key (see ``symkey_unlock``)."""
         k, raw = _b(raw_key, "raw_key"), _b(data)
         return cls(_call_handle(_lib.ot_envelope_encrypt_symmetric, k, len(k), raw, len(raw)))
+
+    @property
+    def type(self) -> int:
+        """The envelope's type field: 0 (2011 v0), 1 (legacy v1), 2 (symmetric), 3 (suite v3)."""
+        t = ctypes.c_int32(0)
+        _check(_lib.ot_envelope_type(self.handle, ctypes.byref(t)))
+        return int(t.value)
 
     def to_bytes(self) -> bytes:
         return _call_buf(_lib.ot_envelope_to_bytes, self.handle)
@@ -460,6 +493,11 @@ def whirlpool(data: BytesLike) -> bytes:
     return _digest(_lib.ot_hash_whirlpool, data, WHIRLPOOL_LEN)
 
 
+def sha256d(data: BytesLike) -> bytes:
+    """SHA-256(SHA-256(data)): the suite v3 hash."""
+    return _digest(_lib.ot_hash_sha256d, data, SHA256_LEN)
+
+
 def id_encode(data: BytesLike) -> str:
     """OT base62 text of bytes (big-endian, leading zero bytes dropped)."""
     raw = _b(data)
@@ -474,6 +512,12 @@ def id_of(data: BytesLike) -> str:
     """The OT identifier of ``data``: base62(SAMY(data))."""
     raw = _b(data)
     return _call_text(_lib.ot_id_of, raw, len(raw))
+
+
+def id_of_v3(data: BytesLike) -> str:
+    """The suite v3 identifier of ``data``: base62(SHA256D(data))."""
+    raw = _b(data)
+    return _call_text(_lib.ot_id_of_v3, raw, len(raw))
 
 
 def sign(doc_type: str, content: BytesLike, key: Key, meta: Optional[str] = None) -> bytes:
@@ -814,6 +858,15 @@ class Notary(_Handle):
         self._closing = threading.Event()
         return self
 
+    def add_identity(self, auth_private: Key, encryption_private: Key, nym_id: str) -> None:
+        """Serves one more identity on the same endpoints (e.g. a suite v3 identity next to the
+        RSA one): the request's envelope type and recipient NymID choose which one opens it."""
+        _check(
+            _lib.ot_notary_add_identity(
+                self.handle, auth_private.handle, encryption_private.handle, _s(nym_id, "nym_id")
+            )
+        )
+
     def bind(self, endpoint: str, options: Optional[SessionOptions] = None) -> str:
         """Listens on one more endpoint with its own options (e.g. a CURVE port next to a plain
         one); the bound endpoint, wildcard port resolved."""
@@ -931,6 +984,7 @@ __all__ = [
     "Push",
     "SessionStats",
     "Envelope",
+    "Algorithm",
     "Key",
     "KeyFormat",
     "Notary",
@@ -945,6 +999,7 @@ __all__ = [
     "id_decode",
     "id_encode",
     "id_of",
+    "id_of_v3",
     "last_error",
     "lib",
     "library_path",
@@ -952,6 +1007,7 @@ __all__ = [
     "samy",
     "seal",
     "sha256",
+    "sha256d",
     "sign",
     "signed_content",
     "symkey_unlock",
