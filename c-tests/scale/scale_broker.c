@@ -4,8 +4,11 @@
  * ot-broker program stop within 100 ms with clients and workers connected.
  * Not run under valgrind (too slow for 12 800 RSA requests); run plain and under ASan. */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -111,11 +114,27 @@ static void *client_main(void *arg) {
   return NULL;
 }
 
+/* A free loopback port: bind a plain socket to port 0, read the port, close it. */
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  socklen_t len = sizeof a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int port = -1;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0) close(fd);
+  return port;
+}
+
 static void cli_exits_promptly(void) {
   /* The ot-broker program with a client and a worker connected: SIGTERM to exit < 100 ms. */
   char f[64], b[64];
-  snprintf(f, sizeof f, "tcp://127.0.0.1:%d", 20000 + (int)(getpid() % 20000));
-  snprintf(b, sizeof b, "tcp://127.0.0.1:%d", 20001 + (int)(getpid() % 20000));
+  snprintf(f, sizeof f, "tcp://127.0.0.1:%d", free_port());
+  snprintf(b, sizeof b, "tcp://127.0.0.1:%d", free_port());
   pid_t p = fork();
   if (p == 0) {
     execl(OT_BROKER_BIN, "ot-broker", f, b, (char *)NULL);
