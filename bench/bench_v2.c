@@ -133,7 +133,7 @@ static void *serve_notary(void *arg) {
   return NULL;
 }
 
-static void pipelined_rows(FILE *tsv) {
+static void pipelined_rows(FILE *tsv, const char *suite) {
   ot_notary *n = NULL;
   ot_buffer *b = NULL;
   char ep[128];
@@ -176,11 +176,10 @@ static void pipelined_rows(FILE *tsv) {
       done++;
     }
     double rate = done / (now_s() - t0);
-    printf("%-44s %10.1f %10s %8s\n", depth == 1 ? "v2 request 1 KiB RSA-2048, 1 in flight"
-                                      : depth == 8 ? "v2 request 1 KiB RSA-2048, 8 in flight"
-                                                   : "v2 request 1 KiB RSA-2048, 64 in flight",
-           rate, "-", "-");
-    fprintf(tsv, "request_1k_inflight_%d\t%.1f\t-\t-\n", depth, rate);
+    char label[64];
+    snprintf(label, sizeof label, "v2 request 1 KiB %s, %d in flight", suite, depth);
+    printf("%-44s %10.1f %10s %8s\n", label, rate, "-", "-");
+    fprintf(tsv, "request_1k_%s_inflight_%d\t%.1f\t-\t-\n", suite, depth, rate);
   }
   free(content);
   stop_flag = 1;
@@ -368,7 +367,24 @@ int main(void) {
          bench_rounds());
   printf("%-44s %10s %10s %8s\n", "row", "ours/s", "libzmq/s", "ratio");
   raw_rows(tsv, ctx);
-  pipelined_rows(tsv);
+  pipelined_rows(tsv, "RSA-2048");
+  {
+    /* the same with suite v3 keys (Ed25519 signatures, X25519 type-3 envelopes) both ways */
+    ot_key *ra = c_auth, *re = c_enc, *na = n_auth, *ne = n_enc;
+    char *nid = n_id;
+    OT_TRY(ot_key_generate_ed25519(&c_auth));
+    OT_TRY(ot_key_generate_x25519(&c_enc));
+    OT_TRY(ot_key_generate_ed25519(&n_auth));
+    OT_TRY(ot_key_generate_x25519(&n_enc));
+    n_id = ot_nym_id_dup(n_auth);
+    pipelined_rows(tsv, "suite v3");
+    free(n_id);
+    ot_key_free(c_auth);
+    ot_key_free(c_enc);
+    ot_key_free(n_auth);
+    ot_key_free(n_enc);
+    c_auth = ra, c_enc = re, n_auth = na, n_enc = ne, n_id = nid;
+  }
   attack_rows(tsv, ctx);
   fclose(tsv);
   free(n_id);
