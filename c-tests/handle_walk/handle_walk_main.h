@@ -8,22 +8,30 @@ static uint8_t *env_bytes;
 static char walk_id[64]; /* what make("ot_buffer") holds */
 static size_t env_len;
 
-/* A client in a child process sends `n` requests (the parent's registry sees none of its
- * handles), so the parent creates request handles in a known order. */
-static pid_t request_client(int n) {
-  pid_t pid;
+/* A client in a child process sends requests on demand (the parent's registry sees none of its
+ * handles, so the parent creates request handles in a known order). It is forked once, before
+ * the broker's thread exists: a fork while another thread holds an allocator lock (ASan's, say)
+ * could hang the child. Each byte written to `client_cmd` asks for one request; 'q' ends it. */
+static int client_cmd = -1;
+static pid_t client_pid;
+
+static void start_request_client(void) {
+  int fds[2];
+  CHECK(pipe(fds) == 0);
   fflush(NULL);
-  pid = fork();
-  if (pid == 0) {
+  client_pid = fork();
+  if (client_pid == 0) {
     ot_session *s = NULL;
     ot_session_options *o = NULL;
-    int i, bad = 0;
+    int bad = 0;
+    char c;
+    close(fds[1]);
     if (ot_session_options_new(&o) || ot_session_options_set(o, "latency_delay_after", 0) ||
         ot_session_options_set(o, "request_timeout_ms", 20000) || ot_session_new(notary_ep, o, &s) ||
         ot_session_set_identity(s, client_auth, client_enc) ||
         ot_session_set_notary(s, notary_id, live_ot_key, live_ot_key))
       _exit(2);
-    for (i = 0; i < n; i++) {
+    while (read(fds[0], &c, 1) == 1 && c != 'q') {
       ot_buffer *r = NULL;
       if (ot_session_request(s, (const uint8_t *)"<walk/>", 7, &r) != OT_OK) bad = 1;
       ot_buffer_free(r);
@@ -32,7 +40,21 @@ static pid_t request_client(int n) {
     ot_session_options_free(o);
     _exit(bad);
   }
-  return pid;
+  close(fds[0]);
+  client_cmd = fds[1];
+}
+
+/* Asks the client for `n` requests (served one by one with serve_one). */
+static void request_client(int n) {
+  for (int i = 0; i < n; i++) CHECK(write(client_cmd, "r", 1) == 1);
+}
+
+static void stop_request_client(void) {
+  int status = 0;
+  CHECK(write(client_cmd, "q", 1) == 1);
+  close(client_cmd);
+  waitpid(client_pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static ot_request *serve_one(void) {
@@ -40,12 +62,6 @@ static ot_request *serve_one(void) {
   CHECK_OK(ot_notary_receive(live_ot_notary, 20000, &req));
   if (req) CHECK_OK(ot_notary_reply(live_ot_notary, req, (const uint8_t *)"ok", 2, NULL));
   return req;
-}
-
-static void join_client(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* A new object of the named type (requests: served from a client process started earlier). */
@@ -150,16 +166,14 @@ int main(void) {
   CHECK_OK(ot_session_options_new(&live_ot_session_options));
   CHECK_OK(ot_session_new("tcp://127.0.0.1:1", NULL, &live_ot_session));
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", live_ot_key, live_ot_key, "walk", NULL, &live_ot_notary));
-  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &live_ot_broker));
   CHECK_OK(ot_notary_endpoint(live_ot_notary, &b));
   snprintf(notary_ep, sizeof notary_ep, "%s", BUF_STR(b));
   ot_buffer_free(b);
   snprintf(notary_id, sizeof notary_id, "walk");
-  {
-    pid_t c = request_client(1);
-    live_ot_request = serve_one();
-    join_client(c);
-  }
+  start_request_client();
+  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &live_ot_broker));
+  request_client(1);
+  live_ot_request = serve_one();
 
   /* (c) a live handle of every type where another type is wanted */
   for (t = 0; t < N_TYPES; t++) walk("wrong-type", live_of(handle_types[t]), handle_types[t], 0);
@@ -167,11 +181,10 @@ int main(void) {
   for (t = 0; t < N_TYPES; t++) {
     const char *type = handle_types[t];
     int n = objects_for(type), reused = 0;
-    pid_t client = 0;
     void *stale, **fresh;
     ot_buffer **filler;
     int nfill;
-    if (!strcmp(type, "ot_request")) client = request_client(1 + n);
+    if (!strcmp(type, "ot_request")) request_client(1 + n);
     /* (a) freed */
     {
       /* A pool freed right after the stale handle queues 4200 slots behind it, so the registry
@@ -228,7 +241,6 @@ int main(void) {
     free(filler);
     for (i = 0; i < n; i++) release(type, fresh[i]);
     free(fresh);
-    if (client) join_client(client);
     printf("  %-20s freed, stale-after-reuse (%d new objects) and other-type handles refused\n", type, n);
   }
 
@@ -241,6 +253,7 @@ int main(void) {
   }
   CHECK(ot_key_bits(live_ot_key) == 1024 && ot_key_is_private(live_ot_key));
   printf("  %ld calls over %d functions\n", calls, (int)(sizeof walked_functions / sizeof walked_functions[0]));
+  stop_request_client();
   for (t = 0; t < N_TYPES; t++) release(handle_types[t], live_of(handle_types[t]));
   ot_key_free(client_auth);
   ot_key_free(client_enc);
