@@ -230,10 +230,12 @@ int main(void) {
     if (rc == OT_OK) {
       rc = ot_envelope_open(e2, id, key, &buf);
       if (rc == OT_OK) {
-        /* The legacy envelope has no MAC: only a flip in the IV or in the unused bytes can
-         * leave it openable, and then the plaintext has the same length. */
+        /* The legacy envelope has no MAC: a flip in the IV or in unused bytes leaves it
+         * openable (same length); a flip in the wrapped key very rarely unwraps to another
+         * 16-byte key whose garbage plaintext happens to end in valid padding. Either way what
+         * comes out is no longer than the ciphertext. */
         flip_opened++;
-        CHECK(ot_buffer_len(buf) == 6);
+        CHECK(ot_buffer_len(buf) < n);
         ot_buffer_free(buf);
       } else {
         CHECK(rc == OT_ERR_DECRYPT_FAILED || rc == OT_ERR_NO_MATCHING_RECIPIENT || rc == OT_ERR_MALFORMED);
