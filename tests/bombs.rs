@@ -101,6 +101,10 @@ struct Measured {
 
 /// In the parent: re-runs this binary for test `name` only, in child mode, and parses its report.
 fn run_child(name: &str) -> Measured {
+    // One child at a time: each compresses up to 1 GiB, and six of them at once on 2 cores starved
+    // the session tests' notary past their schedule.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let out = Command::new(std::env::current_exe().unwrap())
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(ENV, name)
