@@ -893,10 +893,12 @@ mod tests {
         let e = Envelope::encrypt_symmetric(&key, b"hello").unwrap();
         let p = Envelope::parse(&e.to_bytes()).unwrap();
         assert_eq!(p.decrypt_symmetric(&key).unwrap(), b"hello");
-        assert_eq!(
-            p.decrypt_symmetric(&[8u8; 16]).unwrap_err().kind(),
-            ErrorKind::DecryptFailed
-        );
+        // Legacy symmetric envelopes have no MAC: a wrong key fails on the padding, except about
+        // once in 256 keys, when its garbage happens to end in valid padding. Never the plaintext.
+        match p.decrypt_symmetric(&[8u8; 16]) {
+            Err(e) => assert_eq!(e.kind(), ErrorKind::DecryptFailed),
+            Ok(garbage) => assert_ne!(garbage, b"hello"),
+        }
     }
 
     #[test]
