@@ -81,8 +81,12 @@ def test_symmetric_envelope() -> None:
     assert len(env) == 0 and env.recipient_ids == []
     again = ot.Envelope.from_bytes(env.to_bytes())
     assert again.decrypt_symmetric(key) == b"wallet secret"
-    with pytest.raises(ot.DecryptFailedError):
-        again.decrypt_symmetric(bytes(16))
+    # No MAC in legacy symmetric envelopes: a wrong key fails on the padding, except about once
+    # in 256 keys (garbage with valid padding). Never the plaintext.
+    try:
+        assert again.decrypt_symmetric(bytes(16)) != b"wallet secret"
+    except ot.DecryptFailedError:
+        pass
     with pytest.raises(ot.InvalidArgumentError):
         again.decrypt_symmetric(b"short")
 
