@@ -44,12 +44,23 @@ pub(crate) fn context() -> zmq::Context {
         Some((p, c)) if *p == pid => c.clone(),
         _ => {
             // Terminating the inherited context would wait for the parent's threads forever.
-            std::mem::forget(ctx.take());
+            keep_forever(ctx.take());
             let c = zmq::Context::new();
             *ctx = Some((pid, c.clone()));
             c
         }
     }
+}
+
+/// Keeps `x` alive until the process exits, reachable (so leak checkers do not report it): what
+/// a forked child inherited from its parent's ZeroMQ (contexts, sockets) must never be closed
+/// there, since closing waits for the parent's libzmq threads, which the child does not have.
+pub(crate) fn keep_forever<T: Send + 'static>(x: T) {
+    type Kept = Vec<Box<dyn std::any::Any + Send>>;
+    static KEPT: Mutex<Kept> = Mutex::new(Vec::new());
+    KEPT.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Box::new(x));
 }
 
 /// The error of an object used in a process other than the one that created it.

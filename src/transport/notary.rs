@@ -239,7 +239,7 @@ impl Drop for Notary {
         if self.pid != std::process::id() {
             // See `Session`'s drop: never close a parent's socket in a forked child.
             for b in self.bound.drain(..) {
-                std::mem::forget(b);
+                super::keep_forever(b);
             }
         }
     }

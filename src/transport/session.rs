@@ -84,9 +84,7 @@ impl Drop for Session {
         if self.pid != std::process::id() {
             // In a forked child the parent's libzmq threads do not exist: closing these
             // sockets could wait on them forever. Leak them instead.
-            std::mem::forget(self.socket.take());
-            std::mem::forget(self.monitor.take());
-            std::mem::forget(self.v2.take());
+            super::keep_forever((self.socket.take(), self.monitor.take(), self.v2.take()));
         }
     }
 }
