@@ -51,6 +51,7 @@ def test_notary_serves_rsa_and_v3_identities_on_one_endpoint() -> None:
     c_auth, c_enc = ot.Key.generate_ed25519(), ot.Key.generate_x25519()
     with ot.Notary("tcp://127.0.0.1:*", rsa_auth, rsa_enc, rsa_auth.nym_id) as n:
         n.add_identity(v3_auth, v3_enc, v3_auth.nym_id)
+        endpoint = n.endpoint  # read before another thread uses the notary (one thread at a time)
 
         def serve() -> None:
             req = n.receive(10)
@@ -61,7 +62,7 @@ def test_notary_serves_rsa_and_v3_identities_on_one_endpoint() -> None:
         t.start()
         opts = ot.SessionOptions(latency_delay_after=0)
         with ot.Session(
-            n.endpoint,
+            endpoint,
             opts,
             identity=(c_auth, c_enc),
             notary=(v3_auth.nym_id, v3_enc.public(), v3_auth.public()),
