@@ -403,14 +403,24 @@ impl Key {
         let der = der::first_tlv(der)?;
         let info = EncryptedPrivateKeyInfoRef::try_from(der)
             .map_err(|_| Error::key_format("not an encrypted PKCS#8 structure"))?;
-        if let Some(params) = info.encryption_algorithm.pbes2()
-            && let Some(p) = params.kdf.pbkdf2()
-            && p.iteration_count > MAX_PBKDF2_ITERATIONS
-        {
-            return Err(Error::key_format(format!(
-                "PBKDF2 iteration count {} is above the accepted maximum {MAX_PBKDF2_ITERATIONS}",
-                p.iteration_count
-            )));
+        if let Some(params) = info.encryption_algorithm.pbes2() {
+            // Legacy OT only ever wrote PBKDF2 (OpenSSL's PKCS#8 default). Other KDFs are refused
+            // before any work: scrypt's cost parameters come from the file, and N = 2^50 would
+            // ask for 2^57 bytes (an allocation failure aborts the host process), or run for
+            // hours with a large p.
+            let Some(p) = params.kdf.pbkdf2() else {
+                return Err(Error::unsupported(
+                    "the key is encrypted with a KDF other than PBKDF2 (e.g. scrypt), which legacy \
+                     OT never wrote: re-encrypt it with PBKDF2",
+                ));
+            };
+            if p.iteration_count > MAX_PBKDF2_ITERATIONS {
+                return Err(Error::key_format(format!(
+                    "PBKDF2 iteration count {} is above the accepted maximum \
+                     {MAX_PBKDF2_ITERATIONS}",
+                    p.iteration_count
+                )));
+            }
         }
         let doc = info
             .decrypt(passphrase_or_default(pass))

@@ -51,6 +51,10 @@ pub fn v3_digest(doc_type: &str, content: &[u8]) -> [u8; 32] {
 pub const MAX_LINE: usize = 2047;
 /// Largest signed text accepted for parsing (64 MiB).
 pub const MAX_SIGNED_TEXT: usize = 64 * 1024 * 1024;
+/// Most signature sections a signed text may carry. Legacy texts carry one section per signer
+/// (in practice one); verifying tries every section, so without a cap a text stuffed with
+/// thousands of foreign sections costs thousands of signature checks. More is `Malformed`.
+pub const MAX_SIGNATURES: usize = 16;
 
 /// One signature section.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,6 +214,11 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
         |body: &mut String, meta: &mut Option<String>, sigs: &mut Vec<Signature>| -> Result<()> {
             let bytes = armor::decode_body(body, armor::Kind::Data)
                 .map_err(|e| Error::malformed(format!("signature armor: {}", e.detail())))?;
+            if sigs.len() >= MAX_SIGNATURES {
+                return Err(Error::malformed(format!(
+                    "more than {MAX_SIGNATURES} signature sections"
+                )));
+            }
             sigs.push(Signature {
                 bytes,
                 meta: meta.take(),
@@ -409,5 +418,38 @@ mod tests {
         assert!(create("MESSAGE", b"a\0b\n", &k, None).is_err());
         assert!(create("message", b"x\n", &k, None).is_err());
         assert!(create("MESSAGE", b"x\n", &k, Some("Q123")).is_err());
+    }
+
+    /// Appends `extra` copies of the text's own signature section (a foreign signer's sections
+    /// cost the same to check).
+    fn stuffed(text: &str, doc_type: &str, extra: usize) -> String {
+        let begin = format!("-----BEGIN {doc_type} SIGNATURE-----");
+        let section = &text[text.find(&begin).unwrap()..];
+        let mut out = text.to_string();
+        for _ in 0..extra {
+            out.push('\n');
+            out.push_str(section);
+        }
+        out
+    }
+
+    #[test]
+    fn signature_sections_are_capped_for_both_hash_types() {
+        let rsa = Key::generate(1024).unwrap();
+        let ed = Key::generate_ed25519().unwrap();
+        for k in [&rsa, &ed] {
+            let t = create("MESSAGE", b"stuffed?\n", k, None).unwrap();
+            let at_cap = stuffed(&t, "MESSAGE", MAX_SIGNATURES - 1);
+            let p = parse(at_cap.as_bytes()).unwrap();
+            assert_eq!(p.signatures.len(), MAX_SIGNATURES);
+            assert_eq!(p.verify(k).unwrap(), b"stuffed?\n");
+            let over = stuffed(&t, "MESSAGE", MAX_SIGNATURES);
+            let e = parse(over.as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Malformed, "{e:?}");
+            assert_eq!(
+                verify(over.as_bytes(), k).unwrap_err().kind(),
+                ErrorKind::Malformed
+            );
+        }
     }
 }
