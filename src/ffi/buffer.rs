@@ -13,10 +13,21 @@ pub struct ot_buffer {
 }
 
 impl ot_buffer {
+    /// Takes the bytes of `v` (which may be secret: plaintext, keys) into a buffer allocated once
+    /// at its final size, then wipes `v`. Growing `v` in place to add the NUL could move it and
+    /// free the old block unwiped, leaving a copy of the secret in freed memory.
     pub(crate) fn new(mut v: Vec<u8>) -> ot_buffer {
-        v.reserve_exact(1);
-        v.push(0);
-        ot_buffer { data: v }
+        let b = ot_buffer::from_slice(&v);
+        v.zeroize();
+        b
+    }
+
+    /// A buffer holding a copy of `bytes` (allocated once, never reallocated).
+    pub(crate) fn from_slice(bytes: &[u8]) -> ot_buffer {
+        let mut data = Vec::with_capacity(bytes.len() + 1);
+        data.extend_from_slice(bytes);
+        data.push(0);
+        ot_buffer { data }
     }
 }
 

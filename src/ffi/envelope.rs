@@ -203,7 +203,7 @@ pub unsafe extern "C" fn ot_envelope_recipient_id(
             ))
         })?;
         // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(id, ot_buffer::new(s.as_bytes().to_vec())) };
+        unsafe { put(id, ot_buffer::from_slice(s.as_bytes())) };
         Ok(())
     })
 }

@@ -124,7 +124,7 @@ pub unsafe extern "C" fn ot_curve_keypair(
         // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
         unsafe { put(public_z85, ot_buffer::new(p.into_bytes())) };
         // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(secret_z85, ot_buffer::new(sk.as_bytes().to_vec())) };
+        unsafe { put(secret_z85, ot_buffer::from_slice(sk.as_bytes())) };
         Ok(())
     })
 }

@@ -26,7 +26,7 @@ pub unsafe extern "C" fn ot_request_content(
         let r = handle(request, "request")?;
         out_ptr(content, "content")?;
         // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(content, ot_buffer::new(r.0.content_unverified().to_vec())) };
+        unsafe { put(content, ot_buffer::from_slice(r.0.content_unverified())) };
         Ok(())
     })
 }
@@ -45,13 +45,17 @@ pub unsafe extern "C" fn ot_request_verify(
         let c = r.0.verify(&k.0)?;
         if !content.is_null() {
             // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-            unsafe { put(content, ot_buffer::new(c.to_vec())) };
+            unsafe { put(content, ot_buffer::from_slice(c)) };
         }
         Ok(())
     })
 }
 
-/// Frees a request. `ot_request_free(NULL)` does nothing.
+/// Frees a request. A request freed without an answer is given up: the notary forgets it as in
+/// progress and answers its client as it answers an unreadable request (a v2 `ERR`, or the
+/// signed error with `reply_errors`; the legacy silence otherwise) at the same delay, so a
+/// request whose signature the application refused looks like any other unreadable one.
+/// `ot_request_free(NULL)` does nothing.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_request_free(request: *mut ot_request) {
     guard_value((), || free(request))

@@ -27,7 +27,7 @@ pub unsafe extern "C" fn ot_symkey_unlock(
         out_ptr(raw_key, "raw_key")?;
         let k = SymmetricKey::parse(s)?.unlock(p)?;
         // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(raw_key, ot_buffer::new(k.to_vec())) };
+        unsafe { put(raw_key, ot_buffer::from_slice(&k)) };
         Ok(())
     })
 }
