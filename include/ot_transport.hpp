@@ -296,6 +296,11 @@ class key {
 struct recipient {
   recipient(const key &k) : k_(&k) {}  // NOLINT: implicit on purpose
   recipient(std::string_view nym_id, const key &k) : nym_(std::string(nym_id)), k_(&k) {}
+  /* A recipient only points at its key: built from a temporary key it would dangle as soon as
+   * the full expression ends (`std::vector<ot::recipient> to{ot::key::load(pem)}`). Refused at
+   * compile time: keep the key in a variable. */
+  recipient(key &&) = delete;
+  recipient(std::string_view, key &&) = delete;
   std::optional<std::string> nym_;
   const key *k_;
 };
@@ -395,6 +400,10 @@ class session {
   /** ZMQ_FD for event loops (edge-triggered; see ot_session_fd). */
   int fd();
   ot_session_stats stats() const;
+  /** One counter by name (ot_session_counter; counter_names() lists them). */
+  std::uint64_t counter(std::string_view name) const;
+  /** Every counter name ot_session_counter knows. */
+  static std::vector<std::string> counter_names();
 #endif
   /** Requests sent and not yet received (0 for an empty owner). */
   std::size_t in_flight() const noexcept { return ot_session_in_flight(get()); }
@@ -453,6 +462,10 @@ class notary {
   /** The first socket's ZMQ_FD (edge-triggered; see ot_notary_fd). */
   int fd() const;
   ot_notary_stats stats() const;
+  /** One counter by name (ot_notary_counter; counter_names() lists them). */
+  std::uint64_t counter(std::string_view name) const;
+  /** Every counter name ot_notary_counter knows. */
+  static std::vector<std::string> counter_names();
 #endif
 
  private:
@@ -474,6 +487,10 @@ class broker {
   std::string frontend() const;
   std::string backend() const;
   ot_broker_stats stats() const;
+  /** One counter by name (ot_broker_counter; counter_names() lists them). */
+  std::uint64_t counter(std::string_view name) const;
+  /** Every counter name ot_broker_counter knows. */
+  static std::vector<std::string> counter_names();
 #endif
 
  private:
@@ -868,6 +885,30 @@ inline result<ot_session_stats> session_get_stats(const session &s) {
   return st;
 }
 
+/** The body of the *_counter wrappers: counter `name` of `h` through the C function `fn`. */
+template <class H>
+inline result<std::uint64_t> counter_of(ot_result (*fn)(const H *, const char *, uint64_t *), const H *h,
+                                        std::string_view name) {
+  detail::c_text n(name);
+  if (!n.ok) return detail::err<std::uint64_t>(detail::nul_in_text("name"));
+  std::uint64_t v = 0;
+  if (ot_result rc = fn(h, n.c_str(), &v)) return detail::err<std::uint64_t>(detail::fail(rc));
+  return v;
+}
+/** Every name of a *_counter_name function, in order. */
+inline std::vector<std::string> counter_names_of(const char *(*fn)(size_t)) {
+  std::vector<std::string> out;
+  for (const char *n; (n = fn(out.size())) != nullptr;) out.emplace_back(n);
+  return out;
+}
+
+/** One of a session's counters by name (ot_session_counter). */
+inline result<std::uint64_t> session_counter(const session &s, std::string_view name) {
+  return counter_of(ot_session_counter, s.get(), name);
+}
+/** Every name ot_session_counter knows (ot_session_counter_name). */
+inline std::vector<std::string> session_counter_names() { return counter_names_of(ot_session_counter_name); }
+
 inline result<std::string> notary_bind(notary &n, std::string_view endpoint, const session_options *options = nullptr) {
   detail::c_text e(endpoint);
   if (!e.ok) return detail::err<std::string>(detail::nul_in_text("endpoint"));
@@ -909,6 +950,13 @@ inline result<notary> notary_connect(std::string_view backend_endpoint, const ke
   return notary(p);
 }
 
+/** One of a notary's counters by name (ot_notary_counter). */
+inline result<std::uint64_t> notary_counter(const notary &n, std::string_view name) {
+  return counter_of(ot_notary_counter, n.get(), name);
+}
+/** Every name ot_notary_counter knows (ot_notary_counter_name). */
+inline std::vector<std::string> notary_counter_names() { return counter_names_of(ot_notary_counter_name); }
+
 inline result<ot_notary_stats> notary_get_stats(const notary &n) {
   ot_notary_stats st{};
   if (ot_result rc = ot_notary_get_stats(n.get(), &st)) return detail::err<ot_notary_stats>(detail::fail(rc));
@@ -932,6 +980,13 @@ inline result<std::string> broker_frontend(const broker &b) {
 inline result<std::string> broker_backend(const broker &b) {
   return detail::call_text([&](ot_buffer **out) { return ot_broker_backend(b.get(), out); });
 }
+
+/** One of a broker's counters by name (ot_broker_counter). */
+inline result<std::uint64_t> broker_counter(const broker &b, std::string_view name) {
+  return counter_of(ot_broker_counter, b.get(), name);
+}
+/** Every name ot_broker_counter knows (ot_broker_counter_name). */
+inline std::vector<std::string> broker_counter_names() { return counter_names_of(ot_broker_counter_name); }
 
 inline result<ot_broker_stats> broker_get_stats(const broker &b) {
   ot_broker_stats st{};
@@ -1070,6 +1125,10 @@ inline push session::next_push(std::uint32_t timeout_ms) {
 }
 inline int session::fd() { return detail::unwrap(nothrow::session_fd(*this)); }
 inline ot_session_stats session::stats() const { return detail::unwrap(nothrow::session_get_stats(*this)); }
+inline std::uint64_t session::counter(std::string_view name) const {
+  return detail::unwrap(nothrow::session_counter(*this, name));
+}
+inline std::vector<std::string> session::counter_names() { return nothrow::session_counter_names(); }
 
 inline notary notary::connect(std::string_view backend_endpoint, const key &auth_private,
                               const key &encryption_private, std::string_view nym_id,
@@ -1087,6 +1146,10 @@ inline std::size_t notary::push(std::string_view nym_id, bytes_view content) {
 }
 inline int notary::fd() const { return detail::unwrap(nothrow::notary_fd(*this)); }
 inline ot_notary_stats notary::stats() const { return detail::unwrap(nothrow::notary_get_stats(*this)); }
+inline std::uint64_t notary::counter(std::string_view name) const {
+  return detail::unwrap(nothrow::notary_counter(*this, name));
+}
+inline std::vector<std::string> notary::counter_names() { return nothrow::notary_counter_names(); }
 
 inline broker broker::bind(std::string_view frontend_endpoint, std::string_view backend_endpoint,
                            const session_options *options) {
@@ -1095,6 +1158,10 @@ inline broker broker::bind(std::string_view frontend_endpoint, std::string_view 
 inline std::string broker::frontend() const { return detail::unwrap(nothrow::broker_frontend(*this)); }
 inline std::string broker::backend() const { return detail::unwrap(nothrow::broker_backend(*this)); }
 inline ot_broker_stats broker::stats() const { return detail::unwrap(nothrow::broker_get_stats(*this)); }
+inline std::uint64_t broker::counter(std::string_view name) const {
+  return detail::unwrap(nothrow::broker_counter(*this, name));
+}
+inline std::vector<std::string> broker::counter_names() { return nothrow::broker_counter_names(); }
 
 inline std::string armor_encode(bytes_view data, armor_kind kind = armor_kind::data,
                                 std::optional<std::string_view> bookend = std::nullopt) {

@@ -66,6 +66,14 @@ static_assert(!std::is_copy_assignable_v<ot::envelope> && std::is_nothrow_move_a
 static_assert(!std::is_copy_constructible_v<ot::session> && !std::is_copy_constructible_v<ot::notary>);
 static_assert(!std::is_copy_constructible_v<ot::request> && !std::is_copy_constructible_v<ot::session_options>);
 static_assert(!std::is_copy_constructible_v<ot::broker> && std::is_nothrow_move_constructible_v<ot::broker>);
+// A recipient points at its key: it cannot be made from a temporary key (it would dangle at the
+// end of the full expression), only from one that outlives it.
+static_assert(!std::is_constructible_v<ot::recipient, ot::key &&>);
+static_assert(!std::is_constructible_v<ot::recipient, std::string_view, ot::key &&>);
+static_assert(!std::is_convertible_v<ot::key &&, ot::recipient>);
+static_assert(std::is_constructible_v<ot::recipient, const ot::key &>);
+static_assert(std::is_constructible_v<ot::recipient, ot::key &>);
+static_assert(std::is_constructible_v<ot::recipient, std::string_view, const ot::key &>);
 
 static void test_keys(const ot::key &alice) {
   CHECK(alice.is_private() && alice.bits() == 1024);
@@ -106,7 +114,8 @@ static void test_keys(const ot::key &alice) {
 
 static void test_envelopes(const ot::key &alice, const ot::key &bob) {
   const std::string msg = "<message>\nto alice and bob\n</message>\n";
-  ot::envelope env = ot::envelope::seal({alice, {bob.nym_id(), bob.public_key()}, {"", bob}}, msg);
+  const ot::key bob_public = bob.public_key();  // a recipient needs a key that outlives it
+  ot::envelope env = ot::envelope::seal({alice, {bob.nym_id(), bob_public}, {"", bob}}, msg);
   CHECK(env.recipient_count() == 3);
   std::vector<std::string> ids = env.recipient_ids();
   CHECK(ids.size() == 3 && ids[0].empty());  // sorted by NymID: "" first
@@ -327,6 +336,9 @@ static void test_v2_pipelining_and_push() {
   CHECK(ss.replies == static_cast<std::uint64_t>(n) + 1 && ss.timeouts == 0);
   ot_notary_stats ns = notary.stats();
   CHECK(ns.requests == static_cast<std::uint64_t>(n) + 1 && ns.replies == ns.requests && ns.pushes == 5);
+  CHECK(s.counter("replies") == ss.replies && s.counter("pushes_invalid") == 0);
+  CHECK(notary.counter("pushes") == 5 && notary.counter("in_progress") == 0);
+  CHECK(ot::nothrow::session_counter(s, "nope").code() == OT_ERR_INVALID_ARGUMENT);
   // v2-only calls on a legacy session
   ot::session legacy = ot::session::connect("tcp://127.0.0.1:9");
   CHECK(legacy.protocol() == OT_PROTOCOL_LEGACY);
@@ -358,6 +370,12 @@ static void test_broker() {
   CHECK(str(s.request("via broker")) == "worker:via broker\n");
   serve.join();
   ot_broker_stats st = b.stats();
+  // Counters by name: every listed name answers; the struct's fields agree; unknown names fail.
+  for (const std::string &name : ot::broker::counter_names()) (void)b.counter(name);
+  CHECK(b.counter("requests") == st.requests && ot::broker::counter_names().size() >= 9);
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { b.counter("no such counter"); }, "unknown counter");
+  CHECK(worker.counter("replies") == worker.stats().replies);
+  CHECK(ot::notary::counter_names().size() >= 18 && ot::session::counter_names().size() >= 9);
   CHECK(st.workers == 1 && st.requests >= 1 && st.replies >= 1 && st.dropped == 0);
   CHECK(worker.stats().replies == 1);
   CHECK(ot::nothrow::broker_new("not an endpoint", "tcp://127.0.0.1:*").code() != OT_OK);
