@@ -62,6 +62,12 @@ static void *server(void *arg) {
     }
     ot_request_free(req);
   }
+  /* Answers to unreadable requests go out after a uniform delay, from inside
+   * ot_notary_receive: keep receiving a little longer so they are sent. */
+  for (int k = 0; k < 3; k++) {
+    ot_request *late = NULL;
+    if (ot_notary_receive(job->notary, 50, &late) == OT_OK) ot_request_free(late);
+  }
   return NULL;
 }
 
@@ -219,7 +225,8 @@ static void test_wrong_keys(ot_session_options *o) {
   CHECK_OK(ot_session_set_notary(s, notary_id, wrong, notary_auth));
   ot_buffer *reply = NULL;
   CHECK_RC(ot_session_request(s, (const uint8_t *)"x\n", 2, &reply), OT_ERR_TRANSPORT);
-  CHECK(strstr(ot_last_error(), "could not be opened") != NULL);
+  /* The one reason a notary gives for every unreadable request, whatever failed. */
+  CHECK(strstr(ot_last_error(), "the request could not be read") != NULL);
   pthread_join(t, NULL);
   CHECK(job.errors_seen == 1);
   ot_session_free(s);

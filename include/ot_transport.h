@@ -456,6 +456,20 @@ ot_result ot_broker_get_stats(const ot_broker *broker, ot_broker_stats *stats);
 void ot_broker_free(ot_broker *broker);
 
 /**
+ * One of the broker's counters by `name` into `*value`; `ot_broker_counter_name` lists them:
+ * the `ot_broker_stats` fields, then the gauges `queued` and `queued_bytes` (client messages
+ * waiting for a worker; at most 10 000 and 64 MiB, the oldest dropped beyond).
+ * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
+ */
+ot_result ot_broker_counter(const ot_broker *broker, const char *name, uint64_t *value);
+
+/**
+ * The `index`-th name `ot_broker_counter` knows (from 0), or NULL past the last. The string is
+ * static: never freed.
+ */
+const char *ot_broker_counter_name(size_t index);
+
+/**
  * Pointer to the buffer's bytes (followed by a NUL terminator). NULL if `buf` is NULL or not a
  * live buffer.
  * Valid until `ot_buffer_free(buf)`.
@@ -753,15 +767,34 @@ ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
 
 /**
  * Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
- * the notary's encryption key and parses the signed text into a new `*request`.
- * A legacy request that cannot be read gets the legacy silence (that client times out) — or,
- * with the `reply_errors` option, a signed error — and a v2 one an `ERR` frame; its error is
- * returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`, `OT_ERR_NO_MATCHING_RECIPIENT`) and the
- * notary keeps serving: no socket is re-created, nobody else's connection or queued request is
- * touched. `OT_ERR_TIMEOUT` when nothing arrived. Requests may be kept and answered later, in
- * any order; a v2 request that is resent is never returned twice (see `ot_notary_reply`).
+ * the notary's encryption key and parses the signed text into a new `*request`. Requests may be
+ * kept and answered later, in any order; a v2 request that is resent is never returned twice
+ * (see `ot_notary_reply`).
+ *
+ * **Unreadable requests.** A legacy request that cannot be read gets the legacy silence (that
+ * client times out) — or, with the `reply_errors` option, a signed error — and a v2 one an `ERR`
+ * frame. Whatever failed (armor, envelope, key unwrap, padding, signed text — or the
+ * application's signature check: a request freed unanswered is answered the same way), the answer
+ * is the same bytes, "the request could not be read", sent 25 ms (plus 25 ns per byte of the
+ * request) after it arrived: neither its text nor its time tells what failed, so the answer is
+ * no padding oracle. The notary keeps serving: nobody else's connection or queued request is
+ * touched. Answers waiting for their time, resends answered from the reply cache and probes
+ * (`PING`) are handled **while the application is inside this call**: call it in a loop.
+ *
+ * The deadline holds whatever arrives (a flood of resends or probes cannot keep the call from
+ * returning); with `timeout_ms` 0 it handles what is queued for at most about 2 ms.
+ *
+ * Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (nothing arrived in time); for an unreadable request
+ * (answered as above, the notary keeps serving) `OT_ERR_MALFORMED` (armor, envelope or signed
+ * text, or a frame that is neither a legacy nor a v2 request), `OT_ERR_DECRYPT_FAILED`,
+ * `OT_ERR_NO_MATCHING_RECIPIENT` or `OT_ERR_INVALID_ARGUMENT` (a signed text over 64 MiB);
+ * `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (another
+ * thread is using the notary, or it was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
+ * failed), `OT_ERR_INTERNAL`.
  */
-ot_result ot_notary_receive(ot_notary *notary, uint32_t timeout_ms, ot_request **request);
+ot_result ot_notary_receive(ot_notary *notary,
+                            uint32_t timeout_ms,
+                            ot_request **request);
 
 /**
  * Answers `request` — any request this notary received and has not answered yet, in any order
@@ -769,8 +802,19 @@ ot_result ot_notary_receive(ot_notary *notary, uint32_t timeout_ms, ot_request *
  * `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
  * `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
  * The request object stays valid (free it with `ot_request_free`). A v2 reply is also kept in a
- * reply cache (4096 entries), so a resent request is answered again without reaching the
- * application. `OT_ERR_TRANSPORT` when the requester has disconnected (nothing was delivered).
+ * reply cache, so a resent request — the same request id with the same bytes, from any
+ * connection — is answered again without reaching the application: kept 120 s, sent again at
+ * most once a second and three times in all; at most 256 replies and 4 MiB per connection and
+ * 64 MiB in all (the heaviest connection's oldest go first). A resend of a reply no longer kept
+ * is answered `ERR` "this request was answered, and its reply is no longer kept", never handed
+ * to the application again. If the requester's connection is gone but it resent the request
+ * from a new one, the reply goes there.
+ *
+ * Returns `OT_OK`, or: `OT_ERR_TRANSPORT` (the requester has disconnected or is not reading:
+ * nothing was delivered; a v2 reply is still kept for its resend), `OT_ERR_STATE` (answered
+ * already, or received by another notary), `OT_ERR_INVALID_ARGUMENT` (content a legacy reader
+ * would alter, a recipient key that cannot be sealed to, an Ed25519 identity answering a legacy
+ * type-1 request, or not a live handle), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
  */
 ot_result ot_notary_reply(ot_notary *notary,
                           const ot_request *request,
@@ -796,9 +840,15 @@ ot_result ot_notary_bind(ot_notary *notary,
 
 /**
  * Registers the route `request` came from for pushes to `nym_id`, sealed to
- * `subscriber_encryption_public` (copied). Call it after verifying a subscription request (the
- * client sent it with `ot_session_subscribe`); answer the request as usual. Only v2 clients can
- * receive pushes: `OT_ERR_STATE` for a legacy request or one another notary received.
+ * `subscriber_encryption_public` (copied; RSA or X25519) and signed by the notary identity that
+ * opened the subscription request. Call it after verifying a subscription request (the client
+ * sent it with `ot_session_subscribe`); answer the request as usual.
+ *
+ * Returns `OT_OK`, or: `OT_ERR_STATE` (a legacy request — only v2 clients receive pushes — or
+ * one another notary received), `OT_ERR_INVALID_ARGUMENT` (`nym_id` not 1-1024 characters, an
+ * Ed25519 subscriber key, a legacy type-1 subscription to an identity that signs with Ed25519,
+ * more than 1024 routes for `nym_id`, or not a live handle), `OT_ERR_NULL_ARGUMENT`,
+ * `OT_ERR_INTERNAL`.
  */
 ot_result ot_notary_register_push(ot_notary *notary,
                                   const ot_request *request,
@@ -806,10 +856,18 @@ ot_result ot_notary_register_push(ot_notary *notary,
                                   const ot_key *subscriber_encryption_public);
 
 /**
- * Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` with the
- * notary's auth key and sealed to each subscriber, with the NymID's next sequence number. Routes
- * whose client is gone are dropped. How many routes it reached goes to `*delivered` (0 when
- * nobody is subscribed — not an error).
+ * Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` once per
+ * notary identity involved (the one that opened each subscription) and sealed to each
+ * subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped; a
+ * route that cannot be served (sealing failed, or its identity cannot sign this content) is
+ * skipped and kept, counted in `push_failures`, and the others are still served. How many
+ * routes it reached goes to `*delivered` (0 when nobody is subscribed — not an error; slow
+ * readers whose queue is full miss a push, which their sequence numbers show).
+ *
+ * Returns `OT_OK`, or: `OT_ERR_INVALID_ARGUMENT` (no route could be served because the content
+ * cannot be signed — not UTF-8, a NUL, or a line a legacy reader would alter — routes stay
+ * registered; or not a live handle), `OT_ERR_STATE` (another thread is using the notary, or it
+ * was created before `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
  */
 ot_result ot_notary_push(ot_notary *notary,
                          const char *nym_id,
@@ -843,6 +901,23 @@ ot_result ot_notary_connect(const char *backend_endpoint,
  * The notary's counters into `*stats`.
  */
 ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
+
+/**
+ * One of the notary's counters by `name` into `*value`; `ot_notary_counter_name` lists them:
+ * the `ot_notary_stats` fields, then `released` (requests freed unanswered, answered as
+ * unreadable), `resends_suppressed`, `resends_expired` (answered "reply no longer kept"),
+ * `cache_evictions`, `busy` (v2 requests refused: too many in progress on their connection),
+ * `answers_dropped`, `push_failures`, and the gauges `in_progress`, `cached_replies`,
+ * `cached_bytes`, `pending_answers`. `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters
+ * may be added in later versions.
+ */
+ot_result ot_notary_counter(const ot_notary *notary, const char *name, uint64_t *value);
+
+/**
+ * The `index`-th name `ot_notary_counter` knows (from 0), or NULL past the last. The string is
+ * static: never freed.
+ */
+const char *ot_notary_counter_name(size_t index);
 
 /**
  * New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
@@ -932,7 +1007,11 @@ ot_result ot_request_verify(const ot_request *request,
                             ot_buffer **content);
 
 /**
- * Frees a request. `ot_request_free(NULL)` does nothing.
+ * Frees a request. A request freed without an answer is given up: the notary forgets it as in
+ * progress and answers its client as it answers an unreadable request (a v2 `ERR`, or the
+ * signed error with `reply_errors`; the legacy silence otherwise) at the same delay, so a
+ * request whose signature the application refused looks like any other unreadable one.
+ * `ot_request_free(NULL)` does nothing.
  */
 void ot_request_free(ot_request *request);
 
@@ -1030,11 +1109,24 @@ ot_result ot_session_send(ot_session *session,
 /**
  * v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next finished
  * request. Returns `OT_OK` when one finished: its id in `*request_id`, how it ended in `*status`
- * (`OT_OK`, or the error `ot_session_request` would have returned: `OT_ERR_TIMEOUT`,
- * `OT_ERR_TRANSPORT`, `OT_ERR_BAD_SIGNATURE`, …) and, when `*status` is `OT_OK`, the verified
- * reply content in a new `*reply` (else `*reply` is left untouched). `OT_ERR_TIMEOUT` when none
- * finished in time (nothing written). Also runs the session's resends and heartbeat checks:
- * call it (with timeout 0 from an event loop) at least every `latency_receive_ms`.
+ * and, when `*status` is `OT_OK`, the verified reply content in a new `*reply` (else `*reply` is
+ * left untouched). Also runs the session's resends and heartbeat checks: call it (with timeout
+ * 0 from an event loop) at least every `latency_receive_ms`.
+ *
+ * `*status` is one of: `OT_OK`; `OT_ERR_TIMEOUT` (no reply after every resend, past
+ * `request_timeout_ms`, or the connection is dead); `OT_ERR_TRANSPORT` (the notary answered
+ * `ERR`: "the request could not be read" — the one reason for every unreadable request —, "too
+ * many requests in progress from this connection", or "this request was answered, and its reply
+ * is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
+ * signed by the notary's auth key); `OT_ERR_DECRYPT_FAILED` / `OT_ERR_NO_MATCHING_RECIPIENT`
+ * (the reply is not sealed to this session's key; a type-3 reply opens only its key-only entry);
+ * `OT_ERR_MALFORMED` (a reply that is not armor/envelope/signed text, or inflates past
+ * `max_message_size`).
+ *
+ * The call itself returns `OT_OK`, or: `OT_ERR_TIMEOUT` (none finished in time; nothing
+ * written), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live session), `OT_ERR_STATE`
+ * (a legacy session, another thread is using it, or it was created before `fork()`),
+ * `OT_ERR_TRANSPORT` (libzmq failed), `OT_ERR_INTERNAL`.
  */
 ot_result ot_session_receive(ot_session *session,
                              uint32_t timeout_ms,
@@ -1058,8 +1150,20 @@ ot_result ot_session_subscribe(ot_session *session,
  * the notary, opened with the encryption key and verified with the notary's auth key: its
  * content in a new `*content`, its per-NymID sequence number in `*seq` (from 1), and in
  * `*missed` how many pushes were lost just before it (`UINT64_MAX` when the sequence restarted:
- * the notary restarted and how many were lost is unknown). `OT_ERR_TIMEOUT` when none came.
- * Unread pushes are kept (the oldest dropped beyond 65 536, which the next `*missed` shows).
+ * the notary restarted and how many were lost is unknown).
+ *
+ * What the session keeps is bounded: pushes arriving while the session has no subscription
+ * (`ot_session_subscribe`) are dropped unread (counter `pushes_unsolicited`); unread pushes are
+ * kept up to 4096 and 16 MiB, the oldest dropped beyond (`pushes_overflow`; the next `*missed`
+ * shows the gap); a push that does not open or verify — forged, or sealed to another key — is
+ * dropped and counted (`pushes_invalid`), never returned as an error, so a
+ * `while (ot_session_next_push(...) == OT_OK)` loop is not ended by a hostile peer. See
+ * `ot_session_counter`.
+ *
+ * Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (no valid push within `timeout_ms`; nothing written),
+ * `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live session), `OT_ERR_STATE` (a legacy
+ * session, another thread is using it, or it was created before `fork()`), `OT_ERR_TRANSPORT`
+ * (libzmq failed), `OT_ERR_INTERNAL`.
  */
 ot_result ot_session_next_push(ot_session *session,
                                uint32_t timeout_ms,
@@ -1090,6 +1194,22 @@ size_t ot_session_in_flight(const ot_session *session);
  * The session's counters into `*stats`.
  */
 ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stats);
+
+/**
+ * One of the session's counters by `name` into `*value`; `ot_session_counter_name` lists them:
+ * `replies`, `resends`, `sockets_created`, `timeouts` (as in `ot_session_stats`),
+ * `pushes_unsolicited` (v2 pushes dropped: no subscription), `pushes_invalid` (pushes that did
+ * not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
+ * 4096 pushes or 16 MiB), and the gauges `pushes_queued` / `pushes_queued_bytes`.
+ * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
+ */
+ot_result ot_session_counter(const ot_session *session, const char *name, uint64_t *value);
+
+/**
+ * The `index`-th name `ot_session_counter` knows (from 0), or NULL past the last. The string is
+ * static: never freed.
+ */
+const char *ot_session_counter_name(size_t index);
 
 /**
  * Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.

@@ -237,17 +237,35 @@ fn resent_requests_reach_the_application_once() {
     nt.reply(&req, b"answer", Some(&client.enc)).unwrap();
     let first = frames::parse_v2(d.recv_multipart(0).unwrap()).unwrap();
     assert_eq!((first.command, first.number), (Command::Rep, 42));
+    // A cached reply is sent again at most once a second: a resend at once is ignored.
+    d.send_multipart(frames::v2(Command::Req, 42, &body), 0)
+        .unwrap();
+    assert_eq!(nt.receive(300).unwrap_err().kind(), ErrorKind::Timeout);
+    assert_eq!(
+        d.poll(zmq::POLLIN, 0).unwrap(),
+        0,
+        "resent within the interval"
+    );
+    thread::sleep(Duration::from_millis(800));
     d.send_multipart(frames::v2(Command::Req, 42, &body), 0)
         .unwrap();
     assert_eq!(nt.receive(300).unwrap_err().kind(), ErrorKind::Timeout);
     let again = frames::parse_v2(d.recv_multipart(0).unwrap()).unwrap();
     assert_eq!(again, first);
-    // An unreadable v2 request gets an ERR frame at once (v2 clients never wait it out).
+    // An unreadable v2 request gets an ERR frame (v2 clients never wait it out), with the one
+    // reason, after the uniform delay, sent while the application is in `receive`.
+    let sent = Instant::now();
     d.send_multipart(frames::v2(Command::Req, 43, b"garbage"), 0)
         .unwrap();
     assert_eq!(nt.receive(1_000).unwrap_err().kind(), ErrorKind::Malformed);
+    while d.poll(zmq::POLLIN, 0).unwrap() == 0 {
+        assert!(sent.elapsed() < Duration::from_secs(5), "no ERR");
+        let _ = nt.receive(10);
+    }
     let err = frames::parse_v2(d.recv_multipart(0).unwrap()).unwrap();
+    assert!(sent.elapsed() >= ot_transport::transport::unreadable_answer_delay(7));
     assert_eq!((err.command, err.number), (Command::Err, 43));
+    assert_eq!(err.body, ot_transport::transport::UNREADABLE.as_bytes());
 }
 
 #[test]

@@ -123,6 +123,21 @@ def _stats(fn: Callable[..., int], handle: int, struct: "type[ctypes.Structure]"
     return tuple_type(*(getattr(st, f[0]) for f in st._fields_))
 
 
+def _counter(fn: Callable[..., int], handle: int, name: str) -> int:
+    v = ctypes.c_uint64()
+    _check(fn(handle, name.encode("utf-8"), ctypes.byref(v)))
+    return int(v.value)
+
+
+def _counter_names(fn: Callable[[int], Optional[bytes]]) -> "list[str]":
+    out = []
+    while True:
+        n = fn(len(out))
+        if n is None:
+            return out
+        out.append(n.decode("ascii"))
+
+
 def _ms(timeout: Optional[float]) -> int:
     """Seconds (None: forever) -> the C API's uint32 milliseconds (UINT32_MAX: forever)."""
     return _FOREVER if timeout is None else max(0, min(int(timeout * 1000), _FOREVER - 1))
@@ -750,6 +765,15 @@ class Session(_Handle):
     def stats(self) -> SessionStats:
         return _stats(_lib.ot_session_get_stats, self.handle, _ffi.SessionStats, SessionStats)  # type: ignore[return-value]
 
+    def counter(self, name: str) -> int:
+        """One counter by name (``ot_session_counter``; see ``counters()`` for every name), e.g.
+        ``pushes_unsolicited``, ``pushes_invalid``, ``pushes_overflow``."""
+        return _counter(_lib.ot_session_counter, self.handle, name)
+
+    def counters(self) -> "dict[str, int]":
+        """Every counter the library knows for a session, by name."""
+        return {n: self.counter(n) for n in _counter_names(_lib.ot_session_counter_name)}
+
 
 class Request(_Handle):
     """A request received by a ``Notary`` (opened and parsed, not verified yet)."""
@@ -900,9 +924,20 @@ class Notary(_Handle):
     def stats(self) -> NotaryStats:
         return _stats(_lib.ot_notary_get_stats, self.handle, _ffi.NotaryStats, NotaryStats)  # type: ignore[return-value]
 
+    def counter(self, name: str) -> int:
+        """One counter by name (``ot_notary_counter``; see ``counters()`` for every name), e.g.
+        ``released``, ``busy``, ``cached_bytes``."""
+        return _counter(_lib.ot_notary_counter, self.handle, name)
+
+    def counters(self) -> "dict[str, int]":
+        """Every counter the library knows for a notary, by name."""
+        return {n: self.counter(n) for n in _counter_names(_lib.ot_notary_counter_name)}
+
     def requests(self, idle_timeout: Optional[float] = None) -> Iterator[Request]:
         """Requests as they come, until ``close()`` or ``idle_timeout`` seconds without one.
-        Unreadable requests are skipped (counted in ``skipped``)."""
+        Unreadable requests are skipped (counted in ``skipped``). Each request stays usable after
+        the loop advances (keep it to answer it later, in any order); one dropped without an
+        answer is answered by the notary as unreadable (``ot_request_free``)."""
         deadline = None if idle_timeout is None else time.monotonic() + idle_timeout
         while not self._closing.is_set() and not self.closed:
             slice_s = self.POLL_MS / 1000
@@ -922,8 +957,11 @@ class Notary(_Handle):
                 if self._closing.is_set() or self.closed:
                     return  # closed by another thread while waiting
                 raise
-            with req:
-                yield req
+            # Not closed when the loop advances: v2 lets a request be answered later, after
+            # others. It is freed when the application drops it (or calls close()); a request
+            # freed unanswered is answered by the notary as an unreadable one.
+            yield req
+            del req
             if deadline is not None:
                 deadline = time.monotonic() + idle_timeout  # type: ignore[operator]
 
@@ -967,6 +1005,14 @@ class Broker(_Handle):
     @property
     def stats(self) -> BrokerStats:
         return _stats(_lib.ot_broker_get_stats, self.handle, _ffi.BrokerStats, BrokerStats)  # type: ignore[return-value]
+
+    def counter(self, name: str) -> int:
+        """One counter by name (``ot_broker_counter``), e.g. ``queued_bytes``."""
+        return _counter(_lib.ot_broker_counter, self.handle, name)
+
+    def counters(self) -> "dict[str, int]":
+        """Every counter the library knows for a broker, by name."""
+        return {n: self.counter(n) for n in _counter_names(_lib.ot_broker_counter_name)}
 
 
 #: The raw library (every function of the header, declared with argtypes/restype), for calls the

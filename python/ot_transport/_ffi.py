@@ -182,6 +182,13 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_broker_backend": ("result", ["handle", "out"]),
     "ot_broker_get_stats": ("result", ["handle", "broker_stats*"]),
     "ot_broker_free": ("void", ["handle"]),
+    # counters by name (hostile-network round 3)
+    "ot_session_counter": ("result", ["handle", "str", "u64*"]),
+    "ot_session_counter_name": ("str", ["size"]),
+    "ot_notary_counter": ("result", ["handle", "str", "u64*"]),
+    "ot_notary_counter_name": ("str", ["size"]),
+    "ot_broker_counter": ("result", ["handle", "str", "u64*"]),
+    "ot_broker_counter_name": ("str", ["size"]),
 }
 
 

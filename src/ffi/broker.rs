@@ -163,3 +163,35 @@ pub unsafe extern "C" fn ot_broker_get_stats(
 pub unsafe extern "C" fn ot_broker_free(broker: *mut ot_broker) {
     guard_value((), || free(broker))
 }
+
+/// One of the broker's counters by `name` into `*value`; `ot_broker_counter_name` lists them:
+/// the `ot_broker_stats` fields, then the gauges `queued` and `queued_bytes` (client messages
+/// waiting for a worker; at most 10 000 and 64 MiB, the oldest dropped beyond).
+/// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_broker_counter(
+    broker: *const ot_broker,
+    name: *const c_char,
+    value: *mut u64,
+) -> ot_result {
+    guard(|| {
+        let b = handle(broker, "broker")?;
+        let stats = b.0.stats();
+        // SAFETY: `name` is a NUL-terminated string and `value` a uint64_t (header contract).
+        unsafe {
+            super::counter_out(name, value, crate::transport::BROKER_COUNTERS, |c| {
+                stats.counter(c)
+            })
+        }
+    })
+}
+
+/// The `index`-th name `ot_broker_counter` knows (from 0), or NULL past the last. The string is
+/// static: never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ot_broker_counter_name(index: usize) -> *const c_char {
+    guard_value(std::ptr::null(), || {
+        static NAMES: std::sync::OnceLock<Vec<std::ffi::CString>> = std::sync::OnceLock::new();
+        super::counter_name(&NAMES, crate::transport::BROKER_COUNTERS, index)
+    })
+}

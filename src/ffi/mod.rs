@@ -206,6 +206,45 @@ pub(crate) unsafe fn opt_cstr<'a>(ptr: *const c_char, name: &str) -> FfiResult<O
     }
 }
 
+/// Looks up counter `name` with `get`, writing it to `value`: the shared body of the
+/// `ot_*_counter` functions. An unknown name is `OT_ERR_INVALID_ARGUMENT` and lists the names.
+pub(crate) unsafe fn counter_out(
+    name: *const c_char,
+    value: *mut u64,
+    names: &[&str],
+    get: impl FnOnce(&str) -> Option<u64>,
+) -> FfiResult<()> {
+    // SAFETY: a NUL-terminated string (header contract).
+    let n = unsafe { cstr(name, "name") }?;
+    out_val(value, "value")?;
+    let v = get(n).ok_or_else(|| {
+        invalid(format!(
+            "unknown counter {}; known: {}",
+            crate::error::quote(n),
+            names.join(", ")
+        ))
+    })?;
+    // SAFETY: checked non-NULL above; points to a uint64_t (header contract).
+    unsafe { write(value, v) };
+    Ok(())
+}
+
+/// The `index`-th name of `names` as a static C string (NULL past the end): the shared body of
+/// the `ot_*_counter_name` functions.
+pub(crate) fn counter_name(
+    cache: &'static std::sync::OnceLock<Vec<std::ffi::CString>>,
+    names: &[&str],
+    index: usize,
+) -> *const c_char {
+    let list = cache.get_or_init(|| {
+        names
+            .iter()
+            .filter_map(|n| std::ffi::CString::new(*n).ok())
+            .collect()
+    });
+    list.get(index).map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
 /// Checks a plain output pointer (`int *`, `uint64_t *`, …) before any work is done.
 pub(crate) fn out_val<T>(ptr: *mut T, name: &str) -> FfiResult<()> {
     if ptr.is_null() {

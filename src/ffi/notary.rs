@@ -92,13 +92,30 @@ pub unsafe extern "C" fn ot_notary_endpoint(
 }
 
 /// Waits up to `timeout_ms` (`UINT32_MAX`: forever) for a request; de-armors it, opens it with
-/// the notary's encryption key and parses the signed text into a new `*request`.
-/// A legacy request that cannot be read gets the legacy silence (that client times out) — or,
-/// with the `reply_errors` option, a signed error — and a v2 one an `ERR` frame; its error is
-/// returned (`OT_ERR_MALFORMED`, `OT_ERR_DECRYPT_FAILED`, `OT_ERR_NO_MATCHING_RECIPIENT`) and the
-/// notary keeps serving: no socket is re-created, nobody else's connection or queued request is
-/// touched. `OT_ERR_TIMEOUT` when nothing arrived. Requests may be kept and answered later, in
-/// any order; a v2 request that is resent is never returned twice (see `ot_notary_reply`).
+/// the notary's encryption key and parses the signed text into a new `*request`. Requests may be
+/// kept and answered later, in any order; a v2 request that is resent is never returned twice
+/// (see `ot_notary_reply`).
+///
+/// **Unreadable requests.** A legacy request that cannot be read gets the legacy silence (that
+/// client times out) — or, with the `reply_errors` option, a signed error — and a v2 one an `ERR`
+/// frame. Whatever failed (armor, envelope, key unwrap, padding, signed text — or the
+/// application's signature check: a request freed unanswered is answered the same way), the answer
+/// is the same bytes, "the request could not be read", sent 25 ms (plus 25 ns per byte of the
+/// request) after it arrived: neither its text nor its time tells what failed, so the answer is
+/// no padding oracle. The notary keeps serving: nobody else's connection or queued request is
+/// touched. Answers waiting for their time, resends answered from the reply cache and probes
+/// (`PING`) are handled **while the application is inside this call**: call it in a loop.
+///
+/// The deadline holds whatever arrives (a flood of resends or probes cannot keep the call from
+/// returning); with `timeout_ms` 0 it handles what is queued for at most about 2 ms.
+///
+/// Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (nothing arrived in time); for an unreadable request
+/// (answered as above, the notary keeps serving) `OT_ERR_MALFORMED` (armor, envelope or signed
+/// text, or a frame that is neither a legacy nor a v2 request), `OT_ERR_DECRYPT_FAILED`,
+/// `OT_ERR_NO_MATCHING_RECIPIENT` or `OT_ERR_INVALID_ARGUMENT` (a signed text over 64 MiB);
+/// `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (another
+/// thread is using the notary, or it was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
+/// failed), `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_receive(
     notary: *mut ot_notary,
@@ -125,8 +142,19 @@ pub unsafe extern "C" fn ot_notary_receive(
 /// `recipient_encryption_public` with an empty NymID and sent bookended as `ENVELOPE`; with
 /// `recipient_encryption_public` NULL it is sent as the legacy unencrypted bookended `MESSAGE`.
 /// The request object stays valid (free it with `ot_request_free`). A v2 reply is also kept in a
-/// reply cache (4096 entries), so a resent request is answered again without reaching the
-/// application. `OT_ERR_TRANSPORT` when the requester has disconnected (nothing was delivered).
+/// reply cache, so a resent request — the same request id with the same bytes, from any
+/// connection — is answered again without reaching the application: kept 120 s, sent again at
+/// most once a second and three times in all; at most 256 replies and 4 MiB per connection and
+/// 64 MiB in all (the heaviest connection's oldest go first). A resend of a reply no longer kept
+/// is answered `ERR` "this request was answered, and its reply is no longer kept", never handed
+/// to the application again. If the requester's connection is gone but it resent the request
+/// from a new one, the reply goes there.
+///
+/// Returns `OT_OK`, or: `OT_ERR_TRANSPORT` (the requester has disconnected or is not reading:
+/// nothing was delivered; a v2 reply is still kept for its resend), `OT_ERR_STATE` (answered
+/// already, or received by another notary), `OT_ERR_INVALID_ARGUMENT` (content a legacy reader
+/// would alter, a recipient key that cannot be sealed to, an Ed25519 identity answering a legacy
+/// type-1 request, or not a live handle), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_reply(
     notary: *mut ot_notary,
@@ -184,9 +212,15 @@ pub unsafe extern "C" fn ot_notary_bind(
 }
 
 /// Registers the route `request` came from for pushes to `nym_id`, sealed to
-/// `subscriber_encryption_public` (copied). Call it after verifying a subscription request (the
-/// client sent it with `ot_session_subscribe`); answer the request as usual. Only v2 clients can
-/// receive pushes: `OT_ERR_STATE` for a legacy request or one another notary received.
+/// `subscriber_encryption_public` (copied; RSA or X25519) and signed by the notary identity that
+/// opened the subscription request. Call it after verifying a subscription request (the client
+/// sent it with `ot_session_subscribe`); answer the request as usual.
+///
+/// Returns `OT_OK`, or: `OT_ERR_STATE` (a legacy request — only v2 clients receive pushes — or
+/// one another notary received), `OT_ERR_INVALID_ARGUMENT` (`nym_id` not 1-1024 characters, an
+/// Ed25519 subscriber key, a legacy type-1 subscription to an identity that signs with Ed25519,
+/// more than 1024 routes for `nym_id`, or not a live handle), `OT_ERR_NULL_ARGUMENT`,
+/// `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_register_push(
     notary: *mut ot_notary,
@@ -205,10 +239,18 @@ pub unsafe extern "C" fn ot_notary_register_push(
     })
 }
 
-/// Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` with the
-/// notary's auth key and sealed to each subscriber, with the NymID's next sequence number. Routes
-/// whose client is gone are dropped. How many routes it reached goes to `*delivered` (0 when
-/// nobody is subscribed — not an error).
+/// Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` once per
+/// notary identity involved (the one that opened each subscription) and sealed to each
+/// subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped; a
+/// route that cannot be served (sealing failed, or its identity cannot sign this content) is
+/// skipped and kept, counted in `push_failures`, and the others are still served. How many
+/// routes it reached goes to `*delivered` (0 when nobody is subscribed — not an error; slow
+/// readers whose queue is full miss a push, which their sequence numbers show).
+///
+/// Returns `OT_OK`, or: `OT_ERR_INVALID_ARGUMENT` (no route could be served because the content
+/// cannot be signed — not UTF-8, a NUL, or a line a legacy reader would alter — routes stay
+/// registered; or not a live handle), `OT_ERR_STATE` (another thread is using the notary, or it
+/// was created before `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_push(
     notary: *mut ot_notary,
@@ -298,5 +340,39 @@ pub unsafe extern "C" fn ot_notary_get_stats(
         // SAFETY: checked non-NULL above; points to an ot_notary_stats (header contract).
         unsafe { write(stats, v) };
         Ok(())
+    })
+}
+
+/// One of the notary's counters by `name` into `*value`; `ot_notary_counter_name` lists them:
+/// the `ot_notary_stats` fields, then `released` (requests freed unanswered, answered as
+/// unreadable), `resends_suppressed`, `resends_expired` (answered "reply no longer kept"),
+/// `cache_evictions`, `busy` (v2 requests refused: too many in progress on their connection),
+/// `answers_dropped`, `push_failures`, and the gauges `in_progress`, `cached_replies`,
+/// `cached_bytes`, `pending_answers`. `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters
+/// may be added in later versions.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_counter(
+    notary: *const ot_notary,
+    name: *const c_char,
+    value: *mut u64,
+) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        // SAFETY: `name` is a NUL-terminated string and `value` a uint64_t (header contract).
+        unsafe {
+            super::counter_out(name, value, crate::transport::NOTARY_COUNTERS, |c| {
+                n.0.counter(c)
+            })
+        }
+    })
+}
+
+/// The `index`-th name `ot_notary_counter` knows (from 0), or NULL past the last. The string is
+/// static: never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ot_notary_counter_name(index: usize) -> *const c_char {
+    guard_value(std::ptr::null(), || {
+        static NAMES: std::sync::OnceLock<Vec<std::ffi::CString>> = std::sync::OnceLock::new();
+        super::counter_name(&NAMES, crate::transport::NOTARY_COUNTERS, index)
     })
 }

@@ -214,11 +214,24 @@ pub unsafe extern "C" fn ot_session_send(
 
 /// v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next finished
 /// request. Returns `OT_OK` when one finished: its id in `*request_id`, how it ended in `*status`
-/// (`OT_OK`, or the error `ot_session_request` would have returned: `OT_ERR_TIMEOUT`,
-/// `OT_ERR_TRANSPORT`, `OT_ERR_BAD_SIGNATURE`, …) and, when `*status` is `OT_OK`, the verified
-/// reply content in a new `*reply` (else `*reply` is left untouched). `OT_ERR_TIMEOUT` when none
-/// finished in time (nothing written). Also runs the session's resends and heartbeat checks:
-/// call it (with timeout 0 from an event loop) at least every `latency_receive_ms`.
+/// and, when `*status` is `OT_OK`, the verified reply content in a new `*reply` (else `*reply` is
+/// left untouched). Also runs the session's resends and heartbeat checks: call it (with timeout
+/// 0 from an event loop) at least every `latency_receive_ms`.
+///
+/// `*status` is one of: `OT_OK`; `OT_ERR_TIMEOUT` (no reply after every resend, past
+/// `request_timeout_ms`, or the connection is dead); `OT_ERR_TRANSPORT` (the notary answered
+/// `ERR`: "the request could not be read" — the one reason for every unreadable request —, "too
+/// many requests in progress from this connection", or "this request was answered, and its reply
+/// is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
+/// signed by the notary's auth key); `OT_ERR_DECRYPT_FAILED` / `OT_ERR_NO_MATCHING_RECIPIENT`
+/// (the reply is not sealed to this session's key; a type-3 reply opens only its key-only entry);
+/// `OT_ERR_MALFORMED` (a reply that is not armor/envelope/signed text, or inflates past
+/// `max_message_size`).
+///
+/// The call itself returns `OT_OK`, or: `OT_ERR_TIMEOUT` (none finished in time; nothing
+/// written), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live session), `OT_ERR_STATE`
+/// (a legacy session, another thread is using it, or it was created before `fork()`),
+/// `OT_ERR_TRANSPORT` (libzmq failed), `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_receive(
     session: *mut ot_session,
@@ -281,8 +294,20 @@ pub unsafe extern "C" fn ot_session_subscribe(
 /// the notary, opened with the encryption key and verified with the notary's auth key: its
 /// content in a new `*content`, its per-NymID sequence number in `*seq` (from 1), and in
 /// `*missed` how many pushes were lost just before it (`UINT64_MAX` when the sequence restarted:
-/// the notary restarted and how many were lost is unknown). `OT_ERR_TIMEOUT` when none came.
-/// Unread pushes are kept (the oldest dropped beyond 65 536, which the next `*missed` shows).
+/// the notary restarted and how many were lost is unknown).
+///
+/// What the session keeps is bounded: pushes arriving while the session has no subscription
+/// (`ot_session_subscribe`) are dropped unread (counter `pushes_unsolicited`); unread pushes are
+/// kept up to 4096 and 16 MiB, the oldest dropped beyond (`pushes_overflow`; the next `*missed`
+/// shows the gap); a push that does not open or verify — forged, or sealed to another key — is
+/// dropped and counted (`pushes_invalid`), never returned as an error, so a
+/// `while (ot_session_next_push(...) == OT_OK)` loop is not ended by a hostile peer. See
+/// `ot_session_counter`.
+///
+/// Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (no valid push within `timeout_ms`; nothing written),
+/// `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live session), `OT_ERR_STATE` (a legacy
+/// session, another thread is using it, or it was created before `fork()`), `OT_ERR_TRANSPORT`
+/// (libzmq failed), `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_next_push(
     session: *mut ot_session,
@@ -359,4 +384,37 @@ pub unsafe extern "C" fn ot_session_get_stats(
 
 fn timeout(ms: u32) -> i64 {
     if ms == u32::MAX { -1 } else { i64::from(ms) }
+}
+
+/// One of the session's counters by `name` into `*value`; `ot_session_counter_name` lists them:
+/// `replies`, `resends`, `sockets_created`, `timeouts` (as in `ot_session_stats`),
+/// `pushes_unsolicited` (v2 pushes dropped: no subscription), `pushes_invalid` (pushes that did
+/// not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
+/// 4096 pushes or 16 MiB), and the gauges `pushes_queued` / `pushes_queued_bytes`.
+/// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_counter(
+    session: *const ot_session,
+    name: *const c_char,
+    value: *mut u64,
+) -> ot_result {
+    guard(|| {
+        let s = handle(session, "session")?;
+        // SAFETY: `name` is a NUL-terminated string and `value` a uint64_t (header contract).
+        unsafe {
+            super::counter_out(name, value, crate::transport::SESSION_COUNTERS, |n| {
+                s.0.counter(n)
+            })
+        }
+    })
+}
+
+/// The `index`-th name `ot_session_counter` knows (from 0), or NULL past the last. The string is
+/// static: never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ot_session_counter_name(index: usize) -> *const c_char {
+    guard_value(std::ptr::null(), || {
+        static NAMES: std::sync::OnceLock<Vec<std::ffi::CString>> = std::sync::OnceLock::new();
+        super::counter_name(&NAMES, crate::transport::SESSION_COUNTERS, index)
+    })
 }

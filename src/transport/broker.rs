@@ -38,11 +38,48 @@ pub struct BrokerStats {
     pub workers: u64,
     /// Workers found dead (their connection closed or stopped answering heartbeats).
     pub dead_workers: u64,
+    /// Client messages waiting for a worker now, and their bytes.
+    pub queued: u64,
+    pub queued_bytes: u64,
 }
 
-/// At most this many client messages wait for a worker; the oldest is dropped beyond (clients
-/// resend).
+/// The names [`BrokerStats::counter`] knows, in a stable order.
+pub const BROKER_COUNTERS: &[&str] = &[
+    "requests",
+    "replies",
+    "pushes",
+    "dropped",
+    "unroutable",
+    "workers",
+    "dead_workers",
+    "queued",
+    "queued_bytes",
+];
+
+impl BrokerStats {
+    /// One counter by name ([`BROKER_COUNTERS`]).
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        Some(match name {
+            "requests" => self.requests,
+            "replies" => self.replies,
+            "pushes" => self.pushes,
+            "dropped" => self.dropped,
+            "unroutable" => self.unroutable,
+            "workers" => self.workers,
+            "dead_workers" => self.dead_workers,
+            "queued" => self.queued,
+            "queued_bytes" => self.queued_bytes,
+            _ => return None,
+        })
+    }
+}
+
+/// At most this many client messages wait for a worker, and at most `QUEUE_BYTES` bytes; the
+/// oldest are dropped beyond (clients resend). While no worker is connected at all, clients'
+/// messages wait in libzmq instead, within each connection's receive budget
+/// (`options::RECEIVE_BUDGET`).
 const QUEUE: usize = 10_000;
+const QUEUE_BYTES: usize = 64 << 20;
 
 struct Worker {
     id: Vec<u8>,
@@ -71,12 +108,14 @@ impl Broker {
         let front = ctx
             .socket(zmq::ROUTER)
             .map_err(|e| zmq_err("creating the frontend", e))?;
-        opts.apply(&front)?;
+        let opts = opts.for_listener();
+        opts.apply_listener(&front)?;
         front
             .set_router_mandatory(true)
             .map_err(|e| zmq_err("ZMQ_ROUTER_MANDATORY", e))?;
+        // No handover: a routing id in use cannot be taken over by another connection.
         front
-            .set_router_handover(true)
+            .set_router_handover(false)
             .map_err(|e| zmq_err("ZMQ_ROUTER_HANDOVER", e))?;
         front
             .bind(frontend)
@@ -90,10 +129,10 @@ impl Broker {
             curve: None,
             ..opts.clone()
         };
-        backend_opts.apply(&back)?;
+        backend_opts.apply_listener(&back)?;
         back.set_router_mandatory(true)
             .map_err(|e| zmq_err("ZMQ_ROUTER_MANDATORY", e))?;
-        back.set_router_handover(true)
+        back.set_router_handover(false)
             .map_err(|e| zmq_err("ZMQ_ROUTER_HANDOVER", e))?;
         back.bind(backend)
             .map_err(|e| zmq_err(&format!("binding {}", crate::error::quote(backend)), e))?;
@@ -113,6 +152,7 @@ impl Broker {
                     back,
                     workers: Vec::new(),
                     queue: VecDeque::new(),
+                    queued_bytes: 0,
                     stats: BrokerStats::default(),
                 };
                 l.run(&stop2, &stats2);
@@ -162,6 +202,7 @@ struct Loop {
     back: zmq::Socket,
     workers: Vec<Worker>,
     queue: VecDeque<Vec<Vec<u8>>>,
+    queued_bytes: usize,
     stats: BrokerStats,
 }
 
@@ -184,6 +225,7 @@ impl Loop {
             }
             if !self.workers.is_empty() {
                 while let Some(f) = self.queue.pop_front() {
+                    self.queued_bytes -= size_of_frames(&f);
                     if !self.hand_to_worker(f) {
                         break;
                     }
@@ -200,6 +242,8 @@ impl Loop {
                 self.ping_workers();
             }
             self.stats.workers = self.workers.len() as u64;
+            self.stats.queued = self.queue.len() as u64;
+            self.stats.queued_bytes = self.queued_bytes as u64;
             *shared.lock().unwrap_or_else(|p| p.into_inner()) = self.stats;
         }
     }
@@ -250,11 +294,7 @@ impl Loop {
         loop {
             let Some(i) = (0..self.workers.len()).min_by_key(|&i| self.workers[i].outstanding)
             else {
-                if self.queue.len() >= QUEUE {
-                    self.queue.pop_front();
-                    self.stats.dropped += 1;
-                }
-                self.queue.push_back(f);
+                self.enqueue(f);
                 return false;
             };
             let mut out = Vec::with_capacity(f.len() + 2);
@@ -276,7 +316,7 @@ impl Loop {
                     // Its queue is full: count it as busier and try another.
                     self.workers[i].outstanding += 1_000;
                     if self.workers.iter().all(|w| w.outstanding >= 1_000) {
-                        self.queue.push_back(f);
+                        self.enqueue(f);
                         for w in &mut self.workers {
                             w.outstanding -= 1_000;
                         }
@@ -284,6 +324,19 @@ impl Loop {
                     }
                 }
             }
+        }
+    }
+
+    /// Queues a client message for later, within the queue's bounds (oldest dropped first).
+    fn enqueue(&mut self, f: Vec<Vec<u8>>) {
+        self.queued_bytes += size_of_frames(&f);
+        self.queue.push_back(f);
+        while self.queue.len() > QUEUE || self.queued_bytes > QUEUE_BYTES {
+            let Some(old) = self.queue.pop_front() else {
+                break;
+            };
+            self.queued_bytes -= size_of_frames(&old);
+            self.stats.dropped += 1;
         }
     }
 
@@ -304,4 +357,8 @@ impl Loop {
             }
         }
     }
+}
+
+fn size_of_frames(f: &[Vec<u8>]) -> usize {
+    f.iter().map(|x| x.len() + 16).sum()
 }

@@ -58,6 +58,8 @@ pub(crate) struct V2Client {
     subscription: Option<Vec<u8>>,
     ups_seen: u64,
     pub(crate) resends: u64,
+    /// Pushes dropped because the session has no subscription.
+    pub(crate) pushes_unsolicited: u64,
 }
 
 /// The options a v2 socket runs with: heartbeats on unless set.
@@ -73,20 +75,15 @@ pub(crate) fn v2_options(opts: &Options) -> Options {
 }
 
 impl V2Client {
-    /// Connects a DEALER with a fixed random routing id (so the notary recognises it after a
-    /// reconnect and answers resends from its cache).
+    /// Connects a DEALER. Its routing id is the one the notary's ROUTER gives each connection
+    /// (not chosen here): after a reconnect it is a new one, and the notary answers resends by
+    /// the request itself (its id and body), so no peer can take over another's route.
     pub(crate) fn connect(endpoint: &str, opts: &Options) -> Result<V2Client> {
         let opts = v2_options(opts);
         let socket = context()
             .socket(zmq::DEALER)
             .map_err(|e| zmq_err("creating the DEALER socket", e))?;
         opts.apply(&socket)?;
-        let mut id = [0u8; 17];
-        crate::rng::fill(&mut id[1..])?;
-        id[0] = b'O'; // routing ids starting with a zero byte are reserved by libzmq
-        socket
-            .set_identity(&id)
-            .map_err(|e| zmq_err("ZMQ_ROUTING_ID", e))?;
         let monitor = Monitor::attach(&socket)?;
         socket
             .connect(endpoint)
@@ -101,6 +98,7 @@ impl V2Client {
             subscription: None,
             ups_seen: 0,
             resends: 0,
+            pushes_unsolicited: 0,
         })
     }
 
@@ -208,6 +206,11 @@ impl V2Client {
         self.subscription = Some(body);
     }
 
+    /// Forgets the subscription (it was refused): pushes are dropped again.
+    pub(crate) fn clear_subscription(&mut self) {
+        self.subscription = None;
+    }
+
     /// Reads what arrived, re-sends what is late, and reports finished requests and pushes.
     /// Waits at most until `until` for something to happen (`None`: do not wait).
     pub(crate) fn pump(&mut self, until: Option<Instant>) -> Result<Vec<Event>> {
@@ -279,6 +282,11 @@ impl V2Client {
                         ),
                     )
                 })
+            }
+            // Nobody asked for pushes on this connection: dropped unread (and counted).
+            Command::Push if self.subscription.is_none() => {
+                self.pushes_unsolicited += 1;
+                None
             }
             Command::Push => Some(Event::Push(m.number, m.body)),
             _ => None,
@@ -395,5 +403,7 @@ impl PushSeq {
 pub(crate) struct Inbox {
     pub(crate) done: VecDeque<(u64, Result<Vec<u8>>)>,
     pub(crate) pushes: VecDeque<Push>,
+    /// Raw bytes of the unread pushes.
+    pub(crate) push_bytes: usize,
     pub(crate) seq: PushSeq,
 }

@@ -15,6 +15,10 @@ pub const BROKER_CLIENT: &[u8] = b"C";
 /// See [`BROKER_CLIENT`].
 pub const BROKER_CONTROL: &[u8] = b"B";
 
+/// Content prefix of the signed error a notary sends a legacy client with the `reply_errors`
+/// option: `<otTransportError reason="…"/>`.
+pub const ERROR_REPLY_PREFIX: &str = "<otTransportError reason=\"";
+
 /// The protocol tag: first frame of every v2 message.
 pub const TAG: &[u8] = b"OTv2";
 
@@ -127,10 +131,25 @@ pub enum Incoming {
     Unknown,
 }
 
-/// Classifies a ROUTER message.
+/// Classifies a ROUTER message. v2 is tried first: a v2 `REQ` may carry an empty body, which must
+/// not be read as a legacy REQ delimiter. (A legacy `REQ_CORRELATE` peer's 4-byte request id can
+/// equal `OTv2`; its message then fails the v2 parse, since no command frame follows, and is
+/// classified as legacy below.)
 pub fn classify(mut frames: Vec<Vec<u8>>) -> Incoming {
     if frames.len() < 2 {
         return Incoming::Unknown;
+    }
+    if frames[1] == TAG {
+        let v2 = frames.len() >= 4
+            && Command::parse(&frames[2])
+                .is_some_and(|c| matches!(c, Command::Req | Command::Ping));
+        if v2 {
+            let peer = frames.remove(0);
+            return match parse_v2(frames) {
+                Some(msg) => Incoming::V2 { peer, msg },
+                None => Incoming::Unknown,
+            };
+        }
     }
     if let Some(d) = frames.iter().position(|f| f.is_empty()) {
         // The routing id itself is never empty, so d >= 1; the body is one frame.
@@ -142,17 +161,8 @@ pub fn classify(mut frames: Vec<Vec<u8>>) -> Incoming {
                 body,
             };
         }
-        if frames[0] != TAG {
-            return Incoming::Unknown;
-        }
     }
-    let peer = frames.remove(0);
-    match parse_v2(frames) {
-        Some(msg) if matches!(msg.command, Command::Req | Command::Ping) => {
-            Incoming::V2 { peer, msg }
-        }
-        _ => Incoming::Unknown,
-    }
+    Incoming::Unknown
 }
 
 #[cfg(test)]
@@ -227,5 +237,36 @@ mod tests {
         ] {
             assert_eq!(classify(bad), Incoming::Unknown);
         }
+    }
+
+    #[test]
+    fn a_v2_request_with_an_empty_body_is_v2() {
+        let mut routed = vec![b"peer".to_vec()];
+        routed.extend(v2(Command::Req, 9, b""));
+        assert_eq!(
+            classify(routed),
+            Incoming::V2 {
+                peer: b"peer".to_vec(),
+                msg: V2 {
+                    command: Command::Req,
+                    number: 9,
+                    body: Vec::new()
+                }
+            }
+        );
+        // A REQ_CORRELATE legacy peer whose request id happens to read "OTv2" stays legacy.
+        let correlated = vec![b"p".to_vec(), TAG.to_vec(), vec![], b"armor".to_vec()];
+        match classify(correlated) {
+            Incoming::Legacy { envelope, body } => {
+                assert_eq!(envelope, vec![b"p".to_vec(), TAG.to_vec()]);
+                assert_eq!(body, b"armor");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A v2 PING never carries a body frame; with one it is dropped.
+        let mut ping = vec![b"p".to_vec()];
+        ping.extend(v2(Command::Ping, 1, b""));
+        ping.push(Vec::new());
+        assert_eq!(classify(ping), Incoming::Unknown);
     }
 }

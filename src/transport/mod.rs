@@ -22,11 +22,14 @@ mod options;
 mod session;
 mod z85;
 
-pub use broker::{Broker, BrokerStats};
+pub use broker::{BROKER_COUNTERS, Broker, BrokerStats};
 pub use client::Push;
-pub use notary::{Notary, NotaryStats, Request, open_request_frame};
+pub use notary::{
+    BUSY, NOTARY_COUNTERS, Notary, NotaryStats, REPLY_NOT_KEPT, Request, UNREADABLE,
+    open_request_frame, unreadable_answer_delay,
+};
 pub use options::{Curve, Options, curve_keypair};
-pub use session::SessionStats;
+pub use session::{PUSH_QUEUE, PUSH_QUEUE_BYTES, SESSION_COUNTERS, SessionStats};
 pub use session::{Protocol, Session};
 
 use std::sync::Mutex;

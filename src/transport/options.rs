@@ -117,7 +117,23 @@ pub struct Options {
     pub reply_errors: bool,
     /// CURVE transport security (off by default; legacy peers cannot use it).
     pub curve: Option<Curve>,
+    /// Whether `max_message_size` was set (by [`Options::set`] or an INI file): notaries and
+    /// brokers use [`LISTENER_MAX_MESSAGE_SIZE`] otherwise.
+    pub max_message_size_set: bool,
 }
+
+/// What notaries and brokers accept per message unless `max_message_size` is set: 8 MiB. Real OT
+/// requests are a few KiB (the largest legacy sample documents, contracts and credentials, are
+/// 16-23 KiB); 8 MiB leaves room for ledgers of thousands of receipts, and bounds what one
+/// connection can park (see [`RECEIVE_BUDGET`]).
+pub const LISTENER_MAX_MESSAGE_SIZE: i64 = 8 << 20;
+
+/// Bytes one connection may have queued in libzmq for the application: the receive high-water
+/// mark is this budget divided by `max_message_size` (at least 2 messages, at most libzmq's
+/// default 1000). With the notary default (8 MiB) a connection holds at most 4 whole messages
+/// plus the one being read; a connection that sends faster is slowed down by TCP (nothing is
+/// lost).
+pub const RECEIVE_BUDGET: i64 = 32 << 20;
 
 impl Default for Options {
     fn default() -> Self {
@@ -141,6 +157,7 @@ impl Default for Options {
             probe_timeout_ms: 1000,
             reply_errors: false,
             curve: None,
+            max_message_size_set: false,
         }
     }
 }
@@ -229,7 +246,8 @@ impl Options {
                          bytes, or -1 for no limit",
                     ));
                 }
-                self.max_message_size = range(name, v, -1, i64::MAX)?
+                self.max_message_size = range(name, v, -1, i64::MAX)?;
+                self.max_message_size_set = true;
             }
             "request_timeout_ms" => self.request_timeout_ms = range(name, v, 0, DAY)?,
             "protocol" => self.protocol = range(name, v, 0, 2)?,
@@ -364,6 +382,36 @@ impl Options {
         }
     }
 
+    /// The options a notary or broker socket runs with: `max_message_size` is
+    /// [`LISTENER_MAX_MESSAGE_SIZE`] unless it was set.
+    pub(crate) fn for_listener(&self) -> Options {
+        let mut o = self.clone();
+        if !o.max_message_size_set {
+            o.max_message_size = LISTENER_MAX_MESSAGE_SIZE;
+        }
+        o
+    }
+
+    /// Applies the options to a notary's or broker's socket: as [`Options::apply`], with the
+    /// listener's message size limit and a receive high-water mark that keeps what one connection
+    /// can queue within [`RECEIVE_BUDGET`]. (Sessions keep libzmq's default: their only peer is
+    /// the notary they chose, and what they keep of it is bounded above libzmq, e.g. pushes.)
+    pub(crate) fn apply_listener(&self, s: &zmq::Socket) -> Result<()> {
+        let o = self.for_listener();
+        o.apply(s)?;
+        s.set_rcvhwm(o.receive_hwm())
+            .map_err(|err| super::zmq_err("ZMQ_RCVHWM", err))
+    }
+
+    /// The receive high-water mark (messages) that keeps one connection within
+    /// [`RECEIVE_BUDGET`] bytes.
+    pub(crate) fn receive_hwm(&self) -> i32 {
+        if self.max_message_size <= 0 {
+            return 1000;
+        }
+        (RECEIVE_BUDGET / self.max_message_size).clamp(2, 1000) as i32
+    }
+
     pub(crate) fn apply(&self, s: &zmq::Socket) -> Result<()> {
         let e = |w| move |err| super::zmq_err(w, err);
         s.set_linger(self.linger_ms.clamp(-1, i64::from(i32::MAX)) as i32)
@@ -430,8 +478,19 @@ mod tests {
             let v = o.get(n).unwrap();
             let mut c = o.clone();
             c.set(n, v).unwrap();
+            c.max_message_size_set = false; // setting marks it as chosen (see for_listener)
             assert_eq!(c, o);
         }
+        // Notaries and brokers take 8 MiB unless the option was set, to any value.
+        assert_eq!(o.for_listener().max_message_size, LISTENER_MAX_MESSAGE_SIZE);
+        assert_eq!(o.for_listener().receive_hwm(), 4);
+        let mut c = o.clone();
+        c.set("max_message_size", 64 << 20).unwrap();
+        assert_eq!(c.for_listener().max_message_size, 64 << 20);
+        c.set("max_message_size", 4096).unwrap();
+        assert_eq!(c.for_listener().receive_hwm(), 1000);
+        c.set("max_message_size", -1).unwrap();
+        assert_eq!(c.for_listener().receive_hwm(), 1000);
         assert!(o.clone().set("nope", 1).is_err());
         assert!(o.clone().set("latency_send_no_tries", 0).is_err());
     }

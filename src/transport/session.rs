@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::client::{Event, Inbox, Push, V2Client};
+use super::frames::ERROR_REPLY_PREFIX;
 use super::monitor::Monitor;
 
 use super::{Options, check_endpoint, context, forked_error, zmq_err};
@@ -11,9 +12,6 @@ use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{Algorithm, Key};
 use crate::signed;
-
-/// Content prefix of the error replies a notary sends with the `reply_errors` option.
-pub(crate) const ERROR_REPLY_PREFIX: &str = "<otTransportError reason=\"";
 
 struct Identity {
     auth: Key,
@@ -37,7 +35,31 @@ pub struct SessionStats {
     pub sockets_created: u64,
     /// Exchanges that ended in `Timeout`.
     pub timeouts: u64,
+    /// v2 pushes dropped because the session has no subscription.
+    pub pushes_unsolicited: u64,
+    /// v2 pushes dropped because they did not open or verify (forged, or sealed to another key).
+    pub pushes_invalid: u64,
+    /// v2 pushes dropped unread because the queue of unread pushes was full (oldest first).
+    pub pushes_overflow: u64,
 }
+
+/// The names [`Session::counter`] knows, in a stable order.
+pub const SESSION_COUNTERS: &[&str] = &[
+    "replies",
+    "resends",
+    "sockets_created",
+    "timeouts",
+    "pushes_unsolicited",
+    "pushes_invalid",
+    "pushes_overflow",
+    "pushes_queued",
+    "pushes_queued_bytes",
+];
+
+/// Unread pushes a session keeps: at most this many…
+pub const PUSH_QUEUE: usize = 4096;
+/// …and at most this many bytes (raw, before opening); the oldest are dropped beyond.
+pub const PUSH_QUEUE_BYTES: usize = 16 << 20;
 
 /// How a wait ended.
 enum Waited {
@@ -170,6 +192,24 @@ impl Session {
     /// The session's counters.
     pub fn stats(&self) -> SessionStats {
         self.stats
+    }
+
+    /// One counter by name ([`SESSION_COUNTERS`]): the [`SessionStats`] fields, and the gauges
+    /// `pushes_queued` and `pushes_queued_bytes` (unread pushes).
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        let s = &self.stats;
+        Some(match name {
+            "replies" => s.replies,
+            "resends" => s.resends,
+            "sockets_created" => s.sockets_created,
+            "timeouts" => s.timeouts,
+            "pushes_unsolicited" => s.pushes_unsolicited,
+            "pushes_invalid" => s.pushes_invalid,
+            "pushes_overflow" => s.pushes_overflow,
+            "pushes_queued" => self.inbox.pushes.len() as u64,
+            "pushes_queued_bytes" => self.inbox.push_bytes as u64,
+            _ => return None,
+        })
     }
 
     /// Waits for `events` on the socket with the legacy doubling poll schedule `polls`, ending
@@ -498,7 +538,11 @@ impl Session {
         let text = match a.armor_type.as_deref() {
             Some("ENVELOPE") => {
                 let env = Envelope::parse(&armor::decode_body(&a.body, Kind::Data)?)?;
-                env.open(None, &id.enc)?
+                // Replies and pushes are sealed to the key-only entry: a type-3 reply opens that
+                // one only (a forged reply with thousands of entries costs one key operation);
+                // type 0/1 follow the legacy rule, which tries one entry at most.
+                let nym = (env.envelope_type() == 3).then_some("");
+                env.open(nym, &id.enc)?
             }
             // Inflating stops at max_message_size: a zlib bomb is refused (`Malformed`) before
             // it can cost more memory than a legitimate reply.
@@ -596,15 +640,22 @@ impl Session {
                     self.inbox.done.push_back((id, Err(err)))
                 }
                 Event::Push(seq, body) => {
-                    // Bounded: a flood of pushes nobody reads cannot grow without limit.
-                    if self.inbox.pushes.len() >= 65_536 {
-                        self.inbox.pushes.pop_front();
-                    }
+                    // Bounded in number and bytes: pushes nobody reads cannot grow without limit.
+                    self.inbox.push_bytes += body.len();
                     self.inbox.pushes.push_back(Push {
                         seq,
                         missed: 0,
                         content: body,
                     });
+                    while self.inbox.pushes.len() > PUSH_QUEUE
+                        || self.inbox.push_bytes > PUSH_QUEUE_BYTES
+                    {
+                        let Some(old) = self.inbox.pushes.pop_front() else {
+                            break;
+                        };
+                        self.inbox.push_bytes -= old.content.len();
+                        self.stats.pushes_overflow += 1;
+                    }
                 }
             }
         }
@@ -613,7 +664,9 @@ impl Session {
     fn pump(&mut self, until: Option<Instant>) -> Result<()> {
         let c = self.v2_client()?;
         let events = c.pump(until)?;
-        self.stats.resends = c.resends;
+        let (resends, unsolicited) = (c.resends, c.pushes_unsolicited);
+        self.stats.resends = resends;
+        self.stats.pushes_unsolicited = unsolicited;
         self.file(events);
         Ok(())
     }
@@ -677,18 +730,33 @@ impl Session {
         self.v2_client()?;
         let frame = self.request_frame(content)?;
         let id = self.v2_send(frame, true)?;
-        let raw = self.v2_wait(id)?;
-        self.read_reply(&raw)
+        let r = self.v2_wait(id).and_then(|raw| self.read_reply(&raw));
+        if r.is_err()
+            && let Some(c) = self.v2.as_mut()
+        {
+            // Not subscribed after all: pushes are not expected on this connection.
+            c.clear_subscription();
+        }
+        r
     }
 
     /// v2: the next push, opened and verified, waiting up to `timeout_ms` (0: do not wait;
-    /// negative: forever). `Timeout` when none arrived.
+    /// negative: forever). `Timeout` when none arrived. A push that does not open or verify
+    /// (forged, or sealed to another key) is dropped and counted (`pushes_invalid`), never
+    /// returned as an error, and its sequence number is not taken into account.
     pub fn next_push(&mut self, timeout_ms: i64) -> Result<Push> {
         self.check_process()?;
         let until = deadline(timeout_ms);
         loop {
-            if let Some(p) = self.inbox.pushes.pop_front() {
-                let content = self.read_reply(&p.content)?;
+            while let Some(p) = self.inbox.pushes.pop_front() {
+                self.inbox.push_bytes -= p.content.len();
+                let content = match self.read_reply(&p.content) {
+                    Ok(c) => c,
+                    Err(_) => {
+                        self.stats.pushes_invalid += 1;
+                        continue;
+                    }
+                };
                 let missed = self.inbox.seq.missed(p.seq);
                 return Ok(Push {
                     seq: p.seq,

@@ -1,118 +1,42 @@
-//! The notary side: a REP endpoint that opens requests and answers them as legacy notaries did.
+//! The notary side: ROUTER endpoints that open requests and answer them as legacy notaries did,
+//! and serve v2 clients (pipelined requests, idempotent resends, pushes).
+//!
+//! * [`request`]: the request handed to the application, its route, the uniform answer to an
+//!   unreadable request;
+//! * [`reply_book`]: requests in progress, the reply cache and its bounds.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+mod reply_book;
+mod request;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::frames::{self, BROKER_CLIENT, BROKER_CONTROL, Command, Incoming};
+use super::frames::{self, BROKER_CLIENT, BROKER_CONTROL, Command, ERROR_REPLY_PREFIX, Incoming};
 use super::monitor::Monitor;
-
-use super::session::ERROR_REPLY_PREFIX;
 use super::{Options, check_bind_endpoint, check_endpoint, context, zmq_err};
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{Algorithm, Key};
-use crate::signed::{self, SignedText};
+use crate::signed;
 
-/// Where a request came from, so that its reply (and pushes) can go back there.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Route {
-    /// Index of the notary's bound socket.
-    socket: usize,
-    /// The ZeroMQ routing id of the peer on that socket, then (legacy REQ_CORRELATE peers) the
-    /// rest of the envelope a REP socket would echo.
-    peer: Vec<u8>,
-    envelope_rest: Vec<Vec<u8>>,
-    /// The v2 request id; `None` for a legacy REQ peer.
-    v2: Option<u64>,
-}
+use reply_book::{LIMITS, Peer, ReplyBook, Seen};
+use request::{Release, ReleaseQueue, Route};
+pub use request::{Request, UNREADABLE, open_request_frame, unreadable_answer_delay};
 
-impl Route {
-    /// The frames of a legacy reply: the envelope the request came with, the delimiter, the body.
-    fn legacy_frames(&self, body: Vec<u8>) -> Vec<Vec<u8>> {
-        let mut f = Vec::with_capacity(self.envelope_rest.len() + 3);
-        f.push(self.peer.clone());
-        f.extend(self.envelope_rest.iter().cloned());
-        f.push(Vec::new());
-        f.push(body);
-        f
-    }
-}
+/// The reason sent when a resent request's reply is no longer kept (evicted or expired): the
+/// request was handled once and is not handed to the application again.
+pub const REPLY_NOT_KEPT: &str = "this request was answered, and its reply is no longer kept";
+/// The reason sent when a connection has too many requests in progress (see the README).
+pub const BUSY: &str = "too many requests in progress from this connection: wait for replies";
 
-/// A request received by a notary: opened and parsed, not yet verified. Immutable (it may be read
-/// from any thread); answered once with [`Notary::reply`].
-pub struct Request {
-    id: u64,
-    /// Index of the notary identity that opened it (its auth key signs the reply).
-    identity: usize,
-    /// Whether it came as a legacy (type 0/1) envelope: its reply must then be RSA/SAMY.
-    legacy: bool,
-    text: Vec<u8>,
-    parsed: SignedText,
-    route: Option<Route>,
-    /// The notary that received it (its tag), so another notary cannot answer it.
-    notary: u64,
-    replied: AtomicBool,
-}
-
-impl std::fmt::Debug for Request {
-    // The content stays out of debug output (it is the sender's message).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Request")
-            .field("id", &self.id)
-            .field("len", &self.text.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Request {
-    /// The signed text as received (after opening the envelope).
-    pub fn signed_text(&self) -> &[u8] {
-        &self.text
-    }
-
-    /// The content **without verification**: enough to read who is asking and pick their key.
-    pub fn content_unverified(&self) -> &[u8] {
-        &self.parsed.content
-    }
-
-    /// The `Hash:` type of the request's signed text (`SAMY`: an RSA signer, `SHA256D`: an
-    /// Ed25519 signer), so the application knows which kind of sender key to verify with.
-    pub fn hash_type(&self) -> &str {
-        &self.parsed.hash_type
-    }
-
-    /// Whether the request came in a legacy envelope (type 0/1) rather than type 3.
-    pub fn is_legacy_envelope(&self) -> bool {
-        self.legacy
-    }
-
-    /// Verifies the request's signature with the sender's authentication key; returns the content.
-    pub fn verify(&self, sender_auth: &Key) -> Result<&[u8]> {
-        self.parsed.verify(sender_auth)
-    }
-}
-
-/// What a notary does with one raw request frame: cut at the first NUL (the legacy notary read it
-/// as a C string), de-armor (data path), parse the envelope, open it as `nym_id` with `enc`, and
-/// parse the signed text. Exposed for tests and fuzzing; [`Notary::receive`] uses it.
-pub fn open_request_frame(frame: &[u8], nym_id: &str, enc: &Key) -> Result<Request> {
-    let frame = &frame[..memchr::memchr(0, frame).unwrap_or(frame.len())];
-    let env = Envelope::parse(&armor::decode(frame, Kind::Data)?)?;
-    let text = env.open(Some(nym_id), enc)?;
-    let parsed = signed::parse(&text)?;
-    Ok(Request {
-        id: 0,
-        identity: 0,
-        legacy: env.envelope_type() != 3,
-        text,
-        parsed,
-        route: None,
-        notary: 0,
-        replied: AtomicBool::new(false),
-    })
-}
+/// Answers to unreadable requests waiting for their time (see [`unreadable_answer_delay`]):
+/// at most this many per peer, and in all; beyond, the answer is dropped (and counted).
+const PENDING_ANSWERS_PER_PEER: usize = 64;
+const PENDING_ANSWERS: usize = 4096;
 
 /// Counters describing a notary's history.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +57,67 @@ pub struct NotaryStats {
     pub pushes: u64,
     /// Push routes dropped because their client was gone.
     pub dropped_routes: u64,
+    /// Requests the application freed without answering them (answered as unreadable).
+    pub released: u64,
+    /// Resends ignored because their reply was sent again too recently or too often.
+    pub resends_suppressed: u64,
+    /// Resends answered "reply no longer kept" (their reply was evicted or expired).
+    pub resends_expired: u64,
+    /// Cached replies evicted by the per-peer or global bounds before their retention ended.
+    pub cache_evictions: u64,
+    /// v2 requests refused because their connection had too many in progress.
+    pub busy: u64,
+    /// Answers to unreadable requests dropped because too many were waiting for their time.
+    pub answers_dropped: u64,
+    /// Push deliveries that failed for one route (sealing to its key); the route stays.
+    pub push_failures: u64,
+}
+
+/// The names [`NotaryStats::counter`] knows, in a stable order.
+pub const NOTARY_COUNTERS: &[&str] = &[
+    "requests",
+    "replies",
+    "rejected",
+    "rebinds",
+    "duplicates",
+    "pushes",
+    "dropped_routes",
+    "released",
+    "resends_suppressed",
+    "resends_expired",
+    "cache_evictions",
+    "busy",
+    "answers_dropped",
+    "push_failures",
+    "in_progress",
+    "cached_replies",
+    "cached_bytes",
+    "pending_answers",
+];
+
+/// A counter by name (see [`NOTARY_COUNTERS`]); the last four are gauges read from the notary.
+fn counter(s: &NotaryStats, gauges: [u64; 4], name: &str) -> Option<u64> {
+    Some(match name {
+        "requests" => s.requests,
+        "replies" => s.replies,
+        "rejected" => s.rejected,
+        "rebinds" => s.rebinds,
+        "duplicates" => s.duplicates,
+        "pushes" => s.pushes,
+        "dropped_routes" => s.dropped_routes,
+        "released" => s.released,
+        "resends_suppressed" => s.resends_suppressed,
+        "resends_expired" => s.resends_expired,
+        "cache_evictions" => s.cache_evictions,
+        "busy" => s.busy,
+        "answers_dropped" => s.answers_dropped,
+        "push_failures" => s.push_failures,
+        "in_progress" => gauges[0],
+        "cached_replies" => gauges[1],
+        "cached_bytes" => gauges[2],
+        "pending_answers" => gauges[3],
+        _ => return None,
+    })
 }
 
 /// One notary identity: `auth` signs replies, `enc` opens requests sealed to `nym_id`.
@@ -171,9 +156,6 @@ fn check_identity(auth: &Key, enc: &Key, nym_id: &str) -> Result<Identity> {
     })
 }
 
-/// How many v2 replies the notary keeps to answer resent requests.
-const REPLY_CACHE: usize = 4096;
-
 /// One bound socket.
 struct Bound {
     socket: zmq::Socket,
@@ -190,12 +172,47 @@ struct WorkerLink {
     announced: bool,
 }
 
+/// One subscriber of a NymID's pushes.
+struct PushRoute {
+    socket: usize,
+    peer: Vec<u8>,
+    /// The subscriber's encryption key (pushes are sealed to it).
+    key: Key,
+    /// The identity that opened the subscription request: it signs the pushes, so the client
+    /// verifies them with the notary key it already uses.
+    identity: usize,
+}
+
 /// The push routes of one NymID.
 struct PushRoutes {
     /// Sequence number of the last push to this NymID.
     seq: u64,
-    /// (socket, routing id) → the subscriber's encryption key.
-    routes: Vec<(usize, Vec<u8>, Key)>,
+    routes: Vec<PushRoute>,
+}
+
+/// An answer to an unreadable (or released) request, waiting for its time.
+struct PendingAnswer {
+    due: Instant,
+    order: u64,
+    peer: Peer,
+    frames: Vec<Vec<u8>>,
+}
+
+impl PartialEq for PendingAnswer {
+    fn eq(&self, o: &Self) -> bool {
+        (self.due, self.order) == (o.due, o.order)
+    }
+}
+impl Eq for PendingAnswer {}
+impl PartialOrd for PendingAnswer {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for PendingAnswer {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.due, self.order).cmp(&(o.due, o.order))
+    }
 }
 
 /// A notary endpoint: ROUTER sockets that serve legacy REQ clients exactly as a legacy REP
@@ -207,6 +224,12 @@ struct PushRoutes {
 /// recipient NymIDs choose the identity that opens it; the reply is signed by that identity and
 /// sealed to the key the application names, whose algorithm chooses the envelope type — so a
 /// legacy client is only ever sent type 1 and SAMY.
+///
+/// Hostile peers: every unreadable request gets the same answer ([`UNREADABLE`]) at the same
+/// delay ([`unreadable_answer_delay`]); resends are answered only to whoever presents the same
+/// request, at most once a second and three times in all; what a peer can make the notary keep
+/// (requests in progress, cached replies, queued bytes) is bounded per peer and in total (README,
+/// "Reliability").
 pub struct Notary {
     bound: Vec<Bound>,
     opts: Options,
@@ -215,11 +238,16 @@ pub struct Notary {
     next_id: u64,
     tag: u64,
     stats: NotaryStats,
-    /// v2 requests handed to the application and not answered yet: (socket, peer, request id).
-    in_progress: HashSet<(usize, Vec<u8>, u64)>,
-    /// Recent v2 replies by (socket, peer, request id), oldest first.
-    cache: HashMap<(usize, Vec<u8>, u64), Vec<u8>>,
-    cache_order: VecDeque<(usize, Vec<u8>, u64)>,
+    book: ReplyBook,
+    /// Requests the application dropped without answering (filled by `Request::drop`).
+    released: Arc<ReleaseQueue>,
+    /// Answers to unreadable requests waiting for their time, earliest first.
+    pending: BinaryHeap<Reverse<PendingAnswer>>,
+    pending_of: HashMap<Peer, usize>,
+    pending_order: u64,
+    /// The signed `reply_errors` answer, made once per suite (legacy RSA, v3): the same bytes
+    /// every time, and no private-key work per garbage request.
+    signed_unreadable: [Option<Vec<u8>>; 2],
     pushes: HashMap<String, PushRoutes>,
     /// Where the next poll starts, so that one busy socket cannot starve the others.
     next_socket: usize,
@@ -244,6 +272,11 @@ impl Drop for Notary {
         }
     }
 }
+
+/// How long `receive(0)` (or a call whose deadline is nearer) may keep handling messages that need
+/// no application (probes, resends, garbage) before it returns, so that a flood cannot keep a
+/// non-blocking call from returning.
+const NONBLOCKING_SLICE: Duration = Duration::from_millis(2);
 
 impl Notary {
     /// Binds a ROUTER socket on `endpoint` (`tcp://127.0.0.1:*` picks a free port; see
@@ -270,9 +303,12 @@ impl Notary {
             next_id: 1,
             tag: TAGS.fetch_add(1, Ordering::Relaxed),
             stats: NotaryStats::default(),
-            in_progress: HashSet::new(),
-            cache: HashMap::new(),
-            cache_order: VecDeque::new(),
+            book: ReplyBook::new(LIMITS),
+            released: Arc::new(ReleaseQueue::default()),
+            pending: BinaryHeap::new(),
+            pending_of: HashMap::new(),
+            pending_order: 0,
+            signed_unreadable: [None, None],
             pushes: HashMap::new(),
             next_socket: 0,
             pid: std::process::id(),
@@ -291,12 +327,14 @@ impl Notary {
         let s = context()
             .socket(zmq::ROUTER)
             .map_err(|e| zmq_err("creating the ROUTER socket", e))?;
-        opts.apply(&s)?;
-        // A reply to a peer that is gone is an error (not silently dropped), and a v2 client
-        // that reconnects with its fixed routing id takes its route over.
+        opts.apply_listener(&s)?;
+        // A reply to a peer that is gone is an error (not silently dropped). No handover: a
+        // peer presenting a routing id already in use is refused, so no one can take over
+        // another's route (v2 clients let libzmq choose their routing id; a reconnect gets a
+        // new one, and resends are matched by the request itself, see `reply_book`).
         s.set_router_mandatory(true)
             .map_err(|e| zmq_err("ZMQ_ROUTER_MANDATORY", e))?;
-        s.set_router_handover(true)
+        s.set_router_handover(false)
             .map_err(|e| zmq_err("ZMQ_ROUTER_HANDOVER", e))?;
         let start = Instant::now();
         loop {
@@ -344,6 +382,7 @@ impl Notary {
             )));
         }
         self.identities.push(id);
+        self.signed_unreadable = [None, None];
         Ok(())
     }
 
@@ -373,8 +412,7 @@ impl Notary {
 
     /// De-armors, parses and opens a request body with the identity its envelope names.
     fn open_with_identity(&self, body: &[u8]) -> Result<Request> {
-        let frame = &body[..memchr::memchr(0, body).unwrap_or(body.len())];
-        let env = Envelope::parse(&armor::decode(frame, Kind::Data)?)?;
+        let env = request::envelope_of(body)?;
         let n = self.identity_for(&env).ok_or_else(|| {
             Error::new(
                 ErrorKind::NoMatchingRecipient,
@@ -387,35 +425,36 @@ impl Notary {
         let ident = &self.identities[n];
         let text = env.open(Some(&ident.nym_id), &ident.enc)?;
         let parsed = signed::parse(&text)?;
-        Ok(Request {
-            id: 0,
-            identity: n,
-            legacy: env.envelope_type() != 3,
-            text,
-            parsed,
-            route: None,
-            notary: 0,
-            replied: AtomicBool::new(false),
-        })
+        Ok(Request::opened(env.envelope_type(), text, parsed, n))
     }
 
-    /// The key that signs an answer in the requester's suite: for a legacy (type-1 or
-    /// unreadable) request an RSA one, for a type-3 request preferably an Ed25519 one.
-    fn signer_for_body(&self, body: &[u8]) -> Option<&Key> {
-        let frame = &body[..memchr::memchr(0, body).unwrap_or(body.len())];
-        let v3 = armor::decode(frame, Kind::Data).is_ok_and(|b| b.starts_with(&[0, 3]));
+    /// The signed `reply_errors` answer to an unreadable request, in the requester's suite: an
+    /// RSA/SAMY one for a legacy (or unreadable) request, preferably an Ed25519 one for a type-3
+    /// request. `None` when the notary has no identity of that suite. Made once, then reused.
+    fn signed_unreadable(&mut self, v3: bool) -> Option<Vec<u8>> {
+        let slot = usize::from(v3);
+        if let Some(f) = &self.signed_unreadable[slot] {
+            return Some(f.clone());
+        }
         let rsa = self
             .identities
             .iter()
             .find(|i| i.auth.algorithm() == Algorithm::Rsa);
-        if !v3 {
-            return rsa.map(|i| &i.auth);
-        }
-        self.identities
-            .iter()
-            .find(|i| i.auth.algorithm() == Algorithm::Ed25519)
-            .or(rsa)
-            .map(|i| &i.auth)
+        let signer = if v3 {
+            self.identities
+                .iter()
+                .find(|i| i.auth.algorithm() == Algorithm::Ed25519)
+                .or(rsa)
+        } else {
+            rsa
+        }?;
+        let content = format!("{ERROR_REPLY_PREFIX}{UNREADABLE}\"/>\n");
+        let frame = signed::create("MESSAGE", content.as_bytes(), &signer.auth, None)
+            .and_then(|t| armor::encode_bookended(t.as_bytes(), Kind::String, "MESSAGE", false))
+            .ok()?
+            .into_bytes();
+        self.signed_unreadable[slot] = Some(frame.clone());
+        Some(frame)
     }
 
     /// A worker notary: connects to a broker's backend (`ot-broker`, [`super::Broker`]) instead of
@@ -433,7 +472,7 @@ impl Notary {
         let s = context()
             .socket(zmq::DEALER)
             .map_err(|e| zmq_err("creating the worker socket", e))?;
-        opts.apply(&s)?;
+        opts.apply_listener(&s)?;
         let monitor = Monitor::attach(&s)?;
         s.connect(endpoint).map_err(|e| {
             zmq_err(
@@ -497,7 +536,24 @@ impl Notary {
 
     /// The notary's counters.
     pub fn stats(&self) -> NotaryStats {
-        self.stats
+        let mut s = self.stats;
+        s.resends_suppressed = self.book.stats.suppressed;
+        s.resends_expired = self.book.stats.dropped_answered;
+        s.cache_evictions = self.book.stats.evicted;
+        s
+    }
+
+    /// One counter by name ([`NOTARY_COUNTERS`]): the [`NotaryStats`] fields, and the gauges
+    /// `in_progress`, `cached_replies`, `cached_bytes` and `pending_answers`.
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        let (in_progress, cached, bytes, _) = self.book.sizes();
+        let gauges = [
+            in_progress as u64,
+            cached as u64,
+            bytes as u64,
+            self.pending.len() as u64,
+        ];
+        counter(&self.stats(), gauges, name)
     }
 
     /// The ZMQ_FD of the first socket, for event loops (see the header docs for the
@@ -534,35 +590,52 @@ impl Notary {
 
     /// Waits up to `timeout_ms` (negative: forever) for a request, then de-armors, opens and
     /// parses it. A frame that cannot be read is answered as configured (legacy peers: no reply,
-    /// or a signed error `MESSAGE` with `reply_errors`; v2 peers: an `ERR` frame) and its error
-    /// returned; nobody else's connection or queued request is touched. Requests may be kept and
-    /// answered in any order.
+    /// or a signed error `MESSAGE` with `reply_errors`; v2 peers: an `ERR` frame) — always with
+    /// the one reason [`UNREADABLE`], after [`unreadable_answer_delay`] — and its error returned;
+    /// nobody else's connection or queued request is touched. Requests may be kept and answered
+    /// in any order.
+    ///
+    /// The deadline holds whatever arrives: a stream of resends or probes cannot keep the call
+    /// from returning (`Timeout`). With `timeout_ms` 0 the call handles what is queued for at most
+    /// a couple of milliseconds. Answers that wait for their time are sent while the application
+    /// is inside this call.
     pub fn receive(&mut self, timeout_ms: i64) -> Result<Request> {
         self.check_process()?;
-        let deadline =
-            (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        let start = Instant::now();
+        let deadline = (timeout_ms >= 0).then(|| start + Duration::from_millis(timeout_ms as u64));
+        // How long messages that need no application (probes, resends, garbage) may be handled.
+        let busy_until = deadline.map(|d| d.max(start + NONBLOCKING_SLICE));
         loop {
             self.announce()?;
+            self.take_released();
+            let now = Instant::now();
+            self.send_due_answers(now);
+            if busy_until.is_some_and(|b| now >= b) {
+                return Err(self.timeout(timeout_ms));
+            }
             if let Some((socket, frames)) = self.try_recv()? {
-                if let Some(r) = self.handle(socket, frames)? {
+                if let Some(r) = self.handle(socket, frames, now)? {
                     return r;
                 }
                 continue;
             }
-            let wait = deadline.map_or(-1, |d| {
-                d.saturating_duration_since(Instant::now()).as_millis() as i64
-            });
-            if deadline.is_some() && wait == 0 {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no request within {timeout_ms} ms"),
-                ));
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Err(self.timeout(timeout_ms));
             }
-            let mut items: Vec<_> = self
-                .bound
-                .iter()
-                .map(|b| b.socket.as_poll_item(zmq::POLLIN))
-                .collect();
+            let wake = [deadline, self.pending.peek().map(|p| p.0.due)]
+                .into_iter()
+                .flatten()
+                .min();
+            let wait = wake.map_or(-1, |w| {
+                w.saturating_duration_since(now).as_millis().max(1) as i64
+            });
+            let mut items: Vec<zmq::PollItem> = Vec::with_capacity(self.bound.len() + 1);
+            items.extend(
+                self.bound
+                    .iter()
+                    .map(|b| b.socket.as_poll_item(zmq::POLLIN)),
+            );
             // A worker also wakes up for its connection events (to announce itself again).
             items.extend(
                 self.bound
@@ -575,6 +648,13 @@ impl Notary {
                 Err(e) => return Err(zmq_err("zmq_poll", e)),
             }
         }
+    }
+
+    fn timeout(&self, timeout_ms: i64) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!("no request within {timeout_ms} ms"),
+        )
     }
 
     /// One message from any socket, round robin, without waiting.
@@ -604,7 +684,12 @@ impl Notary {
 
     /// Handles one message: `Some(result)` to hand to the caller, `None` when it was dealt
     /// with here (a probe, a resend, a frame to drop).
-    fn handle(&mut self, socket: usize, frames: Vec<Vec<u8>>) -> Result<Option<Result<Request>>> {
+    fn handle(
+        &mut self,
+        socket: usize,
+        frames: Vec<Vec<u8>>,
+        now: Instant,
+    ) -> Result<Option<Result<Request>>> {
         match frames::classify(frames) {
             Incoming::Legacy { mut envelope, body } => {
                 let peer = envelope.remove(0);
@@ -614,7 +699,7 @@ impl Notary {
                     envelope_rest: envelope,
                     v2: None,
                 };
-                Ok(Some(self.open(&body, route)))
+                Ok(Some(self.open(&body, route, now)))
             }
             Incoming::V2 { peer, msg } => match msg.command {
                 Command::Ping => {
@@ -624,27 +709,49 @@ impl Notary {
                     Ok(None)
                 }
                 _ => {
-                    let key = (socket, peer.clone(), msg.number);
-                    if let Some(reply) = self.cache.get(&key) {
-                        self.stats.duplicates += 1;
-                        let mut f = vec![peer];
-                        f.extend(frames::v2(Command::Rep, msg.number, reply));
-                        let _ = self.send(socket, f);
-                        return Ok(None);
+                    let key = (crate::hash::sha256(&msg.body), msg.number);
+                    let from: Peer = (socket, peer);
+                    match self.book.seen(&key, &from, now) {
+                        Seen::New => {}
+                        Seen::Resend(reply) => {
+                            self.stats.duplicates += 1;
+                            let mut f = vec![from.1];
+                            f.extend(frames::v2(Command::Rep, msg.number, &reply));
+                            let _ = self.send(socket, f);
+                            return Ok(None);
+                        }
+                        Seen::Suppressed | Seen::InProgress => {
+                            self.stats.duplicates += 1;
+                            return Ok(None);
+                        }
+                        Seen::Dropped => {
+                            let mut f = vec![from.1];
+                            f.extend(frames::v2(
+                                Command::Err,
+                                msg.number,
+                                REPLY_NOT_KEPT.as_bytes(),
+                            ));
+                            let _ = self.send(socket, f);
+                            return Ok(None);
+                        }
                     }
-                    if self.in_progress.contains(&key) {
-                        self.stats.duplicates += 1;
+                    if !self.book.has_room(&from) {
+                        // Refused before any work; the reason depends on nothing secret.
+                        self.stats.busy += 1;
+                        let mut f = vec![from.1];
+                        f.extend(frames::v2(Command::Err, msg.number, BUSY.as_bytes()));
+                        let _ = self.send(socket, f);
                         return Ok(None);
                     }
                     let route = Route {
                         socket,
-                        peer,
+                        peer: from.1.clone(),
                         envelope_rest: Vec::new(),
-                        v2: Some(msg.number),
+                        v2: Some(key),
                     };
-                    let r = self.open(&msg.body, route);
+                    let r = self.open(&msg.body, route, now);
                     if r.is_ok() {
-                        self.in_progress.insert(key);
+                        self.book.begin(key, from);
                     }
                     Ok(Some(r))
                 }
@@ -658,68 +765,98 @@ impl Notary {
         }
     }
 
-    /// Opens a request body; on failure answers the requester as configured.
-    fn open(&mut self, body: &[u8], route: Route) -> Result<Request> {
+    /// Opens a request body; on failure answers the requester as configured, with the one
+    /// reason and at the one delay (see [`UNREADABLE`]).
+    fn open(&mut self, body: &[u8], route: Route, received: Instant) -> Result<Request> {
         let id = self.next_id;
         self.next_id += 1;
+        let due = received + unreadable_answer_delay(body.len());
         match self.open_with_identity(body) {
             Ok(mut req) => {
                 req.id = id;
                 req.route = Some(route);
                 req.notary = self.tag;
+                req.release = Some(Release {
+                    queue: Arc::downgrade(&self.released),
+                    due,
+                });
                 self.stats.requests += 1;
                 Ok(req)
             }
             Err(e) => {
                 self.stats.rejected += 1;
-                let reason = match e.kind() {
-                    ErrorKind::DecryptFailed | ErrorKind::NoMatchingRecipient => {
-                        "the request could not be opened with this notary's key"
-                    }
-                    _ => "the request is not a sealed, signed OT message",
-                };
-                match route.v2 {
-                    Some(n) => {
-                        let mut f = vec![route.peer];
-                        f.extend(frames::v2(Command::Err, n, reason.as_bytes()));
-                        let _ = self.send(route.socket, f);
-                    }
-                    None if self.opts.reply_errors => {
-                        let content = format!("{ERROR_REPLY_PREFIX}{reason}\"/>\n");
-                        // Signed in the requester's suite: a legacy request only ever gets an
-                        // RSA/SAMY answer, or none if the notary has no RSA identity.
-                        if let Some(signer) = self.signer_for_body(body)
-                            && let Ok(frame) =
-                                signed::create("MESSAGE", content.as_bytes(), signer, None)
-                                    .and_then(|t| {
-                                        armor::encode_bookended(
-                                            t.as_bytes(),
-                                            Kind::String,
-                                            "MESSAGE",
-                                            false,
-                                        )
-                                    })
-                        {
-                            let _ =
-                                self.send(route.socket, route.legacy_frames(frame.into_bytes()));
-                        }
-                    }
-                    // Legacy: no reply for that requester only; its REQ socket times out.
-                    None => {}
-                }
+                let v3 = route.v2.is_none() && self.opts.reply_errors && request::looks_v3(body);
+                self.answer_unreadable(&route, due, v3);
                 Err(e)
             }
         }
     }
 
+    /// Schedules the answer to an unreadable (or released) request for `due`: `ERR` for a v2
+    /// request; for a legacy one, the signed error with `reply_errors`, else nothing (the legacy
+    /// silence). `v3` picks the suite of the signed error.
+    fn answer_unreadable(&mut self, route: &Route, due: Instant, v3: bool) {
+        let frames = match route.v2 {
+            Some((_, n)) => {
+                let mut f = vec![route.peer.clone()];
+                f.extend(frames::v2(Command::Err, n, UNREADABLE.as_bytes()));
+                f
+            }
+            None if self.opts.reply_errors => match self.signed_unreadable(v3) {
+                Some(frame) => route.legacy_frames(frame),
+                None => return,
+            },
+            None => return,
+        };
+        let peer: Peer = (route.socket, route.peer.clone());
+        let mine = self.pending_of.get(&peer).copied().unwrap_or(0);
+        if mine >= PENDING_ANSWERS_PER_PEER || self.pending.len() >= PENDING_ANSWERS {
+            self.stats.answers_dropped += 1;
+            return;
+        }
+        *self.pending_of.entry(peer.clone()).or_insert(0) += 1;
+        self.pending_order += 1;
+        self.pending.push(Reverse(PendingAnswer {
+            due,
+            order: self.pending_order,
+            peer,
+            frames,
+        }));
+    }
+
+    /// Sends the answers whose time has come.
+    fn send_due_answers(&mut self, now: Instant) {
+        while self.pending.peek().is_some_and(|p| p.0.due <= now) {
+            let Some(Reverse(a)) = self.pending.pop() else {
+                break;
+            };
+            if let Some(n) = self.pending_of.get_mut(&a.peer) {
+                *n -= 1;
+                if *n == 0 {
+                    self.pending_of.remove(&a.peer);
+                }
+            }
+            let _ = self.send(a.peer.0, a.frames); // a vanished requester needs no answer
+        }
+    }
+
+    /// Requests the application dropped unanswered: forgotten as in progress, and answered as
+    /// unreadable ones are (the same reason, at the same delay from their arrival).
+    fn take_released(&mut self) {
+        let released =
+            std::mem::take(&mut *self.released.lock().unwrap_or_else(|p| p.into_inner()));
+        for r in released {
+            self.stats.released += 1;
+            if let Some(key) = r.route.v2 {
+                self.book.finish(&key);
+            }
+            self.answer_unreadable(&r.route, r.due, !r.legacy);
+        }
+    }
+
     fn reply_frame(&self, auth: &Key, content: &[u8], recipient: Option<&Key>) -> Result<Vec<u8>> {
         let text = signed::create("MESSAGE", content, auth, None)?;
-        Ok(match recipient {
-            Some(k) => Envelope::seal(&[Recipient { nym_id: "", key: k }], text.as_bytes())?
-                .to_armor(true)?,
-            None => armor::encode_bookended(text.as_bytes(), Kind::String, "MESSAGE", false)?,
-        }
-        .into_bytes())
+        seal_signed(text.as_bytes(), recipient)
     }
 
     /// Answers `request` (received by this notary, not answered yet; any order): `content` is
@@ -731,6 +868,9 @@ impl Notary {
     /// an identity that signs with Ed25519 is refused (`InvalidArgument`) rather than sending a
     /// legacy peer a SHA256D signature; a type-3 reply goes only where the application names an
     /// X25519 key, i.e. to a peer whose keys are v3.
+    ///
+    /// A v2 reply is also kept for resends (see `reply_book`); if the requester's connection is
+    /// gone but it resent the request from a new one, the reply goes there.
     pub fn reply(
         &mut self,
         request: &Request,
@@ -772,20 +912,26 @@ impl Notary {
         };
         let sent = match route.v2 {
             None => self.send(route.socket, route.legacy_frames(frame)),
-            Some(n) => {
-                let key = (route.socket, route.peer.clone(), n);
-                self.in_progress.remove(&key);
+            Some(key) => {
+                let waiter = self.book.finish(&key);
                 let mut f = vec![route.peer.clone()];
-                f.extend(frames::v2(Command::Rep, n, &frame));
-                // Cached even when the client is gone now: it resends after reconnecting.
-                self.cache.insert(key.clone(), frame);
-                self.cache_order.push_back(key);
-                while self.cache_order.len() > REPLY_CACHE {
-                    if let Some(old) = self.cache_order.pop_front() {
-                        self.cache.remove(&old);
-                    }
+                f.extend(frames::v2(Command::Rep, key.1, &frame));
+                let mut sent = self.send(route.socket, f);
+                if sent.is_err()
+                    && let Some((socket, peer)) = waiter
+                {
+                    let mut f = vec![peer];
+                    f.extend(frames::v2(Command::Rep, key.1, &frame));
+                    sent = self.send(socket, f);
                 }
-                self.send(route.socket, f)
+                // Kept even when the client is gone now: it resends after reconnecting.
+                self.book.store(
+                    key,
+                    (route.socket, route.peer.clone()),
+                    frame,
+                    Instant::now(),
+                );
+                sent
             }
         };
         if sent.is_ok() {
@@ -795,9 +941,12 @@ impl Notary {
     }
 
     /// Registers the route `request` came from to receive pushes for `nym_id`, sealed to
-    /// `subscriber_enc` (the client's encryption public key). The application calls it after
+    /// `subscriber_enc` (the client's encryption key: RSA or X25519, public or private) and signed
+    /// by the identity that opened the subscription request. The application calls it after
     /// verifying a subscription request. Only v2 clients can receive pushes (`State` for a legacy
-    /// request). Registering the same route again replaces its key.
+    /// request). Registering the same route again replaces its key. `InvalidArgument` for a key
+    /// that cannot receive sealed messages, or when a legacy (type-1) subscription would be
+    /// signed with Ed25519.
     pub fn register_push(
         &mut self,
         request: &Request,
@@ -823,41 +972,67 @@ impl Notary {
                 ));
             }
         };
+        if subscriber_enc.algorithm() == Algorithm::Ed25519 {
+            return Err(Error::invalid(
+                "pushes are sealed to the subscriber's encryption key: RSA or X25519, not Ed25519",
+            ));
+        }
+        let signer = self
+            .identities
+            .get(request.identity)
+            .ok_or_else(|| Error::internal("request identity missing"))?;
+        if request.legacy && signer.auth.algorithm() != Algorithm::Rsa {
+            return Err(Error::invalid(
+                "this subscription came as a legacy type-1 envelope: its pushes must be signed \
+                 with an RSA key (Hash: SAMY), and this identity signs with Ed25519",
+            ));
+        }
         let entry = self.pushes.entry(nym_id.to_string()).or_insert(PushRoutes {
             seq: 0,
             routes: Vec::new(),
         });
         entry
             .routes
-            .retain(|(s, p, _)| !(*s == route.socket && *p == route.peer));
+            .retain(|r| !(r.socket == route.socket && r.peer == route.peer));
         if entry.routes.len() >= 1024 {
             return Err(Error::invalid("at most 1024 push routes per NymID"));
         }
-        entry
-            .routes
-            .push((route.socket, route.peer.clone(), subscriber_enc.to_public()));
+        entry.routes.push(PushRoute {
+            socket: route.socket,
+            peer: route.peer.clone(),
+            key: subscriber_enc.to_public(),
+            identity: request.identity,
+        });
         Ok(())
     }
 
-    fn push_signer(&self, subscriber_enc: &Key) -> &Key {
-        let want = if subscriber_enc.algorithm() == Algorithm::X25519 {
-            Algorithm::Ed25519
-        } else {
-            Algorithm::Rsa
-        };
-        &self
-            .identities
-            .iter()
-            .find(|i| i.auth.algorithm() == want)
-            .unwrap_or(&self.identities[0])
-            .auth
-    }
-
-    /// Sends `content` (signed by the notary, sealed to each subscriber) to every live route of
-    /// `nym_id`, with the NymID's next sequence number. Routes whose client is gone are dropped.
-    /// Returns how many routes it reached (0 when nobody is subscribed).
+    /// Sends `content` (signed once per notary identity involved, sealed to each subscriber) to
+    /// every live route of `nym_id`, with the NymID's next sequence number. Routes whose client
+    /// is gone are dropped; a route whose sealing fails keeps its registration (counted in
+    /// `push_failures`) and the others are still served. Returns how many routes it reached (0
+    /// when nobody is subscribed). An error (content that cannot be signed, e.g. one a legacy
+    /// reader would alter) is returned only when no route could be served; routes stay.
     pub fn push(&mut self, nym_id: &str, content: &[u8]) -> Result<usize> {
         self.check_process()?;
+        let Some(entry) = self.pushes.get(nym_id) else {
+            return Ok(0);
+        };
+        // One signature per identity that signs for these routes.
+        let mut signed_by: Vec<(usize, Result<String>)> = Vec::new();
+        for r in &entry.routes {
+            if !signed_by.iter().any(|(i, _)| *i == r.identity) {
+                let text = match self.identities.get(r.identity) {
+                    Some(ident) => signed::create("MESSAGE", content, &ident.auth, None),
+                    None => Err(Error::internal("push route identity missing")),
+                };
+                signed_by.push((r.identity, text));
+            }
+        }
+        if let Some((_, Err(e))) = signed_by.iter().find(|(_, t)| t.is_err())
+            && signed_by.iter().all(|(_, t)| t.is_err())
+        {
+            return Err(e.clone());
+        }
         let Some(entry) = self.pushes.get_mut(nym_id) else {
             return Ok(0);
         };
@@ -866,24 +1041,33 @@ impl Notary {
         let routes = std::mem::take(&mut entry.routes);
         let mut kept = Vec::with_capacity(routes.len());
         let mut delivered = 0;
-        for (socket, peer, key) in routes {
-            // Signed in the subscriber's suite where the notary has one.
-            let signer = self.push_signer(&key);
-            let frame = self.reply_frame(signer, content, Some(&key))?;
-            let mut f = vec![peer.clone()];
+        for r in routes {
+            let text = signed_by
+                .iter()
+                .find(|(i, _)| *i == r.identity)
+                .and_then(|(_, t)| t.as_ref().ok());
+            let frame = match text.map(|t| seal_signed(t.as_bytes(), Some(&r.key))) {
+                Some(Ok(f)) => f,
+                _ => {
+                    self.stats.push_failures += 1;
+                    kept.push(r);
+                    continue;
+                }
+            };
+            let mut f = vec![r.peer.clone()];
             f.extend(frames::v2(Command::Push, seq, &frame));
-            let b = &self.bound[socket];
+            let b = &self.bound[r.socket];
             if b.worker.is_some() {
                 f.insert(0, BROKER_CLIENT.to_vec());
             }
             match b.socket.send_multipart(f, zmq::DONTWAIT) {
                 Ok(()) => {
                     delivered += 1;
-                    kept.push((socket, peer, key));
+                    kept.push(r);
                 }
                 Err(zmq::Error::EHOSTUNREACH) => self.stats.dropped_routes += 1,
                 // A slow reader misses this one (its sequence numbers show the gap).
-                Err(_) => kept.push((socket, peer, key)),
+                Err(_) => kept.push(r),
             }
         }
         self.stats.pushes += delivered as u64;
@@ -892,4 +1076,14 @@ impl Notary {
         }
         Ok(delivered)
     }
+}
+
+/// The frame of a signed reply: sealed to `recipient` with an empty NymID and bookended as
+/// `ENVELOPE`, or (no recipient) the legacy unencrypted bookended `MESSAGE`.
+fn seal_signed(text: &[u8], recipient: Option<&Key>) -> Result<Vec<u8>> {
+    Ok(match recipient {
+        Some(k) => Envelope::seal(&[Recipient { nym_id: "", key: k }], text)?.to_armor(true)?,
+        None => armor::encode_bookended(text, Kind::String, "MESSAGE", false)?,
+    }
+    .into_bytes())
 }
