@@ -1218,9 +1218,11 @@ const char *ot_session_counter_name(size_t index);
  * `Hash: SHA256D`, pure Ed25519 over SHA256D(type || "\n" || content), 64 bytes. An X25519
  * signer is `OT_ERR_INVALID_ARGUMENT`. `meta` (4 chars such as `"ADT9"`, or NULL) adds a `Meta:` line. A final
  * newline is added to `content` if missing. Content a legacy reader would alter is refused with
- * `OT_ERR_INVALID_ARGUMENT`: NUL bytes, lines over 2047 characters, lines starting with `-`
- * unless escaped as `- -`, lines starting with `Hash: ` (the 2047-character limit applies to
- * RSA signers only). Result: NUL-terminated text.
+ * `OT_ERR_INVALID_ARGUMENT`: NUL bytes, lines over 2046 bytes (a `\r` before the `\n` counts,
+ * so a CRLF line holds at most 2045 bytes before its `\r\n`: the legacy reader keeps the `\r`
+ * and adds an empty line after a 2047-byte line), lines starting with `-` unless escaped as
+ * `- -`, lines starting with `Hash: ` (the 2046-byte limit applies to RSA signers only).
+ * Result: NUL-terminated text.
  */
 ot_result ot_signed_create(const char *doc_type,
                            const uint8_t *content,
@@ -1233,8 +1235,10 @@ ot_result ot_signed_create(const char *doc_type,
  * Verifies a signed document with the signer's public key (at least one signature section must
  * verify). On success, if `content` is not NULL, the signed content (exactly the bytes the
  * signature covers) goes to a new `*content`. `OT_ERR_BAD_SIGNATURE` if no signature verifies,
- * `OT_ERR_MALFORMED` if the text cannot be parsed (including a second `Hash:` line, or a
- * non-blank line right after it), `OT_ERR_UNSUPPORTED` for a hash other than SAMY and SHA256D.
+ * `OT_ERR_MALFORMED` if the text cannot be parsed (including a second `Hash:` line, a
+ * non-blank line right after it, or, unless `Hash: SHA256D`, a content line over 2046 bytes
+ * counting a final `\r`: the legacy reader would cut it, so the legacy library cannot verify
+ * that text either), `OT_ERR_UNSUPPORTED` for a hash other than SAMY and SHA256D.
  * `Hash: SAMY` verifies only with an RSA key and `Hash: SHA256D` only with an Ed25519 key
  * (signatures of exactly 64 bytes, strict RFC 8032 checks): any other pairing is
  * `OT_ERR_INVALID_ARGUMENT`, never success.
@@ -1247,7 +1251,8 @@ ot_result ot_signed_verify(const uint8_t *text,
 /**
  * Parses a signed document **without verifying it** and returns its content, e.g. so a notary
  * can read who sent a message before choosing the key to verify it with. Never trust this
- * content before `ot_signed_verify` succeeds.
+ * content before `ot_signed_verify` succeeds. `OT_ERR_MALFORMED` for every text
+ * `ot_signed_verify` cannot parse (including content lines over 2046 bytes).
  */
 ot_result ot_signed_content(const uint8_t *text, size_t len, ot_buffer **content);
 

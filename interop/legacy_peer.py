@@ -35,7 +35,8 @@ import hmac
 
 OT_VERSION = "0.90.b"
 OT_COMMENT = "http://github.com/FellowTraveler/Open-Transactions/wiki"
-SGETS_MAX = 2047          # OTString::sgets line limit (wire-format.md, Armor / Signed text)
+SGETS_KEEP = 2047         # OTString::sgets: one read keeps at most 2047 bytes (wire-format.md, Signed text)
+MAX_LINE = SGETS_KEEP - 1  # longest content line (a final '\r' counts) that reads back as written
 MAX_RECIPIENTS = 10000    # bound for envelope parsing loops
 
 
@@ -287,13 +288,22 @@ def bookend(b64: str, typ: str, escaped: bool = False) -> str:
 
 
 def sgets_lines(text: str):
-    """Line splitting like OTString::sgets: '\\n' removed, '\\r' kept, lines cut every 2047 chars."""
-    for line in text.split("\n"):
-        if len(line) <= SGETS_MAX:
-            yield line
-        else:
-            for i in range(0, len(line), SGETS_MAX):
-                yield line[i:i + SGETS_MAX]
+    """Line splitting like OTString::sgets (wire-format.md, Signed text): '\\n' removed, '\\r' kept
+    (so it counts). One read keeps at most 2047 characters and leaves the rest of the line, its
+    '\\n' included, to the next read: a 2047-character line is followed by an empty line, and a
+    longer one comes back in 2047-character pieces, then the rest. At the end of the text (no '\\n'
+    left) there is nothing more to read."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        last = i == len(lines) - 1
+        if last and not line:
+            return
+        while len(line) >= SGETS_KEEP:
+            yield line[:SGETS_KEEP]
+            line = line[SGETS_KEEP:]
+            if last and not line:
+                return
+        yield line
 
 
 def read_armor(text: str, escaped: bool = False) -> str:
@@ -513,7 +523,9 @@ PSS_VERIFY = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.
 
 def make_content(text: bytes, legacy: bool = True) -> bytes:
     """Normalise free text into signable content lines: every line ends with '\\n', lines starting
-    with '-' are dash-escaped ('- ' prefix, which stays part of the signed bytes)."""
+    with '-' are dash-escaped ('- ' prefix, which stays part of the signed bytes). For legacy (RSA)
+    signing, a line longer than MAX_LINE (a final '\\r' counts) is refused: sgets_lines shows what
+    the legacy reader would make of it."""
     if not text.endswith(b"\n"):
         text += b"\n"
     out = []
@@ -522,8 +534,9 @@ def make_content(text: bytes, legacy: bool = True) -> bytes:
             line = b"- " + line
         if line.startswith(b"Hash: "):
             raise PeerError("content line starting with 'Hash: ' cannot survive the legacy parser")
-        if legacy and len(line) > SGETS_MAX:
-            raise PeerError("content line longer than %d chars breaks legacy parsing" % SGETS_MAX)
+        if legacy and len(line) > MAX_LINE:
+            raise PeerError("content line of %d bytes (a final '\\r' counts): the legacy reader reads "
+                            "back at most %d unchanged" % (len(line), MAX_LINE))
         out.append(line + b"\n")
     return b"".join(out)
 
@@ -1259,6 +1272,57 @@ def _fresh_roundtrips(c: Checker):
             pass
         return ok, "tamper and wrong key rejected"
     c.check("sign/verify round trip (PSS max salt, SAMY)", sign_verify)
+    _line_limit_checks(c, keys[0])
+
+
+def _line_limit_checks(c: Checker, key):
+    """wire-format.md, Signed text: what sgets makes of lines around its 2047-character read, and
+    what that does to signed text at 2045-2048 characters, LF and CRLF."""
+    def split():
+        a = "a" * 2045
+        want = {
+            a + "\nz": [a, "z"],
+            a + "a\nz": [a + "a", "z"],                      # 2046: as written
+            a + "aa\nz": [a + "aa", "", "z"],                # 2047: an extra empty line
+            a + "aaa\nz": [a + "aa", "a", "z"],              # 2048: cut after 2047
+            a + "\r\nz": [a + "\r", "z"],                   # CRLF: the '\r' is kept and counts
+            a + "a\r\nz": [a + "a\r", "", "z"],
+            "z\n" + a + "aa": ["z", a + "aa"],              # last line: no newline left to read
+            "b" * 4094 + "\nz": ["b" * 2047, "b" * 2047, "", "z"],
+        }
+        for text, lines in want.items():
+            got = list(sgets_lines(text))
+            if got != lines:
+                return False, "%r... -> %r" % (text[-8:], [x[-4:] for x in got])
+        return True, "2045/2046 kept, 2047 + empty line, 2048 cut, CR counts, end of text"
+    c.check("sgets line splitting at 2047 characters", split)
+
+    def boundaries():
+        pub, done = key.public_key(), []
+        for eol, longest in ((b"\n", 2046), (b"\r\n", 2045)):
+            for n in (2045, 2046, 2047, 2048):
+                content = b"<a>\n" + b"m" * n + eol + b"</a>\n"
+                try:
+                    made = make_content(content) == content
+                except PeerError:
+                    made = False
+                if made != (n <= longest):
+                    return False, "make_content, %d + %r" % (n, eol)
+                # Signed as written, as the legacy library signs (no line check).
+                text = create_signed(content, "MESSAGE", key)
+                parsed = parse_signed(text)["content"]
+                try:
+                    ok = verify_signed(text, pub) == content
+                except BadSignature:
+                    ok = False
+                if ok != (n <= longest) or (parsed == content) != ok:
+                    return False, "verify, %d + %r" % (n, eol)
+                extra = b"<a>\n" + b"m" * n + eol + b"\n</a>\n"
+                if n + len(eol) - 1 == SGETS_KEEP and parsed != extra:
+                    return False, "no extra empty line after 2047 kept characters"
+                done.append(n)
+        return True, "%d cases: up to 2046 kept characters verify, longer lines do not" % len(done)
+    c.check("signed text line boundaries 2045-2048, LF and CRLF", boundaries)
 
 
 def cmd_selftest(a):

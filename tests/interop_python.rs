@@ -194,6 +194,86 @@ fn signed_text_both_ways() {
     );
 }
 
+/// Issue 23, at each boundary, LF and CRLF: a line the legacy reader keeps up to 2046 bytes of
+/// (a CRLF line's '\r' counts) crosses both ways; longer lines are refused by both signers, and
+/// a text signed as written anyway (the peer's `--raw-content`, as the legacy library signs) is
+/// MALFORMED here and fails the peer's own legacy reader, which reads it with an extra empty
+/// line (2047) or cut (2048).
+#[test]
+fn signed_text_line_boundaries_both_ways() {
+    let dir = tmpdir("sig-lines");
+    let k = Key::generate(1024).unwrap();
+    let (private, public) = write_keys(&dir, "k", &k);
+    let input = dir.join("content.txt");
+    let (py, rs) = (dir.join("py.signed"), dir.join("rs.signed"));
+    let (input_s, py_s, rs_s) = (
+        input.to_str().unwrap(),
+        py.to_str().unwrap(),
+        rs.to_str().unwrap(),
+    );
+    let sign = |raw: bool| {
+        let mut args = vec![
+            "sign", "--key", &private, "--type", "MESSAGE", "--in", input_s, "--out", py_s,
+        ];
+        if raw {
+            args.push("--raw-content");
+        }
+        let _ = std::fs::remove_file(&py);
+        run(&args).0
+    };
+    for (eol, longest) in [("\n", 2046), ("\r\n", 2045)] {
+        for n in [2045, 2046, 2047, 2048] {
+            let what = format!("{n} bytes + {eol:?}");
+            let fits = n <= longest;
+            let content = format!("<OTmessage>\n{}{eol}</OTmessage>\n", "m".repeat(n));
+            std::fs::write(&input, &content).unwrap();
+
+            // Peer signs (its content rules) -> we verify.
+            assert_eq!(sign(false), fits, "peer sign, {what}");
+            if fits {
+                let text = std::fs::read(&py).unwrap();
+                assert_eq!(
+                    signed::verify(&text, &k).unwrap(),
+                    content.as_bytes(),
+                    "{what}"
+                );
+            }
+
+            // Peer signs as written, as the legacy library does -> we, and the peer itself.
+            assert!(sign(true), "peer sign --raw-content, {what}");
+            let text = std::fs::read(&py).unwrap();
+            let (ok, out) = run(&["verify", "--key", &public, "--in", py_s]);
+            assert_eq!(ok, fits, "peer verifies its own text, {what}");
+            if fits {
+                assert_eq!(out, content.as_bytes(), "{what}");
+                assert_eq!(
+                    signed::verify(&text, &k).unwrap(),
+                    content.as_bytes(),
+                    "{what}"
+                );
+            } else {
+                let e = signed::verify(&text, &k).unwrap_err();
+                assert_eq!(e.kind(), ot_transport::ErrorKind::Malformed, "{what}: {e}");
+            }
+
+            // We sign -> peer verifies.
+            match signed::create("MESSAGE", content.as_bytes(), &k, None) {
+                Ok(ours) => {
+                    assert!(fits, "we signed {what}");
+                    std::fs::write(&rs, &ours).unwrap();
+                    let (ok, out) = run(&["verify", "--key", &public, "--in", rs_s]);
+                    assert!(ok, "peer verifies ours, {what}");
+                    assert_eq!(out, content.as_bytes(), "{what}");
+                }
+                Err(e) => {
+                    assert!(!fits, "we refused {what}: {e}");
+                    assert_eq!(e.kind(), ot_transport::ErrorKind::InvalidArgument, "{what}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn the_peer_and_its_readme_name_only_repository_paths() {
     // Issue 12 item 14: no absolute path outside the repository (it exists on no user's machine);

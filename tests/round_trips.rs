@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use ot_transport::armor::{self, Kind};
 use ot_transport::envelope::{Envelope, Recipient};
 use ot_transport::keys::{Key, KeyFormat};
-use ot_transport::{ErrorKind, signed};
+use ot_transport::{ErrorKind, hash, signed};
 
 fn keys() -> &'static [Key] {
     static K: OnceLock<Vec<Key>> = OnceLock::new();
@@ -179,6 +179,82 @@ fn key_export_load_all_formats_and_sizes() {
             .export(KeyFormat::Pkcs8EncryptedLegacy, Some(b"pw"))
             .unwrap();
         assert_eq!(Key::load(&e, Some(b"pw")).unwrap().nym_id().unwrap(), id);
+    }
+}
+
+/// Signs `content` as the legacy library does: over the bytes as written, whatever their line
+/// lengths (assembled here by hand, not by `signed::create`).
+fn legacy_style_signed(content: &[u8], k: &Key) -> Vec<u8> {
+    let sig = k.sign_digest(&hash::samy(content)).unwrap();
+    let mut t = b"-----BEGIN SIGNED MESSAGE-----\nHash: SAMY\n\n".to_vec();
+    t.extend_from_slice(content);
+    t.extend_from_slice(
+        format!(
+            "-----BEGIN MESSAGE SIGNATURE-----\nVersion: Open Transactions 0.90.b\n{}\n\n{}\
+             -----END MESSAGE SIGNATURE-----",
+            armor::COMMENT_LINE,
+            armor::encode(&sig, Kind::Data).unwrap()
+        )
+        .as_bytes(),
+    );
+    t
+}
+
+/// Issue 23: the legacy reader keeps at most 2047 bytes of a line per read and leaves the newline
+/// for the next read, so a line it keeps 2047 bytes of reads back with an extra empty line after
+/// it. A CRLF line's '\r' is kept, so it counts: 2046 bytes is the longest LF line, 2045 bytes
+/// plus '\r' the longest CRLF line. Beyond that we refuse to sign, and refuse to read even a
+/// text whose signature is valid over the bytes as written (the legacy library signs such texts
+/// but cannot verify them).
+#[test]
+fn signed_text_line_limit_boundaries() {
+    let k = &keys()[0];
+    let public = k.to_public();
+    for (eol, longest) in [("\n", 2046), ("\r\n", 2045)] {
+        for n in [2045, 2046, 2047, 2048] {
+            let what = format!("{n} bytes + {eol:?}");
+            let content = format!("<OTmessage>\n{}{eol}</OTmessage>\n", "m".repeat(n)).into_bytes();
+            let legacy = legacy_style_signed(&content, k);
+            let ours = signed::create("MESSAGE", &content, k, None);
+            if n <= longest {
+                assert_eq!(signed::verify(&legacy, &public).unwrap(), content, "{what}");
+                let ours = ours.unwrap();
+                assert_eq!(
+                    signed::verify(ours.as_bytes(), &public).unwrap(),
+                    content,
+                    "{what}"
+                );
+                // Byte for byte the legacy layout up to the signature armor (PSS is randomized).
+                let head = legacy.windows(6).position(|w| w == b"wiki\n\n").unwrap() + 6;
+                assert_eq!(ours.as_bytes()[..head], legacy[..head], "{what}");
+                let mut longer = legacy.clone();
+                let at = longer
+                    .windows(n)
+                    .position(|w| w.iter().all(|&b| b == b'm'))
+                    .unwrap();
+                longer.insert(at, b'm');
+                let kind = if n < longest {
+                    ErrorKind::BadSignature
+                } else {
+                    ErrorKind::Malformed
+                };
+                assert_eq!(
+                    signed::verify(&longer, &public).unwrap_err().kind(),
+                    kind,
+                    "{what}"
+                );
+            } else {
+                let e = ours.unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{what}: {e}");
+                let e = signed::verify(&legacy, &public).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Malformed, "{what}: {e}");
+                assert!(e.detail().contains("longer than 2046 bytes"), "{e}");
+                assert_eq!(
+                    signed::parse(&legacy).unwrap_err().kind(),
+                    ErrorKind::Malformed
+                );
+            }
+        }
     }
 }
 

@@ -118,6 +118,34 @@ def test_sign_verify_content(alice: ot.Key, bob: ot.Key) -> None:
     assert ot.signed_content(tampered) != content + b"\n"
 
 
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize("n", [2045, 2046, 2047, 2048])
+def test_signed_line_limit(alice: ot.Key, n: int, eol: bytes) -> None:
+    """Issue 23: the legacy reader keeps at most 2047 bytes of a line per read and leaves the
+    newline to the next read (a 2047-byte line gains an empty line after it); it keeps a CRLF
+    line's '\\r', so that counts. Up to 2046 kept bytes sign and verify; longer lines are refused
+    when signing (InvalidArgumentError) and when reading (MalformedError)."""
+    content = b"<a>\n" + b"m" * n + eol + b"</a>\n"
+    kept = n + len(eol) - 1
+    if kept > 2046:
+        with pytest.raises(ot.InvalidArgumentError):
+            ot.sign("MESSAGE", content, alice)
+        return
+    text = ot.sign("MESSAGE", content, alice)
+    assert ot.verify(text, alice.public()) == content
+    assert ot.signed_content(text) == content
+    longer = text.replace(b"<a>\n", b"<a>\nm", 1)  # one byte more in the long line
+    if kept + 1 <= 2046:
+        assert ot.signed_content(longer) == content.replace(b"<a>\n", b"<a>\nm", 1)
+        with pytest.raises(ot.BadSignatureError):
+            ot.verify(longer, alice.public())
+    else:
+        with pytest.raises(ot.MalformedError):
+            ot.signed_content(longer)
+        with pytest.raises(ot.MalformedError):
+            ot.verify(longer, alice.public())
+
+
 def test_hashes_against_hashlib_and_vectors() -> None:
     for data in [b"", b"abc", os.urandom(1000)]:
         assert ot.sha256(data) == hashlib.sha256(data).digest()

@@ -47,8 +47,15 @@ pub fn v3_digest(doc_type: &str, content: &[u8]) -> [u8; 32] {
     hash::sha256d(&m)
 }
 
-/// Longest line the legacy reader handles (`OTString::sgets` cuts lines at 2047 characters).
-pub const MAX_LINE: usize = 2047;
+/// Longest content line, in the characters (bytes) a legacy reader keeps (a `\r` before the `\n`
+/// counts: the reader keeps it), that survives the legacy reader unchanged.
+///
+/// `OTString::sgets` reads a line into a 2048-byte buffer and stops after 2047 characters
+/// *without* consuming the `\n`: a line of 2047 characters comes back followed by an extra empty
+/// line, and a longer one is cut into pieces. Either way the legacy library verifies other bytes
+/// than it signed, so it cannot verify such a text, not even one it signed itself. Lines of up
+/// to 2046 characters read back as written.
+pub const MAX_LINE: usize = 2046;
 /// Largest signed text accepted for parsing (64 MiB).
 pub const MAX_SIGNED_TEXT: usize = 64 * 1024 * 1024;
 /// Most signature sections a signed text may carry. Legacy texts carry one section per signer
@@ -99,9 +106,10 @@ fn check_meta(m: &str) -> Result<()> {
 ///
 /// A final `\n` is added to `content` when missing (the legacy reader re-terminates every line,
 /// so content without it could not verify). Content is refused when a legacy reader would
-/// change it: NUL bytes, lines longer than 2047 characters, lines starting with `-` that are
-/// not escaped as `- -`, or lines starting with `Hash: `. (The line-length limit applies to
-/// RSA/SAMY texts only: legacy readers never accept SHA256D texts anyway.)
+/// change it: NUL bytes, lines longer than [`MAX_LINE`] (2046) characters, counting a `\r`
+/// before the `\n`, lines starting with `-` that are not escaped as `- -`, or lines starting with
+/// `Hash: `. (The line-length limit applies to RSA/SAMY texts only: legacy readers never accept
+/// SHA256D texts anyway.)
 pub fn create(doc_type: &str, content: &[u8], signer: &Key, meta: Option<&str>) -> Result<String> {
     armor::check_type(doc_type)?;
     if let Some(m) = meta {
@@ -116,13 +124,16 @@ pub fn create(doc_type: &str, content: &[u8], signer: &Key, meta: Option<&str>) 
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    // The 2047-character limit protects legacy readers, which only ever see SAMY texts.
+    // The line limit protects legacy readers, which only ever see SAMY texts. `line` keeps a
+    // CRLF line's `\r`, as the legacy reader does, so the `\r` counts toward the limit.
     let legacy = signer.algorithm() == Algorithm::Rsa;
     for (i, line) in text[..text.len() - 1].split('\n').enumerate() {
         if legacy && line.len() > MAX_LINE {
             return Err(Error::invalid(format!(
-                "content line {} is longer than {MAX_LINE} characters",
-                i + 1
+                "content line {} is {} bytes long (a final '\\r' counts); a legacy reader cuts \
+                 lines longer than {MAX_LINE}",
+                i + 1,
+                line.len()
             )));
         }
         if line.starts_with('-') && !line.starts_with("- -") {
@@ -181,6 +192,13 @@ pub fn create(doc_type: &str, content: &[u8], signer: &Key, meta: Option<&str>) 
 }
 
 /// Parses a signed document by the legacy reader's rules, without verifying anything.
+///
+/// Stricter than the legacy reader where it would verify other bytes than the text shows: in a
+/// text that is not `Hash: SHA256D`, a content line longer than [`MAX_LINE`] characters (a `\r`
+/// before the `\n` counts) is [`ErrorKind::Malformed`]. The legacy reader would cut it (a
+/// 2047-character line gains an empty line after it), so no such text signed as written, by
+/// the legacy library or anyone else, verifies there; only one whose signature covers the cut
+/// content would, and we do not reproduce the cut.
 pub fn parse(raw: &[u8]) -> Result<SignedText> {
     if raw.len() > MAX_SIGNED_TEXT {
         return Err(Error::invalid("signed text is larger than 64 MiB"));
@@ -274,7 +292,8 @@ pub fn parse(raw: &[u8]) -> Result<SignedText> {
             }
             if l.len() > MAX_LINE && hash_type != HASH_SHA256D {
                 return Err(Error::malformed(format!(
-                    "a content line is longer than {MAX_LINE} characters"
+                    "a content line is longer than {MAX_LINE} bytes (a final '\\r' counts), \
+                     which a legacy reader would cut"
                 )));
             }
             content.push_str(l);
@@ -450,6 +469,48 @@ mod tests {
                 verify(over.as_bytes(), k).unwrap_err().kind(),
                 ErrorKind::Malformed
             );
+        }
+    }
+
+    /// `<a>`, a line of `n` bytes ending with `eol`, `</a>`.
+    fn long_line(n: usize, eol: &str) -> Vec<u8> {
+        format!("<a>\n{}{eol}</a>\n", "x".repeat(n)).into_bytes()
+    }
+
+    #[test]
+    fn signing_refuses_lines_the_legacy_reader_would_cut() {
+        // The legacy reader keeps a CRLF line's '\r', so it counts: 2045 + CR is the longest
+        // CRLF line, 2046 the longest LF line.
+        let k = Key::generate(1024).unwrap();
+        for (eol, longest) in [("\n", 2046), ("\r\n", 2045)] {
+            for n in 2044..=2048 {
+                let content = long_line(n, eol);
+                let r = create("MESSAGE", &content, &k, None);
+                if n <= longest {
+                    let t = r.unwrap_or_else(|e| panic!("{n} {eol:?}: {e}"));
+                    assert_eq!(verify(t.as_bytes(), &k).unwrap(), content, "{n} {eol:?}");
+                } else {
+                    let e = r.unwrap_err();
+                    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{n} {eol:?}");
+                    assert!(e.detail().contains("content line 2 is"), "{e}");
+                }
+            }
+        }
+        // Bytes, not characters: 1023 'é' are 2046 bytes; one more ASCII byte is too many.
+        let ok = format!("{}\n", "é".repeat(1023));
+        assert!(create("MESSAGE", ok.as_bytes(), &k, None).is_ok());
+        let long = format!("{}x\n", "é".repeat(1023));
+        let e = create("MESSAGE", long.as_bytes(), &k, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        // The last line counts too, with or without its final newline.
+        assert!(create("MESSAGE", "y".repeat(2046).as_bytes(), &k, None).is_ok());
+        assert!(create("MESSAGE", "y".repeat(2047).as_bytes(), &k, None).is_err());
+        // SHA256D texts are never read by a legacy reader: no limit.
+        let ed = Key::generate_ed25519().unwrap();
+        for n in [2047, 2048, 5000] {
+            let content = long_line(n, "\n");
+            let t = create("MESSAGE", &content, &ed, None).unwrap();
+            assert_eq!(verify(t.as_bytes(), &ed.to_public()).unwrap(), content);
         }
     }
 }
