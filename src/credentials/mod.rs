@@ -180,8 +180,8 @@ impl KeySet {
     }
 }
 
-/// A short form of an ID for error texts (`T5AMLPyk…`), clipped like other quoted input.
-pub(crate) fn short(id: &str) -> String {
+/// A short form of an ID for error texts (`T5AMLPyk…`): its first 8 characters.
+pub fn short(id: &str) -> String {
     let s: String = id.chars().take(8).collect();
     if id.chars().count() > 8 {
         format!("{}…", clip(&s))
