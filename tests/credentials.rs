@@ -867,3 +867,124 @@ fn every_signature_verifies_with_exactly_one_of_the_twelve_keys() {
         assert_eq!(by[0], want, "{name}");
     }
 }
+
+// ---- end to end: sessions and notaries from the files ------------------------------------
+
+fn fast() -> ot_transport::transport::Options {
+    ot_transport::transport::Options {
+        latency_delay_after: 0,
+        request_timeout_ms: 20_000,
+        ..Default::default()
+    }
+}
+
+/// Serves `n` requests: verifies each with `client_auth`, replies `@` + content sealed to
+/// `client_enc`.
+fn serve(
+    mut notary: ot_transport::transport::Notary,
+    client_auth: Key,
+    client_enc: Key,
+    n: usize,
+) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let mut served = 0;
+        for _ in 0..n {
+            let Ok(req) = notary.receive(20_000) else {
+                continue;
+            };
+            if let Ok(content) = req.verify(&client_auth) {
+                let reply = [b"@".as_slice(), content].concat();
+                if notary.reply(&req, &reply, Some(&client_enc)).is_ok() {
+                    served += 1;
+                }
+            }
+        }
+        served
+    })
+}
+
+#[test]
+fn a_client_holding_only_legacy_files_opens_a_verified_session() {
+    use ot_transport::transport::{Notary, Session};
+    // The notary: server_data only (its credentials, its master-key file, the client's
+    // public credentials).
+    let server = Nym::load_dir(&dir("server_data/credentials"), VOEQ, Some(&notary_key())).unwrap();
+    let client_public = Nym::load_dir(&dir("server_data/pubcred"), DYEB, None).unwrap();
+    assert_eq!(
+        Notary::bind_nym("tcp://127.0.0.1:*", &client_public, fast())
+            .err()
+            .unwrap()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
+    let notary = Notary::bind_nym("tcp://127.0.0.1:*", &server, fast()).unwrap();
+    let endpoint = notary.endpoint().to_string();
+    let h = serve(
+        notary,
+        client_public.key(Role::Auth).clone(),
+        client_public.key(Role::Encryption).clone(),
+        2,
+    );
+    // The client: client_data only (wallet, credentials, the notary's contract).
+    let me = Nym::load_dir(&dir("client_data/credentials"), DYEB, Some(&client_key())).unwrap();
+    let contract = Contract::load(&fixture(&format!(
+        "{Y13}/client_data/contracts/{SERVER_CONTRACT}"
+    )))
+    .unwrap();
+    // The contract says tcp://localhost:7085; the test notary listens on a free port.
+    let mut s = Session::from_contract(&contract, Some(&endpoint), fast()).unwrap();
+    s.set_identity_nym(&me).unwrap();
+    for i in 0..2 {
+        let msg = format!("<OTmessage>\n<checkServerID requestNum=\"{i}\"/>\n</OTmessage>\n");
+        assert_eq!(
+            s.request(msg.as_bytes()).unwrap(),
+            format!("@{msg}").as_bytes()
+        );
+    }
+    assert_eq!(h.join().unwrap(), 2);
+    // A public-only Nym is no identity; an asset contract names no notary.
+    assert_eq!(
+        s.set_identity_nym(&client_public).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    let asset = Contract::load(&fixture(&format!(
+        "{Y13}/client_data/contracts/{}",
+        ASSET_CONTRACTS[0]
+    )))
+    .unwrap();
+    assert_eq!(
+        Session::from_contract(&asset, None, fast())
+            .err()
+            .unwrap()
+            .kind(),
+        ErrorKind::State
+    );
+    // Without an endpoint the session connects where the contract says.
+    let s = Session::from_contract(&contract, None, fast()).unwrap();
+    assert_eq!(s.endpoint(), "tcp://localhost:7085");
+}
+
+#[test]
+fn a_2011_notary_contract_configures_a_session_too() {
+    use ot_transport::transport::{Notary, Session};
+    let key = |id: &str| {
+        Key::load(
+            &fixture(&format!("{Y11}/client_data/certs/{id}")),
+            Some(b"test"),
+        )
+        .unwrap()
+    };
+    let (pc23, t1q3) = (key(PC23), key(T1Q3));
+    // The 2011 notary serves with its one key in both roles (the existing key-based call).
+    let notary = Notary::bind("tcp://127.0.0.1:*", &pc23, &pc23, PC23, fast()).unwrap();
+    let endpoint = notary.endpoint().to_string();
+    let h = serve(notary, t1q3.to_public(), t1q3.to_public(), 1);
+    let contract = Contract::load(&fixture(&format!(
+        "{Y11}/client_data/contracts/8dlRJnGCjqU5jw7bZaw2AF112UrCZiFfBS9CnJrMWSp"
+    )))
+    .unwrap();
+    let mut s = Session::from_contract(&contract, Some(&endpoint), fast()).unwrap();
+    s.set_identity(&t1q3, &t1q3).unwrap();
+    assert_eq!(s.request(b"<x/>\n").unwrap(), b"@<x/>\n");
+    assert_eq!(h.join().unwrap(), 1);
+}
