@@ -811,3 +811,86 @@ fn a_2011_notary_contract_configures_a_session_too() {
     assert_eq!(s.request(b"<x/>\n").unwrap(), b"@<x/>\n");
     assert_eq!(h.join().unwrap(), 1);
 }
+
+/// Hostile input, cheaply: thousands of mutations of the real files' plain texts (so they get
+/// past the armor into the XML, the embedded armor and the signatures) never panic, and whatever
+/// still verifies is what the original was.
+#[test]
+fn mutated_files_never_panic() {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    const SNIPPETS: [&str; 8] = ["<", ">", "</", "\"", "-----BEGIN ", "&amp;", "\n- -", "=\""];
+    let mut mutate = |text: &str| -> Vec<u8> {
+        let mut b = text.as_bytes().to_vec();
+        for _ in 0..1 + next() % 3 {
+            let i = (next() as usize) % b.len().max(1);
+            match next() % 5 {
+                0 => b[i] ^= 1 << (next() % 8),
+                1 => {
+                    let n = (next() as usize % 64).min(b.len() - i);
+                    b.drain(i..i + n);
+                }
+                2 => {
+                    let s = SNIPPETS[next() as usize % SNIPPETS.len()];
+                    b.splice(i..i, s.bytes());
+                }
+                3 => b.truncate(i),
+                _ => {
+                    let j = (next() as usize) % b.len().max(1);
+                    let (lo, hi) = (i.min(j), i.max(j).min(i.min(j) + 256));
+                    let chunk = b[lo..hi].to_vec();
+                    b.splice(i..i, chunk);
+                }
+            }
+            if b.is_empty() {
+                break;
+            }
+        }
+        b
+    };
+    let t = dyeb();
+    let list = t.list.clone();
+    let (master, key) = (t.creds[0].1.clone(), t.creds[1].1.clone());
+    let private = dearmor_text(&fixture(&format!(
+        "{Y13}/client_data/credentials/{DYEB}/{DYEB_KEY}"
+    )));
+    let contract = contract_text(SERVER_CONTRACT);
+    let old = String::from_utf8(fixture(&format!(
+        "{Y11}/client_data/contracts/8dlRJnGCjqU5jw7bZaw2AF112UrCZiFfBS9CnJrMWSp"
+    )))
+    .unwrap();
+    let (mut verified, mut tries) = (0, 0);
+    for _ in 0..400 {
+        let l = mutate(&list);
+        if let Ok(n) = Nym::load(&l, &[master.as_bytes(), key.as_bytes()], None) {
+            assert_eq!(n.id(), DYEB);
+            verified += 1;
+        }
+        for (i, base) in [&master, &key, &private].into_iter().enumerate() {
+            let m = mutate(base);
+            let mut creds: Vec<&[u8]> = vec![master.as_bytes(), key.as_bytes()];
+            creds[i.min(1)] = &m;
+            if let Ok(n) = Nym::load(list.as_bytes(), &creds, None) {
+                // A mutation that still verifies changed nothing that is signed or hashed.
+                assert_eq!(n.key_credentials()[0].id(), DYEB_KEY);
+                verified += 1;
+            }
+        }
+        for base in [&contract, &old] {
+            if let Ok(c) = Contract::load(&mutate(base)) {
+                assert!(c.signer_nym_id() == VOEQ || c.signer_nym_id() == PC23);
+                verified += 1;
+            }
+        }
+        tries += 6;
+    }
+    // Most mutations break something; a few only touch what nothing signs (white space after the
+    // signature, a comment-free gap between elements of the unsigned list).
+    assert!(verified < tries / 2, "{verified} of {tries}");
+    eprintln!("{tries} mutated files, {verified} still verified (unsigned parts changed)");
+}

@@ -272,6 +272,11 @@ impl Unverified {
         &self.public().nym_id
     }
 
+    /// The decoded nymIDSource the credential states.
+    pub fn source(&self) -> &str {
+        &self.public().source
+    }
+
     fn public(&self) -> &Parts {
         self.public.as_ref().unwrap_or(&self.outer)
     }
