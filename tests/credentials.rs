@@ -894,3 +894,30 @@ fn mutated_files_never_panic() {
     assert!(verified < tries / 2, "{verified} of {tries}");
     eprintln!("{tries} mutated files, {verified} still verified (unsigned parts changed)");
 }
+
+/// Nested zlib bombs: every armored piece inside a credential may inflate to 1 MiB, but all the
+/// armor of one load decodes to at most 32 MiB together (MAX_DECODED), so 64 credentials each
+/// nesting four bombs are refused early instead of taking 256 MiB.
+#[test]
+fn nested_zlib_bombs_are_bounded_per_load() {
+    let bomb = armor::encode(&vec![b'A'; 1000 * 1024], Kind::String).unwrap();
+    assert!(bomb.len() < 4096);
+    let mut content = format!(
+        "<masterCredential nymID=\"x\">\n\n<nymIDSource>\n{bomb}</nymIDSource>\n\n<publicContents count=\"3\">\n"
+    );
+    for k in ["A", "E", "S"] {
+        content.push_str(&format!("<publicInfo key=\"{k}\">\n{bomb}</publicInfo>\n"));
+    }
+    content.push_str("</publicContents>\n</masterCredential>\n");
+    let text = format!(
+        "-----BEGIN SIGNED MASTER KEY CREDENTIAL-----\nHash: SAMY\n\n{content}\
+         -----BEGIN MASTER KEY CREDENTIAL SIGNATURE-----\n\nCgF4\n\
+         -----END MASTER KEY CREDENTIAL SIGNATURE-----\n"
+    );
+    let creds: Vec<&[u8]> = vec![text.as_bytes(); 64];
+    let started = std::time::Instant::now();
+    let e = Nym::load(dyeb().list.as_bytes(), &creds, None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Malformed, "{e:?}");
+    assert!(e.detail().contains("in all"), "{e:?}");
+    assert!(started.elapsed().as_secs() < 20);
+}

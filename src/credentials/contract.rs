@@ -15,8 +15,8 @@ use super::list::CredentialList;
 use super::nym::Nym;
 use super::xml::{self, Element};
 use super::{
-    KeySet, MAX_CONTRACT_TEXT, MAX_CREDENTIALS, MAX_LIST_TEXT, Role, Rule, check_id, document_text,
-    element_text, public_key, short, unescape_dashes, utf8,
+    Budget, KeySet, MAX_CONTRACT_TEXT, MAX_CREDENTIALS, MAX_LIST_TEXT, Role, Rule, check_id,
+    document_text, element_text, public_key, short, unescape_dashes, utf8,
 };
 use crate::armor;
 use crate::error::{Error, ErrorKind, Result, clip, quote};
@@ -74,7 +74,8 @@ fn verify_contract(s: &SignedText, key: &Key) -> Result<bool> {
 impl Contract {
     /// Loads and verifies a signed contract (armored or plain).
     pub fn load(raw: &[u8]) -> Result<Contract> {
-        let (text, armored) = document_text(raw, MAX_CONTRACT_TEXT, "contract")?;
+        let budget = Budget::new();
+        let (text, armored) = document_text(raw, MAX_CONTRACT_TEXT, "contract", &budget)?;
         let signed = signed::parse(text.as_bytes())
             .map_err(|e| Error::malformed(format!("contract: {}", e.detail())))?;
         if signed.doc_type != "CONTRACT" {
@@ -95,7 +96,7 @@ impl Contract {
             .map_err(|e| Error::malformed(format!("contract: {}", e.detail())))?;
         let trimmed = || id_of(text.trim_matches(WS).as_bytes());
         let mut c = if root.opt("signer")?.is_some() {
-            let (signer_id, nym) = signer_2013(&root, &signed)?;
+            let (signer_id, nym) = signer_2013(&root, &signed, &budget)?;
             Contract {
                 id: trimmed(),
                 era: Era::Credentials2013,
@@ -217,7 +218,7 @@ fn address(ns: &Element<'_>) -> Result<NotaryAddress> {
 /// The 2013 signer: its Nym, verified from the embedded list and credentials, and consistent
 /// with the `<signer>` element; the contract must verify with one of its key credentials' S
 /// keys.
-fn signer_2013(root: &Element<'_>, signed: &SignedText) -> Result<(String, Nym)> {
+fn signer_2013(root: &Element<'_>, signed: &SignedText, budget: &Budget) -> Result<(String, Nym)> {
     let s = root.one("signer")?;
     if s.attr("hasCredentials") != Some("true") {
         return Err(Error::unsupported(
@@ -229,6 +230,7 @@ fn signer_2013(root: &Element<'_>, signed: &SignedText) -> Result<(String, Nym)>
         s.one("nymIDSource")?.inner,
         "the signer's <nymIDSource>",
         MAX_LIST_TEXT,
+        budget,
     )?;
     let got = id_of(source.as_bytes());
     if got != nym_id {
@@ -242,8 +244,9 @@ fn signer_2013(root: &Element<'_>, signed: &SignedText) -> Result<(String, Nym)>
         s.one("credentialList")?.inner,
         "the signer's <credentialList>",
         MAX_LIST_TEXT,
+        budget,
     )?;
-    let list = CredentialList::parse_text(list_text)?;
+    let list = CredentialList::parse_text(list_text, budget)?;
     if list.nym_id != nym_id || list.source != source {
         return Err(Rule::Consistency.fail(format!(
             "the signer {} and its <credentialList> (of Nym {}) name different Nyms or sources",
@@ -278,7 +281,7 @@ fn signer_2013(root: &Element<'_>, signed: &SignedText) -> Result<(String, Nym)>
             ));
         };
         let key = utf8(key.to_vec(), "a credential ID in <credentials>")?;
-        let u = Unverified::read(value)?;
+        let u = Unverified::read_in(value, budget)?;
         if u.id() != key {
             return Err(Rule::CredId.fail(format!(
                 "the contract maps ID {} to credential {}",

@@ -20,8 +20,8 @@ use zeroize::Zeroizing;
 
 use super::xml::{self, Element};
 use super::{
-    KeySet, MAX_CREDENTIAL_TEXT, Role, Rule, check_id, document_text, element_text, escape_dashes,
-    public_key, short,
+    Budget, KeySet, MAX_CREDENTIAL_TEXT, Role, Rule, check_id, document_text, element_text,
+    escape_dashes, public_key, short,
 };
 use crate::error::{Error, ErrorKind, Result, clip};
 use crate::hash::id_of;
@@ -79,7 +79,7 @@ struct Parts {
 }
 
 /// The three `<tag key="A|E|S">` children of `parent`, decoded, in A, E, S order.
-fn three(parent: &Element<'_>, tag: &str, what: &str) -> Result<[String; 3]> {
+fn three(parent: &Element<'_>, tag: &str, what: &str, budget: &Budget) -> Result<[String; 3]> {
     if parent.all(tag).count() != 3 {
         return Err(Error::malformed(format!(
             "{what}: <{}> must hold exactly three <{tag}> (A, E and S)",
@@ -104,19 +104,27 @@ fn three(parent: &Element<'_>, tag: &str, what: &str) -> Result<[String; 3]> {
             e.inner,
             &format!("{what}: <{tag} key=\"{l}\">"),
             MAX_CREDENTIAL_TEXT,
+            budget,
         )?;
     }
     Ok(out)
 }
 
-fn optional(root: &Element<'_>, tag: &str, what: &str) -> Result<Option<String>> {
+fn optional(root: &Element<'_>, tag: &str, what: &str, budget: &Budget) -> Result<Option<String>> {
     root.opt(tag)?
-        .map(|e| element_text(e.inner, &format!("{what}: <{tag}>"), MAX_CREDENTIAL_TEXT))
+        .map(|e| {
+            element_text(
+                e.inner,
+                &format!("{what}: <{tag}>"),
+                MAX_CREDENTIAL_TEXT,
+                budget,
+            )
+        })
         .transpose()
 }
 
 impl Parts {
-    fn parse(text: &str, what: &str) -> Result<Parts> {
+    fn parse(text: &str, what: &str, budget: &Budget) -> Result<Parts> {
         let signed = signed::parse(text.as_bytes())
             .map_err(|e| Error::malformed(format!("{what}: {}", e.detail())))?;
         let kind = match signed.doc_type.as_str() {
@@ -159,14 +167,15 @@ impl Parts {
             root.one("nymIDSource")?.inner,
             &format!("{what}: <nymIDSource>"),
             MAX_CREDENTIAL_TEXT,
+            budget,
         )?;
         let public_info = root
             .opt("publicContents")?
-            .map(|pc| three(pc, "publicInfo", what))
+            .map(|pc| three(pc, "publicInfo", what, budget))
             .transpose()?;
         let private_info = root
             .opt("privateContents")?
-            .map(|pc| three(pc, "privateInfo", what).map(|a| a.map(Zeroizing::new)))
+            .map(|pc| three(pc, "privateInfo", what, budget).map(|a| a.map(Zeroizing::new)))
             .transpose()?;
         let parts = Parts {
             kind,
@@ -174,9 +183,9 @@ impl Parts {
             master_id,
             source,
             public_info,
-            master_public: optional(&root, "masterPublic", what)?,
-            master_signed: optional(&root, "masterSigned", what)?,
-            public_credential: optional(&root, "publicCredential", what)?,
+            master_public: optional(&root, "masterPublic", what, budget)?,
+            master_signed: optional(&root, "masterSigned", what, budget)?,
+            public_credential: optional(&root, "publicCredential", what, budget)?,
             private_info,
             signed,
         };
@@ -234,12 +243,17 @@ impl Unverified {
     /// signed text, public or private, and computes its ID (CRED_ID: the hash of the public
     /// text). Nothing is verified yet.
     pub fn read(raw: &[u8]) -> Result<Unverified> {
-        let (text, _) = document_text(raw, MAX_CREDENTIAL_TEXT, "credential")?;
-        let outer = Parts::parse(&text, "credential")?;
+        Self::read_in(raw, &Budget::new())
+    }
+
+    /// [`Unverified::read`] within a load's decode budget.
+    pub(crate) fn read_in(raw: &[u8], budget: &Budget) -> Result<Unverified> {
+        let (text, _) = document_text(raw, MAX_CREDENTIAL_TEXT, "credential", budget)?;
+        let outer = Parts::parse(&text, "credential", budget)?;
         let (public, public_text) = match &outer.public_credential {
             None => (None, text),
             Some(p) => {
-                let inner = Parts::parse(p, "the credential's <publicCredential>")?;
+                let inner = Parts::parse(p, "the credential's <publicCredential>", budget)?;
                 if inner.is_private() {
                     return Err(Error::malformed(
                         "the credential's <publicCredential> is itself a private credential",
@@ -388,7 +402,8 @@ impl Unverified {
                 "{what} carries no <masterSigned>: nothing shows the master signed its keys"
             )));
         };
-        let inner = Parts::parse(ms, &format!("{what}'s <masterSigned>"))?;
+        // Parsed during verification, one credential at a time: a budget of its own.
+        let inner = Parts::parse(ms, &format!("{what}'s <masterSigned>"), &Budget::new())?;
         if inner.kind != CredentialKind::Key || inner.is_private() {
             return Err(Error::malformed(format!(
                 "{what}'s <masterSigned> is not a public KEY CREDENTIAL"

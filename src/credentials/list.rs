@@ -11,7 +11,9 @@
 //! ```
 
 use super::xml;
-use super::{MAX_CREDENTIALS, MAX_LIST_TEXT, Rule, check_id, document_text, element_text, short};
+use super::{
+    Budget, MAX_CREDENTIALS, MAX_LIST_TEXT, Rule, check_id, document_text, element_text, short,
+};
 use crate::error::{Error, Result};
 use crate::hash::id_of;
 
@@ -35,11 +37,12 @@ impl CredentialList {
     /// Parses a list, armored (`-----BEGIN OT ARMORED CREDENTIAL LIST-----`) or as plain XML, and
     /// checks NYMID and LIST_STRUCT.
     pub fn parse(raw: &[u8]) -> Result<CredentialList> {
-        let (text, _) = document_text(raw, MAX_LIST_TEXT, "credential list")?;
-        Self::parse_text(text)
+        let budget = Budget::new();
+        let (text, _) = document_text(raw, MAX_LIST_TEXT, "credential list", &budget)?;
+        Self::parse_text(text, &budget)
     }
 
-    pub(crate) fn parse_text(text: String) -> Result<CredentialList> {
+    pub(crate) fn parse_text(text: String, budget: &Budget) -> Result<CredentialList> {
         let root = xml::parse(&text)?;
         if root.name != "OTuser" {
             return Err(Error::malformed(format!(
@@ -52,6 +55,7 @@ impl CredentialList {
             root.one("nymIDSource")?.inner,
             "the list's nymIDSource",
             MAX_LIST_TEXT,
+            budget,
         )?;
         let got = id_of(source.as_bytes());
         if got != nym_id {

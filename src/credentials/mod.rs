@@ -40,6 +40,35 @@ pub const MAX_CREDENTIAL_TEXT: usize = 1024 * 1024;
 pub const MAX_CONTRACT_TEXT: usize = 16 * 1024 * 1024;
 /// Most credentials one Nym may have (master included).
 pub const MAX_CREDENTIALS: usize = 64;
+/// Most bytes all the armor of one load (a Nym, a contract) may decode to together — documents,
+/// nested credentials, keys. Each piece has its own limit too, but a contract could otherwise
+/// hold 64 credentials each nesting ten 1 MiB zlib bombs. Real loads decode about 100 KiB.
+pub const MAX_DECODED: usize = 32 * 1024 * 1024;
+
+/// What is left of [`MAX_DECODED`] for one load; every decode takes its share.
+pub(crate) struct Budget(std::cell::Cell<usize>);
+
+impl Budget {
+    pub(crate) fn new() -> Budget {
+        Budget(std::cell::Cell::new(MAX_DECODED))
+    }
+    /// The limit for one decode: `max`, or less when the budget is nearly spent.
+    fn limit(&self, max: usize) -> usize {
+        max.min(self.0.get())
+    }
+    fn spend(&self, n: usize) {
+        self.0.set(self.0.get().saturating_sub(n));
+    }
+    fn error(&self, what: &str, e: &Error) -> Error {
+        if self.0.get() < MAX_CREDENTIAL_TEXT {
+            Error::malformed(format!(
+                "{what}: the armor of this load decodes to more than {MAX_DECODED} bytes in all"
+            ))
+        } else {
+            Error::malformed(format!("{what}: {}", e.detail()))
+        }
+    }
+}
 
 /// The verification rules, named as in `docs/credentials.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -213,16 +242,22 @@ pub(crate) fn utf8(v: Vec<u8>, what: &str) -> Result<String> {
 }
 
 /// Decodes the string-path armor inside an XML element (`<nymIDSource>`, `<publicInfo>`, …) to
-/// text of at most `max` bytes.
-pub(crate) fn element_text(inner: &str, what: &str, max: usize) -> Result<String> {
-    let v = armor::decode_body_limited(inner, armor::Kind::String, max)
-        .map_err(|e| Error::malformed(format!("{what}: {}", e.detail())))?;
+/// text of at most `max` bytes, within the load's budget.
+pub(crate) fn element_text(inner: &str, what: &str, max: usize, budget: &Budget) -> Result<String> {
+    let v = armor::decode_body_limited(inner, armor::Kind::String, budget.limit(max))
+        .map_err(|e| budget.error(what, &e))?;
+    budget.spend(v.len());
     utf8(v, what)
 }
 
 /// A whole document that is either OT armor of `armor_type` (string path; bookends required)
-/// or already the plain text. At most `max` bytes either way.
-pub(crate) fn document_text(raw: &[u8], max: usize, what: &str) -> Result<(String, bool)> {
+/// or already the plain text. At most `max` bytes either way, within the load's budget.
+pub(crate) fn document_text(
+    raw: &[u8],
+    max: usize,
+    what: &str,
+    budget: &Budget,
+) -> Result<(String, bool)> {
     if raw.len() > max.saturating_mul(2).max(4096) {
         return Err(Error::invalid(format!(
             "{what} is {} bytes, more than the {max} accepted",
@@ -235,8 +270,9 @@ pub(crate) fn document_text(raw: &[u8], max: usize, what: &str) -> Result<(Strin
         .unwrap_or(raw.len());
     let rest = &raw[start..];
     if rest.starts_with(b"-----BEGIN OT ARMORED") || rest.starts_with(b"- -----BEGIN OT ARMORED") {
-        let v = armor::decode_limited(raw, armor::Kind::String, max)
-            .map_err(|e| Error::malformed(format!("{what}: {}", e.detail())))?;
+        let v = armor::decode_limited(raw, armor::Kind::String, budget.limit(max))
+            .map_err(|e| budget.error(what, &e))?;
+        budget.spend(v.len());
         return Ok((utf8(v, what)?, true));
     }
     if raw.len() > max {

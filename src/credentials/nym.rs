@@ -8,7 +8,7 @@ use std::path::Path;
 use super::credential::{Credential, Unverified};
 use super::list::CredentialList;
 use super::{
-    KeySet, MAX_CREDENTIAL_TEXT, MAX_CREDENTIALS, MAX_LIST_TEXT, Role, Rule, is_id, short,
+    Budget, KeySet, MAX_CREDENTIAL_TEXT, MAX_CREDENTIALS, MAX_LIST_TEXT, Role, Rule, is_id, short,
 };
 use crate::error::{Error, Result};
 use crate::keys::Key;
@@ -35,9 +35,10 @@ impl Nym {
                 credentials.len()
             )));
         }
+        let budget = Budget::new();
         let read = credentials
             .iter()
-            .map(|c| Unverified::read(c))
+            .map(|c| Unverified::read_in(c, &budget))
             .collect::<Result<Vec<_>>>()?;
         Self::from_read(list, read, passphrase)
     }
@@ -117,6 +118,7 @@ impl Nym {
                 short(&list.nym_id)
             )));
         }
+        let budget = Budget::new();
         let named = list
             .ids()
             .map(|id| {
@@ -130,7 +132,7 @@ impl Nym {
                         crate::error::clip(&dir.join(nym_id).display().to_string())
                     )));
                 };
-                Ok((id.to_string(), Unverified::read(&raw)?))
+                Ok((id.to_string(), Unverified::read_in(&raw, &budget)?))
             })
             .collect::<Result<Vec<_>>>()?;
         Self::verify(list, named, passphrase)

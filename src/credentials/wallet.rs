@@ -4,8 +4,8 @@
 
 use zeroize::Zeroizing;
 
-use super::document_text;
 use super::xml;
+use super::{Budget, document_text};
 use crate::error::{Error, Result};
 use crate::symkey::SymmetricKey;
 
@@ -16,7 +16,7 @@ pub const MAX_WALLET_TEXT: usize = 16 * 1024 * 1024;
 /// armored or plain XML) with the wallet's passphrase (legacy sample data: `test`). A wrong
 /// passphrase is `BadPassphrase`; a wallet without `<cachedKey>` (pre-2012) is `Unsupported`.
 pub fn wallet_master_key(raw: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    let (text, _) = document_text(raw, MAX_WALLET_TEXT, "wallet")?;
+    let (text, _) = document_text(raw, MAX_WALLET_TEXT, "wallet", &Budget::new())?;
     let root = xml::parse(&text)?;
     let Some(cached) = root.opt("cachedKey")? else {
         return Err(Error::unsupported(format!(
