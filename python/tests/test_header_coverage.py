@@ -147,6 +147,16 @@ def test_stats_structs_match_the_header() -> None:
         assert all(f[1] is ctypes.c_uint64 for f in cls._fields_), cname
 
 
+def test_slice_struct_matches_the_header() -> None:
+    m = re.search(r"typedef struct \{([^{}]*)\} ot_slice;", HEADER.read_text(), re.S)
+    assert m, "ot_slice"
+    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    fields = [(" ".join(ty.split()), name) for ty, name in re.findall(r"([\w ]+?\*?)\s*(\w+);", body)]
+    assert fields == [("const uint8_t *", "data"), ("size_t", "len")]
+    assert [f[0] for f in _ffi.Slice._fields_] == ["data", "len"]
+    assert _ffi.Slice._fields_[1][1] is ctypes.c_size_t
+
+
 def test_every_result_code_has_its_exception_class() -> None:
     codes = {m.group(1): int(m.group(2)) for m in re.finditer(r"\b(OT_(?:OK|ERR_\w+)) = (\d+)", HEADER.read_text())}
     assert codes["OT_OK"] == 0
