@@ -16,7 +16,7 @@ use super::nym::Nym;
 use super::xml::{self, Element};
 use super::{
     Budget, KeySet, MAX_CONTRACT_TEXT, MAX_CREDENTIALS, MAX_LIST_TEXT, Role, Rule, check_id,
-    document_text, element_text, public_key, short, unescape_dashes, utf8,
+    document_text, element_text, public_key, short, unescape_dashes, utf8, verifies,
 };
 use crate::armor;
 use crate::error::{Error, ErrorKind, Result, clip, quote};
@@ -61,16 +61,6 @@ pub struct Contract {
     notary: Option<NotaryAddress>,
 }
 
-const WS: &[char] = &[' ', '\t', '\x0b', '\x0c', '\n', '\r'];
-
-fn verify_contract(s: &SignedText, key: &Key) -> Result<bool> {
-    match s.verify(key) {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::BadSignature => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
 impl Contract {
     /// Loads and verifies a signed contract (armored or plain).
     pub fn load(raw: &[u8]) -> Result<Contract> {
@@ -94,7 +84,7 @@ impl Contract {
             .map_err(|_| Error::malformed("the contract is not UTF-8"))?;
         let root = xml::parse(content)
             .map_err(|e| Error::malformed(format!("contract: {}", e.detail())))?;
-        let trimmed = || id_of(text.trim_matches(WS).as_bytes());
+        let trimmed = || id_of(text.trim_matches(signed::WS).as_bytes());
         let mut c = if root.opt("signer")?.is_some() {
             let (signer_id, nym) = signer_2013(&root, &signed, &budget)?;
             Contract {
@@ -294,13 +284,13 @@ fn signer_2013(root: &Element<'_>, signed: &SignedText, budget: &Budget) -> Resu
     let nym = Nym::from_read(list, read, None)?;
     let mut verified = false;
     for k in nym.key_credentials() {
-        if verify_contract(signed, &k.keys().signing)? {
+        if verifies(signed, &k.keys().signing)? {
             verified = true;
             break;
         }
     }
     if !verified {
-        let by_master = verify_contract(signed, &nym.master().keys().signing)?;
+        let by_master = verifies(signed, &nym.master().keys().signing)?;
         return Err(Rule::ContractSig.fail(format!(
             "the contract is not signed by the S key of a key credential of its signer {}{}",
             short(&nym_id),
@@ -330,7 +320,7 @@ fn signer_2011(root: &Element<'_>, signed: &SignedText) -> Result<Key> {
         ));
     }
     let key = public_key(&unescape_dashes(k.inner), "<key name=\"contract\">")?;
-    if !verify_contract(signed, &key)? {
+    if !verifies(signed, &key)? {
         return Err(
             Rule::ContractSig.fail("the contract is not signed by its own <key name=\"contract\">")
         );

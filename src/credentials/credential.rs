@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use super::xml::{self, Element};
 use super::{
     Budget, KeySet, MAX_CREDENTIAL_TEXT, Role, Rule, check_id, document_text, element_text,
-    escape_dashes, public_key, short,
+    escape_dashes, public_key, short, verifies,
 };
 use crate::error::{Error, ErrorKind, Result, clip};
 use crate::hash::id_of;
@@ -520,10 +520,10 @@ impl Unverified {
 }
 
 fn verify_with(s: &SignedText, key: &Key, rule: Rule, what: impl FnOnce() -> String) -> Result<()> {
-    match s.verify(key) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::BadSignature => Err(rule.fail(what())),
-        Err(e) => Err(e),
+    if verifies(s, key)? {
+        Ok(())
+    } else {
+        Err(rule.fail(what()))
     }
 }
 

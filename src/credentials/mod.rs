@@ -284,6 +284,15 @@ pub(crate) fn document_text(
     Ok((utf8(raw.to_vec(), what)?, false))
 }
 
+/// Whether one of `s`'s signatures verifies with `key` (other failures are errors).
+pub(crate) fn verifies(s: &crate::signed::SignedText, key: &Key) -> Result<bool> {
+    match s.verify(key) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::BadSignature => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Loads an RSA public key from an OT public-key block (or any public key text).
 pub(crate) fn public_key(text: &str, what: &str) -> Result<Key> {
     let k = Key::load(text.as_bytes(), None)
