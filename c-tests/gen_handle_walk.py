@@ -77,6 +77,8 @@ def arg_for(ty, pname, idx, params, target_idx, bad_expr):
         return "scratch"
     if ty.count("*") == 1 and not ty.startswith("const"):
         return "(void *)scratch"  # any plain output (int64_t *, uint64_t *, size_t *, ...)
+    if b == "ot_key_role":
+        return "OT_KEY_ROLE_AUTH"
     if ty == "size_t":
         prev = params[idx - 1][0] if idx else ""
         if prev == "const uint8_t *":

@@ -45,6 +45,20 @@ put("id_decode", "nym", DYEB.encode())
 put("id_decode", "short", b"48")
 put("ini_load", "client.cfg", b"[latency]\nlatency_send_ms=200\nlatency_send_no_tries=7\nlatency_receive_ms=200\n"
     b"latency_receive_no_tries=7\nlatency_delay_after=50\nis_blocking=false\n[ot_transport]\nmax_resends=2\n")
+# Credentials and contracts (issue 22): the sample Nyms' lists and credentials, public and
+# private, and 2013 and 2011 contracts.
+VOEQ = "voeqDVAJwDwROywFtg5mEyYpcu2dcPJRLFHYh7tyhqk"
+S13 = "legacy-0.89-2013/server_data/"
+put("credential_list", "dyeb", fixture(S13 + "pubcred/" + DYEB + ".cred"))
+put("credential_list", "voeq", fixture(S13 + "credentials/" + VOEQ + ".cred"))
+put("credential", "master-public", fixture(S13 + "pubcred/" + DYEB + "/T5AMLPykOlzsCyuSq0sbm4oKp1o5Wifua0tHlkbAG0D"))
+put("credential", "key-public", fixture(S13 + "pubcred/" + DYEB + "/9jqBx8QXU42Vx5mFIRC0aUy1YhVECsPz2Wq9WYW1qKZ"))
+put("credential", "key-private", fixture(Y13 + "credentials/" + DYEB + "/9jqBx8QXU42Vx5mFIRC0aUy1YhVECsPz2Wq9WYW1qKZ"))
+put("credential", "master-private", fixture(S13 + "credentials/" + VOEQ + "/UESzvzSw6zqC7BuvlcHmbPKTmf5BIbG0RNvCTpDx1kH"))
+put("contract", "notary2013", contract)
+put("contract", "asset2013", fixture(Y13 + "contracts/7f8nlUn795x8931JParRnmKAyw8cegRyBMcFg9FccaF"))
+put("contract", "notary2011", fixture(Y11 + "contracts/8dlRJnGCjqU5jw7bZaw2AF112UrCZiFfBS9CnJrMWSp"))
+put("contract", "basket2011", fixture(Y11 + "contracts/XBCTdnxYMLKaP6m1cSpvgViOFfdjoVCffbnZ7VIAEQz"))
 # The wallet's cached key (data-path armor of an OTSymmetricKey).
 start = wallet.find(b"<cachedKey>")
 put("symkey_unlock", "wallet-armored", b"CmAAAQCAAAD//wAAAAiVhjOZx+8cwgAAABAq9n2bhvPFT40iIniXRMHdAAAAIOqL\n"

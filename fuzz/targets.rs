@@ -5,6 +5,8 @@
 use std::sync::LazyLock;
 
 use ot_transport::armor::{self, Kind};
+use ot_transport::credentials::credential::Unverified;
+use ot_transport::credentials::{Contract, CredentialKind, CredentialList, Nym, Role};
 use ot_transport::envelope::Envelope;
 use ot_transport::hash;
 use ot_transport::keys::{Key, KeyFormat};
@@ -36,7 +38,18 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("symkey_unlock", symkey_unlock),
     ("ini_load", ini_load),
     ("notary_request", notary_request),
+    ("credential_list", credential_list),
+    ("credential", credential),
+    ("contract", contract),
 ];
+
+/// The client Nym's public credential files from the 2013 sample data (tests/data/fixtures).
+const DYEB_LIST: &[u8] = include_bytes!(
+    "../tests/data/fixtures/legacy-0.89-2013/server_data/pubcred/DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n.cred"
+);
+const DYEB_MASTER: &[u8] = include_bytes!(
+    "../tests/data/fixtures/legacy-0.89-2013/server_data/pubcred/DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n/T5AMLPykOlzsCyuSq0sbm4oKp1o5Wifua0tHlkbAG0D"
+);
 
 /// Armor decoding, both paths and auto-detection, with bookends or bare.
 pub fn armor_decode(data: &[u8]) {
@@ -188,5 +201,51 @@ pub fn notary_request(data: &[u8]) {
         let _ = req.content_unverified();
         let _ = req.verify(&ED);
         let _ = req.verify(&KEY);
+    }
+}
+
+/// Credential lists: whatever parses names its NymID's source, one master and its key
+/// credentials; as the list of the real client Nym, with the real credentials.
+pub fn credential_list(data: &[u8]) {
+    if let Ok(l) = CredentialList::parse(data) {
+        assert_eq!(hash::id_of(l.source.as_bytes()), l.nym_id);
+        assert!(!l.key_ids.is_empty() && l.ids().count() == l.key_ids.len() + 1);
+        let _ = Nym::load(data, &[DYEB_MASTER], None);
+    }
+}
+
+/// One credential, public or private: read, identified, verified as a master under its own
+/// claims, and as a key credential of the real client Nym (under its real master).
+pub fn credential(data: &[u8]) {
+    if let Ok(u) = Unverified::read(data) {
+        let id = u.id().to_string();
+        assert!(hash::id_decode(&id).is_ok());
+        if u.kind() == CredentialKind::Master {
+            let (nym, source) = (u.nym_id().to_string(), u.source().to_string());
+            if let Ok(c) = u.verify(&id, &nym, &source, None, None) {
+                assert_eq!((c.id(), c.nym_id()), (id.as_str(), nym.as_str()));
+            }
+        } else {
+            let _ = u.verify(&id, "x", "y", None, None);
+        }
+    }
+    if let Ok(n) = Nym::load(DYEB_LIST, &[DYEB_MASTER, data], None) {
+        // Only the real key credential can complete the real Nym.
+        assert_eq!(
+            n.key_credentials()[0].id(),
+            "9jqBx8QXU42Vx5mFIRC0aUy1YhVECsPz2Wq9WYW1qKZ"
+        );
+    }
+}
+
+/// Signed contracts (2011 and 2013): whatever verifies has an ID, a signer and keys; a notary
+/// endpoint, when present, is a tcp endpoint.
+pub fn contract(data: &[u8]) {
+    if let Ok(c) = Contract::load(data) {
+        assert!(!c.id().is_empty() && !c.signer_nym_id().is_empty());
+        let _ = c.key(Role::Auth).nym_id();
+        if let Ok(e) = c.endpoint() {
+            assert!(e.starts_with("tcp://"));
+        }
     }
 }

@@ -127,6 +127,16 @@ typedef struct ot_broker ot_broker;
 typedef struct ot_buffer ot_buffer;
 
 /**
+ * A signed contract whose signature verified through its signer: 2013 (the signer's
+ * credentials embedded, signed with the S key of one of its key credentials) or 2011 (signed
+ * with its `<key name="contract">`). Created by `ot_contract_load`, freed with
+ * `ot_contract_free`. Immutable: usable from many threads at once. A notary's contract gives the
+ * notary's NymID, its A and E keys and its endpoint: `ot_session_new_from_contract` uses them
+ * all.
+ */
+typedef struct ot_contract ot_contract;
+
+/**
  * A sealed envelope (v1 multi-recipient, v0 single-recipient, symmetric type 2, or suite v3
  * type 3). Created by
  * `ot_envelope_seal`, `ot_envelope_parse`, `ot_envelope_from_armor` or
@@ -154,6 +164,16 @@ typedef struct ot_key ot_key;
  * `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
  */
 typedef struct ot_notary ot_notary;
+
+/**
+ * A Nym whose credential list and credentials all verified (every rule of
+ * `docs/credentials.md`). Created by `ot_nym_load` or `ot_nym_load_dir`, freed with
+ * `ot_nym_free` (private keys are zeroed). Immutable: one Nym may be used from many threads at
+ * once. It hands out the keys of its first key credential: A (`OT_KEY_ROLE_AUTH`, signs
+ * requests), E (`OT_KEY_ROLE_ENCRYPTION`, opens envelopes), S (`OT_KEY_ROLE_SIGNING`, signs
+ * contracts).
+ */
+typedef struct ot_nym ot_nym;
 
 /**
  * A request received by a notary (opened and parsed, not yet verified). Freed with
@@ -220,6 +240,11 @@ typedef struct {
 } ot_broker_stats;
 
 /**
+ * A key role, for `ot_nym_key` and `ot_contract_key`: one of the `OT_KEY_ROLE_*` values.
+ */
+typedef uint32_t ot_key_role;
+
+/**
  * One recipient for `ot_envelope_seal`. `nym_id` is written in the envelope (the recipient's
  * NymID, or `""` for a key-only seal, as legacy notaries seal replies); `key` is the
  * recipient's public (encryption) key. Both are borrowed for the duration of the call.
@@ -278,6 +303,20 @@ typedef struct {
    */
   uint64_t dropped_routes;
 } ot_notary_stats;
+
+/**
+ * A borrowed byte string: `len` bytes at `data` (NULL only with `len` 0).
+ */
+typedef struct {
+  /**
+   * The bytes (borrowed for the duration of the call).
+   */
+  const uint8_t *data;
+  /**
+   * Their number.
+   */
+  size_t len;
+} ot_slice;
 
 /**
  * Protocol values of `ot_session_protocol` (and of the session option `protocol`, where 2 means
@@ -366,6 +405,21 @@ typedef struct {
  * X25519 (suite v3, role E): receives type-3 envelopes.
  */
 #define OT_KEY_ALGORITHM_X25519 3
+
+/**
+ * A: authentication — signs messages (a client's requests, a notary's replies).
+ */
+#define OT_KEY_ROLE_AUTH 1
+
+/**
+ * E: encryption — opens envelopes sealed to the Nym.
+ */
+#define OT_KEY_ROLE_ENCRYPTION 2
+
+/**
+ * S: signing — signs contracts.
+ */
+#define OT_KEY_ROLE_SIGNING 3
 
 /**
  * Lock-step REQ, exactly as a legacy client.
@@ -488,6 +542,51 @@ size_t ot_buffer_len(const ot_buffer *buf);
 void ot_buffer_free(ot_buffer *buf);
 
 /**
+ * Loads a signed contract (`text[0..len]`: the `contracts/<ID>` file, `OT ARMORED CONTRACT` or
+ * the plain `-----BEGIN SIGNED CONTRACT-----` text; at most 16 MiB de-armored) and verifies
+ * it: 2013 — the embedded credential list and credentials make a Nym that passes every rule of
+ * `docs/credentials.md`, and the contract verifies with the S key of one of its key
+ * credentials (never the master's); 2011 — the contract verifies with its
+ * `<key name="contract">`. A `<notaryServer>` must then give a usable address.
+ *
+ * Errors: `OT_ERR_BAD_SIGNATURE` when a rule fails (`ot_last_error()` starts with its name:
+ * `CONTRACT_SIG: …`, `CRED_ID: …`); `OT_ERR_MALFORMED` for unreadable input or an unusable
+ * `<notaryServer>` (`NOTARY: …`); `OT_ERR_INVALID_ARGUMENT` for oversized input.
+ */
+ot_result ot_contract_load(const uint8_t *text, size_t len, ot_contract **contract);
+
+/**
+ * The contract's ID into a new `*id`: base62(SAMY(the signed text)), trimmed for 2013
+ * contracts, the file as it is for 2011 ones — the name legacy OT stored it under.
+ */
+ot_result ot_contract_id(const ot_contract *contract, ot_buffer **id);
+
+/**
+ * The signer's NymID into a new `*nym_id` — for a notary's contract, the notary's NymID
+ * (requests are sealed to it).
+ */
+ot_result ot_contract_signer_id(const ot_contract *contract, ot_buffer **nym_id);
+
+/**
+ * One of the signer's public keys into a new `*key` (2013: its first key credential's; 2011:
+ * the contract key, which serves every role). `role`: `OT_KEY_ROLE_AUTH` (verifies the
+ * notary's replies), `_ENCRYPTION` (requests are sealed to it) or `_SIGNING`.
+ */
+ot_result ot_contract_key(const ot_contract *contract, ot_key_role role, ot_key **key);
+
+/**
+ * The notary's endpoint from `<notaryServer hostname port>` into a new `*endpoint`
+ * (`tcp://hostname:port`, e.g. `tcp://localhost:7085`). `OT_ERR_STATE` for a contract that
+ * names no notary server (an asset contract).
+ */
+ot_result ot_contract_endpoint(const ot_contract *contract, ot_buffer **endpoint);
+
+/**
+ * Frees a contract. `ot_contract_free(NULL)` does nothing.
+ */
+void ot_contract_free(ot_contract *contract);
+
+/**
  * Seals `plaintext[0..len]` to `n` recipients (1..=4096); the recipients' keys choose the type.
  *
  * * RSA recipients: the legacy v1 layout (type 1): random AES-128 key and IV, AES-128-CBC of
@@ -593,6 +692,40 @@ ot_result ot_envelope_decrypt_symmetric(const ot_envelope *envelope,
  * Frees an envelope. `ot_envelope_free(NULL)` does nothing.
  */
 void ot_envelope_free(ot_envelope *envelope);
+
+/**
+ * Creates a session to the notary of a verified contract, in one call: it connects to
+ * `endpoint`, or when `endpoint` is NULL to the contract's own `<notaryServer>` endpoint
+ * (`tcp://hostname:port`), and sets the notary from the contract — requests are sealed to the
+ * signer's NymID with its E key, replies must be signed by its A key. Set the client's keys
+ * with `ot_session_set_identity_nym` (or `ot_session_set_identity`). `options` may be NULL
+ * (legacy defaults); it is copied.
+ * Errors: `OT_ERR_STATE` when `endpoint` is NULL and the contract names no notary server (an
+ * asset contract); as `ot_session_new` otherwise.
+ */
+ot_result ot_session_new_from_contract(const ot_contract *contract,
+                                       const char *endpoint,
+                                       const ot_session_options *options,
+                                       ot_session **session);
+
+/**
+ * Sets the client's keys from a Nym loaded with its private keys (`ot_nym_is_private`): its A
+ * key signs requests, its E key opens replies (copied). A Nym with public keys only is
+ * `OT_ERR_INVALID_ARGUMENT`.
+ */
+ot_result ot_session_set_identity_nym(ot_session *session, const ot_nym *nym);
+
+/**
+ * Binds a notary endpoint serving as `nym`, loaded from the notary's own private credential
+ * files (`server_data/credentials`) with its master key (`ot_wallet_master_key` of
+ * `notaryServer.xml`): its A key signs replies, its E key opens requests sealed to its NymID.
+ * As `ot_notary_new` otherwise (`bind_endpoint`, `options`, errors); a Nym with public keys
+ * only is `OT_ERR_INVALID_ARGUMENT`.
+ */
+ot_result ot_notary_new_from_nym(const char *bind_endpoint,
+                                 const ot_nym *nym,
+                                 const ot_session_options *options,
+                                 ot_notary **notary);
 
 /**
  * SAMY digest (SHA-256 XOR the first 32 bytes of Whirlpool) of `data[0..len]` into `out[32]`.
@@ -918,6 +1051,68 @@ ot_result ot_notary_counter(const ot_notary *notary, const char *name, uint64_t 
  * static: never freed.
  */
 const char *ot_notary_counter_name(size_t index);
+
+/**
+ * Loads a Nym from its credential list (`list[0..list_len]`: the `<NymID>.cred` file,
+ * `OT ARMORED CREDENTIAL LIST`, or its plain XML) and its `count` credentials (each the
+ * content of a `<NymID>/<credential ID>` file, armored or plain, public or private, in any
+ * order; at most 64), and verifies every rule of `docs/credentials.md`.
+ *
+ * `passphrase` (`pass_len` bytes; NULL with 0: none) unlocks the private files' keys: for a
+ * 2013 wallet it is the wallet's master key (`ot_wallet_master_key`), not the wallet's
+ * passphrase. Without it, or with public files, the Nym holds public keys only
+ * (`ot_nym_is_private` is 0).
+ *
+ * Errors: `OT_ERR_BAD_SIGNATURE` when a rule fails — `ot_last_error()` starts with the rule's
+ * name (`CRED_ID: …`, `MASTER_SIG: …`); `OT_ERR_MALFORMED` for unreadable input;
+ * `OT_ERR_BAD_PASSPHRASE` when a private key does not unlock; `OT_ERR_INVALID_ARGUMENT` for
+ * more than 64 credentials or oversized input (a list over 256 KiB, a credential over 1 MiB).
+ */
+ot_result ot_nym_load(const uint8_t *list,
+                      size_t list_len,
+                      const ot_slice *credentials,
+                      size_t count,
+                      const uint8_t *passphrase,
+                      size_t pass_len,
+                      ot_nym **nym);
+
+/**
+ * Loads a Nym from a legacy credentials folder: `credentials_dir/<nym_id>.cred` and
+ * `credentials_dir/<nym_id>/<credential ID>` for every listed credential — the layout of a
+ * client's `client_data/credentials`, a notary's `server_data/credentials`, and (public files)
+ * a notary's `server_data/pubcred`. `nym_id` must be a base62 NymID (1-64 characters of
+ * `0-9A-Za-z`); the list must be that Nym's and each file must hold the credential it is
+ * named after. `passphrase` and errors as `ot_nym_load`; a listed file that does not exist is
+ * `OT_ERR_BAD_SIGNATURE` with `MISSING: …`, an unreadable folder `OT_ERR_INVALID_ARGUMENT`.
+ */
+ot_result ot_nym_load_dir(const char *credentials_dir,
+                          const char *nym_id,
+                          const uint8_t *passphrase,
+                          size_t pass_len,
+                          ot_nym **nym);
+
+/**
+ * The Nym's ID (base62 text) into a new `*nym_id`.
+ */
+ot_result ot_nym_id(const ot_nym *nym, ot_buffer **nym_id);
+
+/**
+ * One of the Nym's keys (its first key credential's) into a new `*key`: private when the Nym
+ * was loaded from private files with the passphrase (`ot_nym_is_private`), otherwise public.
+ * `role`: `OT_KEY_ROLE_AUTH`, `_ENCRYPTION` or `_SIGNING` (`OT_ERR_INVALID_ARGUMENT` otherwise).
+ */
+ot_result ot_nym_key(const ot_nym *nym, ot_key_role role, ot_key **key);
+
+/**
+ * 1 if the Nym holds its private keys (loaded from private files with the passphrase), 0 if
+ * it holds public keys only or `nym` is NULL or not a live Nym.
+ */
+int ot_nym_is_private(const ot_nym *nym);
+
+/**
+ * Frees a Nym (private keys are zeroed). `ot_nym_free(NULL)` does nothing.
+ */
+void ot_nym_free(ot_nym *nym);
 
 /**
  * New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
@@ -1268,6 +1463,22 @@ ot_result ot_symkey_unlock(const uint8_t *serialized,
                            const uint8_t *passphrase,
                            size_t pass_len,
                            ot_buffer **raw_key);
+
+/**
+ * Unlocks the master key of a legacy wallet — a client's `wallet.xml` (`OT ARMORED WALLET`) or
+ * a notary's `notaryServer.xml` (`OT ARMORED NOTARY`), armored or plain XML, at most 16 MiB —
+ * from its `<cachedKey>` with the wallet's passphrase (`passphrase[0..pass_len]`; the legacy
+ * sample data's is `test`). The 16 raw key bytes go to a new `*master_key` (zeroed on free):
+ * they are the passphrase of every private key of the wallet's 2013+ credentials (give them to
+ * `ot_nym_load` / `ot_nym_load_dir`). A wrong passphrase is `OT_ERR_BAD_PASSPHRASE`; a wallet
+ * without `<cachedKey>` (before 2012 keys were locked with the passphrase itself)
+ * `OT_ERR_UNSUPPORTED`; unreadable input `OT_ERR_MALFORMED`.
+ */
+ot_result ot_wallet_master_key(const uint8_t *wallet,
+                               size_t len,
+                               const uint8_t *passphrase,
+                               size_t pass_len,
+                               ot_buffer **master_key);
 
 #ifdef __cplusplus
 }  /* extern "C" */

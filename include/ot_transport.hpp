@@ -3,8 +3,8 @@
  *
  * Written by hand over the generated C header (not generated); tested by c-tests/cxx/.
  *
- *  - Owners: ot::key, ot::envelope, ot::session_options, ot::session, ot::notary, ot::request
- *    and ot::broker each own one library handle, are move-only, and free it with the matching *_free in their
+ *  - Owners: ot::key, ot::envelope, ot::session_options, ot::session, ot::notary, ot::request,
+ *    ot::broker, ot::nym and ot::contract each own one library handle, are move-only, and free it with the matching *_free in their
  *    destructor. get() gives the raw handle for the C functions; release() gives it up.
  *  - Inputs: ot::bytes_view (from std::string_view, std::string, const char *, a
  *    std::vector<std::uint8_t>/<char>, a std::array<std::uint8_t, N>, or pointer + length) and
@@ -27,6 +27,10 @@
  *    session::subscribe/next_push and notary::register_push/push, event-loop descriptors) and
  *    scale-out (ot::broker, worker notaries from notary::connect) are wrapped as well; stats are
  *    the C structs ot_session_stats / ot_notary_stats / ot_broker_stats.
+ *  - From the files a legacy client already has (docs/credentials.md): ot::wallet_master_key,
+ *    ot::nym::load / load_dir (verified credentials; key(ot::key_role::auth) ...),
+ *    ot::contract::load (id, signer_id, endpoint, key), ot::session::from_contract,
+ *    session::set_identity(const nym &), ot::notary::bind(endpoint, const nym &).
  */
 #ifndef OT_TRANSPORT_HPP
 #define OT_TRANSPORT_HPP
@@ -291,6 +295,60 @@ class key {
   unique_handle<ot_key, ot_key_free> h_;
 };
 
+/** A key role of a Nym or a contract's signer (ot_key_role). */
+enum class key_role : ot_key_role {
+  auth = OT_KEY_ROLE_AUTH,              /**< A: signs messages */
+  encryption = OT_KEY_ROLE_ENCRYPTION,  /**< E: opens envelopes */
+  signing = OT_KEY_ROLE_SIGNING         /**< S: signs contracts */
+};
+
+/** A verified 2013+ Nym loaded from its credential files (ot_nym): its key credential's keys,
+ * private when loaded from private files with the wallet's master key. Immutable. */
+class nym {
+ public:
+  nym() noexcept = default;
+  explicit nym(ot_nym *adopt) noexcept : h_(adopt) {}
+  ot_nym *get() const noexcept { return h_.get(); }
+  ot_nym *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+  bool is_private() const noexcept { return ot_nym_is_private(get()) == 1; }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  /** From the <NymID>.cred list and the credential files' contents (any order). */
+  static nym load(bytes_view credential_list, const std::vector<bytes_view> &credentials,
+                  std::optional<bytes_view> passphrase = std::nullopt);
+  /** From a legacy credentials folder (<dir>/<nym_id>.cred, <dir>/<nym_id>/<ID>). */
+  static nym load_dir(std::string_view credentials_dir, std::string_view nym_id,
+                      std::optional<bytes_view> passphrase = std::nullopt);
+  std::string nym_id() const;
+  ot::key key(key_role role) const;
+#endif
+
+ private:
+  unique_handle<ot_nym, ot_nym_free> h_;
+};
+
+/** A signed contract whose signature verified through its signer (ot_contract). Immutable. */
+class contract {
+ public:
+  contract() noexcept = default;
+  explicit contract(ot_contract *adopt) noexcept : h_(adopt) {}
+  ot_contract *get() const noexcept { return h_.get(); }
+  ot_contract *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static contract load(bytes_view text);
+  std::string id() const;
+  /** The signer's NymID (a notary contract's: the notary's). */
+  std::string signer_id() const;
+  /** tcp://hostname:port; throws ot::error (OT_ERR_STATE) for an asset contract. */
+  std::string endpoint() const;
+  ot::key key(key_role role) const;
+#endif
+
+ private:
+  unique_handle<ot_contract, ot_contract_free> h_;
+};
+
 /** One recipient of envelope::seal: the key, and the NymID written in the envelope (by default
  * the key's own NymID; "" for a key-only entry). The key is borrowed. */
 struct recipient {
@@ -384,6 +442,12 @@ class session {
   static session connect(std::string_view endpoint, const session_options *options = nullptr);
   void set_identity(const key &auth_private, const key &encryption_private);
   void set_notary(std::string_view notary_nym_id, const key &encryption_public, const key &auth_public);
+  /** A session to a verified contract's notary: endpoint (default: the contract's), NymID, A and
+   * E keys in one call (ot_session_new_from_contract). */
+  static session from_contract(const contract &c, std::optional<std::string_view> endpoint = std::nullopt,
+                               const session_options *options = nullptr);
+  /** The client's keys from a Nym loaded with its private keys (ot_session_set_identity_nym). */
+  void set_identity(const nym &me);
   bytes request(bytes_view content);
   bytes exchange(bytes_view frame);
   /** OT_PROTOCOL_LEGACY or OT_PROTOCOL_V2 (with option protocol = 2 the first call probes). */
@@ -444,6 +508,9 @@ class notary {
 #if OT_TRANSPORT_HPP_EXCEPTIONS
   static notary bind(std::string_view endpoint, const key &auth_private, const key &encryption_private,
                      std::string_view nym_id, const session_options *options = nullptr);
+  /** A notary serving as a Nym loaded from its own private credential files
+   * (ot_notary_new_from_nym). */
+  static notary bind(std::string_view endpoint, const nym &self, const session_options *options = nullptr);
   std::string endpoint() const;
   /** Waits up to timeout_ms for a request; throws ot::error (OT_ERR_TIMEOUT, or the error of an
    * unreadable request, which the notary survives). */
@@ -994,6 +1061,101 @@ inline result<ot_broker_stats> broker_get_stats(const broker &b) {
   return st;
 }
 
+// credentials, contracts, wallets (docs/credentials.md)
+
+inline result<bytes> wallet_master_key(bytes_view wallet, bytes_view passphrase) {
+  return detail::call_bytes([&](ot_buffer **out) {
+    return ot_wallet_master_key(wallet.data(), wallet.size(), passphrase.data(), passphrase.size(), out);
+  });
+}
+
+inline result<nym> nym_load(bytes_view credential_list, const std::vector<bytes_view> &credentials,
+                            std::optional<bytes_view> passphrase = std::nullopt) {
+  std::vector<ot_slice> s;
+  s.reserve(credentials.size());
+  for (const bytes_view &c : credentials) s.push_back(ot_slice{c.data(), c.size()});
+  ot_nym *n = nullptr;
+  if (ot_result rc = ot_nym_load(credential_list.data(), credential_list.size(), s.data(), s.size(),
+                                 detail::opt_data(passphrase), detail::opt_size(passphrase), &n))
+    return detail::err<nym>(detail::fail(rc));
+  return nym(n);
+}
+
+inline result<nym> nym_load_dir(std::string_view credentials_dir, std::string_view nym_id,
+                                std::optional<bytes_view> passphrase = std::nullopt) {
+  detail::c_text d(credentials_dir), id(nym_id);
+  if (!d.ok || !id.ok) return detail::err<nym>(detail::nul_in_text(d.ok ? "nym_id" : "credentials_dir"));
+  ot_nym *n = nullptr;
+  if (ot_result rc = ot_nym_load_dir(d.c_str(), id.c_str(), detail::opt_data(passphrase),
+                                     detail::opt_size(passphrase), &n))
+    return detail::err<nym>(detail::fail(rc));
+  return nym(n);
+}
+
+inline result<std::string> nym_id(const nym &n) {
+  return detail::call_text([&](ot_buffer **out) { return ot_nym_id(n.get(), out); });
+}
+
+inline result<key> nym_key(const nym &n, key_role role) {
+  ot_key *k = nullptr;
+  if (ot_result rc = ot_nym_key(n.get(), static_cast<ot_key_role>(role), &k)) return detail::err<key>(detail::fail(rc));
+  return key(k);
+}
+
+inline result<contract> contract_load(bytes_view text) {
+  ot_contract *c = nullptr;
+  if (ot_result rc = ot_contract_load(text.data(), text.size(), &c)) return detail::err<contract>(detail::fail(rc));
+  return contract(c);
+}
+
+inline result<std::string> contract_id(const contract &c) {
+  return detail::call_text([&](ot_buffer **out) { return ot_contract_id(c.get(), out); });
+}
+
+inline result<std::string> contract_signer_id(const contract &c) {
+  return detail::call_text([&](ot_buffer **out) { return ot_contract_signer_id(c.get(), out); });
+}
+
+inline result<std::string> contract_endpoint(const contract &c) {
+  return detail::call_text([&](ot_buffer **out) { return ot_contract_endpoint(c.get(), out); });
+}
+
+inline result<key> contract_key(const contract &c, key_role role) {
+  ot_key *k = nullptr;
+  if (ot_result rc = ot_contract_key(c.get(), static_cast<ot_key_role>(role), &k))
+    return detail::err<key>(detail::fail(rc));
+  return key(k);
+}
+
+inline result<session> session_new_from_contract(const contract &c,
+                                                 std::optional<std::string_view> endpoint = std::nullopt,
+                                                 const session_options *options = nullptr) {
+  std::optional<detail::c_text> e;
+  if (endpoint) {
+    e.emplace(*endpoint);
+    if (!e->ok) return detail::err<session>(detail::nul_in_text("endpoint"));
+  }
+  ot_session *s = nullptr;
+  if (ot_result rc = ot_session_new_from_contract(c.get(), e ? e->c_str() : nullptr,
+                                                  options ? options->get() : nullptr, &s))
+    return detail::err<session>(detail::fail(rc));
+  return session(s);
+}
+
+inline result<void> session_set_identity_nym(session &s, const nym &me) {
+  return detail::call_void(ot_session_set_identity_nym(s.get(), me.get()));
+}
+
+inline result<notary> notary_new_from_nym(std::string_view endpoint, const nym &self,
+                                          const session_options *options = nullptr) {
+  detail::c_text e(endpoint);
+  if (!e.ok) return detail::err<notary>(detail::nul_in_text("endpoint"));
+  ot_notary *p = nullptr;
+  if (ot_result rc = ot_notary_new_from_nym(e.c_str(), self.get(), options ? options->get() : nullptr, &p))
+    return detail::err<notary>(detail::fail(rc));
+  return notary(p);
+}
+
 }  // namespace nothrow
 
 // ---- the throwing API ---------------------------------------------------------------------------
@@ -1195,6 +1357,33 @@ inline bytes symkey_unlock(bytes_view serialized, bytes_view passphrase) {
   return detail::unwrap(nothrow::symkey_unlock(serialized, passphrase));
 }
 inline std::pair<std::string, std::string> curve_keypair() { return detail::unwrap(nothrow::curve_keypair()); }
+
+inline bytes wallet_master_key(bytes_view wallet, bytes_view passphrase) {
+  return detail::unwrap(nothrow::wallet_master_key(wallet, passphrase));
+}
+inline nym nym::load(bytes_view credential_list, const std::vector<bytes_view> &credentials,
+                     std::optional<bytes_view> passphrase) {
+  return detail::unwrap(nothrow::nym_load(credential_list, credentials, passphrase));
+}
+inline nym nym::load_dir(std::string_view credentials_dir, std::string_view nym_id,
+                         std::optional<bytes_view> passphrase) {
+  return detail::unwrap(nothrow::nym_load_dir(credentials_dir, nym_id, passphrase));
+}
+inline std::string nym::nym_id() const { return detail::unwrap(nothrow::nym_id(*this)); }
+inline ot::key nym::key(key_role role) const { return detail::unwrap(nothrow::nym_key(*this, role)); }
+inline contract contract::load(bytes_view text) { return detail::unwrap(nothrow::contract_load(text)); }
+inline std::string contract::id() const { return detail::unwrap(nothrow::contract_id(*this)); }
+inline std::string contract::signer_id() const { return detail::unwrap(nothrow::contract_signer_id(*this)); }
+inline std::string contract::endpoint() const { return detail::unwrap(nothrow::contract_endpoint(*this)); }
+inline ot::key contract::key(key_role role) const { return detail::unwrap(nothrow::contract_key(*this, role)); }
+inline session session::from_contract(const contract &c, std::optional<std::string_view> endpoint,
+                                      const session_options *options) {
+  return detail::unwrap(nothrow::session_new_from_contract(c, endpoint, options));
+}
+inline void session::set_identity(const nym &me) { detail::unwrap(nothrow::session_set_identity_nym(*this, me)); }
+inline notary notary::bind(std::string_view endpoint, const nym &self, const session_options *options) {
+  return detail::unwrap(nothrow::notary_new_from_nym(endpoint, self, options));
+}
 
 #endif  // OT_TRANSPORT_HPP_EXCEPTIONS
 

@@ -7,6 +7,8 @@ the real legacy fixtures in tests/data/fixtures; for suite v3 (Ed25519 / X25519 
 envelope type 3) only from the suite v3 contract, as summarised in docs/wire-format.md ("Suite
 v3"), and its published test vectors ("v3 §n" below: 1 hash and IDs, 2 keys, 3 signed text,
 4 envelope type 3, 5 transport).
+Credentials, Nyms and contracts (`nym`, `contract`, `batch`) are written only from the repository's
+docs/credentials.md (its rules and the order of the checks), not from the library's code.
 It plays a legacy notary (ZMQ REP) or a legacy client (ZMQ REQ), and offers file-level crypto
 commands (seal/open/sign/verify/nymid/samy/genkey) plus a self-test on the real legacy fixtures.
 
@@ -1325,6 +1327,83 @@ def _line_limit_checks(c: Checker, key):
     c.check("signed text line boundaries 2045-2048, LF and CRLF", boundaries)
 
 
+def _credential_checks(c: Checker, d13: str, d11: str):
+    """credentials.md on the real files: the sample Nyms and every contract verify; a few
+    tampered variants are refused by the rule they break."""
+    dyeb, voeq = "DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n", "voeqDVAJwDwROywFtg5mEyYpcu2dcPJRLFHYh7tyhqk"
+    server_contract = "r1fUoHwJOWCuK3WBAAySjmKYqsG6G2TYIxdqY6YNuuG"
+    if not os.path.isdir(os.path.join(d13, "server_data", "pubcred")):
+        return
+    state = {}
+
+    def nym(folder, who, wallet):
+        mk = master_key_from_wallet(os.path.join(d13, wallet)) if wallet else None
+        n = nym_verify_dir(os.path.join(d13, folder), who, mk)
+        first = n["key_creds"][0]
+        state[(folder, who)] = n
+        return (n["nym_id"] == who and (first["private"] is not None) == bool(wallet),
+                "master %s, key credential %s, %s" % (n["master"]["id"][:8], first["id"][:8],
+                                                      "private keys unlocked" if wallet else "public"))
+    c.check("2013 client Nym DYEB... from client_data/credentials + wallet master key",
+            lambda: nym("client_data/credentials", dyeb, "client_data/wallet.xml"))
+    c.check("2013 client Nym DYEB... from the notary's server_data/pubcred",
+            lambda: nym("server_data/pubcred", dyeb, None))
+    c.check("2013 notary Nym voeq... from server_data/credentials + notaryServer.xml master key",
+            lambda: nym("server_data/credentials", voeq, "server_data/notaryServer.xml"))
+
+    def contract(path, signer, endpoint):
+        v = contract_verify(read_file(path))
+        ok = v["signer"] == signer and v["endpoint"] == endpoint and v["id"] == os.path.basename(path)
+        return ok, "signer %s, endpoint %s" % (v["signer"][:8], v["endpoint"])
+    cdir = os.path.join(d13, "client_data", "contracts")
+    for name in sorted(os.listdir(cdir)):
+        notary = name == server_contract
+        c.check("2013 contract %s... verifies through its signer's embedded credentials" % name[:8],
+                lambda name=name, notary=notary: contract(
+                    os.path.join(cdir, name), voeq if notary else dyeb, "tcp://localhost:7085" if notary else None))
+    cdir11 = os.path.join(d11, "client_data", "contracts")
+    signers11 = {"8dlRJnGCjqU5jw7bZaw2AF112UrCZiFfBS9CnJrMWSp": "pc23gUqPu9Bk1Vl0K5lz3Jp1MYIfjGIBXVWDp1gba9C",
+                 "XBCTdnxYMLKaP6m1cSpvgViOFfdjoVCffbnZ7VIAEQz": "pc23gUqPu9Bk1Vl0K5lz3Jp1MYIfjGIBXVWDp1gba9C"}
+    for name in sorted(os.listdir(cdir11)) if os.path.isdir(cdir11) else []:
+        c.check("2011 contract %s... verifies with its contract key" % name[:8],
+                lambda name=name: contract(os.path.join(cdir11, name),
+                                           signers11.get(name, "T1Q3wZWgeTUoaUvn9m1lzIK5tn5wITlzxzrGNI8qtaV"),
+                                           "tcp://localhost:7085" if name.startswith("8dlRJ") else None))
+
+    def refused(rule, fn):
+        try:
+            fn()
+        except RuleFailed as exc:
+            return exc.rule == rule, str(exc)
+        return False, "accepted"
+    pub = os.path.join(d13, "server_data", "pubcred")
+    lst = read_file(os.path.join(pub, dyeb + ".cred"))
+    creds = [read_file(os.path.join(pub, dyeb, i)) for i in sorted(os.listdir(os.path.join(pub, dyeb)))]
+    voeq_list = _doc(read_file(os.path.join(d13, "server_data", "credentials", voeq + ".cred"))).decode("latin-1")
+    voeq_key = read_file(os.path.join(d13, "server_data", "credentials", voeq, "EvcfMaNJ3fiK4lUVhQNhHmX1Qc3mjlA6q0MS96JXNNO"))
+    plain_list = _doc(lst).decode("latin-1")
+    src = lambda x: _one(x, "nymIDSource")[1]  # noqa: E731
+    c.check("tampered: the list's nymIDSource of another Nym -> NYMID",
+            lambda: refused("NYMID", lambda: nym_verify(plain_list.replace(src(plain_list), src(voeq_list)).encode("latin-1"), creds)))
+    c.check("tampered: another Nym's key credential given -> CRED_ID",
+            lambda: refused("CRED_ID", lambda: nym_verify(lst, [creds[1], voeq_key])))
+    c.check("tampered: a listed credential not given -> MISSING",
+            lambda: refused("MISSING", lambda: nym_verify(lst, creds[:1])))
+    text = _doc(read_file(os.path.join(cdir, server_contract)))
+    c.check("tampered: the notary contract's port changed -> CONTRACT_SIG",
+            lambda: refused("CONTRACT_SIG", lambda: contract_verify(text.replace(b'port="7085"', b'port="7086"'))))
+
+    def resigned_by_client():
+        n = state.get(("client_data/credentials", dyeb))
+        if n is None:
+            return False, "client Nym not loaded"
+        s = n["key_creds"][0]["private"]["S"]
+        p = parse_signed(text)
+        forged = create_signed(p["content"], "CONTRACT", s, p["signatures"][0][0])
+        return refused("CONTRACT_SIG", lambda: contract_verify(forged))
+    c.check("tampered: the notary contract signed by the client's S key -> CONTRACT_SIG", resigned_by_client)
+
+
 def cmd_selftest(a):
     c = Checker()
     fx = a.fixtures
@@ -1445,9 +1524,428 @@ def cmd_selftest(a):
             return bool(signers), "signed by %s" % ",".join(s[:6] for s in signers)
         c.check("2011 contract %s... ID (untrimmed) + signature" % name[:8], c11)
 
+    _credential_checks(c, d13, d11)
     _fresh_roundtrips(c)
     print("%d passed, %d failed" % (c.passed, c.failed))
     return 1 if c.failed else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Credentials, Nyms, contracts, wallets (credentials.md: the files, the rules, the order of the
+# checks). Written from the repository's docs/credentials.md only.
+# ----------------------------------------------------------------------------------------------
+class RuleFailed(PeerError):
+    """A verification rule of credentials.md failed; `rule` is its name."""
+
+    def __init__(self, rule: str, detail: str):
+        super().__init__("%s: %s" % (rule, detail))
+        self.rule = rule
+
+
+_ATTR_RE = re.compile(r'([A-Za-z_][\w.:-]*)\s*=\s*"([^"]*)"')
+_B62 = re.compile(r"^[0-9A-Za-z]{1,64}$")
+
+
+def _children(xml: str, tag: str):
+    """[(attrs, inner)] of every <tag ...>inner</tag> and <tag .../> in xml, in order."""
+    out = []
+    for m in re.finditer(r"<%s(\s[^<>]*?)?(/>|>(.*?)</%s\s*>)" % (tag, tag), xml, re.S):
+        out.append((dict(_ATTR_RE.findall(m.group(1) or "")), m.group(3) or ""))
+    return out
+
+
+def _one(xml: str, tag: str):
+    found = _children(xml, tag)
+    if len(found) != 1:
+        raise PeerError("expected one <%s>, found %d" % (tag, len(found)))
+    return found[0]
+
+
+def _opt(xml: str, tag: str):
+    found = _children(xml, tag)
+    if len(found) > 1:
+        raise PeerError("more than one <%s>" % tag)
+    return found[0] if found else None
+
+
+def _root(xml: str):
+    """(name, attrs) of the first element after the prolog and comments."""
+    s = re.sub(r"<\?.*?\?>|<!--.*?-->", "", xml, flags=re.S)
+    m = re.search(r"<([A-Za-z_][\w.:-]*)([^<>]*)>", s)
+    if not m:
+        raise PeerError("no root element")
+    return m.group(1), dict(_ATTR_RE.findall(m.group(2)))
+
+
+def _s(b64: str) -> str:
+    return dearmor_string(b64).decode("latin-1")
+
+
+def _doc(raw: bytes) -> bytes:
+    """A file that is OT string armor (bookended) or already the plain text."""
+    if raw.lstrip().startswith((b"-----BEGIN OT ARMORED", b"- -----BEGIN OT ARMORED")):
+        return dearmor_string(read_armor(raw.decode("latin-1")))
+    return raw
+
+
+def _escape(text: str) -> str:
+    return "".join("- " + l if l.startswith("-") else l for l in text.splitlines(True))
+
+
+def _spki(pub) -> bytes:
+    return pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _pubkey(text: str):
+    k = parse_ot_public_key(text)
+    if not isinstance(k, rsa.RSAPublicKey):
+        raise PeerError("credential key is not RSA")
+    return k
+
+
+def _signed_by(text: bytes, pub) -> bool:
+    try:
+        verify_signed(text, pub)
+        return True
+    except BadSignature:
+        return False
+
+
+def _cred_parts(text: bytes) -> dict:
+    """The elements of one signed credential text (credentials.md, The files)."""
+    p = parse_signed(text)
+    kinds = {"MASTER KEY CREDENTIAL": ("master", "masterCredential"), "KEY CREDENTIAL": ("key", "keyCredential")}
+    if p["type"] not in kinds:
+        raise PeerError("not a credential: SIGNED %s" % p["type"])
+    kind, root_name = kinds[p["type"]]
+    xml = p["content"].decode("latin-1")
+    name, attrs = _root(xml)
+    if name != root_name:
+        raise PeerError("root <%s> in a %s credential" % (name, kind))
+    # Only the root's own children matter: strip the root tags.
+    body = xml[xml.index(">", xml.index("<" + root_name)) + 1:]
+
+    def info(elem, tag):
+        found = _opt(body, elem)
+        if found is None:
+            return None
+        items = _children(found[1], tag)
+        out = {a.get("key"): _s(inner) for a, inner in items}
+        if len(items) != 3 or sorted(out) != ["A", "E", "S"]:
+            raise PeerError("<%s> must hold A, E and S" % elem)
+        return out
+
+    def opt_text(tag):
+        found = _opt(body, tag)
+        return None if found is None else _s(found[1])
+
+    for a in ("nymID",) + (("masterCredentialID",) if kind == "key" else ()):
+        if not _B62.match(attrs.get(a, "")):
+            raise PeerError("bad or missing %s" % a)
+    parts = {
+        "kind": kind, "text": text, "nym_id": attrs["nymID"], "master_id": attrs.get("masterCredentialID"),
+        "source": _s(_one(body, "nymIDSource")[1]),
+        "public_info": None, "private_info": None,
+        "master_public": None, "master_signed": None, "public_credential": None,
+    }
+    # <masterSigned> is armored, so its nested elements never show here.
+    parts["public_info"] = info("publicContents", "publicInfo")
+    parts["private_info"] = info("privateContents", "privateInfo")
+    for tag, key in (("masterPublic", "master_public"), ("masterSigned", "master_signed"),
+                     ("publicCredential", "public_credential")):
+        parts[key] = opt_text(tag)
+    if (parts["public_credential"] is None) != (parts["private_info"] is None):
+        raise PeerError("a private file has both <publicCredential> and <privateContents>")
+    return parts
+
+
+def cred_read(raw: bytes) -> dict:
+    """A credential file (armored or plain, public or private) and its ID (CRED_ID: the ID of its
+    public text, for a private file its <publicCredential>)."""
+    text = _doc(raw)
+    outer = _cred_parts(text)
+    if outer["public_credential"] is not None:
+        pub_text = outer["public_credential"].encode("latin-1")
+        pub = _cred_parts(pub_text)
+        if pub["public_credential"] is not None:
+            raise PeerError("<publicCredential> is itself private")
+    else:
+        pub_text, pub = text, outer
+    return {"id": samy_id(pub_text), "outer": outer, "pub": pub, "pub_text": pub_text}
+
+
+def list_read(raw: bytes) -> dict:
+    """A credential list, checked (credentials.md order, step 1: NYMID, LIST_STRUCT)."""
+    xml = _doc(raw).decode("latin-1")
+    name, attrs = _root(xml)
+    if name != "OTuser" or not _B62.match(attrs.get("nymID", "")):
+        raise PeerError("not a credential list")
+    nym, source = attrs["nymID"], _s(_one(xml, "nymIDSource")[1])
+    if samy_id(source.encode("latin-1")) != nym:
+        raise RuleFailed("NYMID", "the list's nymIDSource does not hash to its nymID")
+    masters = _children(xml, "masterCredential")
+    if len(masters) != 1:
+        raise RuleFailed("LIST_STRUCT", "%d master credentials" % len(masters))
+    master = masters[0][0].get("ID", "")
+    keys = []
+    for a, _ in _children(xml, "keyCredential"):
+        if a.get("masterID") != master:
+            raise RuleFailed("LIST_STRUCT", "a key credential under another master")
+        if a.get("ID") == master or a.get("ID") in keys:
+            raise RuleFailed("LIST_STRUCT", "an ID listed twice")
+        keys.append(a.get("ID", ""))
+    if not keys:
+        raise RuleFailed("LIST_STRUCT", "no key credential")
+    for i in [master] + keys:
+        if not _B62.match(i):
+            raise PeerError("bad credential ID in the list")
+    return {"nym_id": nym, "source": source, "master": master, "keys": keys}
+
+
+def _cred_verify(c: dict, name: str, lst: dict, master, master_key=None) -> dict:
+    """credentials.md order, step 3, for one credential; returns its public keys (and private
+    ones when master_key unlocks them)."""
+    p, o = c["pub"], c["outer"]
+    if c["id"] != name:
+        raise RuleFailed("CRED_ID", "the credential named %s is %s" % (name[:8], c["id"][:8]))
+    want = "key" if master else "master"
+    if p["kind"] != want:
+        raise RuleFailed("LIST_STRUCT", "listed as %s, is %s" % (want, p["kind"]))
+    if samy_id(p["source"].encode("latin-1")) != p["nym_id"]:
+        raise RuleFailed("NYMID", "nymID is not the ID of its source")
+    if p["nym_id"] != lst["nym_id"] or p["source"] != lst["source"]:
+        raise RuleFailed("CONSISTENCY", "another Nym's credential")
+    inner = None
+    if not master:
+        if p["public_info"] is None:
+            raise PeerError("master without public keys")
+        keys = {k: _pubkey(v) for k, v in p["public_info"].items()}
+        if _escape(p["public_info"]["S"]) != p["source"]:
+            raise RuleFailed("SOURCE", "the source is not the master's S key")
+        if not _signed_by(p["text"], keys["S"]):
+            raise RuleFailed("MASTER_SELFSIG", "not signed by its own S key")
+    else:
+        if p["master_id"] != master["id"]:
+            raise RuleFailed("CONSISTENCY", "another master credential ID")
+        if p["master_signed"] is None:
+            raise RuleFailed("MASTER_SIG_MISSING", "no <masterSigned>")
+        inner = _cred_parts(p["master_signed"].encode("latin-1"))
+        if inner["kind"] != "key" or inner["public_credential"] is not None:
+            raise PeerError("<masterSigned> is not a public key credential")
+        if (inner["nym_id"], inner["source"], inner["master_id"]) != (p["nym_id"], p["source"], p["master_id"]):
+            raise RuleFailed("CONSISTENCY", "<masterSigned> states another Nym or master")
+        mp = inner["master_public"]
+        if (mp is None or mp.encode("latin-1") != master["pub_text"] or samy_id(mp.encode("latin-1")) != p["master_id"]
+                or (p["master_public"] is not None and p["master_public"] != mp)):
+            raise RuleFailed("MASTER_LINK", "<masterPublic> is not the master's public text")
+        if not _signed_by(inner["text"], master["keys"]["S"]):
+            raise RuleFailed("MASTER_SIG", "<masterSigned> not signed by the master's S key")
+        if inner["public_info"] is None:
+            raise PeerError("<masterSigned> without public keys")
+        keys = {k: _pubkey(v) for k, v in inner["public_info"].items()}
+        if p["public_info"] is not None and p["public_info"] != inner["public_info"]:
+            raise RuleFailed("CONSISTENCY", "outer keys differ from the master-signed ones")
+        if not _signed_by(p["text"], keys["S"]):
+            raise RuleFailed("KEY_SELFSIG", "not signed by its own S key")
+    private = None
+    if o is not p:
+        signed_info = inner["public_info"] if inner else p["public_info"]
+        same = (o["kind"] == p["kind"] and o["nym_id"] == p["nym_id"] and o["master_id"] == p["master_id"]
+                and o["source"] == p["source"] and o["public_info"] == signed_info
+                and o["master_signed"] == p["master_signed"]
+                and (inner is None or o["master_public"] == inner["master_public"]))
+        if not same or not _signed_by(o["text"], keys["S"]):
+            raise RuleFailed("PRIVATE_OUTER", "the private file does not repeat its public part or is not self-signed")
+        if master_key is not None:
+            private = {}
+            for k in "AES":
+                try:
+                    priv = load_private(o["private_info"][k].encode("latin-1"), master_key)
+                except (ValueError, TypeError) as exc:
+                    raise PeerError("private key %s does not unlock: %s" % (k, exc))
+                if _spki(priv.public_key()) != _spki(keys[k]):
+                    raise RuleFailed("PRIVATE_KEYS", "private key %s is not the half of public key %s" % (k, k))
+                private[k] = priv
+    return {"id": c["id"], "pub_text": c["pub_text"], "keys": keys, "private": private}
+
+
+def nym_verify(list_raw: bytes, creds: list, master_key=None, named=None) -> dict:
+    """credentials.md order, steps 1-3. `creds`: credential file contents in any order; with
+    `named` (a folder), [(file name, content)] in list order instead."""
+    lst = list_read(list_raw)
+    listed = [lst["master"]] + lst["keys"]
+    if named is None:
+        read = [cred_read(r) for r in creds]
+        ids = [r["id"] for r in read]
+        for r in read:
+            if r["id"] not in listed:
+                raise RuleFailed("CRED_ID", "credential %s is not listed" % r["id"][:8])
+        if len(set(ids)) != len(ids):
+            raise PeerError("a credential given twice")
+        by_id = {r["id"]: r for r in read}
+        for i in listed:
+            if i not in by_id:
+                raise RuleFailed("MISSING", "credential %s not given" % i[:8])
+        named = [(i, by_id[i]) for i in listed]
+    master = _cred_verify(named[0][1], named[0][0], lst, None, master_key)
+    key_creds = [_cred_verify(c, n, lst, master, master_key) for n, c in named[1:]]
+    return {"nym_id": lst["nym_id"], "master": master, "key_creds": key_creds}
+
+
+def nym_verify_dir(folder: str, nym: str, master_key=None) -> dict:
+    if not _B62.match(nym):
+        raise PeerError("bad NymID")
+    list_raw = read_file(os.path.join(folder, nym + ".cred"))
+    lst = list_read(list_raw)
+    if lst["nym_id"] != nym:
+        raise RuleFailed("CONSISTENCY", "the folder's list is another Nym's")
+    named = []
+    for i in [lst["master"]] + lst["keys"]:
+        path = os.path.join(folder, nym, i)
+        if not os.path.exists(path):
+            raise RuleFailed("MISSING", "no file %s" % i[:8])
+        named.append((i, cred_read(read_file(path))))
+    return nym_verify(list_raw, [], master_key, named)
+
+
+def _map_entries(b64: str) -> list:
+    """<credentials>: data armor of a protobuf map, repeated field 1 = {1: ID, 2: text}."""
+    raw = dearmor_data(b64)
+    out, i = [], 0
+    while i < len(raw):
+        key, i = _varint(raw, i)
+        if key != 0x0A:
+            raise PeerError("<credentials> is not a map")
+        n, i = _varint(raw, i)
+        entry, i = raw[i:i + n], i + n
+        fields, j = {}, 0
+        while j < len(entry):
+            k, j = _varint(entry, j)
+            if k & 7 != 2:
+                raise PeerError("unexpected map field")
+            m, j = _varint(entry, j)
+            fields[k >> 3] = entry[j:j + m]
+            j += m
+        if 1 not in fields or 2 not in fields:
+            raise PeerError("map entry without ID or text")
+        out.append((fields[1].decode("latin-1"), fields[2]))
+        if len(out) > 64:
+            raise PeerError("too many credentials")
+    return out
+
+
+def contract_verify(raw: bytes) -> dict:
+    """credentials.md, Contracts and order step 4."""
+    armored = raw.lstrip().startswith(b"-----BEGIN OT ARMORED")
+    text = _doc(raw)
+    p = parse_signed(text)
+    if p["type"] != "CONTRACT":
+        raise PeerError("not a SIGNED CONTRACT")
+    xml = p["content"].decode("latin-1")
+    signers = _children(xml, "signer")
+    trimmed = samy_id(text.strip(b" \t\f\v\n\r"))
+    if signers:
+        if len(signers) != 1 or signers[0][0].get("hasCredentials") != "true":
+            raise PeerError("one credential signer expected")
+        attrs, body = signers[0]
+        nym, source = attrs.get("nymID", ""), _s(_one(body, "nymIDSource")[1])
+        if samy_id(source.encode("latin-1")) != nym:
+            raise RuleFailed("NYMID", "the signer's source does not hash to its nymID")
+        list_text = dearmor_string(_one(body, "credentialList")[1])
+        lst = list_read(list_text)
+        if lst["nym_id"] != nym or lst["source"] != source:
+            raise RuleFailed("CONSISTENCY", "signer and list differ")
+        values = []
+        for cid, value in _map_entries(_one(body, "credentials")[1]):
+            c = cred_read(value)
+            if c["id"] != cid:
+                raise RuleFailed("CRED_ID", "map key %s holds %s" % (cid[:8], c["id"][:8]))
+            values.append(value)
+        n = nym_verify(list_text, values)
+        if not any(_signed_by(text, k["keys"]["S"]) for k in n["key_creds"]):
+            raise RuleFailed("CONTRACT_SIG", "not signed by a key credential's S key")
+        era, cid, signer, keys = 2013, trimmed, nym, n["key_creds"][0]["keys"]
+    else:
+        found = [(a, inner) for a, inner in _children(xml, "key") if a.get("name") == "contract"]
+        if len(found) != 1:
+            raise PeerError("no signer: neither <signer> nor one <key name=\"contract\">")
+        block = "".join(l[2:] if l.startswith("- -") else l for l in found[0][1].splitlines(True))
+        # A certificate, or an OT public-key block (data armor of an SPKI PEM inside
+        # PUBLIC KEY bookends).
+        key = parse_ot_public_key(block) if "BEGIN PUBLIC KEY" in block else load_public(block.encode("latin-1"))
+        if not _signed_by(text, key):
+            raise RuleFailed("CONTRACT_SIG", "not signed by its contract key")
+        era, cid, signer = 2011, trimmed if armored else samy_id(raw), nym_id(key)
+        keys = {"A": key, "E": key, "S": key}
+    endpoint = None
+    ns = _opt(xml, "notaryServer")
+    if ns is not None:
+        host, port = ns[0].get("hostname", ""), ns[0].get("port", "")
+        if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$", host):
+            raise RuleFailed("NOTARY", "bad hostname")
+        if not re.match(r"^[0-9]{1,5}$", port) or not 0 < int(port) < 65536:
+            raise RuleFailed("NOTARY", "bad port")
+        endpoint = "tcp://%s:%s" % (host, port)
+    return {"era": era, "id": cid, "signer": signer, "keys": keys, "endpoint": endpoint}
+
+
+def _verdict(fn) -> int:
+    """Runs a verification and prints its verdict as JSON: 0 verified, 1 a rule failed,
+    2 unreadable input."""
+    import json
+    try:
+        out = fn()
+    except RuleFailed as exc:
+        print(json.dumps({"ok": False, "rule": exc.rule, "detail": str(exc)}))
+        return 1
+    except (PeerError, ValueError, KeyError, IndexError, UnicodeError) as exc:
+        print(json.dumps({"ok": False, "rule": None, "detail": "%s: %s" % (type(exc).__name__, exc)}))
+        return 2
+    print(json.dumps(dict(out, ok=True), sort_keys=True))
+    return 0
+
+
+def _key_ids(keys: dict) -> dict:
+    return {k: nym_id(v) for k, v in keys.items()}
+
+
+def cmd_nym(a):
+    mk = master_key_from_wallet(a.wallet, a.wallet_password.encode()) if a.wallet else None
+
+    def run():
+        if a.dir:
+            n = nym_verify_dir(a.dir, a.nym_id, mk)
+        else:
+            n = nym_verify(read_file(a.list), [read_file(f) for f in a.cred], mk)
+        first = n["key_creds"][0]
+        return {"nym_id": n["nym_id"], "master": n["master"]["id"], "keys": _key_ids(first["keys"]),
+                "private": first["private"] is not None}
+    return _verdict(run)
+
+
+def cmd_batch(a):
+    """Runs every command line of a JSON manifest (a list of argument lists, e.g. ["nym", "--dir",
+    ...]) in this one process; prints a JSON list of their verdicts (credential commands)."""
+    import contextlib
+    import io
+    import json
+    verdicts = []
+    for argv in json.loads(read_file(a.manifest)):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(argv)
+        out = buf.getvalue().strip()
+        verdicts.append(json.loads(out) if out else {"ok": False, "rule": None, "detail": "exit %s" % code})
+    print(json.dumps(verdicts))
+    return 0
+
+
+def cmd_contract(a):
+    def run():
+        c = contract_verify(read_file(a.inp))
+        return {"era": c["era"], "id": c["id"], "signer": c["signer"], "endpoint": c["endpoint"],
+                "keys": _key_ids(c["keys"])}
+    return _verdict(run)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1526,6 +2024,17 @@ def main(argv=None):
     p.add_argument("--alg", choices=["rsa", "ed25519", "x25519"], default="rsa")
     p.add_argument("--out", required=True)
     p.add_argument("--pub-out", default=None)
+    p = sub.add_parser("nym", help="load and verify a 2013 Nym (credentials.md); prints a JSON verdict")
+    p.add_argument("--list", help="the <NymID>.cred credential list")
+    p.add_argument("--cred", action="append", default=[], help="a credential file (any order)")
+    p.add_argument("--dir", help="a credentials folder (<dir>/<NymID>.cred, <dir>/<NymID>/<ID>)")
+    p.add_argument("--nym-id", help="with --dir: the Nym to load")
+    p.add_argument("--wallet", help="wallet.xml / notaryServer.xml whose master key unlocks private keys")
+    p.add_argument("--wallet-password", default="test")
+    p = sub.add_parser("contract", help="load and verify a signed contract (credentials.md); JSON verdict")
+    p.add_argument("--in", dest="inp", required=True)
+    p = sub.add_parser("batch", help="run the command lines of a JSON manifest; print their JSON verdicts")
+    p.add_argument("--manifest", required=True)
     p = sub.add_parser("selftest")
     p.add_argument("--fixtures", default=DEFAULT_FIXTURES,
                    help="legacy fixtures folder (default: the repository's tests/data/fixtures)")
@@ -1534,7 +2043,8 @@ def main(argv=None):
     handlers = {"notary": cmd_notary, "client": cmd_client, "client-v2": cmd_client_v2, "seal": cmd_seal, "open": cmd_open,
                 "sign": cmd_sign, "verify": cmd_verify, "nymid": cmd_nymid, "samy": cmd_samy,
                 "genkey": cmd_genkey, "selftest": cmd_selftest,
-                "sha256d": cmd_sha256d, "selftest-v3": cmd_selftest_v3}
+                "sha256d": cmd_sha256d, "selftest-v3": cmd_selftest_v3,
+                "nym": cmd_nym, "contract": cmd_contract, "batch": cmd_batch}
     try:
         return handlers[a.cmd](a)
     except PeerError as exc:

@@ -1,7 +1,7 @@
 // The C++ wrappers (include/ot_transport.hpp), throwing and ot::nothrow flavours: round trips,
 // every wrapper's error path carrying code + text, move-only ownership, a legacy fixture chain,
 // a client <-> notary exchange on two threads over tcp loopback, transport v2 (pipelining,
-// pushes) and a broker with a worker notary.
+// pushes), a broker with a worker notary, and a session from the legacy credential files.
 #include <ot_transport.hpp>
 
 #include <atomic>
@@ -403,6 +403,60 @@ static void test_suite_v3() {
   CHECK(!ot::nothrow::notary_add_identity(n, ed, x, std::string_view("a\0b", 3)).ok());
 }
 
+// From the files a legacy client already has: wallets, Nyms, contracts; a session to the notary
+// of the 2013 contract, served by a notary configured from the server's own credential files.
+static void test_credentials() {
+  const std::string d13 = std::string(OT_TEST_DATA) + "/fixtures/legacy-0.89-2013/";
+  const std::string dyeb = "DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n", voeq = "voeqDVAJwDwROywFtg5mEyYpcu2dcPJRLFHYh7tyhqk";
+  const ot::bytes ck = ot::wallet_master_key(read_file("fixtures/legacy-0.89-2013/client_data/wallet.xml"), "test");
+  const ot::bytes nk = ot::wallet_master_key(read_file("fixtures/legacy-0.89-2013/server_data/notaryServer.xml"), "test");
+  CHECK(ck.size() == 16 && nk.size() == 16 && ck != nk);
+  expect_error(OT_ERR_BAD_PASSPHRASE, [] { ot::wallet_master_key(read_file("fixtures/legacy-0.89-2013/client_data/wallet.xml"), "x"); });
+  const ot::nym me = ot::nym::load_dir(d13 + "client_data/credentials", dyeb, ot::bytes_view(ck));
+  const ot::nym server = ot::nym::load_dir(d13 + "server_data/credentials", voeq, ot::bytes_view(nk));
+  const ot::nym client_public = ot::nym::load_dir(d13 + "server_data/pubcred", dyeb);
+  CHECK(me.is_private() && server.is_private() && !client_public.is_private());
+  CHECK(me.nym_id() == dyeb && server.nym_id() == voeq);
+  CHECK(me.key(ot::key_role::auth).is_private() && !client_public.key(ot::key_role::auth).is_private());
+  CHECK(me.key(ot::key_role::encryption).nym_id() == client_public.key(ot::key_role::encryption).nym_id());
+  const std::string list = read_file("fixtures/legacy-0.89-2013/server_data/pubcred/" + dyeb + ".cred");
+  const std::string master = read_file("fixtures/legacy-0.89-2013/server_data/pubcred/" + dyeb + "/T5AMLPykOlzsCyuSq0sbm4oKp1o5Wifua0tHlkbAG0D");
+  const std::string keycred = read_file("fixtures/legacy-0.89-2013/server_data/pubcred/" + dyeb + "/9jqBx8QXU42Vx5mFIRC0aUy1YhVECsPz2Wq9WYW1qKZ");
+  CHECK(ot::nym::load(list, {keycred, master}).nym_id() == dyeb);
+  expect_error(OT_ERR_BAD_SIGNATURE, [&] { ot::nym::load(list, {master}); }, "MISSING:");
+  const ot::contract c = ot::contract::load(read_file("fixtures/legacy-0.89-2013/client_data/contracts/r1fUoHwJOWCuK3WBAAySjmKYqsG6G2TYIxdqY6YNuuG"));
+  CHECK(c.id() == "r1fUoHwJOWCuK3WBAAySjmKYqsG6G2TYIxdqY6YNuuG" && c.signer_id() == voeq);
+  CHECK(c.endpoint() == "tcp://localhost:7085");
+  CHECK(c.key(ot::key_role::signing).nym_id() == server.key(ot::key_role::signing).nym_id());
+  const ot::contract asset = ot::contract::load(read_file("fixtures/legacy-0.89-2013/client_data/contracts/7f8nlUn795x8931JParRnmKAyw8cegRyBMcFg9FccaF"));
+  expect_error(OT_ERR_STATE, [&] { (void)asset.endpoint(); });
+  const std::string forged = ot::sign("CONTRACT", ot::signed_content(ot::armor_decode(read_file("fixtures/legacy-0.89-2013/client_data/contracts/r1fUoHwJOWCuK3WBAAySjmKYqsG6G2TYIxdqY6YNuuG"), ot::armor_kind::string)), server.key(ot::key_role::auth));
+  expect_error(OT_ERR_BAD_SIGNATURE, [&] { ot::contract::load(forged); }, "CONTRACT_SIG:");
+  // End to end.
+  ot::notary n = ot::notary::bind("tcp://127.0.0.1:*", server);
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { ot::notary::bind("tcp://127.0.0.1:*", client_public); });
+  std::thread serving([&] {
+    try {
+      ot::request req = n.receive(20000);
+      const ot::key a = client_public.key(ot::key_role::auth), e = client_public.key(ot::key_role::encryption);
+      ot::bytes got = req.verify(a);
+      got.insert(got.begin(), '@');
+      n.reply(req, got, &e);
+    } catch (const ot::error &e) {
+      std::fprintf(stderr, "notary: %s\n", e.what());
+    }
+  });
+  ot::session_options o = ot::session_options::make();
+  o.set("latency_delay_after", 0).set("request_timeout_ms", 20000);
+  ot::session s = ot::session::from_contract(c, n.endpoint(), &o);
+  s.set_identity(me);
+  CHECK(str(s.request("<legacy/>\n")) == "@<legacy/>\n");
+  serving.join();
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { s.set_identity(client_public); });
+  CHECK(ot::nothrow::session_new_from_contract(asset).code() == OT_ERR_STATE);
+  CHECK(ot::nothrow::nym_load_dir(d13, std::string_view("a\0b", 3)).code() == OT_ERR_INVALID_ARGUMENT);
+}
+
 int main() {
   const ot::key alice = ot::key::generate(1024), bob = ot::key::generate(1024);
   CHECK(ot::version() == ot_version() && std::get<0>(ot::zmq_version()) >= 4);
@@ -416,6 +470,7 @@ int main() {
   test_v2_pipelining_and_push();
   test_broker();
   test_suite_v3();
+  test_credentials();
   std::printf("test_cxx_api: %d checks, %d passed, %d failed\n", checks, checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -92,6 +92,22 @@ int main() {
   ot::result<ot_session_stats> ss = nt::session_get_stats(*v2);
   ot::result<ot_broker_stats> bs = nt::broker_get_stats(*b);
   CHECK(ss && ss->replies == 2 && bs && bs->workers == 1 && bs->requests >= 2);
+  // From the legacy files, without exceptions: a contract's notary, a Nym identity, one request.
+  {
+    const std::string d13 = std::string(OT_TEST_DATA) + "/fixtures/legacy-0.89-2013/";
+    ot::result<ot::nym> srv = nt::nym_load_dir(d13 + "server_data/credentials", "voeqDVAJwDwROywFtg5mEyYpcu2dcPJRLFHYh7tyhqk");
+    ot::result<ot::nym> client = nt::nym_load_dir(d13 + "server_data/pubcred", "DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n");
+    CHECK(srv && client && !srv->is_private());
+    // Public Nyms cannot serve or identify; a wrong passphrase says so.
+    CHECK(nt::notary_new_from_nym("tcp://127.0.0.1:*", *srv).code() == OT_ERR_INVALID_ARGUMENT);
+    CHECK(nt::nym_load_dir(d13 + "server_data/credentials", "voeqDVAJwDwROywFtg5mEyYpcu2dcPJRLFHYh7tyhqk", ot::bytes_view("test")).code() == OT_ERR_BAD_PASSPHRASE);
+    CHECK(nt::wallet_master_key("<wallet/>", "test").code() == OT_ERR_UNSUPPORTED);
+    ot::result<ot::key> e = nt::nym_key(*client, ot::key_role::encryption);
+    ot::result<std::string> id = nt::nym_id(*client);
+    CHECK(e && !e->is_private() && id && *id == "DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n");
+    CHECK(nt::nym_load("junk", {}).code() == OT_ERR_MALFORMED);
+    CHECK(nt::contract_load("junk").code() == OT_ERR_MALFORMED);
+  }
   std::printf("test_cxx_nothrow: %d checks, %d passed, %d failed\n", checks, checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

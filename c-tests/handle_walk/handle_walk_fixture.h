@@ -18,6 +18,8 @@ static ot_session *live_ot_session;
 static ot_notary *live_ot_notary;
 static ot_request *live_ot_request;
 static ot_broker *live_ot_broker;
+static ot_nym *live_ot_nym;
+static ot_contract *live_ot_contract;
 static long calls;
 
 static void walk_result(const char *what, const char *fn, const char *param, ot_result rc, void **outs) {

@@ -7,6 +7,11 @@ static char notary_ep[128], notary_id[128];
 static uint8_t *env_bytes;
 static char walk_id[64]; /* what make("ot_buffer") holds */
 static size_t env_len;
+/* The 2013 sample data: the notary's contract and the client Nym's public credential files. */
+#define Y13 OT_TEST_DATA "/fixtures/legacy-0.89-2013"
+#define DYEB "DYEB6U7dcpbwdGrftPnslNKz76BDuBTFAjiAgKaiY2n"
+static char *contract_text;
+static size_t contract_len;
 
 /* A client in a child process sends requests on demand (the parent's registry sees none of its
  * handles, so the parent creates request handles in a known order). It is forked once, before
@@ -77,6 +82,10 @@ static void *make(const char *type) {
   else if (!strcmp(type, "ot_request")) h = serve_one();
   else if (!strcmp(type, "ot_broker"))
     CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, (ot_broker **)&h));
+  else if (!strcmp(type, "ot_nym"))
+    CHECK_OK(ot_nym_load_dir(Y13 "/server_data/pubcred", DYEB, NULL, 0, (ot_nym **)&h));
+  else if (!strcmp(type, "ot_contract"))
+    CHECK_OK(ot_contract_load((const uint8_t *)contract_text, contract_len, (ot_contract **)&h));
   else { fprintf(stderr, "no maker for %s: add one to handle_walk_main.h\n", type); ot_test_failures++; }
   return h;
 }
@@ -90,6 +99,8 @@ static void release(const char *type, void *h) {
   else if (!strcmp(type, "ot_notary")) ot_notary_free(h);
   else if (!strcmp(type, "ot_request")) ot_request_free(h);
   else if (!strcmp(type, "ot_broker")) ot_broker_free(h);
+  else if (!strcmp(type, "ot_nym")) ot_nym_free(h);
+  else if (!strcmp(type, "ot_contract")) ot_contract_free(h);
 }
 
 /* The object still answers as the one it was made as. */
@@ -118,6 +129,18 @@ static int intact(const char *type, void *h) {
     ot_broker_stats st;
     return ot_broker_get_stats(h, &st) == OT_OK;
   }
+  if (!strcmp(type, "ot_nym")) {
+    ot_buffer *b = NULL;
+    int ok = ot_nym_id(h, &b) == OT_OK && !strcmp(BUF_STR(b), DYEB) && !ot_nym_is_private(h);
+    ot_buffer_free(b);
+    return ok;
+  }
+  if (!strcmp(type, "ot_contract")) {
+    ot_buffer *b = NULL;
+    int ok = ot_contract_endpoint(h, &b) == OT_OK && !strcmp(BUF_STR(b), "tcp://localhost:7085");
+    ot_buffer_free(b);
+    return ok;
+  }
   return 0;
 }
 
@@ -130,6 +153,8 @@ static void *live_of(const char *type) {
   if (!strcmp(type, "ot_notary")) return live_ot_notary;
   if (!strcmp(type, "ot_request")) return live_ot_request;
   if (!strcmp(type, "ot_broker")) return live_ot_broker;
+  if (!strcmp(type, "ot_nym")) return live_ot_nym;
+  if (!strcmp(type, "ot_contract")) return live_ot_contract;
   return NULL;
 }
 
@@ -139,6 +164,8 @@ static int objects_for(const char *type) {
   /* Sockets are operating-system resources: a few are enough, the slots are shared by all. */
   if (!strcmp(type, "ot_session") || !strcmp(type, "ot_notary") || !strcmp(type, "ot_broker")) return 4;
   if (!strcmp(type, "ot_request")) return 3;
+  /* Verifying credentials costs RSA signature checks: a few objects, slots shared as above. */
+  if (!strcmp(type, "ot_nym") || !strcmp(type, "ot_contract")) return 4;
   return n;
 }
 
@@ -163,6 +190,10 @@ int main(void) {
     memcpy(env_bytes, ot_buffer_data(b), env_len);
     ot_buffer_free(b);
   }
+  contract_text = ot_test_read("fixtures/legacy-0.89-2013/client_data/contracts/r1fUoHwJOWCuK3WBAAySjmKYqsG6G2TYIxdqY6YNuuG",
+                               &contract_len);
+  live_ot_nym = make("ot_nym");
+  live_ot_contract = make("ot_contract");
   CHECK_OK(ot_session_options_new(&live_ot_session_options));
   CHECK_OK(ot_session_new("tcp://127.0.0.1:1", NULL, &live_ot_session));
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", live_ot_key, live_ot_key, "walk", NULL, &live_ot_notary));
@@ -258,5 +289,6 @@ int main(void) {
   ot_key_free(client_auth);
   ot_key_free(client_enc);
   free(env_bytes);
+  free(contract_text);
   return ot_test_finish("test_handle_walk");
 }

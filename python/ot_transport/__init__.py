@@ -9,7 +9,8 @@ Bytes in and out: data arguments accept ``bytes``/``bytearray``/``memoryview`` (
 encoded as UTF-8); data results are ``bytes``; identifiers (NymIDs, IDs, endpoints, Z85 keys) are
 ``str``. Every failing call raises a subclass of ``OtError`` named after its ``ot_result`` code,
 carrying ``code`` and the library's ``ot_last_error()`` text (``detail``). Objects that own a
-library handle (``Key``, ``Envelope``, ``SessionOptions``, ``Session``, ``Notary``, ``Request``)
+library handle (``Key``, ``Envelope``, ``SessionOptions``, ``Session``, ``Notary``, ``Request``,
+``Nym``, ``Contract``)
 free it on ``close()``, at the end of a ``with`` block, or when garbage-collected.
 """
 
@@ -32,10 +33,12 @@ from ._errors import (
 )
 from ._api import *  # noqa: F401,F403
 from ._api import __all__ as _api_all
+from ._credentials import *  # noqa: F401,F403
+from ._credentials import __all__ as _credentials_all
 
 __version__ = "0.1.0"
 
-__all__ = list(_api_all) + [
+__all__ = list(_api_all) + list(_credentials_all) + [
     "ERRORS",
     "BadPassphraseError",
     "BadSignatureError",

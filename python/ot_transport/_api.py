@@ -7,6 +7,7 @@ import enum
 import threading
 import time
 from typing import (
+    TYPE_CHECKING,
     Callable,
     Dict,
     Iterable,
@@ -29,6 +30,9 @@ from ._errors import (
     TimeoutError,
     error_for,
 )
+
+if TYPE_CHECKING:
+    from ._credentials import Contract, Nym
 
 _lib = _ffi.load()
 
@@ -660,6 +664,38 @@ class Session(_Handle):
     def set_identity(self, auth_private: Key, encryption_private: Key) -> None:
         _check(_lib.ot_session_set_identity(self.handle, auth_private.handle, encryption_private.handle))
 
+    @classmethod
+    def from_contract(
+        cls,
+        contract: "Contract",
+        endpoint: Optional[str] = None,
+        options: Optional[SessionOptions] = None,
+        *,
+        identity: "Optional[Nym]" = None,
+    ) -> "Session":
+        """A session to the notary of a verified ``Contract``: connects to ``endpoint`` (None:
+        the contract's own ``<notaryServer>`` endpoint) and sets the notary (NymID, A and E keys)
+        from it; ``identity``, a ``Nym`` loaded with its private keys, may be given here or set
+        with ``set_identity_nym``."""
+        self = cls.__new__(cls)
+        _Handle.__init__(
+            self,
+            _call_handle(
+                _lib.ot_session_new_from_contract,
+                contract.handle,
+                _s(endpoint, "endpoint"),
+                _options_handle(options),
+            ),
+        )
+        if identity is not None:
+            self.set_identity_nym(identity)
+        return self
+
+    def set_identity_nym(self, nym: "Nym") -> None:
+        """The client's keys from a ``Nym`` loaded with its private keys (A signs requests, E
+        opens replies)."""
+        _check(_lib.ot_session_set_identity_nym(self.handle, nym.handle))
+
     def set_notary(self, nym_id: str, encryption_public: Key, auth_public: Key) -> None:
         _check(
             _lib.ot_session_set_notary(
@@ -875,6 +911,24 @@ class Notary(_Handle):
                 auth_private.handle,
                 encryption_private.handle,
                 _s(nym, "nym_id"),
+                _options_handle(options),
+            ),
+        )
+        self.skipped = 0
+        self._closing = threading.Event()
+        return self
+
+    @classmethod
+    def from_nym(cls, bind_endpoint: str, nym: "Nym", options: Optional[SessionOptions] = None) -> "Notary":
+        """A notary serving as ``nym``, loaded from the notary's own private credential files
+        with its master key (``wallet_master_key`` of ``notaryServer.xml``)."""
+        self = cls.__new__(cls)
+        _Handle.__init__(
+            self,
+            _call_handle(
+                _lib.ot_notary_new_from_nym,
+                _s(bind_endpoint, "endpoint"),
+                nym.handle,
                 _options_handle(options),
             ),
         )

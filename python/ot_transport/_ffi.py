@@ -26,6 +26,12 @@ class Recipient(ctypes.Structure):
     _fields_ = [("nym_id", ctypes.c_char_p), ("key", ctypes.c_void_p)]
 
 
+class Slice(ctypes.Structure):
+    """``ot_slice``: a borrowed byte string (``data``, ``len``)."""
+
+    _fields_ = [("data", ctypes.c_char_p), ("len", ctypes.c_size_t)]
+
+
 class SessionStats(ctypes.Structure):
     """``ot_session_stats``: a session's counters."""
 
@@ -90,6 +96,7 @@ TYPES: Dict[str, object] = {
     "notary_stats*": ctypes.POINTER(NotaryStats),
     "broker_stats*": ctypes.POINTER(BrokerStats),
     "recipients": ctypes.POINTER(Recipient),  # const ot_recipient *
+    "slices": ctypes.POINTER(Slice),  # const ot_slice *
 }
 
 # name: (result token, [parameter tokens]).  One line per exported function.
@@ -189,6 +196,23 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_notary_counter_name": ("str", ["size"]),
     "ot_broker_counter": ("result", ["handle", "str", "u64*"]),
     "ot_broker_counter_name": ("str", ["size"]),
+    # credentials, contracts, wallets (issue 22)
+    "ot_wallet_master_key": ("result", ["bytes", "size", "bytes", "size", "out"]),
+    "ot_nym_load": ("result", ["bytes", "size", "slices", "size", "bytes", "size", "out"]),
+    "ot_nym_load_dir": ("result", ["str", "str", "bytes", "size", "out"]),
+    "ot_nym_id": ("result", ["handle", "out"]),
+    "ot_nym_key": ("result", ["handle", "u32", "out"]),
+    "ot_nym_is_private": ("int", ["handle"]),
+    "ot_nym_free": ("void", ["handle"]),
+    "ot_contract_load": ("result", ["bytes", "size", "out"]),
+    "ot_contract_id": ("result", ["handle", "out"]),
+    "ot_contract_signer_id": ("result", ["handle", "out"]),
+    "ot_contract_key": ("result", ["handle", "u32", "out"]),
+    "ot_contract_endpoint": ("result", ["handle", "out"]),
+    "ot_contract_free": ("void", ["handle"]),
+    "ot_session_new_from_contract": ("result", ["handle", "str", "handle", "out"]),
+    "ot_session_set_identity_nym": ("result", ["handle", "handle"]),
+    "ot_notary_new_from_nym": ("result", ["str", "handle", "handle", "out"]),
 }
 
 

@@ -14,7 +14,7 @@ from ot_transport import _ffi
 from conftest import HEADER
 
 # C type (as written in the header, parameter name removed) -> token of _ffi.TYPES.
-HANDLE_TYPES = {"ot_broker", "ot_buffer", "ot_envelope", "ot_key", "ot_notary", "ot_request", "ot_session", "ot_session_options"}
+HANDLE_TYPES = {"ot_broker", "ot_buffer", "ot_contract", "ot_envelope", "ot_key", "ot_notary", "ot_nym", "ot_request", "ot_session", "ot_session_options"}
 
 
 def scalar_typedefs() -> Dict[str, str]:
@@ -57,6 +57,8 @@ def c_token(ctype: str, is_result: bool) -> str:
         return base[3:-2] + "*"
     if base == "ot_recipient *":
         return "recipients"
+    if base == "ot_slice *":
+        return "slices"
     m = re.fullmatch(r"(ot_\w+) (\*\*?)", base)
     if m and m.group(1) in HANDLE_TYPES:
         return "handle" if m.group(2) == "*" else "out"
@@ -145,6 +147,16 @@ def test_stats_structs_match_the_header() -> None:
         assert all(f[1] is ctypes.c_uint64 for f in cls._fields_), cname
 
 
+def test_slice_struct_matches_the_header() -> None:
+    m = re.search(r"typedef struct \{([^{}]*)\} ot_slice;", HEADER.read_text(), re.S)
+    assert m, "ot_slice"
+    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    fields = [(" ".join(ty.split()), name) for ty, name in re.findall(r"([\w ]+?\*?)\s*(\w+);", body)]
+    assert fields == [("const uint8_t *", "data"), ("size_t", "len")]
+    assert [f[0] for f in _ffi.Slice._fields_] == ["data", "len"]
+    assert _ffi.Slice._fields_[1][1] is ctypes.c_size_t
+
+
 def test_every_result_code_has_its_exception_class() -> None:
     codes = {m.group(1): int(m.group(2)) for m in re.finditer(r"\b(OT_(?:OK|ERR_\w+)) = (\d+)", HEADER.read_text())}
     assert codes["OT_OK"] == 0
@@ -163,6 +175,7 @@ def test_constants_match() -> None:
     assert {f"OT_ARMOR_{m.name}": m.value for m in ot.ArmorKind} == defines("OT_ARMOR_")
     # AUTO (2) is an option value only, not an ot_protocol result
     assert {f"OT_PROTOCOL_{m.name}": m.value for m in ot.Protocol if m is not ot.Protocol.AUTO} == defines("OT_PROTOCOL_")
+    assert {f"OT_KEY_ROLE_{m.name}": m.value for m in ot.KeyRole} == defines("OT_KEY_ROLE_")
     lens = defines("OT_")
     assert (lens["OT_SAMY_LEN"], lens["OT_SHA256_LEN"], lens["OT_WHIRLPOOL_LEN"]) == (32, 32, 64)
     assert (len(ot.samy(b"")), len(ot.sha256(b"")), len(ot.whirlpool(b""))) == (32, 32, 64)

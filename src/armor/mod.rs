@@ -25,6 +25,7 @@ mod pb;
 mod zlib;
 
 pub use self::base64::{decode_lenient as base64_decode, encode_lines as base64_encode_lines};
+pub(crate) use pb::length_delimited_fields;
 pub use pb::{pack_field1, unpack_field1};
 
 use crate::error::{Error, Result};

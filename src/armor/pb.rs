@@ -58,6 +58,50 @@ pub(crate) fn unpack_field1_owned(mut b: Vec<u8>) -> Result<Vec<u8>> {
     Ok(b)
 }
 
+/// Every length-delimited field of a protobuf message, in order, as (field number, bytes);
+/// fields of the other valid wire types are skipped. At most `max_fields` are returned
+/// (`Malformed` beyond), so a hostile message cannot make a long list.
+pub(crate) fn length_delimited_fields(b: &[u8], max_fields: usize) -> Result<Vec<(u64, &[u8])>> {
+    let mut pos = 0usize;
+    let mut out = Vec::new();
+    while pos < b.len() {
+        let key = get_varint(b, &mut pos)?;
+        let (field, wire) = (key >> 3, key & 7);
+        if field == 0 {
+            return Err(Error::malformed("packed payload has field number 0"));
+        }
+        match wire {
+            0 => {
+                get_varint(b, &mut pos)?;
+            }
+            1 | 5 => {
+                let n = if wire == 1 { 8 } else { 4 };
+                if b.len() - pos < n {
+                    return Err(Error::malformed("packed payload is truncated"));
+                }
+                pos += n;
+            }
+            2 => {
+                let len = get_varint(b, &mut pos)?;
+                if len > (b.len() - pos) as u64 {
+                    return Err(Error::malformed("packed payload is truncated"));
+                }
+                if out.len() == max_fields {
+                    return Err(Error::malformed(format!(
+                        "packed payload has more than {max_fields} fields"
+                    )));
+                }
+                out.push((field, &b[pos..pos + len as usize]));
+                pos += len as usize;
+            }
+            _ => {
+                return Err(Error::malformed("packed payload is not a protobuf message"));
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn field1_range(b: &[u8]) -> Result<(usize, usize)> {
     let mut pos = 0usize;
     let mut value: Option<(usize, usize)> = None;

@@ -50,7 +50,10 @@ pub const OT_KEY_ALGORITHM_ED25519: ot_algorithm = 2;
 /// X25519 (suite v3, role E): receives type-3 envelopes.
 pub const OT_KEY_ALGORITHM_X25519: ot_algorithm = 3;
 
-unsafe fn pass<'a>(p: *const u8, len: usize) -> Result<Option<&'a [u8]>, super::FfiError> {
+pub(crate) unsafe fn pass<'a>(
+    p: *const u8,
+    len: usize,
+) -> Result<Option<&'a [u8]>, super::FfiError> {
     if p.is_null() {
         if len != 0 {
             return Err(super::null("passphrase"));

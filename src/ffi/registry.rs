@@ -94,6 +94,8 @@ pub(crate) enum HandleKind {
     Notary = 6,
     Request = 7,
     Broker = 8,
+    Nym = 9,
+    Contract = 10,
 }
 
 /// Implemented by every type handed to C as an opaque handle.

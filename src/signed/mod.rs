@@ -86,7 +86,8 @@ pub struct SignedText {
     pub signatures: Vec<Signature>,
 }
 
-const WS: &[char] = &[' ', '\t', '\x0b', '\x0c', '\n', '\r'];
+/// The white space a signed text is trimmed of (as the legacy reader trimmed it).
+pub(crate) const WS: &[char] = &[' ', '\t', '\x0b', '\x0c', '\n', '\r'];
 
 fn check_meta(m: &str) -> Result<()> {
     let b = m.as_bytes();

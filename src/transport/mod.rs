@@ -16,6 +16,7 @@
 mod broker;
 mod client;
 pub mod frames;
+mod from_files;
 mod monitor;
 mod notary;
 mod options;
