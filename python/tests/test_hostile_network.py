@@ -179,6 +179,7 @@ def test_every_unreadable_request_gets_one_answer_after_one_delay(ids: Dict[str,
             assert got[1] == b"ERR" and int.from_bytes(got[2], "big") == 100 + i, (name, got[:3])
             assert elapsed >= DELAY, f"{name}: answered after {elapsed * 1000:.1f} ms"
             answers[name] = got[3]
+            print(f"unreadable ({name}): ERR after {elapsed * 1000:.1f} ms")
         assert set(answers.values()) == {UNREADABLE}, answers
         # The good request still works on the same connection.
         d.send_multipart(v2_req(1, good))
@@ -227,7 +228,7 @@ def test_receive_deadline_holds_and_resends_do_not_amplify(ids: Dict[str, ot.Key
     with rsa_notary(ids) as n:
         ep = n.endpoint
         body = request_frame(ids, b"cache me\n")
-        d = dealer(ep)
+        d = dealer(ep, b"Oflooding-client")
         d.setsockopt(zmq.RCVHWM, 100000)
         d.send_multipart(v2_req(7, body))
         req = n.receive(5)
@@ -240,9 +241,11 @@ def test_receive_deadline_holds_and_resends_do_not_amplify(ids: Dict[str, ot.Key
         sent = [0]
 
         def flood() -> None:
+            # The id of the cached reply, as 9-byte resends (no body) and as full copies.
+            tiny, full = v2_req(7, b""), v2_req(7, body)
             while not stop.is_set():
                 try:
-                    d.send_multipart(v2_req(7, body), zmq.NOBLOCK)
+                    d.send_multipart(tiny if sent[0] % 2 else full, zmq.NOBLOCK)
                     sent[0] += 1
                 except zmq.Again:
                     time.sleep(0.0005)
@@ -251,26 +254,56 @@ def test_receive_deadline_holds_and_resends_do_not_amplify(ids: Dict[str, ot.Key
         t.start()
         try:
             time.sleep(0.2)
+            # Every call returns within its deadline (an unreadable resend may end it earlier,
+            # with its error); none is ever handed a request.
             for timeout in (0.2, 0.0):
-                start = time.monotonic()
-                with pytest.raises(ot.TimeoutError):
-                    n.receive(timeout)
-                took = time.monotonic() - start
-                assert took < timeout + 0.5, f"receive({timeout}) took {took:.2f} s under a flood"
+                worst = 0.0
+                for _ in range(10):
+                    start = time.monotonic()
+                    with pytest.raises(ot.OtError):
+                        n.receive(timeout)
+                    worst = max(worst, time.monotonic() - start)
+                print(f"receive({timeout * 1000:.0f} ms) under a resend flood: at most {worst * 1000:.1f} ms")
+                assert worst < timeout + 0.5, f"receive({timeout}) took {worst:.2f} s under a flood"
             # Keep the notary busy with the flood for 3 s: one resend a second, three in all.
             end = time.monotonic() + 3.0
             while time.monotonic() < end:
-                with pytest.raises(ot.TimeoutError):
+                with pytest.raises(ot.OtError):
                     n.receive(0.1)
         finally:
             stop.set()
             t.join()
         resent = 0
-        while recv_v2(d, 0.3) is not None:
-            resent += 1
+        while True:
+            f = recv_v2(d, 0.3)
+            if f is None:
+                break
+            resent += f[1] == b"REP"
+        print(f"{sent[0]} resends of one cached 60 KB reply in 3.4 s: {resent} answered with the reply")
         assert sent[0] > 1000, sent[0]
         assert 1 <= resent <= 3, resent
         assert n.counter("resends_suppressed") > 100
+        d.close()
+
+
+def test_receive_deadline_holds_under_a_probe_flood(ids: Dict[str, ot.Key]) -> None:
+    with rsa_notary(ids) as n:
+        ep = n.endpoint
+        # A backlog of 600 000 probes queued while the application is busy: each needs no
+        # application, so a notary that only checked its deadline when nothing waited would not
+        # return until all were handled.
+        d = dealer(ep)
+        d.setsockopt(zmq.SNDHWM, 0)
+        d.setsockopt(zmq.RCVHWM, 1)
+        ping = [b"OTv2", b"PING", (1).to_bytes(8, "big")]
+        for _ in range(600_000):
+            d.send_multipart(ping)
+        start = time.monotonic()
+        with pytest.raises(ot.TimeoutError):
+            n.receive(0.2)
+        took = time.monotonic() - start
+        print(f"receive(200 ms) with 600 000 probes queued: returned after {took * 1000:.1f} ms")
+        assert took < 0.45, f"receive(0.2) took {took:.2f} s under a flood"
         d.close()
 
 
@@ -418,7 +451,11 @@ def test_a_cached_reply_goes_only_to_the_same_request(ids: Dict[str, ot.Key]) ->
             r.close()
             assert recv_v2(attacker, 5) is not None
         attacker.close()
-        time.sleep(0.3)
+        # The notary notices the closed connection while it serves (inside receive); only then is
+        # the routing id free again (a connection presenting an id in use is refused).
+        for _ in range(3):
+            with pytest.raises(ot.TimeoutError):
+                n.receive(0.1)
         victim = dealer(ep, b"Oshared-routing-id")
         for i in (1, 2, 3):
             victim.send_multipart(v2_req(i, request_frame(ids, f"victim {i}\n".encode())))
@@ -619,6 +656,7 @@ def test_a_forged_reply_with_thousands_of_entries_costs_one_key_operation(ids: D
         took = time.monotonic() - t0
         assert getattr(e.value, "request_id", None) == rid
         # Sealing did 2048 X25519 operations; trying every entry would cost as much again.
+        print(f"forged 2048-entry reply read in {took * 1000:.1f} ms (sealing it took {seal_time * 1000:.0f} ms)")
         assert took < seal_time / 4, f"reading the forged reply took {took:.3f} s (seal {seal_time:.3f} s)"
     finally:
         s.close()
