@@ -13,7 +13,8 @@
  *  - Output parameters (T **out) are written only on success; the caller owns
  *    what they receive and frees it with the matching *_free function.
  *  - Every *_free(NULL) is a no-op. ot_buffer_free zeroes the bytes it frees.
- *  - No panic or exception ever crosses this boundary (OT_ERR_INTERNAL instead).
+ *  - No panic or exception ever crosses this boundary (OT_ERR_INTERNAL instead);
+ *    an object whose call panicked is refused afterwards (OT_ERR_STATE): free it.
  *  - Keys, envelopes, buffers and received requests are immutable and may be
  *    used from many threads at once. Options, sessions and notaries are used
  *    by one thread at a time: a second thread calling into the same one at the
@@ -41,6 +42,32 @@
 #define OT_SHA256_LEN 32
 #define OT_WHIRLPOOL_LEN 64
 
+/**
+ * Options (ot_session_options_set / _get; the keys of ot_session_options_load_ini),
+ * in the order ot_session_option_name lists them: name (default; accepted values):
+ * meaning. Flags take 0 or 1. Generated from the option table in
+ * src/transport/options.rs.
+ *
+ *  - latency_send_ms (200; 1 … 86400000): First send poll timeout; doubles on each try (legacy 200).
+ *  - latency_send_no_tries (7; 1 … 30): Send polls before giving up on an attempt (legacy 7).
+ *  - latency_receive_ms (200; 1 … 86400000): First receive poll timeout; doubles on each try (legacy 200).
+ *  - latency_receive_no_tries (7; 1 … 30): Receive polls before the attempt counts as lost (legacy 7): 200·(2⁷−1) ms ≈ 25 s.
+ *  - latency_delay_after (50; 0 … 60000): Pause after a successful send before waiting for the reply (legacy 50; 0 for lowest latency).
+ *  - is_blocking (0; 0 or 1): Legacy flag: with 1, waits have no poll timeout (a lost reply is then only noticed by heartbeats).
+ *  - linger_ms (0; -1 … 86400000): ZMQ_LINGER of every socket (legacy 0; -1 = forever).
+ *  - max_resends (1; 0 … 100): Times a request is re-sent after its reply was lost (on a fresh socket, or the same one with req_relaxed).
+ *  - req_relaxed (0; 0 or 1): 1: use libzmq's ZMQ_REQ_RELAXED + ZMQ_REQ_CORRELATE instead of re-creating the socket (libzmq ≥ 4 peers).
+ *  - heartbeat_ivl_ms (0; 0 … 86400000): ZMQ_HEARTBEAT_IVL (0 = off; v2 sessions use 5000 when both heartbeat options are 0).
+ *  - heartbeat_timeout_ms (0; 0 … 86400000): ZMQ_HEARTBEAT_TIMEOUT (0 = libzmq's default: the interval; v2 sessions 15000).
+ *  - heartbeat_ttl_ms (0; 0 … 6553599): ZMQ_HEARTBEAT_TTL (0 = off; v2 sessions 15000).
+ *  - max_message_size (67108864; -1 … 9223372036854775807): Largest incoming message (ZMQ_MAXMSGSIZE; -1 = no limit, 0 is refused). Sessions 64 MiB; notaries and brokers 8 MiB unless set. Also bounds what a legacy MESSAGE reply may inflate to.
+ *  - request_timeout_ms (0; 0 … 86400000): Deadline of one whole request, every try and resend included (0 = none: the legacy schedule alone bounds it).
+ *  - protocol (0; 0 … 2): Session protocol: 0 legacy REQ, 1 v2 (DEALER), 2 auto (a v2 probe, else legacy).
+ *  - max_in_flight (64; 1 … 65536): v2: most requests in flight at once.
+ *  - probe_timeout_ms (1000; 1 … 60000): auto: how long the v2 probe waits for an answer.
+ *  - reply_errors (0; 0 or 1): Notary: 1 answers an unreadable legacy request with a signed error instead of the legacy silence.
+ */
+
 
 /**
  * Highest result code defined by this version of the library.
@@ -48,8 +75,8 @@
 #define OT_RESULT_MAX 13
 
 /**
- * Result codes. `OT_OK` is zero; every failure is a distinct positive code. Codes are never
- * renumbered; new codes are only ever appended.
+ * Result codes. `OT_OK` is zero; every failure is a distinct positive code. Codes are
+ * never renumbered; new codes are only ever appended.
  */
 typedef enum {
   /**
@@ -57,7 +84,7 @@ typedef enum {
    */
   OT_OK = 0,
   /**
-   * A required pointer argument was NULL.
+   * A required pointer argument was NULL (C API only).
    */
   OT_ERR_NULL_ARGUMENT = 1,
   /**
@@ -1115,13 +1142,10 @@ int ot_nym_is_private(const ot_nym *nym);
 void ot_nym_free(ot_nym *nym);
 
 /**
- * New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
- * `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
- * about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
- * `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
- * `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864 (bytes; -1 = no limit; 0 is refused
- * with `OT_ERR_INVALID_ARGUMENT`), `request_timeout_ms` 0 (none),
- * `reply_errors` 0.
+ * New options holding the defaults (the legacy ones for legacy names: each try doubles the
+ * poll timeout, about 25 s per attempt). Every option, with its default, accepted values and
+ * meaning, is in the options block at the top of this header, generated from the one option
+ * table; `ot_session_option_name` enumerates the names.
  *
  * With heartbeats on (`heartbeat_ivl_ms` or `heartbeat_timeout_ms` > 0) a session watches its
  * connection: a notary that closed it, or that answers no heartbeat (or no connection comes up)
@@ -1133,8 +1157,9 @@ void ot_nym_free(ot_nym *nym);
 ot_result ot_session_options_new(ot_session_options **options);
 
 /**
- * Sets one option by name (the names listed under `ot_session_options_new`; the latency names
- * are legacy OT's). Out-of-range values and unknown names are `OT_ERR_INVALID_ARGUMENT`.
+ * Sets one option by name (see the options block at the top of this header, or
+ * `ot_session_option_name`; the latency names are legacy OT's). Out-of-range values and unknown
+ * names are `OT_ERR_INVALID_ARGUMENT`.
  */
 ot_result ot_session_options_set(ot_session_options *options, const char *name, int64_t value);
 
@@ -1186,6 +1211,13 @@ ot_result ot_session_options_set_curve_client(ot_session_options *options,
  * Frees options. `ot_session_options_free(NULL)` does nothing.
  */
 void ot_session_options_free(ot_session_options *options);
+
+/**
+ * The `index`-th option name (from 0) that `ot_session_options_set` / `_get` take, in table
+ * order, or NULL past the last: bindings enumerate the options instead of copying the list. The
+ * string is static: never freed.
+ */
+const char *ot_session_option_name(size_t index);
 
 /**
  * The request's content **without verifying** its signature, e.g. to read the sender's NymID

@@ -398,6 +398,12 @@ class session_options {
   ot_session_options *get() const noexcept { return h_.get(); }
   ot_session_options *release() noexcept { return h_.release(); }
   explicit operator bool() const noexcept { return bool(h_); }
+  /** Every option name set/get take, in table order (ot_session_option_name). */
+  static std::vector<std::string> names() {
+    std::vector<std::string> out;
+    for (const char *n; (n = ot_session_option_name(out.size())) != nullptr;) out.emplace_back(n);
+    return out;
+  }
 #if OT_TRANSPORT_HPP_EXCEPTIONS
   static session_options make();
   session_options &set(std::string_view name, std::int64_t value);

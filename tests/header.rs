@@ -90,3 +90,31 @@ fn one_source_for_version_and_abi() {
         );
     }
 }
+
+/// The README's option table is the one build.rs generates from the option table in
+/// src/transport/options.rs (`OT_UPDATE_HEADER=1` / scripts/update-header rewrite it).
+#[test]
+fn readme_option_table_is_the_generated_one() {
+    let generated = std::fs::read_to_string(env!("OT_GENERATED_OPTIONS")).unwrap();
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- OPTIONS -->\n", "<!-- /OPTIONS -->");
+    let a = readme
+        .find(start)
+        .expect("README.md lacks <!-- OPTIONS -->")
+        + start.len();
+    let b = readme[a..]
+        .find(end)
+        .expect("README.md lacks <!-- /OPTIONS -->")
+        + a;
+    if std::env::var_os("OT_UPDATE_HEADER").is_some() {
+        let updated = format!("{}{}{}", &readme[..a], generated, &readme[b..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[a..b],
+        generated,
+        "README.md's option table is stale: run scripts/update-header"
+    );
+}

@@ -382,6 +382,10 @@ static void test_broker() {
   expect_error(OT_ERR_INVALID_ARGUMENT, [&] { b.counter("no such counter"); }, "unknown counter");
   CHECK(worker.counter("replies") == worker.stats().replies);
   CHECK(ot::notary::counter_names().size() >= 18 && ot::session::counter_names().size() >= 9);
+  // Options are enumerated from the library: every name is gettable.
+  ot::session_options defaults = ot::session_options::make();
+  for (const std::string &name : ot::session_options::names()) (void)defaults.get(name);
+  CHECK(ot::session_options::names().size() >= 18 && ot::session_options::names()[0] == "latency_send_ms");
   CHECK(st.workers == 1 && st.requests >= 1 && st.replies >= 1 && st.dropped == 0);
   CHECK(worker.stats().replies == 1);
   CHECK(ot::nothrow::broker_new("not an endpoint", "tcp://127.0.0.1:*").code() != OT_OK);

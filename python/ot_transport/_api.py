@@ -44,27 +44,19 @@ SHA256_LEN = 32
 WHIRLPOOL_LEN = 64
 _FOREVER = 0xFFFFFFFF
 
-#: Option names ``SessionOptions`` accepts (the latency names are legacy OT's).
-OPTION_NAMES: Tuple[str, ...] = (
-    "latency_send_ms",
-    "latency_send_no_tries",
-    "latency_receive_ms",
-    "latency_receive_no_tries",
-    "latency_delay_after",
-    "is_blocking",
-    "linger_ms",
-    "max_resends",
-    "req_relaxed",
-    "heartbeat_ivl_ms",
-    "heartbeat_timeout_ms",
-    "heartbeat_ttl_ms",
-    "max_message_size",
-    "request_timeout_ms",
-    "protocol",
-    "max_in_flight",
-    "probe_timeout_ms",
-    "reply_errors",
-)
+def _names_from(fn: Callable[[int], Optional[bytes]]) -> Tuple[str, ...]:
+    """Every name a C ``*_name(index)`` enumerator gives, in order (NULL ends the list)."""
+    out: List[str] = []
+    while True:
+        n = fn(len(out))
+        if n is None:
+            return tuple(out)
+        out.append(n.decode("ascii"))
+
+
+#: Option names ``SessionOptions`` accepts (the latency names are legacy OT's), as the library
+#: lists them (``ot_session_option_name``): a new option needs no change here.
+OPTION_NAMES: Tuple[str, ...] = _names_from(_lib.ot_session_option_name)
 
 
 class Protocol(enum.IntEnum):
@@ -134,12 +126,7 @@ def _counter(fn: Callable[..., int], handle: int, name: str) -> int:
 
 
 def _counter_names(fn: Callable[[int], Optional[bytes]]) -> "list[str]":
-    out = []
-    while True:
-        n = fn(len(out))
-        if n is None:
-            return out
-        out.append(n.decode("ascii"))
+    return list(_names_from(fn))
 
 
 def _ms(timeout: Optional[float]) -> int:

@@ -143,6 +143,7 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_session_options_set": ("result", ["handle", "str", "i64"]),
     "ot_session_options_get": ("result", ["handle", "str", "i64*"]),
     "ot_session_options_load_ini": ("result", ["handle", "bytes", "size"]),
+    "ot_session_option_name": ("str", ["size"]),
     "ot_curve_keypair": ("result", ["out", "out"]),
     "ot_session_options_set_curve_server": ("result", ["handle", "str"]),
     "ot_session_options_set_curve_client": ("result", ["handle", "str", "str", "str"]),

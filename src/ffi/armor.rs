@@ -2,7 +2,8 @@
 
 use std::ffi::c_char;
 
-use super::{bytes, guard, invalid, opt_cstr, ot_buffer, ot_result, out_ptr, put};
+use super::OutHandle;
+use super::{bytes, guard, invalid, opt_cstr, ot_buffer, ot_result};
 use crate::armor::{self, Kind};
 
 /// Which armor path: a value of `OT_ARMOR_DATA` or `OT_ARMOR_STRING`.
@@ -39,14 +40,13 @@ pub unsafe extern "C" fn ot_armor_encode(
         let d = unsafe { bytes(data, len, "data") }?;
         // SAFETY: NULL or a NUL-terminated string (header contract).
         let t = unsafe { opt_cstr(bookend_type, "bookend_type") }?;
-        out_ptr(armored, "armored")?;
+        let armored = OutHandle::new(armored, "armored")?;
         let k = armor_kind(kind)?;
         let s = match t {
             Some(t) => armor::encode_bookended(d, k, t, false)?,
             None => armor::encode(d, k)?,
         };
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(armored, ot_buffer::new(s.into_bytes())) };
+        armored.put(ot_buffer::new(s.into_bytes()));
         Ok(())
     })
 }
@@ -66,10 +66,9 @@ pub unsafe extern "C" fn ot_armor_decode(
     guard(|| {
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let t = unsafe { bytes(text, len, "text") }?;
-        out_ptr(data, "data")?;
+        let data = OutHandle::new(data, "data")?;
         let v = armor::decode(t, armor_kind(kind)?)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(data, ot_buffer::new(v)) };
+        data.put(ot_buffer::new(v));
         Ok(())
     })
 }

@@ -4,10 +4,8 @@
 use std::ffi::c_char;
 
 use super::options::{opts, ot_session_options};
-use super::{
-    Handle, HandleKind, cstr, free, guard, guard_value, handle, ot_buffer, ot_result, out_ptr,
-    out_val, put, write,
-};
+use super::{Handle, HandleKind, cstr, free, guard, guard_value, handle, ot_buffer, ot_result};
+use super::{OutHandle, OutValue};
 use crate::transport::Broker;
 
 /// A broker: clients (legacy REQ and v2) connect to its frontend, worker notaries
@@ -93,10 +91,9 @@ pub unsafe extern "C" fn ot_broker_new(
         let fe = unsafe { cstr(frontend_endpoint, "frontend_endpoint") }?;
         // SAFETY: as above.
         let be = unsafe { cstr(backend_endpoint, "backend_endpoint") }?;
-        out_ptr(broker, "broker")?;
+        let broker = OutHandle::new(broker, "broker")?;
         let b = Broker::new(fe, be, &opts(options)?)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(broker, ot_broker(b)) };
+        broker.put(ot_broker(b));
         Ok(())
     })
 }
@@ -109,9 +106,8 @@ pub unsafe extern "C" fn ot_broker_frontend(
 ) -> ot_result {
     guard(|| {
         let b = handle(broker, "broker")?;
-        out_ptr(endpoint, "endpoint")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(endpoint, ot_buffer::new(b.0.frontend().as_bytes().to_vec())) };
+        let endpoint = OutHandle::new(endpoint, "endpoint")?;
+        endpoint.put(ot_buffer::new(b.0.frontend().as_bytes().to_vec()));
         Ok(())
     })
 }
@@ -124,9 +120,8 @@ pub unsafe extern "C" fn ot_broker_backend(
 ) -> ot_result {
     guard(|| {
         let b = handle(broker, "broker")?;
-        out_ptr(endpoint, "endpoint")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(endpoint, ot_buffer::new(b.0.backend().as_bytes().to_vec())) };
+        let endpoint = OutHandle::new(endpoint, "endpoint")?;
+        endpoint.put(ot_buffer::new(b.0.backend().as_bytes().to_vec()));
         Ok(())
     })
 }
@@ -139,7 +134,7 @@ pub unsafe extern "C" fn ot_broker_get_stats(
 ) -> ot_result {
     guard(|| {
         let b = handle(broker, "broker")?;
-        out_val(stats, "stats")?;
+        let stats = OutValue::new(stats, "stats")?;
         let s = b.0.stats();
         let v = ot_broker_stats {
             requests: s.requests,
@@ -150,8 +145,7 @@ pub unsafe extern "C" fn ot_broker_get_stats(
             workers: s.workers,
             dead_workers: s.dead_workers,
         };
-        // SAFETY: checked non-NULL above; points to an ot_broker_stats (header contract).
-        unsafe { write(stats, v) };
+        stats.write(v);
         Ok(())
     })
 }

@@ -1,9 +1,9 @@
 //! `ot_contract`: a verified signed contract (a notary's, or an asset contract).
 
+use super::OutHandle;
 use super::nym::{ot_key_role, role};
 use super::{
     Handle, HandleKind, bytes, free, guard, guard_value, handle, ot_buffer, ot_key, ot_result,
-    out_ptr, put,
 };
 use crate::credentials::Contract;
 
@@ -39,10 +39,9 @@ pub unsafe extern "C" fn ot_contract_load(
     guard(|| {
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let t = unsafe { bytes(text, len, "text") }?;
-        out_ptr(contract, "contract")?;
+        let contract = OutHandle::new(contract, "contract")?;
         let c = Contract::load(t)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(contract, ot_contract(c)) };
+        contract.put(ot_contract(c));
         Ok(())
     })
 }
@@ -56,9 +55,8 @@ pub unsafe extern "C" fn ot_contract_id(
 ) -> ot_result {
     guard(|| {
         let c = handle(contract, "contract")?;
-        out_ptr(id, "id")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(id, ot_buffer::new(c.0.id().as_bytes().to_vec())) };
+        let id = OutHandle::new(id, "id")?;
+        id.put(ot_buffer::new(c.0.id().as_bytes().to_vec()));
         Ok(())
     })
 }
@@ -72,14 +70,9 @@ pub unsafe extern "C" fn ot_contract_signer_id(
 ) -> ot_result {
     guard(|| {
         let c = handle(contract, "contract")?;
-        out_ptr(nym_id, "nym_id")?;
+        let nym_id = OutHandle::new(nym_id, "nym_id")?;
         // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe {
-            put(
-                nym_id,
-                ot_buffer::new(c.0.signer_nym_id().as_bytes().to_vec()),
-            )
-        };
+        nym_id.put(ot_buffer::from_slice(c.0.signer_nym_id().as_bytes()));
         Ok(())
     })
 }
@@ -96,9 +89,8 @@ pub unsafe extern "C" fn ot_contract_key(
     guard(|| {
         let c = handle(contract, "contract")?;
         let r = self::role(role)?;
-        out_ptr(key, "key")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(key, ot_key(c.0.key(r).clone())) };
+        let key = OutHandle::new(key, "key")?;
+        key.put(ot_key(c.0.key(r).clone()));
         Ok(())
     })
 }
@@ -113,10 +105,9 @@ pub unsafe extern "C" fn ot_contract_endpoint(
 ) -> ot_result {
     guard(|| {
         let c = handle(contract, "contract")?;
-        out_ptr(endpoint, "endpoint")?;
+        let endpoint = OutHandle::new(endpoint, "endpoint")?;
         let e = c.0.endpoint()?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(endpoint, ot_buffer::new(e.into_bytes())) };
+        endpoint.put(ot_buffer::new(e.into_bytes()));
         Ok(())
     })
 }

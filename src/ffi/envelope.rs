@@ -2,9 +2,11 @@
 
 use std::ffi::{c_char, c_int};
 
+use super::OutHandle;
+use super::OutValue;
 use super::{
     Handle, HandleKind, bytes, checked, cstr, free, guard, guard_value, handle, invalid, null,
-    opt_cstr, ot_buffer, ot_key, ot_result, out_ptr, put,
+    opt_cstr, ot_buffer, ot_key, ot_result,
 };
 use crate::envelope::{Envelope, Recipient};
 
@@ -61,7 +63,7 @@ pub unsafe extern "C" fn ot_envelope_seal(
         }
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { bytes(plaintext, len, "plaintext") }?;
-        out_ptr(envelope, "envelope")?;
+        let envelope = OutHandle::new(envelope, "envelope")?;
         // SAFETY: the caller provides `n` recipient structs (header contract).
         let rs = unsafe { std::slice::from_raw_parts(recipients, n) };
         // The keys stay borrowed (so they cannot be freed) until the envelope is sealed.
@@ -81,8 +83,7 @@ pub unsafe extern "C" fn ot_envelope_seal(
             })
             .collect();
         let e = Envelope::seal(&list, p)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(envelope, ot_envelope(e)) };
+        envelope.put(ot_envelope(e));
         Ok(())
     })
 }
@@ -98,10 +99,9 @@ pub unsafe extern "C" fn ot_envelope_parse(
     guard(|| {
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(data, len, "data") }?;
-        out_ptr(envelope, "envelope")?;
+        let envelope = OutHandle::new(envelope, "envelope")?;
         let e = Envelope::parse(d)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(envelope, ot_envelope(e)) };
+        envelope.put(ot_envelope(e));
         Ok(())
     })
 }
@@ -116,10 +116,9 @@ pub unsafe extern "C" fn ot_envelope_from_armor(
     guard(|| {
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(text, len, "text") }?;
-        out_ptr(envelope, "envelope")?;
+        let envelope = OutHandle::new(envelope, "envelope")?;
         let e = Envelope::from_armor(d)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(envelope, ot_envelope(e)) };
+        envelope.put(ot_envelope(e));
         Ok(())
     })
 }
@@ -132,9 +131,8 @@ pub unsafe extern "C" fn ot_envelope_to_bytes(
 ) -> ot_result {
     guard(|| {
         let e = handle(envelope, "envelope")?;
-        out_ptr(out, "out")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(out, ot_buffer::new(e.0.to_bytes())) };
+        let out = OutHandle::new(out, "out")?;
+        out.put(ot_buffer::new(e.0.to_bytes()));
         Ok(())
     })
 }
@@ -149,10 +147,9 @@ pub unsafe extern "C" fn ot_envelope_to_armor(
 ) -> ot_result {
     guard(|| {
         let e = handle(envelope, "envelope")?;
-        out_ptr(out, "out")?;
+        let out = OutHandle::new(out, "out")?;
         let s = e.0.to_armor(bookends != 0)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(out, ot_buffer::new(s.into_bytes())) };
+        out.put(ot_buffer::new(s.into_bytes()));
         Ok(())
     })
 }
@@ -167,11 +164,8 @@ pub unsafe extern "C" fn ot_envelope_type(
 ) -> ot_result {
     guard(|| {
         let e = handle(envelope, "envelope")?;
-        if r#type.is_null() {
-            return Err(null("type"));
-        }
-        // SAFETY: checked non-NULL above; the caller provides a writable int32_t (header contract).
-        unsafe { *r#type = i32::from(e.0.envelope_type()) };
+        let r#type = OutValue::new(r#type, "type")?;
+        r#type.write(i32::from(e.0.envelope_type()));
         Ok(())
     })
 }
@@ -194,7 +188,7 @@ pub unsafe extern "C" fn ot_envelope_recipient_id(
 ) -> ot_result {
     guard(|| {
         let e = handle(envelope, "envelope")?;
-        out_ptr(id, "id")?;
+        let id = OutHandle::new(id, "id")?;
         let ids = e.0.recipient_ids();
         let s = ids.get(index).ok_or_else(|| {
             invalid(format!(
@@ -202,8 +196,7 @@ pub unsafe extern "C" fn ot_envelope_recipient_id(
                 ids.len()
             ))
         })?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(id, ot_buffer::from_slice(s.as_bytes())) };
+        id.put(ot_buffer::from_slice(s.as_bytes()));
         Ok(())
     })
 }
@@ -233,10 +226,9 @@ pub unsafe extern "C" fn ot_envelope_open(
         // SAFETY: NULL or a NUL-terminated string (header contract).
         let id = unsafe { opt_cstr(nym_id, "nym_id") }?;
         let k = handle(private_key, "private_key")?;
-        out_ptr(plaintext, "plaintext")?;
+        let plaintext = OutHandle::new(plaintext, "plaintext")?;
         let p = e.0.open(id, &k.0)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(plaintext, ot_buffer::new(p)) };
+        plaintext.put(ot_buffer::new(p));
         Ok(())
     })
 }
@@ -256,10 +248,9 @@ pub unsafe extern "C" fn ot_envelope_encrypt_symmetric(
         let k = unsafe { bytes(raw_key, key_len, "raw_key") }?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { bytes(plaintext, len, "plaintext") }?;
-        out_ptr(envelope, "envelope")?;
+        let envelope = OutHandle::new(envelope, "envelope")?;
         let e = Envelope::encrypt_symmetric(k, p)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(envelope, ot_envelope(e)) };
+        envelope.put(ot_envelope(e));
         Ok(())
     })
 }
@@ -277,10 +268,9 @@ pub unsafe extern "C" fn ot_envelope_decrypt_symmetric(
         let e = handle(envelope, "envelope")?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let k = unsafe { bytes(raw_key, key_len, "raw_key") }?;
-        out_ptr(plaintext, "plaintext")?;
+        let plaintext = OutHandle::new(plaintext, "plaintext")?;
         let p = e.0.decrypt_symmetric(k)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(plaintext, ot_buffer::new(p)) };
+        plaintext.put(ot_buffer::new(p));
         Ok(())
     })
 }

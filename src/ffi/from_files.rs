@@ -5,11 +5,12 @@
 
 use std::ffi::c_char;
 
+use super::OutHandle;
 use super::contract::ot_contract;
 use super::nym::ot_nym;
 use super::options::{opts, ot_session_options};
 use super::session::ot_session;
-use super::{cstr, guard, handle, handle_mut, opt_cstr, ot_notary, ot_result, out_ptr, put};
+use super::{cstr, guard, handle, handle_mut, opt_cstr, ot_notary, ot_result};
 use crate::transport::{Notary, Session};
 
 /// Creates a session to the notary of a verified contract, in one call: it connects to
@@ -31,10 +32,9 @@ pub unsafe extern "C" fn ot_session_new_from_contract(
         let c = handle(contract, "contract")?;
         // SAFETY: NULL or a NUL-terminated string (header contract).
         let ep = unsafe { opt_cstr(endpoint, "endpoint") }?;
-        out_ptr(session, "session")?;
+        let session = OutHandle::new(session, "session")?;
         let s = Session::from_contract(&c.0, ep, opts(options)?)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(session, ot_session(s)) };
+        session.put(ot_session(s));
         Ok(())
     })
 }
@@ -71,10 +71,9 @@ pub unsafe extern "C" fn ot_notary_new_from_nym(
         // SAFETY: a NUL-terminated string (header contract).
         let ep = unsafe { cstr(bind_endpoint, "bind_endpoint") }?;
         let n = handle(nym, "nym")?;
-        out_ptr(notary, "notary")?;
+        let notary = OutHandle::new(notary, "notary")?;
         let nt = Notary::bind_nym(ep, &n.0, opts(options)?)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(notary, ot_notary(nt)) };
+        notary.put(ot_notary(nt));
         Ok(())
     })
 }

@@ -2,7 +2,8 @@
 
 use std::ffi::c_char;
 
-use super::{bytes, cstr, guard, null, ot_buffer, ot_result, out_ptr, put};
+use super::OutHandle;
+use super::{bytes, cstr, guard, null, ot_buffer, ot_result};
 use crate::hash;
 
 unsafe fn digest_into(
@@ -77,10 +78,9 @@ unsafe fn id_text(
     guard(|| {
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let d = unsafe { bytes(data, len, "data") }?;
-        out_ptr(id, "id")?;
+        let id = OutHandle::new(id, "id")?;
         let text = f(d)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(id, ot_buffer::new(text.into_bytes())) };
+        id.put(ot_buffer::new(text.into_bytes()));
         Ok(())
     })
 }
@@ -92,10 +92,9 @@ pub unsafe extern "C" fn ot_id_decode(id: *const c_char, out: *mut *mut ot_buffe
     guard(|| {
         // SAFETY: a NUL-terminated string (header contract).
         let t = unsafe { cstr(id, "id") }?;
-        out_ptr(out, "out")?;
+        let out = OutHandle::new(out, "out")?;
         let v = hash::id_decode(t)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(out, ot_buffer::new(v)) };
+        out.put(ot_buffer::new(v));
         Ok(())
     })
 }

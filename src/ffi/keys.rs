@@ -2,9 +2,10 @@
 
 use std::ffi::c_int;
 
+use super::OutHandle;
 use super::{
     Handle, HandleKind, bytes, checked, free, guard, guard_value, handle, invalid, ot_buffer,
-    ot_result, out_ptr, put,
+    ot_result,
 };
 use crate::keys::{Algorithm, Key, KeyFormat};
 
@@ -69,15 +70,14 @@ pub(crate) unsafe fn pass<'a>(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_generate(bits: u32, key: *mut *mut ot_key) -> ot_result {
     guard(|| {
-        out_ptr(key, "key")?;
+        let key = OutHandle::new(key, "key")?;
         let bits = if bits == 0 {
             crate::keys::DEFAULT_BITS
         } else {
             bits
         };
         let k = Key::generate(bits)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(key, ot_key(k)) };
+        key.put(ot_key(k));
         Ok(())
     })
 }
@@ -87,10 +87,9 @@ pub unsafe extern "C" fn ot_key_generate(bits: u32, key: *mut *mut ot_key) -> ot
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_generate_ed25519(key: *mut *mut ot_key) -> ot_result {
     guard(|| {
-        out_ptr(key, "key")?;
+        let key = OutHandle::new(key, "key")?;
         let k = Key::generate_ed25519()?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(key, ot_key(k)) };
+        key.put(ot_key(k));
         Ok(())
     })
 }
@@ -100,10 +99,9 @@ pub unsafe extern "C" fn ot_key_generate_ed25519(key: *mut *mut ot_key) -> ot_re
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_key_generate_x25519(key: *mut *mut ot_key) -> ot_result {
     guard(|| {
-        out_ptr(key, "key")?;
+        let key = OutHandle::new(key, "key")?;
         let k = Key::generate_x25519()?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(key, ot_key(k)) };
+        key.put(ot_key(k));
         Ok(())
     })
 }
@@ -149,10 +147,9 @@ pub unsafe extern "C" fn ot_key_load(
         let d = unsafe { bytes(data, len, "data") }?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { pass(passphrase, pass_len) }?;
-        out_ptr(key, "key")?;
+        let key = OutHandle::new(key, "key")?;
         let k = Key::load(d, p)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(key, ot_key(k)) };
+        key.put(ot_key(k));
         Ok(())
     })
 }
@@ -173,7 +170,7 @@ pub unsafe extern "C" fn ot_key_export(
         let k = handle(key, "key")?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { pass(passphrase, pass_len) }?;
-        out_ptr(out, "out")?;
+        let out = OutHandle::new(out, "out")?;
         let f = match format {
             OT_KEY_FORMAT_SPKI_PEM => KeyFormat::SpkiPem,
             OT_KEY_FORMAT_OT_PUBLIC => KeyFormat::OtPublic,
@@ -184,8 +181,7 @@ pub unsafe extern "C" fn ot_key_export(
             other => return Err(invalid(format!("key format {other} is unknown"))),
         };
         let v = k.0.export(f, p)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(out, ot_buffer::new(v)) };
+        out.put(ot_buffer::new(v));
         Ok(())
     })
 }
@@ -198,9 +194,8 @@ pub unsafe extern "C" fn ot_key_public(
 ) -> ot_result {
     guard(|| {
         let k = handle(key, "key")?;
-        out_ptr(public_key, "public_key")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(public_key, ot_key(k.0.to_public())) };
+        let public_key = OutHandle::new(public_key, "public_key")?;
+        public_key.put(ot_key(k.0.to_public()));
         Ok(())
     })
 }
@@ -228,10 +223,9 @@ pub unsafe extern "C" fn ot_key_bits(key: *const ot_key) -> u32 {
 pub unsafe extern "C" fn ot_key_nym_id(key: *const ot_key, id: *mut *mut ot_buffer) -> ot_result {
     guard(|| {
         let k = handle(key, "key")?;
-        out_ptr(id, "id")?;
+        let id = OutHandle::new(id, "id")?;
         let s = k.0.nym_id()?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(id, ot_buffer::new(s.into_bytes())) };
+        id.put(ot_buffer::new(s.into_bytes()));
         Ok(())
     })
 }

@@ -6,8 +6,9 @@ use super::options::{opts, ot_session_options};
 use super::request::ot_request;
 use super::{
     Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut, ot_buffer,
-    ot_key, ot_result, out_ptr, out_val, put, write,
+    ot_key, ot_result,
 };
+use super::{OutHandle, OutValue};
 use crate::transport::Notary;
 
 /// A notary endpoint: ZeroMQ ROUTER sockets serving legacy REQ clients exactly as a legacy REP
@@ -42,10 +43,9 @@ pub unsafe extern "C" fn ot_notary_new(
         let e = handle(encryption_private, "encryption_private")?;
         // SAFETY: a NUL-terminated string (header contract).
         let id = unsafe { cstr(nym_id, "nym_id") }?;
-        out_ptr(notary, "notary")?;
+        let notary = OutHandle::new(notary, "notary")?;
         let n = Notary::bind(ep, &a.0, &e.0, id, opts(options)?)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(notary, ot_notary(n)) };
+        notary.put(ot_notary(n));
         Ok(())
     })
 }
@@ -84,9 +84,8 @@ pub unsafe extern "C" fn ot_notary_endpoint(
 ) -> ot_result {
     guard(|| {
         let n = handle(notary, "notary")?;
-        out_ptr(endpoint, "endpoint")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(endpoint, ot_buffer::new(n.0.endpoint().as_bytes().to_vec())) };
+        let endpoint = OutHandle::new(endpoint, "endpoint")?;
+        endpoint.put(ot_buffer::new(n.0.endpoint().as_bytes().to_vec()));
         Ok(())
     })
 }
@@ -124,15 +123,14 @@ pub unsafe extern "C" fn ot_notary_receive(
 ) -> ot_result {
     guard(|| {
         let mut n = handle_mut(notary, "notary")?;
-        out_ptr(request, "request")?;
+        let request = OutHandle::new(request, "request")?;
         let t = if timeout_ms == u32::MAX {
             -1
         } else {
             i64::from(timeout_ms)
         };
         let r = n.0.receive(t)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(request, ot_request(r)) };
+        request.put(ot_request(r));
         Ok(())
     })
 }
@@ -202,11 +200,10 @@ pub unsafe extern "C" fn ot_notary_bind(
         let mut n = handle_mut(notary, "notary")?;
         // SAFETY: a NUL-terminated string (header contract).
         let ep = unsafe { cstr(endpoint, "endpoint") }?;
-        out_ptr(bound_endpoint, "bound_endpoint")?;
+        let bound_endpoint = OutHandle::new(bound_endpoint, "bound_endpoint")?;
         let o = opts(options)?;
         let b = n.0.add_endpoint(ep, &o)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(bound_endpoint, ot_buffer::new(b.into_bytes())) };
+        bound_endpoint.put(ot_buffer::new(b.into_bytes()));
         Ok(())
     })
 }
@@ -265,10 +262,9 @@ pub unsafe extern "C" fn ot_notary_push(
         let id = unsafe { cstr(nym_id, "nym_id") }?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
-        out_val(delivered, "delivered")?;
+        let delivered = OutValue::new(delivered, "delivered")?;
         let d = n.0.push(id, c)?;
-        // SAFETY: checked non-NULL above; points to a size_t (header contract).
-        unsafe { write(delivered, d) };
+        delivered.write(d);
         Ok(())
     })
 }
@@ -280,10 +276,9 @@ pub unsafe extern "C" fn ot_notary_push(
 pub unsafe extern "C" fn ot_notary_fd(notary: *const ot_notary, fd: *mut i32) -> ot_result {
     guard(|| {
         let n = handle(notary, "notary")?;
-        out_val(fd, "fd")?;
+        let fd = OutValue::new(fd, "fd")?;
         let v = n.0.fd()?;
-        // SAFETY: checked non-NULL above; points to an int (header contract).
-        unsafe { write(fd, v) };
+        fd.write(v);
         Ok(())
     })
 }
@@ -310,10 +305,9 @@ pub unsafe extern "C" fn ot_notary_connect(
         let e = handle(encryption_private, "encryption_private")?;
         // SAFETY: a NUL-terminated string (header contract).
         let id = unsafe { cstr(nym_id, "nym_id") }?;
-        out_ptr(notary, "notary")?;
+        let notary = OutHandle::new(notary, "notary")?;
         let n = Notary::connect(ep, &a.0, &e.0, id, opts(options)?)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(notary, ot_notary(n)) };
+        notary.put(ot_notary(n));
         Ok(())
     })
 }
@@ -326,7 +320,7 @@ pub unsafe extern "C" fn ot_notary_get_stats(
 ) -> ot_result {
     guard(|| {
         let n = handle(notary, "notary")?;
-        out_val(stats, "stats")?;
+        let stats = OutValue::new(stats, "stats")?;
         let s = n.0.stats();
         let v = super::ot_notary_stats {
             requests: s.requests,
@@ -337,8 +331,7 @@ pub unsafe extern "C" fn ot_notary_get_stats(
             pushes: s.pushes,
             dropped_routes: s.dropped_routes,
         };
-        // SAFETY: checked non-NULL above; points to an ot_notary_stats (header contract).
-        unsafe { write(stats, v) };
+        stats.write(v);
         Ok(())
     })
 }

@@ -2,10 +2,11 @@
 
 use std::ffi::{c_char, c_int};
 
+use super::OutHandle;
 use super::keys::pass;
 use super::{
     FfiResult, Handle, HandleKind, bytes, checked, cstr, free, guard, guard_value, handle, invalid,
-    null, ot_buffer, ot_key, ot_result, out_ptr, put,
+    null, ot_buffer, ot_key, ot_result,
 };
 use crate::credentials::{MAX_CREDENTIALS, Nym, Role};
 
@@ -96,10 +97,9 @@ pub unsafe extern "C" fn ot_nym_load(
         }
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { pass(passphrase, pass_len) }?;
-        out_ptr(nym, "nym")?;
+        let nym = OutHandle::new(nym, "nym")?;
         let n = Nym::load(l, &creds, p)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(nym, ot_nym(n)) };
+        nym.put(ot_nym(n));
         Ok(())
     })
 }
@@ -126,10 +126,9 @@ pub unsafe extern "C" fn ot_nym_load_dir(
         let id = unsafe { cstr(nym_id, "nym_id") }?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { pass(passphrase, pass_len) }?;
-        out_ptr(nym, "nym")?;
+        let nym = OutHandle::new(nym, "nym")?;
         let n = Nym::load_dir(std::path::Path::new(d), id, p)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(nym, ot_nym(n)) };
+        nym.put(ot_nym(n));
         Ok(())
     })
 }
@@ -139,9 +138,8 @@ pub unsafe extern "C" fn ot_nym_load_dir(
 pub unsafe extern "C" fn ot_nym_id(nym: *const ot_nym, nym_id: *mut *mut ot_buffer) -> ot_result {
     guard(|| {
         let n = handle(nym, "nym")?;
-        out_ptr(nym_id, "nym_id")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(nym_id, ot_buffer::new(n.0.id().as_bytes().to_vec())) };
+        let nym_id = OutHandle::new(nym_id, "nym_id")?;
+        nym_id.put(ot_buffer::new(n.0.id().as_bytes().to_vec()));
         Ok(())
     })
 }
@@ -158,9 +156,8 @@ pub unsafe extern "C" fn ot_nym_key(
     guard(|| {
         let n = handle(nym, "nym")?;
         let r = self::role(role)?;
-        out_ptr(key, "key")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(key, ot_key(n.0.key(r).clone())) };
+        let key = OutHandle::new(key, "key")?;
+        key.put(ot_key(n.0.key(r).clone()));
         Ok(())
     })
 }

@@ -2,9 +2,11 @@
 
 use std::ffi::c_char;
 
+use super::OutHandle;
+use super::OutValue;
 use super::{
-    Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut, null, ot_buffer,
-    ot_result, out_ptr, put,
+    Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut, ot_buffer,
+    ot_result,
 };
 use crate::transport::Options;
 
@@ -20,13 +22,10 @@ impl Handle for ot_session_options {
     const NAME: &'static str = "ot_session_options";
 }
 
-/// New options holding the legacy defaults: `latency_send_ms` 200, `latency_send_no_tries` 7,
-/// `latency_receive_ms` 200, `latency_receive_no_tries` 7 (each try doubles the poll timeout:
-/// about 25 s per attempt), `latency_delay_after` 50, `is_blocking` 0, `linger_ms` 0,
-/// `max_resends` 1, `req_relaxed` 0, `heartbeat_ivl_ms`/`heartbeat_timeout_ms`/
-/// `heartbeat_ttl_ms` 0 (off), `max_message_size` 67108864 (bytes; -1 = no limit; 0 is refused
-/// with `OT_ERR_INVALID_ARGUMENT`), `request_timeout_ms` 0 (none),
-/// `reply_errors` 0.
+/// New options holding the defaults (the legacy ones for legacy names: each try doubles the
+/// poll timeout, about 25 s per attempt). Every option, with its default, accepted values and
+/// meaning, is in the options block at the top of this header, generated from the one option
+/// table; `ot_session_option_name` enumerates the names.
 ///
 /// With heartbeats on (`heartbeat_ivl_ms` or `heartbeat_timeout_ms` > 0) a session watches its
 /// connection: a notary that closed it, or that answers no heartbeat (or no connection comes up)
@@ -39,15 +38,15 @@ pub unsafe extern "C" fn ot_session_options_new(
     options: *mut *mut ot_session_options,
 ) -> ot_result {
     guard(|| {
-        out_ptr(options, "options")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(options, ot_session_options(Options::default())) };
+        let options = OutHandle::new(options, "options")?;
+        options.put(ot_session_options(Options::default()));
         Ok(())
     })
 }
 
-/// Sets one option by name (the names listed under `ot_session_options_new`; the latency names
-/// are legacy OT's). Out-of-range values and unknown names are `OT_ERR_INVALID_ARGUMENT`.
+/// Sets one option by name (see the options block at the top of this header, or
+/// `ot_session_option_name`; the latency names are legacy OT's). Out-of-range values and unknown
+/// names are `OT_ERR_INVALID_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_options_set(
     options: *mut ot_session_options,
@@ -74,12 +73,8 @@ pub unsafe extern "C" fn ot_session_options_get(
         let o = handle(options, "options")?;
         // SAFETY: a NUL-terminated string (header contract).
         let n = unsafe { cstr(name, "name") }?;
-        if value.is_null() {
-            return Err(null("value"));
-        }
-        let v = o.0.get(n)?;
-        // SAFETY: checked non-NULL; points to an int64_t (header contract).
-        unsafe { *value = v };
+        let value = OutValue::new(value, "value")?;
+        value.write(o.0.get(n)?);
         Ok(())
     })
 }
@@ -118,13 +113,11 @@ pub unsafe extern "C" fn ot_curve_keypair(
     secret_z85: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        out_ptr(public_z85, "public_z85")?;
-        out_ptr(secret_z85, "secret_z85")?;
+        let public_z85 = OutHandle::new(public_z85, "public_z85")?;
+        let secret_z85 = OutHandle::new(secret_z85, "secret_z85")?;
         let (p, sk) = crate::transport::curve_keypair()?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(public_z85, ot_buffer::new(p.into_bytes())) };
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(secret_z85, ot_buffer::from_slice(sk.as_bytes())) };
+        public_z85.put(ot_buffer::new(p.into_bytes()));
+        secret_z85.put(ot_buffer::from_slice(sk.as_bytes()));
         Ok(())
     })
 }
@@ -183,4 +176,15 @@ pub(crate) fn opts(p: *const ot_session_options) -> Result<Options, super::FfiEr
         return Ok(Options::default());
     }
     handle(p, "options").map(|o| o.0.clone())
+}
+
+/// The `index`-th option name (from 0) that `ot_session_options_set` / `_get` take, in table
+/// order, or NULL past the last: bindings enumerate the options instead of copying the list. The
+/// string is static: never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ot_session_option_name(index: usize) -> *const c_char {
+    guard_value(std::ptr::null(), || {
+        static NAMES: std::sync::OnceLock<Vec<std::ffi::CString>> = std::sync::OnceLock::new();
+        super::counter_name(&NAMES, crate::transport::OPTION_NAMES, index)
+    })
 }

@@ -53,6 +53,8 @@ const LIVE: u64 = 1 << 16;
 const PENDING_FREE: u64 = 1 << 17;
 const KIND_SHIFT: u32 = 18;
 const KIND_MASK: u64 = 0xF << KIND_SHIFT;
+/// A call panicked while it held the object: it may be half-updated, so it is no longer lent.
+const POISONED: u64 = 1 << 22;
 
 /// One cache line per slot, so threads using different handles never contend on a line.
 #[repr(align(64))]
@@ -111,6 +113,8 @@ pub(crate) enum Refusal {
     NotLive,
     /// Live, but in use by another thread in a way that excludes this use.
     Busy,
+    /// Live, but an earlier call panicked while using it (see [`POISONED`]): only freeing works.
+    Poisoned,
 }
 
 fn slot(index: u64) -> Option<&'static Slot> {
@@ -191,6 +195,9 @@ fn acquire<T: Handle>(h: *const T, exclusive: bool) -> Result<(&'static Slot, u6
         if !matches::<T>(state, generation) {
             return Err(Refusal::NotLive);
         }
+        if state & POISONED != 0 {
+            return Err(Refusal::Poisoned);
+        }
         let users = state & USERS_MASK;
         let new = if exclusive {
             if users != 0 {
@@ -235,6 +242,11 @@ fn finish_free<T: Handle>(s: &'static Slot, from: u64, index: u64) {
 }
 
 fn release<T: Handle>(s: &'static Slot, index: u64, exclusive: bool) {
+    if std::thread::panicking() {
+        // The call using the object panicked (the boundary catches it): the object may be
+        // half-updated, so later calls are refused (OT_ERR_STATE) until it is freed.
+        s.state.fetch_or(POISONED, Ordering::AcqRel);
+    }
     let dec = if exclusive { EXCLUSIVE } else { 1 };
     let now = s.state.fetch_sub(dec, Ordering::AcqRel) - dec;
     if now & PENDING_FREE != 0
@@ -399,6 +411,24 @@ mod tests {
             assert_eq!(Shared::borrow(*h).map(|t| t.0), Ok(i as u32));
             assert_eq!(unregister(*h), Freed::Yes);
         }
+    }
+
+    #[test]
+    fn a_panic_while_borrowed_poisons_the_object_until_it_is_freed() {
+        let a = register(Thing(3));
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let _b = Exclusive::borrow(a).unwrap();
+            panic!("a bug in a call");
+        }));
+        assert!(r.is_err());
+        assert_eq!(Shared::borrow(a).err(), Some(Refusal::Poisoned));
+        assert_eq!(Exclusive::borrow(a).err(), Some(Refusal::Poisoned));
+        assert_eq!(unregister(a), Freed::Yes);
+        assert_eq!(Shared::borrow(a).err(), Some(Refusal::NotLive));
+        // A slot reused after a poisoned object holds a healthy one.
+        let b = register(Thing(4));
+        assert_eq!(Shared::borrow(b).map(|t| t.0), Ok(4));
+        assert_eq!(unregister(b), Freed::Yes);
     }
 
     #[test]

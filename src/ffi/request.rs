@@ -1,9 +1,7 @@
 //! `ot_request`: a request received by a notary.
 
-use super::{
-    Handle, HandleKind, free, guard, guard_value, handle, ot_buffer, ot_key, ot_result, out_ptr,
-    put,
-};
+use super::OutHandle;
+use super::{Handle, HandleKind, free, guard, guard_value, handle, ot_buffer, ot_key, ot_result};
 use crate::transport::Request;
 
 /// A request received by a notary (opened and parsed, not yet verified). Freed with
@@ -24,9 +22,8 @@ pub unsafe extern "C" fn ot_request_content(
 ) -> ot_result {
     guard(|| {
         let r = handle(request, "request")?;
-        out_ptr(content, "content")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(content, ot_buffer::from_slice(r.0.content_unverified())) };
+        let content = OutHandle::new(content, "content")?;
+        content.put(ot_buffer::from_slice(r.0.content_unverified()));
         Ok(())
     })
 }
@@ -43,9 +40,8 @@ pub unsafe extern "C" fn ot_request_verify(
         let r = handle(request, "request")?;
         let k = handle(sender_auth_public, "sender_auth_public")?;
         let c = r.0.verify(&k.0)?;
-        if !content.is_null() {
-            // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-            unsafe { put(content, ot_buffer::from_slice(c)) };
+        if let Some(content) = OutHandle::optional(content) {
+            content.put(ot_buffer::from_slice(c));
         }
         Ok(())
     })

@@ -5,8 +5,9 @@ use std::ffi::c_char;
 use super::options::{opts, ot_session_options};
 use super::{
     FfiError, Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut,
-    ot_buffer, ot_key, ot_result, out_ptr, out_val, put, write,
+    ot_buffer, ot_key, ot_result,
 };
+use super::{OutHandle, OutValue};
 use crate::transport::{Protocol, Session};
 
 /// A client session with one notary: a lock-step ZeroMQ REQ connection exactly as a legacy
@@ -34,10 +35,9 @@ pub unsafe extern "C" fn ot_session_new(
     guard(|| {
         // SAFETY: a NUL-terminated string (header contract).
         let ep = unsafe { cstr(endpoint, "endpoint") }?;
-        out_ptr(session, "session")?;
+        let session = OutHandle::new(session, "session")?;
         let s = Session::new(ep, opts(options)?)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(session, ot_session(s)) };
+        session.put(ot_session(s));
         Ok(())
     })
 }
@@ -59,10 +59,9 @@ pub unsafe extern "C" fn ot_session_exchange(
         let mut s = handle_mut(session, "session")?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let f = unsafe { bytes(frame, len, "frame") }?;
-        out_ptr(reply, "reply")?;
+        let reply = OutHandle::new(reply, "reply")?;
         let r = s.0.exchange(f)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(reply, ot_buffer::new(r)) };
+        reply.put(ot_buffer::new(r));
         Ok(())
     })
 }
@@ -130,10 +129,9 @@ pub unsafe extern "C" fn ot_session_request(
         let mut s = handle_mut(session, "session")?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
-        out_ptr(reply, "reply")?;
+        let reply = OutHandle::new(reply, "reply")?;
         let r = s.0.request(c)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(reply, ot_buffer::new(r)) };
+        reply.put(ot_buffer::new(r));
         Ok(())
     })
 }
@@ -151,9 +149,8 @@ pub unsafe extern "C" fn ot_zmq_version(major: *mut i32, minor: *mut i32, patch:
     guard_value((), || {
         let (a, b, c) = crate::transport::zmq_version();
         for (p, v) in [(major, a), (minor, b), (patch, c)] {
-            if !p.is_null() {
-                // SAFETY: each non-NULL pointer points to a writable int32_t (header contract).
-                unsafe { *p = v };
+            if let Some(p) = OutValue::optional(p) {
+                p.write(v);
             }
         }
     })
@@ -177,13 +174,12 @@ pub unsafe extern "C" fn ot_session_protocol(
 ) -> ot_result {
     guard(|| {
         let mut s = handle_mut(session, "session")?;
-        out_val(protocol, "protocol")?;
+        let protocol = OutValue::new(protocol, "protocol")?;
         let p = match s.0.protocol()? {
             Protocol::V2 => OT_PROTOCOL_V2,
             _ => OT_PROTOCOL_LEGACY,
         };
-        // SAFETY: checked non-NULL above; points to an ot_protocol (header contract).
-        unsafe { write(protocol, p) };
+        protocol.write(p);
         Ok(())
     })
 }
@@ -204,10 +200,9 @@ pub unsafe extern "C" fn ot_session_send(
         let mut s = handle_mut(session, "session")?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
-        out_val(request_id, "request_id")?;
+        let request_id = OutValue::new(request_id, "request_id")?;
         let id = s.0.send(c)?;
-        // SAFETY: checked non-NULL above; points to a uint64_t (header contract).
-        unsafe { write(request_id, id) };
+        request_id.write(id);
         Ok(())
     })
 }
@@ -242,14 +237,13 @@ pub unsafe extern "C" fn ot_session_receive(
 ) -> ot_result {
     guard(|| {
         let mut s = handle_mut(session, "session")?;
-        out_val(request_id, "request_id")?;
-        out_val(status, "status")?;
-        out_ptr(reply, "reply")?;
+        let request_id = OutValue::new(request_id, "request_id")?;
+        let status = OutValue::new(status, "status")?;
+        let reply = OutHandle::new(reply, "reply")?;
         let (id, r) = s.0.receive(timeout(timeout_ms))?;
         let code = match r {
             Ok(content) => {
-                // SAFETY: the out-pointer was checked non-NULL above and is writable.
-                unsafe { put(reply, ot_buffer::new(content)) };
+                reply.put(ot_buffer::new(content));
                 ot_result::OT_OK
             }
             Err(e) => {
@@ -258,11 +252,8 @@ pub unsafe extern "C" fn ot_session_receive(
                 e.code
             }
         };
-        // SAFETY: both checked non-NULL above; they point to a uint64_t and an ot_result.
-        unsafe {
-            write(request_id, id);
-            write(status, code);
-        }
+        request_id.write(id);
+        status.write(code);
         Ok(())
     })
 }
@@ -282,10 +273,9 @@ pub unsafe extern "C" fn ot_session_subscribe(
         let mut s = handle_mut(session, "session")?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
-        out_ptr(reply, "reply")?;
+        let reply = OutHandle::new(reply, "reply")?;
         let r = s.0.subscribe(c)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(reply, ot_buffer::new(r)) };
+        reply.put(ot_buffer::new(r));
         Ok(())
     })
 }
@@ -318,16 +308,13 @@ pub unsafe extern "C" fn ot_session_next_push(
 ) -> ot_result {
     guard(|| {
         let mut s = handle_mut(session, "session")?;
-        out_val(seq, "seq")?;
-        out_val(missed, "missed")?;
-        out_ptr(content, "content")?;
+        let seq = OutValue::new(seq, "seq")?;
+        let missed = OutValue::new(missed, "missed")?;
+        let content = OutHandle::new(content, "content")?;
         let p = s.0.next_push(timeout(timeout_ms))?;
-        // SAFETY: all three checked non-NULL above and writable (header contract).
-        unsafe {
-            write(seq, p.seq);
-            write(missed, p.missed);
-            put(content, ot_buffer::new(p.content));
-        }
+        seq.write(p.seq);
+        missed.write(p.missed);
+        content.put(ot_buffer::new(p.content));
         Ok(())
     })
 }
@@ -345,10 +332,9 @@ pub unsafe extern "C" fn ot_session_next_push(
 pub unsafe extern "C" fn ot_session_fd(session: *mut ot_session, fd: *mut i32) -> ot_result {
     guard(|| {
         let mut s = handle_mut(session, "session")?;
-        out_val(fd, "fd")?;
+        let fd = OutValue::new(fd, "fd")?;
         let v = s.0.fd()?;
-        // SAFETY: checked non-NULL above; points to an int (header contract).
-        unsafe { write(fd, v) };
+        fd.write(v);
         Ok(())
     })
 }
@@ -368,7 +354,7 @@ pub unsafe extern "C" fn ot_session_get_stats(
 ) -> ot_result {
     guard(|| {
         let s = handle(session, "session")?;
-        out_val(stats, "stats")?;
+        let stats = OutValue::new(stats, "stats")?;
         let st = s.0.stats();
         let v = super::ot_session_stats {
             replies: st.replies,
@@ -376,8 +362,7 @@ pub unsafe extern "C" fn ot_session_get_stats(
             sockets_created: st.sockets_created,
             timeouts: st.timeouts,
         };
-        // SAFETY: checked non-NULL above; points to an ot_session_stats (header contract).
-        unsafe { write(stats, v) };
+        stats.write(v);
         Ok(())
     })
 }

@@ -2,7 +2,8 @@
 
 use std::ffi::c_char;
 
-use super::{bytes, cstr, guard, handle, opt_cstr, ot_buffer, ot_key, ot_result, out_ptr, put};
+use super::OutHandle;
+use super::{bytes, cstr, guard, handle, opt_cstr, ot_buffer, ot_key, ot_result};
 use crate::signed;
 
 /// Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.
@@ -33,10 +34,9 @@ pub unsafe extern "C" fn ot_signed_create(
         let k = handle(signer, "signer")?;
         // SAFETY: NULL or a NUL-terminated string (header contract).
         let m = unsafe { opt_cstr(meta, "meta") }?;
-        out_ptr(text, "text")?;
+        let text = OutHandle::new(text, "text")?;
         let s = signed::create(t, c, &k.0, m)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(text, ot_buffer::new(s.into_bytes())) };
+        text.put(ot_buffer::new(s.into_bytes()));
         Ok(())
     })
 }
@@ -63,9 +63,8 @@ pub unsafe extern "C" fn ot_signed_verify(
         let t = unsafe { bytes(text, len, "text") }?;
         let k = handle(signer_public, "signer_public")?;
         let c = signed::verify(t, &k.0)?;
-        if !content.is_null() {
-            // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-            unsafe { put(content, ot_buffer::new(c)) };
+        if let Some(content) = OutHandle::optional(content) {
+            content.put(ot_buffer::new(c));
         }
         Ok(())
     })
@@ -84,10 +83,9 @@ pub unsafe extern "C" fn ot_signed_content(
     guard(|| {
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let t = unsafe { bytes(text, len, "text") }?;
-        out_ptr(content, "content")?;
+        let content = OutHandle::new(content, "content")?;
         let p = signed::parse(t)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(content, ot_buffer::new(p.content)) };
+        content.put(ot_buffer::new(p.content));
         Ok(())
     })
 }

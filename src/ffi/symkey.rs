@@ -1,6 +1,7 @@
 //! Legacy symmetric keys (a wallet's master key).
 
-use super::{bytes, guard, null, ot_buffer, ot_result, out_ptr, put};
+use super::OutHandle;
+use super::{bytes, guard, null, ot_buffer, ot_result};
 use crate::symkey::SymmetricKey;
 
 /// Unlocks a legacy serialized `OTSymmetricKey` (binary, or its data-path armor as found in a
@@ -24,10 +25,9 @@ pub unsafe extern "C" fn ot_symkey_unlock(
         if passphrase.is_null() {
             return Err(null("passphrase"));
         }
-        out_ptr(raw_key, "raw_key")?;
+        let raw_key = OutHandle::new(raw_key, "raw_key")?;
         let k = SymmetricKey::parse(s)?.unlock(p)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(raw_key, ot_buffer::from_slice(&k)) };
+        raw_key.put(ot_buffer::from_slice(&k));
         Ok(())
     })
 }
@@ -56,10 +56,9 @@ pub unsafe extern "C" fn ot_wallet_master_key(
         if passphrase.is_null() {
             return Err(null("passphrase"));
         }
-        out_ptr(master_key, "master_key")?;
+        let master_key = OutHandle::new(master_key, "master_key")?;
         let k = crate::credentials::wallet_master_key(w, p)?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        unsafe { put(master_key, ot_buffer::new(k.to_vec())) };
+        master_key.put(ot_buffer::new(k.to_vec()));
         Ok(())
     })
 }

@@ -29,7 +29,7 @@ pub use notary::{
     BUSY, NOTARY_COUNTERS, Notary, NotaryStats, REPLY_NOT_KEPT, Request, UNREADABLE,
     open_request_frame, unreadable_answer_delay,
 };
-pub use options::{Curve, Options, curve_keypair};
+pub use options::{Curve, NAMES as OPTION_NAMES, Options, curve_keypair};
 pub use session::{PUSH_QUEUE, PUSH_QUEUE_BYTES, SESSION_COUNTERS, SessionStats};
 pub use session::{Protocol, Session};
 

@@ -67,59 +67,125 @@ pub fn curve_keypair() -> Result<(String, Zeroizing<String>)> {
     Ok((public, secret))
 }
 
-/// Transport options. Field names are the legacy `client.cfg` / `server.cfg` keys where one
-/// exists. Durations are milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
+/// The type of a table option's value: an integer, or a flag set as 0/1 (`true`/`false` in INI).
+trait OptValue: Copy {
+    fn to_i64(self) -> i64;
+    fn from_i64(v: i64) -> Self;
+}
+impl OptValue for i64 {
+    fn to_i64(self) -> i64 {
+        self
+    }
+    fn from_i64(v: i64) -> Self {
+        v
+    }
+}
+impl OptValue for bool {
+    fn to_i64(self) -> i64 {
+        i64::from(self)
+    }
+    fn from_i64(v: i64) -> Self {
+        v == 1
+    }
+}
+
+/// Declares [`Options`], its defaults, [`NAMES`] and the name-based access from the one list
+/// below.
+macro_rules! options_table {
+    ($($(#[doc = $doc:literal])* $name:ident: $ty:ty = $default:expr, $lo:expr, $hi:expr;)*) => {
+        /// Transport options. Field names are the legacy `client.cfg` / `server.cfg` keys where
+        /// one exists. Durations are milliseconds.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Options {
+            $($(#[doc = $doc])* pub $name: $ty,)*
+            /// CURVE transport security (off by default; legacy peers cannot use it).
+            pub curve: Option<Curve>,
+            /// Whether `max_message_size` was set (by [`Options::set`] or an INI file): notaries
+            /// and brokers use [`LISTENER_MAX_MESSAGE_SIZE`] otherwise.
+            pub max_message_size_set: bool,
+        }
+
+        impl Default for Options {
+            fn default() -> Self {
+                Options {
+                    $($name: $default,)*
+                    curve: None,
+                    max_message_size_set: false,
+                }
+            }
+        }
+
+        /// Every option name, in table order (`ot_session_option_name` enumerates them).
+        pub const NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        /// Each option's accepted range, in table order.
+        const RANGES: &[(i64, i64)] = &[$(($lo, $hi)),*];
+
+        impl Options {
+            /// Sets a table option after its range check; `false` for an unknown name.
+            fn set_in_table(&mut self, name: &str, v: i64) -> Result<bool> {
+                match name {
+                    $(stringify!($name) => self.$name = OptValue::from_i64(range(name, v, $lo, $hi)?),)*
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            }
+
+            fn get_in_table(&self, name: &str) -> Option<i64> {
+                match name {
+                    $(stringify!($name) => Some(OptValue::to_i64(self.$name)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+/// A day in milliseconds: the longest timeout an option accepts.
+const DAY: i64 = 86_400_000;
+
+// THE ONE LIST of options. The `Options` fields, defaults, names, ranges, `set`/`get`, the INI
+// keys, `ot_session_option_name`, the options block of the C header and the README's option list
+// (build.rs reads this block; tests/header.rs checks both) all come from it: a new option is one
+// entry here (plus its test). Format per option: doc lines, then
+// `name: i64|bool = default, lowest, highest;` (flags: 0, 1).
+options_table! {
     /// First send poll timeout; doubles on each try (legacy 200).
-    pub latency_send_ms: i64,
+    latency_send_ms: i64 = 200, 1, DAY;
     /// Send polls before giving up on an attempt (legacy 7).
-    pub latency_send_no_tries: i64,
+    latency_send_no_tries: i64 = 7, 1, 30;
     /// First receive poll timeout; doubles on each try (legacy 200).
-    pub latency_receive_ms: i64,
+    latency_receive_ms: i64 = 200, 1, DAY;
     /// Receive polls before the attempt counts as lost (legacy 7): 200·(2⁷−1) ms ≈ 25 s.
-    pub latency_receive_no_tries: i64,
-    /// Pause after a successful send before waiting for the reply (legacy 50; 0 for lowest
-    /// latency).
-    pub latency_delay_after: i64,
-    /// Legacy flag: with true, waits have no poll timeout (send/receive block; a lost reply is
-    /// then only noticed by heartbeats). Default false.
-    pub is_blocking: bool,
-    /// ZMQ_LINGER of every socket (legacy 0).
-    pub linger_ms: i64,
-    /// How many times a request is re-sent after its reply was lost (each time on a fresh socket,
-    /// or on the same socket with `req_relaxed`). Default 1.
-    pub max_resends: i64,
-    /// Use libzmq's ZMQ_REQ_RELAXED + ZMQ_REQ_CORRELATE instead of re-creating the socket.
-    /// Needs a libzmq ≥ 4 peer. Default false.
-    pub req_relaxed: bool,
-    /// ZMQ_HEARTBEAT_IVL (0 = off, the default).
-    pub heartbeat_ivl_ms: i64,
-    /// ZMQ_HEARTBEAT_TIMEOUT (0 = libzmq default: the interval).
-    pub heartbeat_timeout_ms: i64,
-    /// ZMQ_HEARTBEAT_TTL (0 = off).
-    pub heartbeat_ttl_ms: i64,
-    /// ZMQ_MAXMSGSIZE: larger incoming frames are dropped by libzmq (default 64 MiB; -1 = no
-    /// limit). 0 is refused: it would drop every non-empty frame. It also bounds what a legacy
-    /// `MESSAGE` reply may inflate to (256 MiB at most, also with -1).
-    pub max_message_size: i64,
-    /// Session protocol: 0 legacy REQ (default), 1 v2 (DEALER), 2 auto (probe, else legacy).
-    pub protocol: i64,
-    /// v2: most requests in flight at once (default 64).
-    pub max_in_flight: i64,
-    /// auto: how long the v2 probe waits for an answer (default 1000 ms).
-    pub probe_timeout_ms: i64,
-    /// Overall deadline of one request, covering every send and receive try and every resend
-    /// (0 = none, the default: the legacy schedule alone bounds it).
-    pub request_timeout_ms: i64,
-    /// Notary only: reply to an unreadable request with a signed, unencrypted error `MESSAGE`
-    /// instead of the legacy behaviour (no reply, socket re-created). Default false.
-    pub reply_errors: bool,
-    /// CURVE transport security (off by default; legacy peers cannot use it).
-    pub curve: Option<Curve>,
-    /// Whether `max_message_size` was set (by [`Options::set`] or an INI file): notaries and
-    /// brokers use [`LISTENER_MAX_MESSAGE_SIZE`] otherwise.
-    pub max_message_size_set: bool,
+    latency_receive_no_tries: i64 = 7, 1, 30;
+    /// Pause after a successful send before waiting for the reply (legacy 50; 0 for lowest latency).
+    latency_delay_after: i64 = 50, 0, 60_000;
+    /// Legacy flag: with 1, waits have no poll timeout (a lost reply is then only noticed by heartbeats).
+    is_blocking: bool = false, 0, 1;
+    /// ZMQ_LINGER of every socket (legacy 0; -1 = forever).
+    linger_ms: i64 = 0, -1, DAY;
+    /// Times a request is re-sent after its reply was lost (on a fresh socket, or the same one with req_relaxed).
+    max_resends: i64 = 1, 0, 100;
+    /// 1: use libzmq's ZMQ_REQ_RELAXED + ZMQ_REQ_CORRELATE instead of re-creating the socket (libzmq ≥ 4 peers).
+    req_relaxed: bool = false, 0, 1;
+    /// ZMQ_HEARTBEAT_IVL (0 = off; v2 sessions use 5000 when both heartbeat options are 0).
+    heartbeat_ivl_ms: i64 = 0, 0, DAY;
+    /// ZMQ_HEARTBEAT_TIMEOUT (0 = libzmq's default: the interval; v2 sessions 15000).
+    heartbeat_timeout_ms: i64 = 0, 0, DAY;
+    /// ZMQ_HEARTBEAT_TTL (0 = off; v2 sessions 15000).
+    heartbeat_ttl_ms: i64 = 0, 0, 6_553_599;
+    /// Largest incoming message (ZMQ_MAXMSGSIZE; -1 = no limit, 0 is refused). Sessions 64 MiB; notaries and brokers 8 MiB unless set. Also bounds what a legacy MESSAGE reply may inflate to.
+    max_message_size: i64 = 64 * 1024 * 1024, -1, i64::MAX;
+    /// Deadline of one whole request, every try and resend included (0 = none: the legacy schedule alone bounds it).
+    request_timeout_ms: i64 = 0, 0, DAY;
+    /// Session protocol: 0 legacy REQ, 1 v2 (DEALER), 2 auto (a v2 probe, else legacy).
+    protocol: i64 = 0, 0, 2;
+    /// v2: most requests in flight at once.
+    max_in_flight: i64 = 64, 1, 65_536;
+    /// auto: how long the v2 probe waits for an answer.
+    probe_timeout_ms: i64 = 1000, 1, 60_000;
+    /// Notary: 1 answers an unreadable legacy request with a signed error instead of the legacy silence.
+    reply_errors: bool = false, 0, 1;
 }
 
 /// What notaries and brokers accept per message unless `max_message_size` is set: 8 MiB. Real OT
@@ -134,55 +200,6 @@ pub const LISTENER_MAX_MESSAGE_SIZE: i64 = 8 << 20;
 /// plus the one being read; a connection that sends faster is slowed down by TCP (nothing is
 /// lost).
 pub const RECEIVE_BUDGET: i64 = 32 << 20;
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            latency_send_ms: 200,
-            latency_send_no_tries: 7,
-            latency_receive_ms: 200,
-            latency_receive_no_tries: 7,
-            latency_delay_after: 50,
-            is_blocking: false,
-            linger_ms: 0,
-            max_resends: 1,
-            req_relaxed: false,
-            heartbeat_ivl_ms: 0,
-            heartbeat_timeout_ms: 0,
-            heartbeat_ttl_ms: 0,
-            max_message_size: 64 * 1024 * 1024,
-            request_timeout_ms: 0,
-            protocol: 0,
-            max_in_flight: 64,
-            probe_timeout_ms: 1000,
-            reply_errors: false,
-            curve: None,
-            max_message_size_set: false,
-        }
-    }
-}
-
-/// Every option name, in the order of [`Options`].
-pub const NAMES: &[&str] = &[
-    "latency_send_ms",
-    "latency_send_no_tries",
-    "latency_receive_ms",
-    "latency_receive_no_tries",
-    "latency_delay_after",
-    "is_blocking",
-    "linger_ms",
-    "max_resends",
-    "req_relaxed",
-    "heartbeat_ivl_ms",
-    "heartbeat_timeout_ms",
-    "heartbeat_ttl_ms",
-    "max_message_size",
-    "request_timeout_ms",
-    "protocol",
-    "max_in_flight",
-    "probe_timeout_ms",
-    "reply_errors",
-];
 
 fn range(name: &str, v: i64, lo: i64, hi: i64) -> Result<i64> {
     if (lo..=hi).contains(&v) {
@@ -223,71 +240,37 @@ impl Options {
         Ok(())
     }
 
-    /// Sets one option by its name.
+    /// Sets one option by its name (see [`NAMES`]; the range of each is in the table).
+    /// `max_message_size` = 0 is refused (it would drop every message).
     pub fn set(&mut self, name: &str, v: i64) -> Result<()> {
-        const DAY: i64 = 86_400_000;
-        match name {
-            "latency_send_ms" => self.latency_send_ms = range(name, v, 1, DAY)?,
-            "latency_send_no_tries" => self.latency_send_no_tries = range(name, v, 1, 30)?,
-            "latency_receive_ms" => self.latency_receive_ms = range(name, v, 1, DAY)?,
-            "latency_receive_no_tries" => self.latency_receive_no_tries = range(name, v, 1, 30)?,
-            "latency_delay_after" => self.latency_delay_after = range(name, v, 0, 60_000)?,
-            "is_blocking" => self.is_blocking = range(name, v, 0, 1)? == 1,
-            "linger_ms" => self.linger_ms = range(name, v, -1, DAY)?,
-            "max_resends" => self.max_resends = range(name, v, 0, 100)?,
-            "req_relaxed" => self.req_relaxed = range(name, v, 0, 1)? == 1,
-            "heartbeat_ivl_ms" => self.heartbeat_ivl_ms = range(name, v, 0, DAY)?,
-            "heartbeat_timeout_ms" => self.heartbeat_timeout_ms = range(name, v, 0, DAY)?,
-            "heartbeat_ttl_ms" => self.heartbeat_ttl_ms = range(name, v, 0, 6_553_599)?,
-            "max_message_size" => {
-                if v == 0 {
-                    return Err(Error::invalid(
-                        "option max_message_size = 0 would refuse every message: give a size in \
-                         bytes, or -1 for no limit",
-                    ));
-                }
-                self.max_message_size = range(name, v, -1, i64::MAX)?;
-                self.max_message_size_set = true;
-            }
-            "request_timeout_ms" => self.request_timeout_ms = range(name, v, 0, DAY)?,
-            "protocol" => self.protocol = range(name, v, 0, 2)?,
-            "max_in_flight" => self.max_in_flight = range(name, v, 1, 65_536)?,
-            "probe_timeout_ms" => self.probe_timeout_ms = range(name, v, 1, 60_000)?,
-            "reply_errors" => self.reply_errors = range(name, v, 0, 1)? == 1,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "unknown option {}; known: {}",
-                    quote(name),
-                    NAMES.join(", ")
-                )));
-            }
+        if name == "max_message_size" && v == 0 {
+            return Err(Error::invalid(
+                "option max_message_size = 0 would refuse every message: give a size in bytes, \
+                 or -1 for no limit",
+            ));
+        }
+        if !self.set_in_table(name, v)? {
+            return Err(Error::invalid(format!(
+                "unknown option {}; known: {}",
+                quote(name),
+                NAMES.join(", ")
+            )));
+        }
+        if name == "max_message_size" {
+            self.max_message_size_set = true;
         }
         Ok(())
     }
 
     /// Reads one option by its name.
     pub fn get(&self, name: &str) -> Result<i64> {
-        Ok(match name {
-            "latency_send_ms" => self.latency_send_ms,
-            "latency_send_no_tries" => self.latency_send_no_tries,
-            "latency_receive_ms" => self.latency_receive_ms,
-            "latency_receive_no_tries" => self.latency_receive_no_tries,
-            "latency_delay_after" => self.latency_delay_after,
-            "is_blocking" => i64::from(self.is_blocking),
-            "linger_ms" => self.linger_ms,
-            "max_resends" => self.max_resends,
-            "req_relaxed" => i64::from(self.req_relaxed),
-            "heartbeat_ivl_ms" => self.heartbeat_ivl_ms,
-            "heartbeat_timeout_ms" => self.heartbeat_timeout_ms,
-            "heartbeat_ttl_ms" => self.heartbeat_ttl_ms,
-            "max_message_size" => self.max_message_size,
-            "request_timeout_ms" => self.request_timeout_ms,
-            "protocol" => self.protocol,
-            "max_in_flight" => self.max_in_flight,
-            "probe_timeout_ms" => self.probe_timeout_ms,
-            "reply_errors" => i64::from(self.reply_errors),
-            _ => return Err(Error::invalid(format!("unknown option {}", quote(name)))),
-        })
+        self.get_in_table(name)
+            .ok_or_else(|| Error::invalid(format!("unknown option {}", quote(name))))
+    }
+
+    /// The accepted range of option `name`, as (lowest, highest).
+    pub fn range_of(name: &str) -> Option<(i64, i64)> {
+        NAMES.iter().position(|n| *n == name).map(|i| RANGES[i])
     }
 
     /// Applies a legacy `client.cfg`/`server.cfg` text: keys of the `[latency]` section (legacy

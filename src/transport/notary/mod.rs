@@ -614,7 +614,8 @@ impl Notary {
                 return Err(self.timeout(timeout_ms));
             }
             if let Some((socket, frames)) = self.try_recv()? {
-                if let Some(r) = self.handle(socket, frames, now)? {
+                // The arrival time counts from now, after the read (never before it).
+                if let Some(r) = self.handle(socket, frames, Instant::now())? {
                     return r;
                 }
                 continue;
