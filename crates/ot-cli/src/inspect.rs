@@ -210,7 +210,7 @@ pub fn run(
     let raw = Input::new(file).read_all(None)?;
     let mut keys = Vec::new();
     for f in key_files {
-        let k = crate::load_key(&f, &PassArgs::default())?;
+        let k = crate::load_key(&f, &pass)?; // the same passphrase opens encrypted -k keys
         keys.push((f.display().to_string(), k));
     }
     let pw = pass.get()?;

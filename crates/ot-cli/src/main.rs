@@ -269,8 +269,8 @@ struct DearmorArgs {
 struct InspectArgs {
     /// The file to look at (default: stdin)
     file: Option<PathBuf>,
-    /// Public keys to check a signed text against (repeatable): the one that verifies is named
-    /// as the signer
+    /// Keys to check a signed text against (repeatable; the passphrase options apply to them
+    /// too): the one that verifies is named as the signer
     #[arg(short, long, value_name = "FILE")]
     key: Vec<PathBuf>,
     /// One JSON object instead of lines
