@@ -58,3 +58,20 @@ def test_readme_example_is_the_one_that_runs() -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "b'@<request/>\\n'"
     assert r.stdout.startswith("as someone else: 7 ")
+
+
+def test_readme_asyncio_example_is_the_one_that_runs() -> None:
+    from conftest import REPO
+
+    example = (REPO / "examples" / "readme_aio_example.py").read_text()
+    assert example in (REPO / "README.md").read_text(), (
+        "README's asyncio example differs from examples/readme_aio_example.py"
+    )
+    r = run(example, OT_TRANSPORT_LIB=ot.library_path())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "b\"@<r n='7'/>\\n\"",
+        "timed out; the session goes on: b'@<again/>\\n'",
+        "push 1 b'<note>1</note>\\n'",
+    ]
+    assert r.stderr == "", r.stderr
