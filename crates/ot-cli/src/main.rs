@@ -317,29 +317,17 @@ struct StatsArgs {
 
 /// An error as the library reports it: its `ot_result` code is the exit status.
 pub fn code_of(kind: ErrorKind) -> u8 {
-    match kind {
-        ErrorKind::InvalidArgument => 2,
-        ErrorKind::Malformed => 3,
-        ErrorKind::KeyFormat => 4,
-        ErrorKind::BadPassphrase => 5,
-        ErrorKind::DecryptFailed => 6,
-        ErrorKind::NoMatchingRecipient => 7,
-        ErrorKind::BadSignature => 8,
-        ErrorKind::Timeout => 9,
-        ErrorKind::Transport => 10,
-        ErrorKind::Internal => 11,
-        ErrorKind::State => 12,
-        ErrorKind::Unsupported => 13,
-    }
+    // Codes are 1..=13 today and never above 255 (the library's table checks they are small).
+    u8::try_from(kind.code()).unwrap_or(1)
 }
 
 /// The library's own text for a result code (`ot_result_str`).
 pub fn result_str(code: u8) -> String {
-    let p = ot_transport::ffi::ot_result_str(code.into());
-    // SAFETY: ot_result_str returns a pointer to a static NUL-terminated string, never NULL.
-    #[allow(unsafe_code)]
-    let s = unsafe { std::ffi::CStr::from_ptr(p) };
-    s.to_string_lossy().into_owned()
+    match ErrorKind::from_code(i32::from(code)) {
+        Some(k) => k.text().to_string(),
+        None if code == 0 => "ok".to_string(),
+        None => "unknown result code".to_string(),
+    }
 }
 
 fn main() -> ExitCode {
