@@ -222,8 +222,10 @@ typedef struct ot_session ot_session;
  * Transport options (an opaque builder). Created with `ot_session_options_new` holding the
  * legacy defaults; changed with `ot_session_options_set` or `ot_session_options_load_ini`;
  * freed with `ot_session_options_free`. Sessions and notaries copy the options they are given,
- * so one options object may serve many and be freed right after. Not thread-safe while being
- * modified.
+ * so one options object may serve many and be freed right after. Used by one thread at a time (a
+ * second thread calling in at the same moment gets `OT_ERR_STATE`). Despite the name, the same
+ * options configure sessions, notaries (`ot_notary_new`, `ot_notary_bind`, `ot_notary_connect`)
+ * and brokers.
  */
 typedef struct ot_session_options ot_session_options;
 
@@ -891,7 +893,8 @@ ot_result ot_key_nym_id(const ot_key *key, ot_buffer **id);
 void ot_key_free(ot_key *key);
 
 /**
- * Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://0.0.0.0:7085` (all interfaces) or
+ * Creates a notary listening on `bind_endpoint` (a ZeroMQ ROUTER that serves legacy REQ clients
+ * exactly as a legacy REP notary did, and v2 clients), e.g. `tcp://0.0.0.0:7085` (all interfaces) or
  * `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
  * `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
  * options (NULL: defaults) are copied. RSA keys make a legacy notary (type-1 requests, SAMY
@@ -912,8 +915,8 @@ ot_result ot_notary_new(const char *bind_endpoint,
  * opens it; the reply is signed by that identity (a type-1 request only ever gets an RSA/SAMY
  * reply) and sealed to the key passed to `ot_notary_reply` (its algorithm chooses the type).
  * Keys are copied. `OT_ERR_INVALID_ARGUMENT` for public keys, an X25519 auth key, an Ed25519
- * encryption key, a NymID already used, or more than 8 identities. Not thread-safe with other
- * calls on the same notary.
+ * encryption key, a NymID already used, or more than 8 identities. One thread at a time, as every
+ * call on a notary.
  */
 ot_result ot_notary_add_identity(ot_notary *notary,
                                  const ot_key *auth_private,
@@ -992,6 +995,8 @@ void ot_notary_free(ot_notary *notary);
  * port in plain ZMTP and a v2 port with CURVE (ZMTP allows one security mechanism per socket).
  * The bound endpoint, wildcard port resolved, goes to a new `*bound_endpoint`. Requests from
  * every endpoint arrive through `ot_notary_receive`; replies go back where each came from.
+ * (`ot_notary_new` creates a notary with its first endpoint; this adds more to an existing
+ * one.)
  */
 ot_result ot_notary_bind(ot_notary *notary,
                          const char *endpoint,

@@ -502,7 +502,8 @@ class request {
   unique_handle<ot_request, ot_request_free> h_;
 };
 
-/** A notary endpoint (one REP socket). One thread at a time. */
+/** A notary endpoint (ROUTER sockets that serve legacy REQ clients exactly as a REP notary did, and
+ * v2 clients). One thread at a time. */
 class notary {
  public:
   notary() noexcept = default;

@@ -21,7 +21,8 @@ impl Handle for ot_notary {
     const NAME: &'static str = "ot_notary";
 }
 
-/// Binds a notary endpoint (ZeroMQ REP) on `bind_endpoint`, e.g. `tcp://0.0.0.0:7085` (all interfaces) or
+/// Creates a notary listening on `bind_endpoint` (a ZeroMQ ROUTER that serves legacy REQ clients
+/// exactly as a legacy REP notary did, and v2 clients), e.g. `tcp://0.0.0.0:7085` (all interfaces) or
 /// `tcp://127.0.0.1:*` for a free port (read it back with `ot_notary_endpoint`).
 /// `auth_private` signs replies; `encryption_private` opens requests sealed to `nym_id`. Keys and
 /// options (NULL: defaults) are copied. RSA keys make a legacy notary (type-1 requests, SAMY
@@ -56,8 +57,8 @@ pub unsafe extern "C" fn ot_notary_new(
 /// opens it; the reply is signed by that identity (a type-1 request only ever gets an RSA/SAMY
 /// reply) and sealed to the key passed to `ot_notary_reply` (its algorithm chooses the type).
 /// Keys are copied. `OT_ERR_INVALID_ARGUMENT` for public keys, an X25519 auth key, an Ed25519
-/// encryption key, a NymID already used, or more than 8 identities. Not thread-safe with other
-/// calls on the same notary.
+/// encryption key, a NymID already used, or more than 8 identities. One thread at a time, as every
+/// call on a notary.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_add_identity(
     notary: *mut ot_notary,
@@ -189,6 +190,8 @@ pub unsafe extern "C" fn ot_notary_free(notary: *mut ot_notary) {
 /// port in plain ZMTP and a v2 port with CURVE (ZMTP allows one security mechanism per socket).
 /// The bound endpoint, wildcard port resolved, goes to a new `*bound_endpoint`. Requests from
 /// every endpoint arrive through `ot_notary_receive`; replies go back where each came from.
+/// (`ot_notary_new` creates a notary with its first endpoint; this adds more to an existing
+/// one.)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_bind(
     notary: *mut ot_notary,

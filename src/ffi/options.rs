@@ -13,8 +13,10 @@ use crate::transport::Options;
 /// Transport options (an opaque builder). Created with `ot_session_options_new` holding the
 /// legacy defaults; changed with `ot_session_options_set` or `ot_session_options_load_ini`;
 /// freed with `ot_session_options_free`. Sessions and notaries copy the options they are given,
-/// so one options object may serve many and be freed right after. Not thread-safe while being
-/// modified.
+/// so one options object may serve many and be freed right after. Used by one thread at a time (a
+/// second thread calling in at the same moment gets `OT_ERR_STATE`). Despite the name, the same
+/// options configure sessions, notaries (`ot_notary_new`, `ot_notary_bind`, `ot_notary_connect`)
+/// and brokers.
 pub struct ot_session_options(pub(crate) Options);
 
 impl Handle for ot_session_options {
