@@ -3,6 +3,7 @@
 
 use std::ffi::c_char;
 
+use super::buffer_getter;
 use super::options::{opts, ot_session_options};
 use super::{Handle, HandleKind, cstr, free, guard, guard_value, handle, ot_buffer, ot_result};
 use super::{OutHandle, OutValue};
@@ -104,11 +105,8 @@ pub unsafe extern "C" fn ot_broker_frontend(
     broker: *const ot_broker,
     endpoint: *mut *mut ot_buffer,
 ) -> ot_result {
-    guard(|| {
-        let b = handle(broker, "broker")?;
-        let endpoint = OutHandle::new(endpoint, "endpoint")?;
-        endpoint.put(ot_buffer::new(b.0.frontend().as_bytes().to_vec()));
-        Ok(())
+    buffer_getter(broker, "broker", endpoint, "endpoint", |b| {
+        Ok(b.0.frontend().as_bytes().to_vec())
     })
 }
 
@@ -118,11 +116,8 @@ pub unsafe extern "C" fn ot_broker_backend(
     broker: *const ot_broker,
     endpoint: *mut *mut ot_buffer,
 ) -> ot_result {
-    guard(|| {
-        let b = handle(broker, "broker")?;
-        let endpoint = OutHandle::new(endpoint, "endpoint")?;
-        endpoint.put(ot_buffer::new(b.0.backend().as_bytes().to_vec()));
-        Ok(())
+    buffer_getter(broker, "broker", endpoint, "endpoint", |b| {
+        Ok(b.0.backend().as_bytes().to_vec())
     })
 }
 

@@ -1,10 +1,10 @@
 //! `ot_contract`: a verified signed contract (a notary's, or an asset contract).
 
 use super::OutHandle;
+use super::buffer_getter;
+use super::from_bytes;
 use super::nym::{ot_key_role, role};
-use super::{
-    Handle, HandleKind, bytes, free, guard, guard_value, handle, ot_buffer, ot_key, ot_result,
-};
+use super::{Handle, HandleKind, free, guard, guard_value, handle, ot_buffer, ot_key, ot_result};
 use crate::credentials::Contract;
 
 /// A signed contract whose signature verified through its signer: 2013 (the signer's
@@ -36,14 +36,12 @@ pub unsafe extern "C" fn ot_contract_load(
     len: usize,
     contract: *mut *mut ot_contract,
 ) -> ot_result {
-    guard(|| {
-        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
-        let t = unsafe { bytes(text, len, "text") }?;
-        let contract = OutHandle::new(contract, "contract")?;
-        let c = Contract::load(t)?;
-        contract.put(ot_contract(c));
-        Ok(())
-    })
+    // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+    unsafe {
+        from_bytes(text, len, "text", contract, "contract", |t| {
+            Ok(ot_contract(Contract::load(t)?))
+        })
+    }
 }
 
 /// The contract's ID into a new `*id`: base62(SAMY(the signed text)), trimmed for 2013
@@ -53,11 +51,8 @@ pub unsafe extern "C" fn ot_contract_id(
     contract: *const ot_contract,
     id: *mut *mut ot_buffer,
 ) -> ot_result {
-    guard(|| {
-        let c = handle(contract, "contract")?;
-        let id = OutHandle::new(id, "id")?;
-        id.put(ot_buffer::new(c.0.id().as_bytes().to_vec()));
-        Ok(())
+    buffer_getter(contract, "contract", id, "id", |c| {
+        Ok(c.0.id().as_bytes().to_vec())
     })
 }
 
@@ -68,12 +63,8 @@ pub unsafe extern "C" fn ot_contract_signer_id(
     contract: *const ot_contract,
     nym_id: *mut *mut ot_buffer,
 ) -> ot_result {
-    guard(|| {
-        let c = handle(contract, "contract")?;
-        let nym_id = OutHandle::new(nym_id, "nym_id")?;
-        // SAFETY: the out-pointer was checked non-NULL above and is writable (header contract).
-        nym_id.put(ot_buffer::from_slice(c.0.signer_nym_id().as_bytes()));
-        Ok(())
+    buffer_getter(contract, "contract", nym_id, "nym_id", |c| {
+        Ok(c.0.signer_nym_id().as_bytes().to_vec())
     })
 }
 

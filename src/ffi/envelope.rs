@@ -4,6 +4,8 @@ use std::ffi::{c_char, c_int};
 
 use super::OutHandle;
 use super::OutValue;
+use super::buffer_getter;
+use super::from_bytes;
 use super::{
     Handle, HandleKind, bytes, checked, cstr, free, guard, guard_value, handle, invalid, null,
     opt_cstr, ot_buffer, ot_key, ot_result,
@@ -96,14 +98,12 @@ pub unsafe extern "C" fn ot_envelope_parse(
     len: usize,
     envelope: *mut *mut ot_envelope,
 ) -> ot_result {
-    guard(|| {
-        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
-        let d = unsafe { bytes(data, len, "data") }?;
-        let envelope = OutHandle::new(envelope, "envelope")?;
-        let e = Envelope::parse(d)?;
-        envelope.put(ot_envelope(e));
-        Ok(())
-    })
+    // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+    unsafe {
+        from_bytes(data, len, "data", envelope, "envelope", |d| {
+            Ok(ot_envelope(Envelope::parse(d)?))
+        })
+    }
 }
 
 /// Parses an armored envelope (data path; bare, or bookended as `OT ARMORED ENVELOPE`).
@@ -113,14 +113,12 @@ pub unsafe extern "C" fn ot_envelope_from_armor(
     len: usize,
     envelope: *mut *mut ot_envelope,
 ) -> ot_result {
-    guard(|| {
-        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
-        let d = unsafe { bytes(text, len, "text") }?;
-        let envelope = OutHandle::new(envelope, "envelope")?;
-        let e = Envelope::from_armor(d)?;
-        envelope.put(ot_envelope(e));
-        Ok(())
-    })
+    // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+    unsafe {
+        from_bytes(text, len, "text", envelope, "envelope", |d| {
+            Ok(ot_envelope(Envelope::from_armor(d)?))
+        })
+    }
 }
 
 /// The envelope's binary form.
@@ -129,12 +127,7 @@ pub unsafe extern "C" fn ot_envelope_to_bytes(
     envelope: *const ot_envelope,
     out: *mut *mut ot_buffer,
 ) -> ot_result {
-    guard(|| {
-        let e = handle(envelope, "envelope")?;
-        let out = OutHandle::new(out, "out")?;
-        out.put(ot_buffer::new(e.0.to_bytes()));
-        Ok(())
-    })
+    buffer_getter(envelope, "envelope", out, "out", |e| Ok(e.0.to_bytes()))
 }
 
 /// The envelope as armor text: bare (what a client sends as its request frame) when `bookends`

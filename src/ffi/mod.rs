@@ -203,6 +203,46 @@ pub(crate) fn counter_name(
     list.get(index).map_or(std::ptr::null(), |c| c.as_ptr())
 }
 
+/// The whole body of an export that reads one handle and returns bytes in a new `ot_buffer`:
+/// the handle and the output pointer are checked (in that order) before `f` runs; the bytes `f`
+/// returns are copied into the buffer and wiped.
+pub(crate) fn buffer_getter<T: Handle>(
+    h: *const T,
+    hname: &str,
+    out: *mut *mut ot_buffer,
+    oname: &str,
+    f: impl FnOnce(&T) -> FfiResult<Vec<u8>>,
+) -> ot_result {
+    guard(|| {
+        let x = handle(h, hname)?;
+        let out = OutHandle::new(out, oname)?;
+        out.put(ot_buffer::new(f(&x)?));
+        Ok(())
+    })
+}
+
+/// The whole body of an export that makes a new handle from input bytes `data[0..len]`: the
+/// input and the output pointer are checked before `f` runs.
+///
+/// # Safety
+/// `(data, len)` is readable for the call (the header's contract for every input pair).
+pub(crate) unsafe fn from_bytes<T: Handle>(
+    data: *const u8,
+    len: usize,
+    dname: &str,
+    out: *mut *mut T,
+    oname: &str,
+    f: impl FnOnce(&[u8]) -> FfiResult<T>,
+) -> ot_result {
+    guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (see above).
+        let d = unsafe { bytes(data, len, dname) }?;
+        let out = OutHandle::new(out, oname)?;
+        out.put(f(d)?);
+        Ok(())
+    })
+}
+
 /// A `T **` output parameter: checked non-NULL when made (before any work), then consumed by its
 /// one write, [`OutHandle::put`], on success. Nothing is written on failure.
 pub(crate) struct OutHandle<T: Handle>(std::ptr::NonNull<*mut T>);

@@ -2,6 +2,7 @@
 
 use std::ffi::c_char;
 
+use super::buffer_getter;
 use super::options::{opts, ot_session_options};
 use super::request::ot_request;
 use super::{
@@ -83,11 +84,8 @@ pub unsafe extern "C" fn ot_notary_endpoint(
     notary: *const ot_notary,
     endpoint: *mut *mut ot_buffer,
 ) -> ot_result {
-    guard(|| {
-        let n = handle(notary, "notary")?;
-        let endpoint = OutHandle::new(endpoint, "endpoint")?;
-        endpoint.put(ot_buffer::new(n.0.endpoint().as_bytes().to_vec()));
-        Ok(())
+    buffer_getter(notary, "notary", endpoint, "endpoint", |n| {
+        Ok(n.0.endpoint().as_bytes().to_vec())
     })
 }
 

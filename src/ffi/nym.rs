@@ -3,6 +3,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::OutHandle;
+use super::buffer_getter;
 use super::keys::pass;
 use super::{
     FfiResult, Handle, HandleKind, bytes, checked, cstr, free, guard, guard_value, handle, invalid,
@@ -136,11 +137,8 @@ pub unsafe extern "C" fn ot_nym_load_dir(
 /// The Nym's ID (base62 text) into a new `*nym_id`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_nym_id(nym: *const ot_nym, nym_id: *mut *mut ot_buffer) -> ot_result {
-    guard(|| {
-        let n = handle(nym, "nym")?;
-        let nym_id = OutHandle::new(nym_id, "nym_id")?;
-        nym_id.put(ot_buffer::new(n.0.id().as_bytes().to_vec()));
-        Ok(())
+    buffer_getter(nym, "nym", nym_id, "nym_id", |n| {
+        Ok(n.0.id().as_bytes().to_vec())
     })
 }
 

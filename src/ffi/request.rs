@@ -1,6 +1,7 @@
 //! `ot_request`: a request received by a notary.
 
 use super::OutHandle;
+use super::buffer_getter;
 use super::{Handle, HandleKind, free, guard, guard_value, handle, ot_buffer, ot_key, ot_result};
 use crate::transport::Request;
 
@@ -20,11 +21,8 @@ pub unsafe extern "C" fn ot_request_content(
     request: *const ot_request,
     content: *mut *mut ot_buffer,
 ) -> ot_result {
-    guard(|| {
-        let r = handle(request, "request")?;
-        let content = OutHandle::new(content, "content")?;
-        content.put(ot_buffer::from_slice(r.0.content_unverified()));
-        Ok(())
+    buffer_getter(request, "request", content, "content", |r| {
+        Ok(r.0.content_unverified().to_vec())
     })
 }
 

@@ -510,7 +510,7 @@ mod tests {
 
     #[test]
     fn utf8_bom_before_the_first_section_is_skipped() {
-        // Issue 12 item 11: with the BOM glued to `[latency]` the section used to be ignored.
+        // With the BOM glued to `[latency]` the section used to be ignored.
         let mut o = Options::default();
         o.load_ini("\u{feff}[latency]\nlatency_send_ms=123\n[ot_transport]\nmax_resends=4\n")
             .unwrap();
