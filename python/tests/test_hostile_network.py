@@ -566,7 +566,7 @@ def test_pushes_without_a_subscription_are_dropped_and_counted(ids: Dict[str, ot
     fake = FakeNotary(ids)
     s = ot.Session(
         fake.endpoint,
-        fast_options(protocol=int(ot.Protocol.V2)),
+        fast_options(protocol=int(ot.Protocol.V2), latency_receive_ms=2000),
         identity=(ids["c_auth"], ids["c_enc"]),
         notary=(ids["n_enc"].nym_id, ids["n_enc"].public(), ids["n_auth"].public()),
     )
@@ -591,7 +591,7 @@ def test_forged_pushes_are_dropped_and_the_queue_is_bounded_in_bytes(ids: Dict[s
     fake = FakeNotary(ids)
     s = ot.Session(
         fake.endpoint,
-        fast_options(protocol=int(ot.Protocol.V2)),
+        fast_options(protocol=int(ot.Protocol.V2), latency_receive_ms=2000),
         identity=(ids["c_auth"], ids["c_enc"]),
         notary=(ids["n_enc"].nym_id, ids["n_enc"].public(), ids["n_auth"].public()),
     )
@@ -636,7 +636,7 @@ def test_a_forged_reply_with_thousands_of_entries_costs_one_key_operation(ids: D
     fake = FakeNotary(ids)
     s = ot.Session(
         fake.endpoint,
-        fast_options(protocol=int(ot.Protocol.V2)),
+        fast_options(protocol=int(ot.Protocol.V2), latency_receive_ms=2000),
         identity=(ids["v3_c_auth"], ids["v3_c_enc"]),
         notary=(ids["v3_n_enc"].nym_id, ids["v3_n_enc"].public(), ids["v3_n_auth"].public()),
     )
@@ -688,13 +688,13 @@ def test_a_failing_push_leaves_every_route_registered(ids: Dict[str, ot.Key]) ->
     ep = n.endpoint
     legacy = ot.Session(
         ep,
-        fast_options(protocol=int(ot.Protocol.V2)),
+        fast_options(protocol=int(ot.Protocol.V2), latency_receive_ms=2000),
         identity=(ids["c_auth"], ids["c_enc"]),
         notary=(ids["n_enc"].nym_id, ids["n_enc"].public(), ids["n_auth"].public()),
     )
     v3 = ot.Session(
         ep,
-        fast_options(protocol=int(ot.Protocol.V2)),
+        fast_options(protocol=int(ot.Protocol.V2), latency_receive_ms=2000),
         identity=(ids["v3_c_auth"], ids["v3_c_enc"]),
         notary=(ids["v3_n_enc"].nym_id, ids["v3_n_enc"].public(), ids["v3_n_auth"].public()),
     )
@@ -818,7 +818,7 @@ def test_requests_from_the_iterator_can_be_answered_after_the_next_one(ids: Dict
         t.start()
         with ot.Session(
             ep,
-            fast_options(protocol=int(ot.Protocol.V2)),
+            fast_options(protocol=int(ot.Protocol.V2), latency_receive_ms=2000),
             identity=(ids["c_auth"], ids["c_enc"]),
             notary=(ids["n_enc"].nym_id, ids["n_enc"].public(), ids["n_auth"].public()),
         ) as s:
