@@ -108,7 +108,7 @@ def test_seal_to_two_recipients_open_as_each(keys: Path, tmp_path: Path) -> None
         assert ot("open", "-k", keys / who, input=env).stdout == msg
     info = json.loads(ot("inspect", "--json", input=env).stdout)
     ids = [ot("id", keys / f"{w}.pub").stdout.decode().strip() for w in ("alice", "bob")]
-    assert (info["what"], info["type"], info["recipient_ids"]) == ("envelope", 1, ids)
+    assert (info["what"], info["type"], info["recipient_ids"]) == ("envelope", 1, sorted(ids))  # entries are sorted by NymID
     # raw and bare forms, files instead of pipes
     (tmp_path / "m").write_bytes(msg)
     ot("seal", "-r", keys / "bob.pub", "--raw", "-i", tmp_path / "m", "-o", tmp_path / "m.raw")
