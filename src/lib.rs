@@ -13,6 +13,7 @@
 //! | [`envelope`]  | sealed envelopes (v1, v0, type-2 symmetric, type-3 HPKE for suite v3) |
 //! | [`signed`]    | OT signed text (PSS over SAMY, or Ed25519 over SHA256D for suite v3)  |
 //! | [`symkey`]    | legacy `OTSymmetricKey` (wallet master key) unlocking                 |
+//! | [`cipher`]    | the legacy CBC ciphers: AES-128-CBC of envelopes, CBC decryption of keys |
 //! | [`credentials`]| 2013 credentials and Nyms, signed contracts, wallets: verified keys and notary addresses |
 //! | [`transport`] | ZeroMQ client session (REQ) and notary endpoint (REP)                  |
 //! | [`ffi`]       | the C ABI: the only place with `extern "C"`, raw pointers and panics caught |
@@ -23,6 +24,7 @@
 #![deny(unsafe_code)]
 
 pub mod armor;
+pub mod cipher;
 pub mod credentials;
 pub mod envelope;
 pub mod error;
@@ -35,7 +37,6 @@ pub mod transport;
 #[allow(unsafe_code)]
 pub mod ffi;
 
-mod cipher;
 mod rng;
 
 pub use error::{Error, ErrorKind, Result};

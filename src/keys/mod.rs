@@ -20,25 +20,26 @@
 //! Passphrases are bytes: since mid-2012 legacy private keys are locked with the 16 raw bytes of
 //! the wallet master key (see [`crate::symkey`]). As in legacy OT, an empty passphrase means
 //! `"test"`.
+//!
+//! This file holds the key types, generation and the key operations (wrap, sign, verify);
+//! `load` holds the format detection and loading above, `export` the export formats and the
+//! NymID.
 
 mod der;
 mod ecc;
+mod export;
 mod legacy_pem;
+mod load;
 mod pem;
 mod rsa_engine;
 mod rsa_ops;
 
-use pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
-use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncryptedPrivateKeyInfoRef};
 use rsa::pkcs1v15::Pkcs1v15Encrypt;
 use rsa::traits::PublicKeyParts;
 use rsa::{PrivateKey, PublicKey};
-use spki::{DecodePublicKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
-use crate::armor;
 use crate::error::{Error, ErrorKind, Result};
-use crate::hash;
 pub use rsa_engine::ENGINE as RSA_ENGINE;
 use rsa_engine::{Private as EnginePrivate, Public as EnginePublic};
 use rsa_ops::Modulus;
@@ -140,11 +141,6 @@ fn check_size(bits: usize) -> Result<()> {
     Ok(())
 }
 
-fn passphrase_or_default(pass: &[u8]) -> &[u8] {
-    // Legacy OT replaced an empty password with "test".
-    if pass.is_empty() { b"test" } else { pass }
-}
-
 impl Key {
     fn from_public(k: PublicKey) -> Result<Key> {
         check_size(k.n().bit_width() as usize)?;
@@ -242,212 +238,6 @@ impl Key {
                 m: Material::X25519(x),
             },
         }
-    }
-
-    /// Loads a key from any supported format (see the module docs).
-    /// `pass` is needed only for encrypted private keys.
-    pub fn load(input: &[u8], pass: Option<&[u8]>) -> Result<Key> {
-        if input.is_empty() {
-            return Err(Error::key_format("key data is empty"));
-        }
-        if input.len() > MAX_KEY_INPUT {
-            return Err(Error::invalid("key data is larger than 1 MiB"));
-        }
-        if input[0] == 0x30 {
-            return Self::load_der(input, pass);
-        }
-        let text = std::str::from_utf8(input)
-            .map_err(|_| Error::key_format("key data is neither DER nor PEM text"))?;
-        if !text.contains("-----BEGIN ") {
-            // Perhaps OT armor (string path) around a PEM text, as in credentials' privateInfo.
-            // The inner key obeys the same size limit as the input, so inflating stops there: a
-            // zlib bomb is refused (`Malformed`) after at most MAX_KEY_INPUT bytes.
-            match armor::any(input, MAX_KEY_INPUT) {
-                Ok((inner, _)) if inner.first() == Some(&b'-') || inner.first() == Some(&0x30) => {
-                    return Self::load(&inner, pass);
-                }
-                Err(armor::AnyError::TooLarge(e)) => return Err(e),
-                _ => {}
-            }
-            return Err(Error::key_format(
-                "key data has no PEM block and is not DER or OT armor",
-            ));
-        }
-        let blocks = pem::blocks(text)?;
-        // Private keys first: a cert bundle's key is what the caller is after.
-        let mut saw_encrypted = false;
-        for b in &blocks {
-            match b.label.as_str() {
-                "PRIVATE KEY" => return Self::load_der(&b.decode()?, pass),
-                "ENCRYPTED PRIVATE KEY" => {
-                    if let Some(p) = pass {
-                        return Self::load_encrypted_pkcs8(&b.decode()?, p);
-                    }
-                    saw_encrypted = true;
-                }
-                "RSA PRIVATE KEY" => {
-                    let der = b.decode()?;
-                    if b.header("Proc-Type")
-                        .is_some_and(|v| v.contains("ENCRYPTED"))
-                    {
-                        let Some(p) = pass else {
-                            saw_encrypted = true;
-                            continue;
-                        };
-                        let dek = b
-                            .header("DEK-Info")
-                            .ok_or_else(|| Error::key_format("encrypted PEM has no DEK-Info"))?;
-                        let plain = legacy_pem::decrypt(dek, passphrase_or_default(p), &der)?;
-                        let k =
-                            PrivateKey::from_pkcs1_der(der::first_tlv(&plain)?).map_err(|_| {
-                                Error::new(
-                                    ErrorKind::BadPassphrase,
-                                    "wrong passphrase for the encrypted key",
-                                )
-                            })?;
-                        return Self::from_private(k);
-                    }
-                    let k = PrivateKey::from_pkcs1_der(der::first_tlv(&der)?)
-                        .map_err(|_| Error::key_format("RSA PRIVATE KEY block is not PKCS#1"))?;
-                    return Self::from_private(k);
-                }
-                _ => {}
-            }
-        }
-        if saw_encrypted {
-            return Err(Error::new(
-                ErrorKind::BadPassphrase,
-                "the private key is encrypted: a passphrase is required",
-            ));
-        }
-        for b in &blocks {
-            match b.label.as_str() {
-                "PUBLIC KEY" => {
-                    let raw = b.decode()?;
-                    if raw.first() == Some(&0x30) {
-                        return Self::load_der(&raw, None);
-                    }
-                    // OT public-key block: data-path armor of a PEM text.
-                    let inner = armor::unpack_field1(&raw).map_err(|_| {
-                        Error::key_format("PUBLIC KEY block is neither SPKI nor OT armor")
-                    })?;
-                    let inner = std::str::from_utf8(&inner).map_err(|_| {
-                        Error::key_format("OT public-key block does not hold PEM text")
-                    })?;
-                    if !inner.contains("-----BEGIN ") {
-                        return Err(Error::key_format(
-                            "OT public-key block does not hold PEM text",
-                        ));
-                    }
-                    return Self::load(inner.as_bytes(), None);
-                }
-                "RSA PUBLIC KEY" => {
-                    let k = PublicKey::from_pkcs1_der(der::first_tlv(&b.decode()?)?)
-                        .map_err(|_| Error::key_format("RSA PUBLIC KEY block is not PKCS#1"))?;
-                    return Self::from_public(k);
-                }
-                _ => {}
-            }
-        }
-        for b in &blocks {
-            if b.label == "CERTIFICATE" || b.label == "X509 CERTIFICATE" {
-                let cert = b.decode()?;
-                return Self::load_der(der::certificate_spki(&cert)?, None);
-            }
-        }
-        Err(Error::key_format(format!(
-            "no supported key block found (blocks: {})",
-            blocks
-                .iter()
-                .map(|b| b.label.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )))
-    }
-
-    fn load_der(input: &[u8], pass: Option<&[u8]>) -> Result<Key> {
-        let der = der::first_tlv(input)?;
-        if let Some(d) = ecc::from_pkcs8_der(der)? {
-            return Ok(Self::from_decoded(d));
-        }
-        if let Some(d) = ecc::from_spki_der(der)? {
-            return Ok(Self::from_decoded(d));
-        }
-        if let Ok(k) = PrivateKey::from_pkcs8_der(der) {
-            return Self::from_private(k);
-        }
-        if EncryptedPrivateKeyInfoRef::try_from(der).is_ok() {
-            return match pass {
-                Some(p) => Self::load_encrypted_pkcs8(der, p),
-                None => Err(Error::new(
-                    ErrorKind::BadPassphrase,
-                    "the private key is encrypted: a passphrase is required",
-                )),
-            };
-        }
-        if let Ok(k) = PublicKey::from_public_key_der(der) {
-            return Self::from_public(k);
-        }
-        if let Ok(k) = PrivateKey::from_pkcs1_der(der) {
-            return Self::from_private(k);
-        }
-        if let Ok(k) = PublicKey::from_pkcs1_der(der) {
-            return Self::from_public(k);
-        }
-        Err(Error::key_format(
-            "DER data is not a key (PKCS#8, encrypted PKCS#8, SPKI or PKCS#1)",
-        ))
-    }
-
-    fn load_encrypted_pkcs8(der: &[u8], pass: &[u8]) -> Result<Key> {
-        let der = der::first_tlv(der)?;
-        let info = EncryptedPrivateKeyInfoRef::try_from(der)
-            .map_err(|_| Error::key_format("not an encrypted PKCS#8 structure"))?;
-        if let Some(params) = info.encryption_algorithm.pbes2() {
-            // Legacy OT only ever wrote PBKDF2 (OpenSSL's PKCS#8 default). Other KDFs are refused
-            // before any work: scrypt's cost parameters come from the file, and N = 2^50 would
-            // ask for 2^57 bytes (an allocation failure aborts the host process), or run for
-            // hours with a large p.
-            let Some(p) = params.kdf.pbkdf2() else {
-                return Err(Error::unsupported(
-                    "the key is encrypted with a KDF other than PBKDF2 (e.g. scrypt), which legacy \
-                     OT never wrote: re-encrypt it with PBKDF2",
-                ));
-            };
-            if p.iteration_count > MAX_PBKDF2_ITERATIONS {
-                return Err(Error::key_format(format!(
-                    "PBKDF2 iteration count {} is above the accepted maximum \
-                     {MAX_PBKDF2_ITERATIONS}",
-                    p.iteration_count
-                )));
-            }
-        }
-        let doc = info
-            .decrypt(passphrase_or_default(pass))
-            .map_err(|e| match e {
-                pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed) => Error::new(
-                    ErrorKind::BadPassphrase,
-                    "wrong passphrase for the encrypted key",
-                ),
-                pkcs8::Error::EncryptedPrivateKey(_) => {
-                    Error::unsupported("the key's encryption scheme is not supported")
-                }
-                _ => Error::new(
-                    ErrorKind::BadPassphrase,
-                    "wrong passphrase for the encrypted key",
-                ),
-            })?;
-        if let Ok(Some(d)) = ecc::from_pkcs8_der(doc.as_bytes()) {
-            return Ok(Self::from_decoded(d));
-        }
-        let k = PrivateKey::from_pkcs8_der(doc.as_bytes()).map_err(|_| {
-            // 3DES/CBC padding checks pass by chance for about 1 wrong passphrase in 256.
-            Error::new(
-                ErrorKind::BadPassphrase,
-                "wrong passphrase for the encrypted key",
-            )
-        })?;
-        Self::from_private(k)
     }
 
     /// A public-only copy.
@@ -569,141 +359,6 @@ impl Key {
         }
     }
 
-    /// The DER SubjectPublicKeyInfo (RFC 8410 for v3 keys; 44 bytes).
-    pub fn spki_der(&self) -> Result<Vec<u8>> {
-        match &self.m {
-            Material::Rsa { public, .. } => Ok(public
-                .to_public_key_der()
-                .map_err(|_| Error::internal("SPKI encoding failed"))?
-                .as_bytes()
-                .to_vec()),
-            Material::Ed25519(e) => Ok(e.spki_der()),
-            Material::X25519(x) => Ok(x.spki_der()),
-        }
-    }
-
-    /// The DER PKCS#8 PrivateKeyInfo of a private key.
-    fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let none = || Error::invalid("this operation needs a private key");
-        match &self.m {
-            Material::Rsa { .. } => Ok(Zeroizing::new(
-                self.private_key()?
-                    .to_pkcs8_der()
-                    .map_err(|_| Error::internal("PKCS#8 encoding failed"))?
-                    .as_bytes()
-                    .to_vec(),
-            )),
-            Material::Ed25519(e) => e.pkcs8_der().ok_or_else(none),
-            Material::X25519(x) => x.pkcs8_der().ok_or_else(none),
-        }
-    }
-
-    /// The standard SPKI PEM text (`-----BEGIN PUBLIC KEY-----`, 64-column lines, `\n`).
-    pub fn spki_pem(&self) -> Result<String> {
-        let doc = pkcs8::Document::try_from(self.spki_der()?)
-            .map_err(|_| Error::internal("SPKI encoding failed"))?;
-        doc.to_pem("PUBLIC KEY", pkcs8::LineEnding::LF)
-            .map_err(|_| Error::internal("SPKI encoding failed"))
-    }
-
-    /// The OT public-key block: SPKI PEM → data-path armor → `PUBLIC KEY` bookends.
-    pub fn ot_public_block(&self, escaped: bool) -> Result<String> {
-        if self.is_v3() {
-            return Err(Error::unsupported(
-                "the OT public-key block is a legacy RSA format; v3 keys use SPKI PEM",
-            ));
-        }
-        let pem = self.spki_pem()?;
-        let body = armor::encode(pem.as_bytes(), armor::Kind::Data)?;
-        let esc = if escaped { "- " } else { "" };
-        Ok(format!(
-            "{esc}-----BEGIN PUBLIC KEY-----\n{body}{esc}-----END PUBLIC KEY-----\n"
-        ))
-    }
-
-    /// The key's NymID. RSA: as legacy OT computed it for a key, base62(SAMY(escaped OT
-    /// public-key block)); in the credentials era (2013+) a Nym's ID is this value for its
-    /// master credential's signing key. Ed25519 / X25519 (suite v3 §2):
-    /// base62(SHA256D(SPKI DER)); a v3 identity's NymID is that of its Ed25519 A key.
-    pub fn nym_id(&self) -> Result<String> {
-        if self.is_v3() {
-            return hash::id_of_v3(&self.spki_der()?);
-        }
-        Ok(hash::id_of(self.ot_public_block(true)?.as_bytes()))
-    }
-
-    /// Exports the key. Private formats need a private key; encrypted ones need `pass`.
-    pub fn export(&self, format: KeyFormat, pass: Option<&[u8]>) -> Result<Vec<u8>> {
-        match format {
-            KeyFormat::SpkiPem => Ok(self.spki_pem()?.into_bytes()),
-            KeyFormat::OtPublic => Ok(self.ot_public_block(true)?.into_bytes()),
-            KeyFormat::OtPublicUnescaped => Ok(self.ot_public_block(false)?.into_bytes()),
-            KeyFormat::Pkcs8Plain => {
-                let doc = pkcs8::SecretDocument::try_from(self.pkcs8_der()?.to_vec())
-                    .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
-                let pem = doc
-                    .to_pem("PRIVATE KEY", pkcs8::LineEnding::LF)
-                    .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
-                Ok(pem.as_bytes().to_vec())
-            }
-            KeyFormat::Pkcs8Encrypted | KeyFormat::Pkcs8EncryptedLegacy => {
-                let der = self.pkcs8_der()?;
-                let pass =
-                    pass.ok_or_else(|| Error::invalid("an encrypted export needs a passphrase"))?;
-                if pass.is_empty() {
-                    return Err(Error::invalid(
-                        "an encrypted export needs a non-empty passphrase",
-                    ));
-                }
-                let params = if format == KeyFormat::Pkcs8Encrypted {
-                    let mut salt = [0u8; 16];
-                    let mut iv = [0u8; 16];
-                    crate::rng::fill(&mut salt)?;
-                    crate::rng::fill(&mut iv)?;
-                    pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
-                        MODERN_PBKDF2_ITERATIONS,
-                        &salt,
-                        iv,
-                    )
-                } else {
-                    let mut salt = [0u8; 8];
-                    let mut iv = [0u8; 8];
-                    crate::rng::fill(&mut salt)?;
-                    crate::rng::fill(&mut iv)?;
-                    pkcs5::pbes2::Pbkdf2Params::hmac_sha256(LEGACY_PBKDF2_ITERATIONS, &salt).map(
-                        |mut p| {
-                            p.prf = pkcs5::pbes2::Pbkdf2Prf::HmacWithSha1;
-                            pkcs5::pbes2::Parameters {
-                                kdf: p.into(),
-                                encryption: pkcs5::pbes2::EncryptionScheme::DesEde3Cbc { iv },
-                            }
-                        },
-                    )
-                }
-                .map_err(|_| Error::internal("PBES2 parameter setup failed"))?;
-                let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_slice())
-                    .map_err(|_| Error::internal("PKCS#8 encoding failed"))?;
-                let enc = info
-                    .encrypt_with_params(params, pass)
-                    .map_err(|_| Error::internal("PKCS#8 encryption failed"))?;
-                let pem = enc
-                    .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
-                    .map_err(|_| Error::internal("PEM encoding failed"))?;
-                Ok(pem.as_bytes().to_vec())
-            }
-        }
-    }
-
-    /// PKCS#1 public key DER (used by tests and interop tooling).
-    pub fn pkcs1_public_der(&self) -> Result<Vec<u8>> {
-        Ok(self
-            .rsa_public()?
-            .to_pkcs1_der()
-            .map_err(|_| Error::internal("PKCS#1 encoding failed"))?
-            .as_bytes()
-            .to_vec())
-    }
-
     /// RSA PKCS#1 v1.5 encryption (type 2 padding) of a short secret, as `EVP_SealInit` did.
     pub(crate) fn wrap(&self, secret: &[u8]) -> Result<Vec<u8>> {
         let (engine, modulus) = self.rsa_engine()?;
@@ -772,6 +427,7 @@ impl Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash;
 
     #[test]
     fn generate_export_load_every_format() {

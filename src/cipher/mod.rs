@@ -1,6 +1,14 @@
-//! CBC decryption: the one pure-Rust implementation behind envelopes (AES-128; with the OpenSSL
-//! engine envelopes use libcrypto's AES instead, see `envelope::cipher`), symmetric keys
-//! (AES-128) and traditional `DEK-Info` PEM keys (AES-128/192/256, DES, 3DES).
+//! The legacy CBC ciphers, in one home:
+//!
+//! * this file: every CBC decryption in the crate: generic CBC with the PKCS#7 check of the
+//!   `block-padding` crate, for symmetric keys ([`crate::symkey`], AES-128) and traditional
+//!   `DEK-Info` PEM keys (AES-128/192/256, DES, 3DES), and raw AES-128-CBC blocks for
+//!   [`aes128_cbc`]'s pure-Rust backend;
+//! * [`aes128_cbc`]: AES-128-CBC for envelopes (types 0, 1 and 2), both ways, in the build's crypto
+//!   engine (OpenSSL's AES, or the `aes`/`cbc` crates with `rust-rsa-engine`) with a
+//!   constant-time PKCS#7 check.
+
+pub mod aes128_cbc;
 
 use cbc::cipher::{
     BlockCipherDecrypt, BlockModeDecrypt, KeyIvInit,
@@ -51,7 +59,8 @@ where
 }
 
 /// Decrypts whole blocks of AES-128-CBC without touching the padding (the caller checks it in
-/// constant time: envelopes). `None` for a length that is not whole blocks.
+/// constant time: [`aes128_cbc`] with `rust-rsa-engine`). `None` for a length that is not whole
+/// blocks.
 #[cfg_attr(not(feature = "rust-rsa-engine"), allow(dead_code))]
 pub(crate) fn aes128_cbc_decrypt_raw(
     key: &[u8; 16],

@@ -1,0 +1,74 @@
+//! Listening: the notary's bound ROUTER sockets ([`Notary::bind`], [`Notary::add_endpoint`]);
+//! a worker connects to a broker instead ([`worker`](super::worker)).
+
+use std::time::{Duration, Instant};
+
+use super::{Bound, Notary};
+use crate::error::{Error, Result};
+use crate::keys::Key;
+use crate::transport::{Options, check_bind_endpoint, context, zmq_err};
+
+impl Notary {
+    /// Binds a ROUTER socket on `endpoint` (`tcp://127.0.0.1:*` picks a free port; see
+    /// [`Notary::endpoint`]). `auth` signs replies, `enc` opens requests sealed to `nym_id`.
+    pub fn bind(
+        endpoint: &str,
+        auth: &Key,
+        enc: &Key,
+        nym_id: &str,
+        opts: Options,
+    ) -> Result<Notary> {
+        let mut n = Notary::unbound(auth, enc, nym_id, &opts)?;
+        n.add_endpoint(endpoint, &opts)?;
+        Ok(n)
+    }
+
+    /// Listens on one more endpoint with its own options (e.g. the legacy port in plain ZMTP and
+    /// a v2 port with CURVE: ZMTP allows one security mechanism per socket). Returns the bound
+    /// endpoint with a wildcard port resolved.
+    pub fn add_endpoint(&mut self, endpoint: &str, opts: &Options) -> Result<String> {
+        self.check_process()?;
+        check_bind_endpoint(endpoint)?;
+        if self.bound.len() >= 64 {
+            return Err(Error::invalid("a notary listens on at most 64 endpoints"));
+        }
+        let s = context()
+            .socket(zmq::ROUTER)
+            .map_err(|e| zmq_err("creating the ROUTER socket", e))?;
+        opts.apply_listener(&s)?;
+        // A reply to a peer that is gone is an error (not silently dropped). No handover: a
+        // peer presenting a routing id already in use is refused, so no one can take over
+        // another's route (v2 clients let libzmq choose their routing id; a reconnect gets a
+        // new one, and resends are matched by the request itself, see `reply_book`).
+        s.set_router_mandatory(true)
+            .map_err(|e| zmq_err("ZMQ_ROUTER_MANDATORY", e))?;
+        s.set_router_handover(false)
+            .map_err(|e| zmq_err("ZMQ_ROUTER_HANDOVER", e))?;
+        let start = Instant::now();
+        loop {
+            match s.bind(endpoint) {
+                Ok(()) => break,
+                // A port just released by a previous notary is freed asynchronously by libzmq.
+                Err(zmq::Error::EADDRINUSE) if start.elapsed() < Duration::from_secs(1) => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => {
+                    return Err(zmq_err(
+                        &format!("binding {}", crate::error::quote(endpoint)),
+                        e,
+                    ));
+                }
+            }
+        }
+        let resolved = match s.get_last_endpoint() {
+            Ok(Ok(ep)) => ep,
+            _ => endpoint.to_string(),
+        };
+        self.bound.push(Bound {
+            socket: s,
+            endpoint: resolved.clone(),
+            worker: None,
+        });
+        Ok(resolved)
+    }
+}

@@ -1,0 +1,191 @@
+//! The v2 glue: a session whose protocol is v2 drives a [`V2Client`] (the DEALER connection,
+//! `client.rs`) and files what it reports: replies for [`Session::receive`] or a waiting
+//! [`Session::exchange`], pushes in a bounded queue for [`Session::next_push`].
+
+use std::time::{Duration, Instant};
+
+use super::{PUSH_QUEUE, PUSH_QUEUE_BYTES, Protocol, Session};
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::client::{Event, Push, V2Client};
+
+impl Session {
+    pub(super) fn v2_client(&mut self) -> Result<&mut V2Client> {
+        if self.decide()? != Protocol::V2 {
+            return Err(Error::new(
+                ErrorKind::State,
+                "this needs protocol v2 (set the session option protocol to 1, or 2 for auto, and \
+                 a notary that speaks it); this session speaks legacy REQ",
+            ));
+        }
+        self.v2
+            .as_mut()
+            .ok_or_else(|| Error::internal("v2 session without its socket"))
+    }
+
+    pub(super) fn v2_send(&mut self, frame: Vec<u8>, subscription: bool) -> Result<u64> {
+        let c = self.v2_client()?;
+        let id = c.send(frame.clone(), false)?;
+        if subscription {
+            c.set_subscription(frame);
+        }
+        Ok(id)
+    }
+
+    /// Files what the v2 connection reported into the inbox.
+    fn file(&mut self, events: Vec<Event>) {
+        for e in events {
+            match e {
+                Event::Reply(id, body) => self.inbox.done.push_back((id, Ok(body))),
+                Event::Failed(id, err) => {
+                    self.stats.timeouts += u64::from(err.kind() == ErrorKind::Timeout);
+                    self.inbox.done.push_back((id, Err(err)))
+                }
+                Event::Push(seq, body) => {
+                    // Bounded in number and bytes: pushes nobody reads cannot grow without limit.
+                    self.inbox.push_bytes += body.len();
+                    self.inbox.pushes.push_back(Push {
+                        seq,
+                        missed: 0,
+                        content: body,
+                    });
+                    while self.inbox.pushes.len() > PUSH_QUEUE
+                        || self.inbox.push_bytes > PUSH_QUEUE_BYTES
+                    {
+                        let Some(old) = self.inbox.pushes.pop_front() else {
+                            break;
+                        };
+                        self.inbox.push_bytes -= old.content.len();
+                        self.stats.pushes_overflow += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn pump(&mut self, until: Option<Instant>) -> Result<()> {
+        let c = self.v2_client()?;
+        let events = c.pump(until)?;
+        let (resends, unsolicited) = (c.resends, c.pushes_unsolicited);
+        self.stats.resends = resends;
+        self.stats.pushes_unsolicited = unsolicited;
+        self.file(events);
+        Ok(())
+    }
+
+    /// Waits for request `id` (its own timers end it), keeping other completions for `receive`.
+    pub(super) fn v2_wait(&mut self, id: u64) -> Result<Vec<u8>> {
+        loop {
+            if let Some(i) = self.inbox.done.iter().position(|(d, _)| *d == id) {
+                let (_, r) = self.inbox.done.remove(i).unwrap_or((id, Ok(Vec::new())));
+                if r.is_ok() {
+                    self.stats.replies += 1;
+                }
+                return r;
+            }
+            self.pump(Some(Instant::now() + Duration::from_secs(3600)))?;
+        }
+    }
+
+    /// v2: signs, seals and sends `content` without waiting; returns the request id to match
+    /// with [`Session::receive`]. At most `max_in_flight` requests wait at once (`State`).
+    pub fn send(&mut self, content: &[u8]) -> Result<u64> {
+        self.check_process()?;
+        self.v2_client()?;
+        let frame = self.request_frame(content)?;
+        self.v2_send(frame, false)
+    }
+
+    /// v2: the next finished request, waiting up to `timeout_ms` (0: do not wait; negative:
+    /// forever): its id and its verified reply content or its error. `Timeout` when none
+    /// finished in time.
+    pub fn receive(&mut self, timeout_ms: i64) -> Result<(u64, Result<Vec<u8>>)> {
+        self.check_process()?;
+        let until = deadline(timeout_ms);
+        loop {
+            if let Some((id, raw)) = self.inbox.done.pop_front() {
+                let r = raw.and_then(|b| self.read_reply(&b));
+                if r.is_ok() {
+                    self.stats.replies += 1;
+                }
+                return Ok((id, r));
+            }
+            if until.is_some_and(|u| Instant::now() >= u) {
+                self.pump(None)?;
+                if self.inbox.done.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("no request finished within {timeout_ms} ms"),
+                    ));
+                }
+                continue;
+            }
+            self.pump(until.or(Some(Instant::now() + Duration::from_secs(3600))))?;
+        }
+    }
+
+    /// v2: sends a subscription request (an application request the notary accepts with
+    /// `register_push`), waits for its reply, and remembers it: after every reconnect the session
+    /// sends it again by itself, so pushes keep coming after a notary restart.
+    pub fn subscribe(&mut self, content: &[u8]) -> Result<Vec<u8>> {
+        self.check_process()?;
+        self.v2_client()?;
+        let frame = self.request_frame(content)?;
+        let id = self.v2_send(frame, true)?;
+        let r = self.v2_wait(id).and_then(|raw| self.read_reply(&raw));
+        if r.is_err()
+            && let Some(c) = self.v2.as_mut()
+        {
+            // Not subscribed after all: pushes are not expected on this connection.
+            c.clear_subscription();
+        }
+        r
+    }
+
+    /// v2: the next push, opened and verified, waiting up to `timeout_ms` (0: do not wait;
+    /// negative: forever). `Timeout` when none arrived. A push that does not open or verify
+    /// (forged, or sealed to another key) is dropped and counted (`pushes_invalid`), never
+    /// returned as an error, and its sequence number is not taken into account.
+    pub fn next_push(&mut self, timeout_ms: i64) -> Result<Push> {
+        self.check_process()?;
+        let until = deadline(timeout_ms);
+        loop {
+            while let Some(p) = self.inbox.pushes.pop_front() {
+                self.inbox.push_bytes -= p.content.len();
+                let content = match self.read_reply(&p.content) {
+                    Ok(c) => c,
+                    Err(_) => {
+                        self.stats.pushes_invalid += 1;
+                        continue;
+                    }
+                };
+                let missed = self.inbox.seq.missed(p.seq);
+                return Ok(Push {
+                    seq: p.seq,
+                    missed,
+                    content,
+                });
+            }
+            let now = Instant::now();
+            if until.is_some_and(|u| now >= u) {
+                self.pump(None)?;
+                if self.inbox.pushes.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("no push within {timeout_ms} ms"),
+                    ));
+                }
+                continue;
+            }
+            self.pump(until.or(Some(now + Duration::from_secs(3600))))?;
+        }
+    }
+
+    /// Requests sent with [`Session::send`] and not received yet.
+    pub fn in_flight(&self) -> usize {
+        self.v2.as_ref().map_or(0, |c| c.in_flight()) + self.inbox.done.len()
+    }
+}
+
+fn deadline(timeout_ms: i64) -> Option<Instant> {
+    (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64))
+}
