@@ -15,7 +15,7 @@
 //! | [`symkey`]    | legacy `OTSymmetricKey` (wallet master key) unlocking                 |
 //! | [`cipher`]    | the legacy CBC ciphers: AES-128-CBC of envelopes, CBC decryption of keys |
 //! | [`credentials`]| 2013 credentials and Nyms, signed contracts, wallets: verified keys and notary addresses |
-//! | [`transport`] | ZeroMQ client session (REQ) and notary endpoint (REP)                  |
+//! | [`transport`] | ZeroMQ client sessions (legacy REQ, v2 DEALER), notaries (ROUTER), the broker |
 //! | [`ffi`]       | the C ABI: the only place with `extern "C"`, raw pointers and panics caught |
 //!
 //! The formats are described in `docs/wire-format.md`.

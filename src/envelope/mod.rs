@@ -114,8 +114,9 @@ pub struct Recipient<'a> {
 pub use crate::cipher::aes128_cbc as cipher;
 
 impl Envelope {
-    /// Seals `plaintext` to every recipient (v1 layout, entries sorted by NymID as legacy OT's
-    /// `std::multimap` ordered them). `plaintext` must not contain NUL bytes.
+    /// Seals `plaintext` to every recipient, entries sorted by NymID as legacy OT's
+    /// `std::multimap` ordered them: type 1 for RSA recipients (`plaintext` must not contain NUL
+    /// bytes), type 3 for X25519 recipients (suite v3); a mix is refused.
     pub fn seal(recipients: &[Recipient<'_>], plaintext: &[u8]) -> Result<Envelope> {
         if recipients.is_empty() {
             return Err(Error::invalid("an envelope needs at least one recipient"));

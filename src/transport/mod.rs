@@ -1,17 +1,20 @@
 //! ZeroMQ transport between OT clients and notaries, wire-compatible with legacy OT.
 //!
-//! * [`Session`]: a client's lock-step `REQ` socket. A request is signed (`MESSAGE`, auth key),
-//!   sealed to the notary (v1 envelope), sent as bare armor in one frame; the reply is a
-//!   bookended `ENVELOPE` (opened with our encryption key) or, the legacy unencrypted fallback,
-//!   a bookended string-path `MESSAGE`; either way the notary's signature is verified.
-//! * [`Notary`]: the notary's `REP` socket: receives, opens and parses requests, replies signed
-//!   and sealed to the client's key, and survives garbage as the legacy notary did (no reply,
-//!   the socket is re-created so the next client is served).
+//! * [`Session`]: a client. Legacy: a lock-step `REQ` socket; a request is signed (`MESSAGE`,
+//!   auth key), sealed to the notary (type 1, or type 3 for suite v3 keys), sent as bare armor in
+//!   one frame; the reply is a bookended `ENVELOPE` (opened with our encryption key) or, the
+//!   legacy unencrypted fallback, a bookended string-path `MESSAGE`; either way the notary's
+//!   signature is verified. v2 (`protocol` option): a `DEALER` with pipelined requests, resends
+//!   and pushes (frames in [`frames`]).
+//! * [`Notary`]: `ROUTER` sockets that serve legacy `REQ` clients exactly as a legacy `REP`
+//!   notary did (an unreadable request gets the legacy silence, for that requester only), and v2
+//!   clients; or a worker behind a [`Broker`].
 //!
-//! What legacy lacked and this adds: a lost reply never wedges a session (the socket is
-//! re-created and the request re-sent a bounded number of times, or libzmq's `REQ_RELAXED` +
-//! `REQ_CORRELATE` are used), ZMTP heartbeats to notice dead peers, message-size limits, and
-//! clear errors instead of hangs.
+//! What legacy lacked and this adds: a lost reply never wedges a session (a legacy session
+//! re-creates its `REQ` socket and re-sends a bounded number of times, or uses libzmq's
+//! `REQ_RELAXED` + `REQ_CORRELATE`), ZMTP heartbeats to notice dead peers, message-size limits,
+//! one answer for every unreadable request, pushes, pipelining, scale-out, and clear errors
+//! instead of hangs.
 
 mod broker;
 mod client;
