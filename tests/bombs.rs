@@ -254,7 +254,9 @@ fn session_against_bomb(
     let (reply, ratio) = armored_bomb(bomb_len, Some("MESSAGE"));
     let ctx = zmq::Context::new();
     let rep = ctx.socket(zmq::REP).unwrap();
-    rep.set_linger(0).unwrap();
+    // The thread ends right after sending the 1.4 MB reply: with linger 0 the socket's close
+    // discarded what the I/O thread had not written yet, and a loaded machine lost the reply.
+    rep.set_linger(30_000).unwrap();
     rep.bind("tcp://127.0.0.1:*").unwrap();
     let ep = rep.get_last_endpoint().unwrap().unwrap();
     let h = thread::spawn(move || {
