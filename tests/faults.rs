@@ -56,7 +56,8 @@ fn raw_rep(
 ) -> (String, thread::JoinHandle<()>) {
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::REP).unwrap();
-    s.set_linger(0).unwrap();
+    // Lingers: the thread may end right after its last send, before libzmq wrote it.
+    s.set_linger(10_000).unwrap();
     s.bind("tcp://127.0.0.1:*").unwrap();
     let ep = s.get_last_endpoint().unwrap().unwrap();
     let h = thread::spawn(move || {
