@@ -16,9 +16,10 @@
  *  - No panic or exception ever crosses this boundary (OT_ERR_INTERNAL instead);
  *    an object whose call panicked is refused afterwards (OT_ERR_STATE): free it.
  *  - Keys, envelopes, buffers and received requests are immutable and may be
- *    used from many threads at once. Options, sessions and notaries are used
- *    by one thread at a time: a second thread calling into the same one at the
- *    same moment gets OT_ERR_STATE. Freeing a handle while another thread's
+ *    used from many threads at once; so may notaries and brokers (a notary's
+ *    sockets belong to its own thread). Options and sessions are used by one
+ *    thread at a time: a second thread calling into the same one at the same
+ *    moment gets OT_ERR_STATE. Freeing a handle while another thread's
  *    call uses it is safe: the object goes when that call returns.
  *  - Handles are not addresses: a freed, stale (even after reuse), foreign or
  *    wrong-type handle is refused with OT_ERR_INVALID_ARGUMENT.
@@ -187,8 +188,15 @@ typedef struct ot_key ot_key;
 
 /**
  * A notary endpoint: ZeroMQ ROUTER sockets serving legacy REQ clients exactly as a legacy REP
- * notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by `ot_notary_new`, freed by
- * `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
+ * notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by
+ * `ot_notary_new`, freed by `ot_notary_free`.
+ *
+ * **Shareable**: the notary's sockets belong to a thread of its own, which answers probes,
+ * resends, unreadable requests and keeps every timer whatever the application does. Any number
+ * of application threads may call `ot_notary_receive`, `ot_notary_reply`, `ot_notary_push` and
+ * the other functions on one notary at once (opening requests, signing and sealing replies run
+ * in the calling thread, so one process uses every core). Freeing it while calls run is safe:
+ * it goes when they return.
  */
 typedef struct ot_notary ot_notary;
 
@@ -915,8 +923,7 @@ ot_result ot_notary_new(const char *bind_endpoint,
  * opens it; the reply is signed by that identity (a type-1 request only ever gets an RSA/SAMY
  * reply) and sealed to the key passed to `ot_notary_reply` (its algorithm chooses the type).
  * Keys are copied. `OT_ERR_INVALID_ARGUMENT` for public keys, an X25519 auth key, an Ed25519
- * encryption key, a NymID already used, or more than 8 identities. One thread at a time, as every
- * call on a notary.
+ * encryption key, a NymID already used, or more than 8 identities.
  */
 ot_result ot_notary_add_identity(ot_notary *notary,
                                  const ot_key *auth_private,
@@ -941,11 +948,13 @@ ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
  * is the same bytes, "the request could not be read", sent 25 ms (plus 25 ns per byte of the
  * request) after it arrived: neither its text nor its time tells what failed, so the answer is
  * no padding oracle. The notary keeps serving: nobody else's connection or queued request is
- * touched. Answers waiting for their time, resends answered from the reply cache and probes
- * (`PING`) are handled **while the application is inside this call**: call it in a loop.
+ * touched. Answers waiting for their time, resends answered from the reply cache, probes
+ * (`PING`) and connection upkeep are the notary's own thread's: nothing needs the application
+ * inside this call. Requests wait in a queue of at most 4096 requests and 64 MiB (beyond, a v2
+ * request gets `ERR` "the notary is overloaded", a legacy one is dropped: counter `overloaded`).
+ * Any number of threads may call this at once; the request is opened in the calling thread.
  *
- * The deadline holds whatever arrives (a flood of resends or probes cannot keep the call from
- * returning); with `timeout_ms` 0 it handles what is queued for at most about 2 ms.
+ * The deadline holds whatever arrives.
  *
  * Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (nothing arrived in time); for an unreadable request
  * (answered as above, the notary keeps serving) `OT_ERR_MALFORMED` (armor, envelope or signed
@@ -1041,9 +1050,11 @@ ot_result ot_notary_push(ot_notary *notary,
                          size_t *delivered);
 
 /**
- * The first socket's `ZMQ_FD` into `*fd`, for event loops; the edge-triggered rules of
- * `ot_session_fd` apply (drain with `ot_notary_receive(notary, 0, …)` until `OT_ERR_TIMEOUT`).
- * With several endpoints, poll each with a timeout instead.
+ * A descriptor for event loops into `*fd`: readable exactly while requests wait for
+ * `ot_notary_receive` (level-triggered, for every endpoint of the notary: unlike libzmq's
+ * `ZMQ_FD` it needs no draining rule; calling `ot_notary_receive(notary, 0, …)` when it is
+ * readable returns a request or the error of an unreadable one). Owned by the notary: do not
+ * close it.
  */
 ot_result ot_notary_fd(const ot_notary *notary, int32_t *fd);
 
@@ -1380,17 +1391,21 @@ ot_result ot_session_subscribe(ot_session *session,
 /**
  * v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next push from
  * the notary, opened with the encryption key and verified with the notary's auth key: its
- * content in a new `*content`, its per-NymID sequence number in `*seq` (from 1), and in
- * `*missed` how many pushes were lost just before it (`UINT64_MAX` when the sequence restarted:
- * the notary restarted and how many were lost is unknown).
+ * content in a new `*content`, its sequence number in its stream in `*seq` (from 1), and in
+ * `*missed` how many pushes of that stream were lost just before it (`UINT64_MAX` when the
+ * stream restarted: the notary restarted and how many were lost is unknown). A stream is the
+ * NymID a subscription registered (`ot_session_next_push_from` also gives it); the subscription
+ * reply tells the session where the stream stood, so several streams share one connection and a
+ * late subscriber starts with nothing missed.
  *
  * What the session keeps is bounded: pushes arriving while the session has no subscription
- * (`ot_session_subscribe`) are dropped unread (counter `pushes_unsolicited`); unread pushes are
- * kept up to 4096 and 16 MiB, the oldest dropped beyond (`pushes_overflow`; the next `*missed`
- * shows the gap); a push that does not open or verify — forged, or sealed to another key — is
- * dropped and counted (`pushes_invalid`), never returned as an error, so a
- * `while (ot_session_next_push(...) == OT_OK)` loop is not ended by a hostile peer. See
- * `ot_session_counter`.
+ * (`ot_session_subscribe`), or of a stream it did not subscribe to, are dropped unread (counter
+ * `pushes_unsolicited`); unread pushes are kept up to 4096 and 16 MiB, the oldest dropped beyond
+ * (`pushes_overflow`; the next `*missed` shows the gap); a push that does not open or verify —
+ * forged, or sealed to another key — is dropped and counted (`pushes_invalid`), and so is one
+ * whose number is not past the stream's last one (`pushes_duplicate`): never returned as an
+ * error, so a `while (ot_session_next_push(...) == OT_OK)` loop is not ended by a hostile peer.
+ * See `ot_session_counter`.
  *
  * Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (no valid push within `timeout_ms`; nothing written),
  * `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live session), `OT_ERR_STATE` (a legacy
@@ -1442,6 +1457,17 @@ ot_result ot_session_counter(const ot_session *session, const char *name, uint64
  * static: never freed.
  */
 const char *ot_session_counter_name(size_t index);
+
+/**
+ * v2: as `ot_session_next_push`, and the push's stream (the NymID its subscription registered)
+ * in a new `*stream`.
+ */
+ot_result ot_session_next_push_from(ot_session *session,
+                                    uint32_t timeout_ms,
+                                    uint64_t *seq,
+                                    uint64_t *missed,
+                                    ot_buffer **stream,
+                                    ot_buffer **content);
 
 /**
  * Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.

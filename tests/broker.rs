@@ -50,7 +50,7 @@ fn worker(
     let backend = backend.to_string();
     thread::spawn(move || {
         let (client, n) = pair();
-        let mut nt = Notary::connect(&backend, &n.auth, &n.enc, &n.id, Options::default()).unwrap();
+        let nt = Notary::connect(&backend, &n.auth, &n.enc, &n.id, Options::default()).unwrap();
         while !stop.load(Ordering::Relaxed) {
             let Ok(req) = nt.receive(50) else { continue };
             let Ok(c) = req.verify(&client.auth) else {

@@ -704,7 +704,7 @@ fn fast() -> ot_transport::transport::Options {
 /// Serves `n` requests: verifies each with `client_auth`, replies `@` + content sealed to
 /// `client_enc`.
 fn serve(
-    mut notary: ot_transport::transport::Notary,
+    notary: ot_transport::transport::Notary,
     client_auth: Key,
     client_enc: Key,
     n: usize,

@@ -177,7 +177,7 @@ fn notary(
     std::sync::mpsc::Sender<()>,
 ) {
     let (_, n) = nyms();
-    let mut nt = Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, o).unwrap();
+    let nt = Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, o).unwrap();
     let ep = nt.endpoint().to_string();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let h = thread::spawn(move || {

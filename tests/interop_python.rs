@@ -588,7 +588,7 @@ fn rust_notary_python_client(client_v3: bool, notary_v3: bool) {
     let (c_enc, _) = write_keys(&dir, "c_enc", &c.enc);
     let (_, n_auth_pub) = write_keys(&dir, "n_auth", &n.auth);
     let (_, n_enc_pub) = write_keys(&dir, "n_enc", &n.enc);
-    let mut nt = ot_transport::transport::Notary::bind(
+    let nt = ot_transport::transport::Notary::bind(
         "tcp://127.0.0.1:*",
         &n.auth,
         &n.enc,

@@ -53,7 +53,7 @@ fn notary(o: Options) -> Notary {
 }
 
 /// Serves `n` requests: verifies each with the client's key and replies `@` + content.
-fn serve(mut nt: Notary, n: usize, sealed: bool) -> thread::JoinHandle<Notary> {
+fn serve(nt: Notary, n: usize, sealed: bool) -> thread::JoinHandle<Notary> {
     thread::spawn(move || {
         let (client, _) = pair();
         for _ in 0..n {
@@ -118,7 +118,7 @@ fn a_dropped_request_is_recovered_by_resending() {
     for relaxed in [false, true] {
         let mut o = fast();
         o.req_relaxed = relaxed;
-        let mut nt = notary(fast());
+        let nt = notary(fast());
         let ep = nt.endpoint().to_string();
         let h = thread::spawn(move || {
             let (client, _) = pair();
@@ -149,7 +149,7 @@ fn garbage_and_wrong_keys_do_not_stop_the_notary() {
     let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     let h = thread::spawn(move || {
-        let mut nt = nt;
+        let nt = nt;
         let mut errors = Vec::new();
         // 1: garbage frame, 2: sealed to the wrong key; then one good request.
         for _ in 0..2 {
@@ -196,7 +196,7 @@ fn reply_errors_option_gives_the_client_a_clear_error() {
     // The notary keeps receiving: its answer to an unreadable request goes out after the
     // uniform delay, from inside `receive`.
     let h = thread::spawn(move || {
-        let mut nt = nt;
+        let nt = nt;
         let mut first = None;
         while !stop2.load(Ordering::Relaxed) {
             if let Err(e) = nt.receive(20)

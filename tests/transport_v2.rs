@@ -74,7 +74,7 @@ fn notary() -> Notary {
 }
 
 /// Serves until `stop`: replies `@` + content to every readable request.
-fn serve_until(mut nt: Notary, stop: Arc<AtomicBool>) -> thread::JoinHandle<Notary> {
+fn serve_until(nt: Notary, stop: Arc<AtomicBool>) -> thread::JoinHandle<Notary> {
     thread::spawn(move || {
         let (client, _) = pair();
         while !stop.load(Ordering::Relaxed) {
@@ -122,7 +122,7 @@ fn v2_and_legacy_clients_share_one_notary() {
 #[test]
 fn sixty_four_in_flight_answered_out_of_order() {
     let _serial = serial();
-    let mut nt = notary();
+    let nt = notary();
     let ep = nt.endpoint().to_string();
     let h = thread::spawn(move || {
         let (client, _) = pair();
@@ -196,7 +196,7 @@ fn raw_dealer(ep: &str, id: &[u8]) -> zmq::Socket {
 #[test]
 fn resent_requests_reach_the_application_once() {
     let _serial = serial();
-    let mut nt = notary();
+    let nt = notary();
     let ep = nt.endpoint().to_string();
     // A v2 session whose notary answers late: the session resends on the same socket while
     // the first copy is being handled; the application sees it once.
@@ -219,7 +219,7 @@ fn resent_requests_reach_the_application_once() {
     );
     assert_eq!(s.request(b"slow\n").unwrap(), b"slow\n");
     assert!(s.stats().resends >= 2, "{:?}", s.stats());
-    let mut nt = h.join().unwrap();
+    let nt = h.join().unwrap();
     assert!(nt.stats().duplicates >= 2);
     assert_eq!(nt.stats().requests, 1);
 
@@ -341,7 +341,7 @@ fn garbage_every_100ms_does_not_slow_honest_clients() {
 fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
     let _serial = serial();
     let (client, n) = pair();
-    let mut nt = notary();
+    let nt = notary();
     let ep = nt.endpoint().to_string();
     let subscribers = 10;
     let pushes = 1000;
@@ -362,7 +362,7 @@ fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
             b"subscribed\n"
         );
     }
-    let mut nt = registrar.join().unwrap();
+    let nt = registrar.join().unwrap();
     let readers: Vec<_> = sessions
         .into_iter()
         .map(|mut s| {
@@ -400,7 +400,7 @@ fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
     // The notary restarts on the same endpoint: the session re-subscribes by itself, and the
     // restarted sequence is reported as a gap of unknown size.
     drop(nt);
-    let mut nt = Notary::bind(&ep, &n.auth, &n.enc, &n.id, fast()).unwrap();
+    let nt = Notary::bind(&ep, &n.auth, &n.enc, &n.id, fast()).unwrap();
     let mut s = sessions.swap_remove(0);
     drop(sessions);
     let reader = thread::spawn(move || {
@@ -425,7 +425,7 @@ fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
 #[test]
 fn legacy_requests_cannot_register_pushes_and_replies_to_gone_clients_are_errors() {
     let _serial = serial();
-    let mut nt = notary();
+    let nt = notary();
     let ep = nt.endpoint().to_string();
     let (client, _) = pair();
     let h = thread::spawn(move || {
@@ -502,7 +502,7 @@ fn auto_falls_back_to_legacy_against_a_rep_notary() {
 #[test]
 fn a_dead_v2_notary_is_reported_within_the_heartbeat_timeout() {
     let _serial = serial();
-    let mut nt = notary();
+    let nt = notary();
     let ep = nt.endpoint().to_string();
     let mut s = session(
         &ep,
@@ -530,7 +530,7 @@ fn notaries_gone_before_their_v2_sessions_do_not_stall_the_process() {
     // later connection in the process hung (before the fix this loop failed within a few rounds).
     let _serial = serial();
     let one = |protocol: i64, round: usize| {
-        let mut nt = notary();
+        let nt = notary();
         let ep = nt.endpoint().to_string();
         let h = thread::spawn(move || {
             let (client, _) = pair();

@@ -47,7 +47,7 @@ fn fast() -> Options {
 /// Serves `n` requests from any of `clients`: picks the sender's key by the request's hash type
 /// (what an application does after reading the sender's NymID), checks which envelope type the
 /// request used, and replies `@` + content sealed to that client's encryption key.
-fn serve(mut nt: Notary, n: usize, clients: Vec<Nym>) -> thread::JoinHandle<Vec<(u16, String)>> {
+fn serve(nt: Notary, n: usize, clients: Vec<Nym>) -> thread::JoinHandle<Vec<(u16, String)>> {
     thread::spawn(move || {
         let mut seen = Vec::new();
         for _ in 0..n {
@@ -129,7 +129,7 @@ fn rsa_client_with_v3_notary() {
 fn the_reply_follows_the_requesters_keys() {
     // Built by hand so the reply frame itself can be inspected: RSA client, v3 notary.
     let (c, n) = (rsa_nym(), v3_nym());
-    let mut nt = Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, fast()).unwrap();
+    let nt = Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, fast()).unwrap();
     let ep = nt.endpoint().to_string();
     let s = session(&ep, &c, &n.id, &n.enc, &n.auth);
     let frame = s.request_frame(b"<OTmessage>raw</OTmessage>\n").unwrap();
@@ -161,7 +161,7 @@ fn the_reply_follows_the_requesters_keys() {
 fn one_notary_with_an_rsa_and_a_v3_identity() {
     let (legacy, modern) = (rsa_nym(), v3_nym());
     let (n_rsa, n_v3) = (rsa_nym(), v3_nym());
-    let mut nt = Notary::bind(
+    let nt = Notary::bind(
         "tcp://127.0.0.1:*",
         &n_rsa.auth,
         &n_rsa.enc,
@@ -250,7 +250,7 @@ fn a_type1_request_to_an_ed25519_signing_identity_gets_no_sha256d_reply() {
     let n_auth = Key::generate_ed25519().unwrap();
     let n_enc = Key::generate(1024).unwrap();
     let n_id = n_auth.nym_id().unwrap();
-    let mut nt = Notary::bind("tcp://127.0.0.1:*", &n_auth, &n_enc, &n_id, fast()).unwrap();
+    let nt = Notary::bind("tcp://127.0.0.1:*", &n_auth, &n_enc, &n_id, fast()).unwrap();
     let ep = nt.endpoint().to_string();
     let s = session(&ep, &c, &n_id, &n_enc, &n_auth);
     let frame = s.request_frame(b"<OTmessage>old</OTmessage>\n").unwrap();

@@ -18,13 +18,17 @@ const DEFAULT_HEARTBEAT: (i64, i64, i64) = (5_000, 15_000, 15_000);
 /// A notification pushed by the notary, opened and verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Push {
-    /// The notary's sequence number for the subscribed NymID (from 1).
+    /// The push's sequence number in its stream (from 1).
     pub seq: u64,
-    /// Pushes missed just before this one (a gap in the sequence), or `u64::MAX` when the
-    /// sequence restarted (the notary restarted: how many were lost is unknown).
+    /// Pushes of this stream missed just before this one (a gap in the sequence), or `u64::MAX`
+    /// when the stream restarted (the notary restarted: how many were lost is unknown).
     pub missed: u64,
     /// The notary's signed content.
     pub content: Vec<u8>,
+    /// The stream: the NymID the subscription registered.
+    pub stream: String,
+    /// The notary's epoch (random at its start; raw, before checking).
+    pub(crate) epoch: u64,
 }
 
 struct InFlight {
@@ -38,12 +42,15 @@ struct InFlight {
 
 /// What a v2 message turned into, for the session to open and verify.
 pub(crate) enum Event {
-    /// The raw reply body of request `id`.
-    Reply(u64, Vec<u8>),
+    /// The raw reply body of request `id`, and the push streams it registered: (stream, epoch,
+    /// sequence number at registration).
+    Reply(u64, Vec<u8>, Vec<(String, u64, u64)>),
     /// Request `id` failed (notary error, timeout, dead connection).
     Failed(u64, Error),
-    /// A raw pushed body with its sequence number.
-    Push(u64, Vec<u8>),
+    /// A raw push: its sequence number, body, stream and epoch.
+    Push(Push),
+    /// The reply to a re-subscription the session sent by itself: its streams.
+    Subscribed(Vec<(String, u64, u64)>),
 }
 
 /// The v2 connection state of a session.
@@ -58,6 +65,10 @@ pub(crate) struct V2Client {
     subscription: Option<Vec<u8>>,
     ups_seen: u64,
     pub(crate) resends: u64,
+    /// When this client last sent anything: a notary closes a v2 connection that stays silent
+    /// for its limit (15 s by default), so an idle client sends a `PING` every
+    /// [`V2Client::keepalive`].
+    last_sent: std::cell::Cell<Instant>,
     /// Pushes dropped because the session has no subscription.
     pub(crate) pushes_unsolicited: u64,
 }
@@ -98,6 +109,7 @@ impl V2Client {
             subscription: None,
             ups_seen: 0,
             resends: 0,
+            last_sent: std::cell::Cell::new(Instant::now()),
             pushes_unsolicited: 0,
         })
     }
@@ -148,7 +160,18 @@ impl V2Client {
         id
     }
 
+    /// How often an idle client probes (`PING`), so that the notary sees it alive: the heartbeat
+    /// interval, at most 5 s.
+    fn keepalive(&self) -> Duration {
+        let ms = match self.opts.heartbeat_ivl_ms {
+            0 => 5_000,
+            ivl => ivl.min(5_000),
+        };
+        Duration::from_millis(ms as u64)
+    }
+
     fn send_frames(&self, f: Vec<Vec<u8>>) -> Result<()> {
+        self.last_sent.set(Instant::now());
         match self.socket.send_multipart(f, zmq::DONTWAIT) {
             Ok(()) | Err(zmq::Error::EAGAIN) => Ok(()), // EAGAIN: the resend timer retries it
             Err(e) => Err(zmq_err("sending", e)),
@@ -239,7 +262,11 @@ impl V2Client {
                 .min();
             // While the connection is down, re-check the liveness limit every 100 ms.
             let tick = (!self.monitor.up).then(|| now + Duration::from_millis(100));
-            let wake = [Some(until), next_timer, tick].into_iter().flatten().min();
+            let keepalive = Some(self.last_sent.get() + self.keepalive());
+            let wake = [Some(until), next_timer, tick, keepalive]
+                .into_iter()
+                .flatten()
+                .min();
             let ms = wake.map_or(-1, |w| {
                 w.saturating_duration_since(now).as_millis().max(1) as i64
             });
@@ -268,7 +295,24 @@ impl V2Client {
             Command::Rep => {
                 // Late duplicates of answered requests are dropped here.
                 let f = self.in_flight.remove(&m.number)?;
-                (!f.internal).then_some(Event::Reply(m.number, m.body))
+                let streams = m
+                    .extra
+                    .chunks(2)
+                    .filter_map(|p| {
+                        let name = String::from_utf8(p.first()?.clone()).ok()?;
+                        let b: &[u8; 16] = p.get(1)?.as_slice().try_into().ok()?;
+                        let epoch = u64::from_be_bytes(b[..8].try_into().ok()?);
+                        let seq = u64::from_be_bytes(b[8..].try_into().ok()?);
+                        Some((name, epoch, seq))
+                    })
+                    .collect();
+                // A re-subscription the session sent by itself is not the application's
+                // reply, but its streams count.
+                Some(if f.internal {
+                    Event::Subscribed(streams)
+                } else {
+                    Event::Reply(m.number, m.body, streams)
+                })
             }
             Command::Err => {
                 let f = self.in_flight.remove(&m.number)?;
@@ -288,7 +332,25 @@ impl V2Client {
                 self.pushes_unsolicited += 1;
                 None
             }
-            Command::Push => Some(Event::Push(m.number, m.body)),
+            Command::Push => {
+                let stream = m
+                    .extra
+                    .first()
+                    .and_then(|n| String::from_utf8(n.clone()).ok())
+                    .unwrap_or_default();
+                let epoch = m
+                    .extra
+                    .get(1)
+                    .and_then(|e| e.as_slice().try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                Some(Event::Push(Push {
+                    seq: m.number,
+                    missed: 0,
+                    content: m.body,
+                    stream,
+                    epoch,
+                }))
+            }
             _ => None,
         }
     }
@@ -319,6 +381,10 @@ impl V2Client {
     }
 
     fn on_timers(&mut self, events: &mut Vec<Event>) -> Result<()> {
+        if self.last_sent.get().elapsed() >= self.keepalive() {
+            // A probe nobody waits for (its PONG is ignored): proof of life for the notary.
+            self.send_frames(frames::v2(Command::Ping, 0, b""))?;
+        }
         let now = Instant::now();
         let liveness = self
             .opts
@@ -380,21 +446,76 @@ impl Drop for V2Client {
     }
 }
 
-/// Tracks push sequence numbers: how many were missed before each one.
-#[derive(Default)]
-pub(crate) struct PushSeq {
-    last: Option<u64>,
+/// What a session knows of one push stream.
+struct StreamState {
+    epoch: u64,
+    last: u64,
+    /// A subscription reply showed a new epoch: the next push reports a restart.
+    restarted: bool,
 }
 
-impl PushSeq {
-    pub(crate) fn missed(&mut self, seq: u64) -> u64 {
-        let missed = match self.last {
-            None => seq.saturating_sub(1),
-            Some(last) if seq > last => seq - last - 1,
-            Some(_) => u64::MAX, // the sequence restarted
+/// What is known of every push stream the session subscribed to.
+#[derive(Default)]
+pub(crate) struct StreamSeqs {
+    streams: std::collections::HashMap<String, StreamState>,
+}
+
+/// What became of a push when it was read.
+pub(crate) enum Counted {
+    /// Deliver it, with this many missed before it.
+    Missed(u64),
+    /// Not from a stream this session subscribed to.
+    Unsolicited,
+    /// Its sequence number is not past the last one read (a duplicate, or an old one).
+    Duplicate,
+}
+
+impl StreamSeqs {
+    /// A subscription reply: the stream's epoch and sequence number at registration. A new stream
+    /// starts there (nothing missed); a known stream in the same epoch keeps its last number (so
+    /// pushes lost while reconnecting show as missed); a new epoch is a restart.
+    pub(crate) fn subscribed(&mut self, stream: String, epoch: u64, seq: u64) {
+        match self.streams.get_mut(&stream) {
+            Some(s) if s.epoch == epoch => {}
+            Some(s) => {
+                *s = StreamState {
+                    epoch,
+                    last: seq,
+                    restarted: true,
+                }
+            }
+            None => {
+                self.streams.insert(
+                    stream,
+                    StreamState {
+                        epoch,
+                        last: seq,
+                        restarted: false,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Accounts for a (verified) push.
+    pub(crate) fn count(&mut self, p: &Push) -> Counted {
+        let Some(s) = self.streams.get_mut(&p.stream) else {
+            return Counted::Unsolicited;
         };
-        self.last = Some(seq);
-        missed
+        if p.epoch != s.epoch || s.restarted {
+            *s = StreamState {
+                epoch: p.epoch,
+                last: p.seq,
+                restarted: false,
+            };
+            return Counted::Missed(u64::MAX);
+        }
+        if p.seq <= s.last {
+            return Counted::Duplicate;
+        }
+        let missed = p.seq - s.last - 1;
+        s.last = p.seq;
+        Counted::Missed(missed)
     }
 }
 
@@ -405,5 +526,5 @@ pub(crate) struct Inbox {
     pub(crate) pushes: VecDeque<Push>,
     /// Raw bytes of the unread pushes.
     pub(crate) push_bytes: usize,
-    pub(crate) seq: PushSeq,
+    pub(crate) streams: StreamSeqs,
 }

@@ -23,7 +23,10 @@ mod from_files;
 mod monitor;
 mod notary;
 mod options;
+#[allow(unsafe_code)]
+mod raw;
 mod session;
+mod signal;
 mod z85;
 
 pub use broker::{BROKER_COUNTERS, Broker, BrokerStats};

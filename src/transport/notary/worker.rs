@@ -1,7 +1,8 @@
 //! Worker mode: a notary that connects to a broker's backend ([`Notary::connect`]) instead of
 //! binding, and announces itself (READY) after every (re)connect.
 
-use super::{Bound, Notary};
+use super::Notary;
+use super::actor::Cmd;
 use crate::error::Result;
 use crate::keys::Key;
 use crate::transport::frames::BROKER_CONTROL;
@@ -9,10 +10,34 @@ use crate::transport::monitor::Monitor;
 use crate::transport::{Options, check_endpoint, context, zmq_err};
 
 /// A worker's link to its broker.
-pub(super) struct WorkerLink {
+pub(crate) struct WorkerLink {
     pub(super) monitor: Monitor,
     /// READY was handed to libzmq since the last time the connection was lost.
     announced: bool,
+}
+
+impl WorkerLink {
+    /// Tells the broker (again, after a reconnect) that this worker is ready; the actor calls it
+    /// on every round.
+    pub(super) fn announce(&mut self, socket: &zmq::Socket) {
+        if self.monitor.drain().is_err() {
+            return;
+        }
+        if self.monitor.lost {
+            self.monitor.lost = false;
+            self.announced = false;
+        }
+        if self.announced {
+            return;
+        }
+        // EAGAIN: not connected yet; the next round tries again.
+        if socket
+            .send_multipart([BROKER_CONTROL.to_vec(), b"READY".to_vec()], zmq::DONTWAIT)
+            .is_ok()
+        {
+            self.announced = true;
+        }
+    }
 }
 
 impl Notary {
@@ -28,7 +53,7 @@ impl Notary {
         opts: Options,
     ) -> Result<Notary> {
         check_endpoint(endpoint)?;
-        let mut n = Notary::unbound(auth, enc, nym_id, &opts)?;
+        let n = Notary::unbound(auth, enc, nym_id, &opts)?;
         let s = context()
             .socket(zmq::DEALER)
             .map_err(|e| zmq_err("creating the worker socket", e))?;
@@ -40,39 +65,20 @@ impl Notary {
                 e,
             )
         })?;
-        n.bound.push(Bound {
+        n.core.call(|done| Cmd::Add {
             socket: s,
-            endpoint: endpoint.to_string(),
+            conns: None,
             worker: Some(WorkerLink {
                 monitor,
                 announced: false,
             }),
-        });
-        n.announce()?;
+            done,
+        })?;
+        n.core
+            .endpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(endpoint.to_string());
         Ok(n)
-    }
-
-    /// Tells the broker (again, after a reconnect) that this worker is ready.
-    pub(super) fn announce(&mut self) -> Result<()> {
-        for b in &mut self.bound {
-            let Some(w) = b.worker.as_mut() else { continue };
-            w.monitor.drain()?;
-            if w.monitor.lost {
-                w.monitor.lost = false;
-                w.announced = false;
-            }
-            if w.announced {
-                continue;
-            }
-            match b
-                .socket
-                .send_multipart([BROKER_CONTROL.to_vec(), b"READY".to_vec()], zmq::DONTWAIT)
-            {
-                Ok(()) => w.announced = true,
-                Err(zmq::Error::EAGAIN) => {} // not connected yet: the next loop tries again
-                Err(e) => return Err(zmq_err("announcing the worker", e)),
-            }
-        }
-        Ok(())
     }
 }
