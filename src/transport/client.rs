@@ -53,6 +53,9 @@ pub(crate) enum Event {
     Subscribed(Vec<(String, u64, u64)>),
 }
 
+/// Most subscriptions one session re-sends after a reconnect.
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 64;
+
 /// The v2 connection state of a session.
 pub(crate) struct V2Client {
     endpoint: String,
@@ -61,8 +64,9 @@ pub(crate) struct V2Client {
     monitor: Monitor,
     next_id: u64,
     in_flight: HashMap<u64, InFlight>,
-    /// The subscription request body to send again after a reconnect.
-    subscription: Option<Vec<u8>>,
+    /// The subscription request bodies to send again after a reconnect (one per
+    /// [`Session::subscribe`](super::Session::subscribe), at most [`MAX_SUBSCRIPTIONS`]).
+    subscriptions: Vec<Vec<u8>>,
     ups_seen: u64,
     pub(crate) resends: u64,
     /// When this client last sent anything: a notary closes a v2 connection that stays silent
@@ -106,7 +110,7 @@ impl V2Client {
             monitor,
             next_id: 1,
             in_flight: HashMap::new(),
-            subscription: None,
+            subscriptions: Vec::new(),
             ups_seen: 0,
             resends: 0,
             last_sent: std::cell::Cell::new(Instant::now()),
@@ -224,14 +228,18 @@ impl V2Client {
         Ok(id)
     }
 
-    /// Remembers `body` as the subscription to re-send after every reconnect.
-    pub(crate) fn set_subscription(&mut self, body: Vec<u8>) {
-        self.subscription = Some(body);
+    /// Remembers `body` as a subscription to re-send after every reconnect (the oldest is
+    /// forgotten beyond [`MAX_SUBSCRIPTIONS`]).
+    pub(crate) fn add_subscription(&mut self, body: Vec<u8>) {
+        if self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            self.subscriptions.remove(0);
+        }
+        self.subscriptions.push(body);
     }
 
-    /// Forgets the subscription (it was refused): pushes are dropped again.
-    pub(crate) fn clear_subscription(&mut self) {
-        self.subscription = None;
+    /// Forgets subscription `body` (it was refused).
+    pub(crate) fn remove_subscription(&mut self, body: &[u8]) {
+        self.subscriptions.retain(|s| s != body);
     }
 
     /// Reads what arrived, re-sends what is late, and reports finished requests and pushes.
@@ -328,7 +336,7 @@ impl V2Client {
                 })
             }
             // Nobody asked for pushes on this connection: dropped unread (and counted).
-            Command::Push if self.subscription.is_none() => {
+            Command::Push if self.subscriptions.is_empty() => {
                 self.pushes_unsolicited += 1;
                 None
             }
@@ -366,8 +374,8 @@ impl V2Client {
         if first {
             return Ok(());
         }
-        if let Some(sub) = self.subscription.clone() {
-            self.in_flight.retain(|_, f| !f.internal);
+        self.in_flight.retain(|_, f| !f.internal);
+        for sub in self.subscriptions.clone() {
             self.send(sub, true)?;
         }
         let now = Instant::now();

@@ -26,7 +26,7 @@ impl Session {
         let c = self.v2_client()?;
         let id = c.send(frame.clone(), false)?;
         if subscription {
-            c.set_subscription(frame);
+            c.add_subscription(frame);
         }
         Ok(id)
     }
@@ -136,13 +136,13 @@ impl Session {
         self.check_process()?;
         self.v2_client()?;
         let frame = self.request_frame(content)?;
-        let id = self.v2_send(frame, true)?;
+        let id = self.v2_send(frame.clone(), true)?;
         let r = self.v2_wait(id).and_then(|raw| self.read_reply(&raw));
         if r.is_err()
             && let Some(c) = self.v2.as_mut()
         {
-            // Not subscribed after all: pushes are not expected on this connection.
-            c.clear_subscription();
+            // Not subscribed after all: not re-sent after a reconnect.
+            c.remove_subscription(&frame);
         }
         r
     }
