@@ -960,8 +960,8 @@ ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
  * (answered as above, the notary keeps serving) `OT_ERR_MALFORMED` (armor, envelope or signed
  * text, or a frame that is neither a legacy nor a v2 request), `OT_ERR_DECRYPT_FAILED`,
  * `OT_ERR_NO_MATCHING_RECIPIENT` or `OT_ERR_INVALID_ARGUMENT` (a signed text over 64 MiB);
- * `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (another
- * thread is using the notary, or it was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
+ * `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (the notary
+ * was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
  * failed), `OT_ERR_INTERNAL`.
  */
 ot_result ot_notary_receive(ot_notary *notary,
@@ -1040,8 +1040,8 @@ ot_result ot_notary_register_push(ot_notary *notary,
  *
  * Returns `OT_OK`, or: `OT_ERR_INVALID_ARGUMENT` (no route could be served because the content
  * cannot be signed — not UTF-8, a NUL, or a line a legacy reader would alter — routes stay
- * registered; or not a live handle), `OT_ERR_STATE` (another thread is using the notary, or it
- * was created before `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
+ * registered; or not a live handle), `OT_ERR_STATE` (the notary was created before
+ * `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
  */
 ot_result ot_notary_push(ot_notary *notary,
                          const char *nym_id,
@@ -1083,9 +1083,11 @@ ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
  * the `ot_notary_stats` fields, then `released` (requests freed unanswered, answered as
  * unreadable), `resends_suppressed`, `resends_expired` (answered "reply no longer kept"),
  * `cache_evictions`, `busy` (v2 requests refused: too many in progress on their connection),
- * `answers_dropped`, `push_failures`, and the gauges `in_progress`, `cached_replies`,
- * `cached_bytes`, `pending_answers`. `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters
- * may be added in later versions.
+ * `answers_dropped`, `push_failures`, `pongs` (v2 probes answered), `overloaded` (requests
+ * refused: the receive queue was full), `reaped` (idle or frozen connections closed), and the
+ * gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections` (v2
+ * connections known), `queued_requests` (waiting for `ot_notary_receive`).
+ * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_notary_counter(const ot_notary *notary, const char *name, uint64_t *value);
 
@@ -1447,7 +1449,8 @@ ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stat
  * `replies`, `resends`, `sockets_created`, `timeouts` (as in `ot_session_stats`),
  * `pushes_unsolicited` (v2 pushes dropped: no subscription), `pushes_invalid` (pushes that did
  * not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
- * 4096 pushes or 16 MiB), and the gauges `pushes_queued` / `pushes_queued_bytes`.
+ * 4096 pushes or 16 MiB), `pushes_duplicate` (pushes whose number was not past their stream's
+ * last one, dropped), and the gauges `pushes_queued` / `pushes_queued_bytes`.
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_session_counter(const ot_session *session, const char *name, uint64_t *value);

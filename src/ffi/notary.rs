@@ -118,8 +118,8 @@ pub unsafe extern "C" fn ot_notary_endpoint(
 /// (answered as above, the notary keeps serving) `OT_ERR_MALFORMED` (armor, envelope or signed
 /// text, or a frame that is neither a legacy nor a v2 request), `OT_ERR_DECRYPT_FAILED`,
 /// `OT_ERR_NO_MATCHING_RECIPIENT` or `OT_ERR_INVALID_ARGUMENT` (a signed text over 64 MiB);
-/// `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (another
-/// thread is using the notary, or it was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
+/// `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (the notary
+/// was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
 /// failed), `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_receive(
@@ -254,8 +254,8 @@ pub unsafe extern "C" fn ot_notary_register_push(
 ///
 /// Returns `OT_OK`, or: `OT_ERR_INVALID_ARGUMENT` (no route could be served because the content
 /// cannot be signed — not UTF-8, a NUL, or a line a legacy reader would alter — routes stay
-/// registered; or not a live handle), `OT_ERR_STATE` (another thread is using the notary, or it
-/// was created before `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
+/// registered; or not a live handle), `OT_ERR_STATE` (the notary was created before
+/// `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_push(
     notary: *mut ot_notary,
@@ -350,9 +350,11 @@ pub unsafe extern "C" fn ot_notary_get_stats(
 /// the `ot_notary_stats` fields, then `released` (requests freed unanswered, answered as
 /// unreadable), `resends_suppressed`, `resends_expired` (answered "reply no longer kept"),
 /// `cache_evictions`, `busy` (v2 requests refused: too many in progress on their connection),
-/// `answers_dropped`, `push_failures`, and the gauges `in_progress`, `cached_replies`,
-/// `cached_bytes`, `pending_answers`. `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters
-/// may be added in later versions.
+/// `answers_dropped`, `push_failures`, `pongs` (v2 probes answered), `overloaded` (requests
+/// refused: the receive queue was full), `reaped` (idle or frozen connections closed), and the
+/// gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections` (v2
+/// connections known), `queued_requests` (waiting for `ot_notary_receive`).
+/// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_counter(
     notary: *const ot_notary,

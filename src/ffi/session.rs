@@ -379,7 +379,8 @@ fn timeout(ms: u32) -> i64 {
 /// `replies`, `resends`, `sockets_created`, `timeouts` (as in `ot_session_stats`),
 /// `pushes_unsolicited` (v2 pushes dropped: no subscription), `pushes_invalid` (pushes that did
 /// not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
-/// 4096 pushes or 16 MiB), and the gauges `pushes_queued` / `pushes_queued_bytes`.
+/// 4096 pushes or 16 MiB), `pushes_duplicate` (pushes whose number was not past their stream's
+/// last one, dropped), and the gauges `pushes_queued` / `pushes_queued_bytes`.
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_counter(
