@@ -28,6 +28,8 @@ mod raw;
 mod session;
 mod signal;
 mod z85;
+pub mod transport_key;
+pub mod zap;
 
 pub use broker::{BROKER_COUNTERS, Broker, BrokerStats};
 pub use client::Push;
