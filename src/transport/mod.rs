@@ -34,7 +34,7 @@ pub mod zap;
 pub use broker::{BROKER_COUNTERS, Broker, BrokerStats};
 pub use client::Push;
 pub use notary::{
-    BUSY, NOTARY_COUNTERS, Notary, NotaryStats, REPLY_NOT_KEPT, Request, UNREADABLE,
+    BUSY, NOTARY_COUNTERS, Notary, NotaryStats, OVERLOADED, REPLY_NOT_KEPT, Request, UNREADABLE,
     open_request_frame, unreadable_answer_delay,
 };
 pub use options::{Curve, NAMES as OPTION_NAMES, Options, curve_keypair};
