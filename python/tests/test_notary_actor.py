@@ -252,3 +252,28 @@ def test_the_notary_descriptor_is_level_triggered(ids: Dict[str, ot.Key]) -> Non
         for r in got:
             r.close()
         d.close()
+
+
+def test_a_cached_subscription_reply_keeps_its_streams(ids: Dict[str, ot.Key]) -> None:
+    """A subscriber whose first reply was lost resends; the reply from the cache carries the
+    stream frames as the first one did (else its pushes would be dropped as unsolicited)."""
+    with notary(ids) as n:
+        d = dealer(n.endpoint)
+        body = request_frame(ids, b"subscribe\n")
+        d.send_multipart([b"OTv2", b"REQ", (9).to_bytes(8, "big"), body])
+        r = n.receive(5)
+        n.register_push(r, "streamA", ids["c_enc"].public())
+        n.register_push(r, "streamB", ids["c_enc"].public())
+        r.reply(b"subscribed", ids["c_enc"])
+        r.close()
+        assert d.poll(5000)
+        first = d.recv_multipart()
+        assert first[1] == b"REP" and len(first) == 8, first[:2]
+        assert [first[4], first[6]] == [b"streamA", b"streamB"]
+        time.sleep(1.05)  # a resend of an answered request is served once a second at most
+        d.send_multipart([b"OTv2", b"REQ", (9).to_bytes(8, "big"), body])
+        assert d.poll(2000), "the resend was not answered from the cache"
+        again = d.recv_multipart()
+        assert again == first
+        assert n.counter("duplicates") == 1
+        d.close()

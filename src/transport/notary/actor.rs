@@ -244,11 +244,16 @@ impl Actor {
                     f.extend(frames::v2_extra(Command::Rep, key.1, &frame, &extra));
                     sent = self.send(socket, f);
                 }
-                // Kept even when the client is gone now: it resends after reconnecting.
+                // Kept even when the client is gone now: it resends after reconnecting. The
+                // frames after the reply (the streams a subscription registered) are kept too: a
+                // subscriber whose first reply was lost learns its streams from the resend.
+                let mut kept = Vec::with_capacity(1 + extra.len());
+                kept.push(frame);
+                kept.extend(extra);
                 self.book.store(
                     key,
                     (route.socket, route.peer.clone()),
-                    frame,
+                    kept,
                     Instant::now(),
                 );
                 sent
@@ -363,7 +368,10 @@ impl Actor {
             Seen::Resend(reply) => {
                 self.core.stats().duplicates += 1;
                 let mut f = vec![from.1.clone()];
-                f.extend(frames::v2(Command::Rep, number, &reply));
+                let (frame, extra) = reply.split_first().map_or((&[][..], &[][..]), |(f, e)| {
+                    (f.as_slice(), e)
+                });
+                f.extend(frames::v2_extra(Command::Rep, number, frame, extra));
                 let _ = self.send(socket, f);
                 return;
             }
