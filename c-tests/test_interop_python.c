@@ -171,12 +171,7 @@ static void *serve(void *arg) {
     if (ot_notary_receive(j->notary, 20000, &req) != OT_OK) continue;
     ot_buffer *c = NULL;
     if (ot_request_verify(req, c_auth, &c) == OT_OK) {
-      size_t n = ot_buffer_len(c);
-      char *r = malloc(n + 2);
-      r[0] = '@';
-      memcpy(r + 1, ot_buffer_data(c), n + 1);
-      if (ot_notary_reply(j->notary, req, (const uint8_t *)r, n + 1, c_enc) == OT_OK) j->served++;
-      free(r);
+      if (ot_test_reply_at(j->notary, req, c, c_enc) == OT_OK) j->served++;
       ot_buffer_free(c);
     }
     ot_request_free(req);
@@ -187,11 +182,8 @@ static void *serve(void *arg) {
 static void c_notary_python_client(void) {
   job j = {NULL, 0};
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &j.notary));
-  ot_buffer *b = NULL;
-  CHECK_OK(ot_notary_endpoint(j.notary, &b));
   char ep[128];
-  snprintf(ep, sizeof ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(j.notary, ep, sizeof ep);
   pthread_t t;
   pthread_create(&t, NULL, serve, &j);
   char *args[] = {"client", "--connect", ep, "--auth-key", (char *)path_of("c_auth.pem"), "--enc-key",
@@ -230,11 +222,8 @@ static void *serve_reversed(void *arg) {
 static void c_notary_python_v2_client(void) {
   job j = {NULL, 0};
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &j.notary));
-  ot_buffer *b = NULL;
-  CHECK_OK(ot_notary_endpoint(j.notary, &b));
   char ep[128];
-  snprintf(ep, sizeof ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(j.notary, ep, sizeof ep);
   pthread_t t;
   pthread_create(&t, NULL, serve_reversed, &j);
   char *args[] = {"client-v2", "--connect", ep, "--auth-key", (char *)path_of("c_auth.pem"), "--enc-key",
@@ -260,11 +249,8 @@ static void c_notary_python_v2_client(void) {
 static void zmtp10_peers(void) {
   job j = {NULL, 0};
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &j.notary));
-  ot_buffer *b = NULL;
-  CHECK_OK(ot_notary_endpoint(j.notary, &b));
   char ep[128];
-  snprintf(ep, sizeof ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(j.notary, ep, sizeof ep);
   pthread_t t;
   pthread_create(&t, NULL, serve, &j);
   char *cargs[] = {"client", "--connect", ep, "--auth-key", (char *)path_of("c_auth.pem"), "--enc-key",

@@ -12,7 +12,6 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -24,17 +23,6 @@ static ot_key *c_auth, *c_enc, *n_auth, *n_enc;
 static char n_id[128], front[128], back[128];
 static int per_client = 200;
 static atomic_long answered, misrouted, failed;
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
-}
 
 static volatile sig_atomic_t worker_stop;
 static void on_term(int sig) {
@@ -140,17 +128,17 @@ static void cli_exits_promptly(void) {
     execl(OT_BROKER_BIN, "ot-broker", f, b, (char *)NULL);
     _exit(127);
   }
-  sleep_ms(300);
+  ot_test_sleep_ms(300);
   ot_notary *w = NULL;
   ot_session *s = NULL;
   CHECK_OK(ot_notary_connect(b, n_auth, n_enc, n_id, NULL, &w));
   CHECK_OK(ot_session_new(f, NULL, &s));
-  sleep_ms(200);
-  double t0 = now_ms();
+  ot_test_sleep_ms(200);
+  double t0 = ot_test_now_ms();
   kill(p, SIGTERM);
   int status = 0;
-  while (waitpid(p, &status, WNOHANG) == 0 && now_ms() - t0 < 5000) sleep_ms(1);
-  double dt = now_ms() - t0;
+  while (waitpid(p, &status, WNOHANG) == 0 && ot_test_now_ms() - t0 < 5000) ot_test_sleep_ms(1);
+  double dt = ot_test_now_ms() - t0;
   printf("  ot-broker exited %.1f ms after SIGTERM (status %d)\n", dt, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(dt < 100);
@@ -185,23 +173,23 @@ int main(void) {
   ot_broker *broker = NULL;
   CHECK_OK(ot_broker_new(front, back, NULL, &broker));
   ot_broker_stats st;
-  double t0 = now_ms();
+  double t0 = ot_test_now_ms();
   do {
-    sleep_ms(20);
+    ot_test_sleep_ms(20);
     CHECK_OK(ot_broker_get_stats(broker, &st));
-  } while (st.workers < WORKERS && now_ms() - t0 < 20000);
+  } while (st.workers < WORKERS && ot_test_now_ms() - t0 < 20000);
   CHECK(st.workers == WORKERS);
 
   long total = (long)CLIENTS * per_client;
   pthread_t th[CLIENTS];
-  t0 = now_ms();
+  t0 = ot_test_now_ms();
   for (int c = 0; c < CLIENTS; c++) pthread_create(&th[c], NULL, client_main, (void *)(intptr_t)c);
-  while (atomic_load(&answered) < total / 3 && now_ms() - t0 < 600000) sleep_ms(10);
+  while (atomic_load(&answered) < total / 3 && ot_test_now_ms() - t0 < 600000) ot_test_sleep_ms(10);
   kill(workers[0], SIGKILL); /* a worker dies mid-request */
   waitpid(workers[0], NULL, 0);
   long at_kill = atomic_load(&answered);
   for (int c = 0; c < CLIENTS; c++) pthread_join(th[c], NULL);
-  double secs = (now_ms() - t0) / 1e3;
+  double secs = (ot_test_now_ms() - t0) / 1e3;
   CHECK_OK(ot_broker_get_stats(broker, &st));
   printf("  %d clients x %d requests through 1 broker + %d worker processes: %ld answered, %ld misrouted, %ld failed "
          "in %.1f s (%.0f req/s); worker 0 killed after %ld; broker: %llu live workers, %llu dead noticed\n",
@@ -210,9 +198,9 @@ int main(void) {
   CHECK(atomic_load(&answered) == total);
   CHECK(atomic_load(&misrouted) == 0);
   CHECK(atomic_load(&failed) == 0);
-  t0 = now_ms();
-  while (st.dead_workers < 1 && now_ms() - t0 < 10000) {
-    sleep_ms(20);
+  t0 = ot_test_now_ms();
+  while (st.dead_workers < 1 && ot_test_now_ms() - t0 < 10000) {
+    ot_test_sleep_ms(20);
     CHECK_OK(ot_broker_get_stats(broker, &st));
   }
   CHECK(st.dead_workers >= 1 && st.workers == WORKERS - 1);
@@ -235,9 +223,9 @@ int main(void) {
   printf("  push through the broker: 3 notes in order\n");
 
   /* Stop the broker with the workers and a client still connected. */
-  t0 = now_ms();
+  t0 = ot_test_now_ms();
   ot_broker_free(broker);
-  double dt = now_ms() - t0;
+  double dt = ot_test_now_ms() - t0;
   printf("  ot_broker_free took %.1f ms with clients and workers connected\n", dt);
   CHECK(dt < 100);
   ot_session_free(sub);
