@@ -1,8 +1,8 @@
 """One model of the C ABI, read from include/ot_transport.h, for every test that needs it.
 
-The handle walk (c-tests/gen_handle_walk.py) and the binding coverage checks
-(python/tests/test_header_coverage.py) read the header through this module, so they cannot
-disagree about what the ABI is.
+The handle walk (c-tests/gen_handle_walk.py), the NULL-argument walk (c-tests/gen_null_walk.py)
+and the binding coverage checks (python/tests/test_header_coverage.py) all read the header
+through this module, so they cannot disagree about what the ABI is.
 
 What it gives:
 
@@ -15,8 +15,10 @@ What it gives:
 * which pointer parameters are (pointer, length) pairs, and which are **optional by contract**
   (``OPTIONAL`` below: the one explicit list, checked against the header's own doc comments).
 
-An ``OPTIONAL`` entry the header does not document, or that names no such parameter, makes
-``load()`` fail.
+A function whose pointer parameter may be NULL by contract but is not in ``OPTIONAL`` makes the
+NULL walk fail (it expects ``OT_ERR_NULL_ARGUMENT`` there and names the list to extend), and an
+``OPTIONAL`` entry the header does not document, or that names no such parameter, makes
+``load()`` fail: a new optional parameter cannot go unnoticed.
 
 usage as a script: abi_model.py [HEADER]  (prints a summary; exits non-zero if the model is broken)
 """
