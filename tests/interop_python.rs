@@ -9,6 +9,10 @@ use ot_transport::envelope::{Envelope, Recipient};
 use ot_transport::keys::{Key, KeyFormat};
 use ot_transport::{hash, signed};
 
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::Nym;
+
 fn peer() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/legacy_peer.py")
 }
@@ -509,23 +513,8 @@ fn peer_opts() -> ot_transport::transport::Options {
     }
 }
 
-struct Ident {
-    auth: Key,
-    enc: Key,
-    id: String,
-}
-
-fn ident(v3: bool) -> Ident {
-    let (auth, enc) = if v3 {
-        (
-            Key::generate_ed25519().unwrap(),
-            Key::generate_x25519().unwrap(),
-        )
-    } else {
-        (Key::generate(1024).unwrap(), Key::generate(1024).unwrap())
-    };
-    let id = auth.nym_id().unwrap();
-    Ident { auth, enc, id }
+fn ident(v3: bool) -> Nym {
+    if v3 { Nym::v3() } else { Nym::rsa() }
 }
 
 /// Python peer as notary, our session as client: (client v3?, notary v3?).
@@ -562,9 +551,7 @@ fn python_notary_rust_client(client_v3: bool, notary_v3: bool) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut s = ot_transport::transport::Session::new(&ep, peer_opts()).unwrap();
-    s.set_identity(&c.auth, &c.enc).unwrap();
-    s.set_notary(&n.id, &n.enc, &n.auth).unwrap();
+    let mut s = fixtures::session_between(&ep, peer_opts(), &c, &n);
     for i in 0..2 {
         let msg = format!("<OTmessage>\n<checkServerID requestNum=\"{i}\"/>\n</OTmessage>\n");
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Client session and notary over tcp loopback (ephemeral ports), through the Rust API.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -9,48 +9,9 @@ use ot_transport::ErrorKind;
 use ot_transport::keys::Key;
 use ot_transport::transport::{Notary, Options, Session};
 
-struct Nym {
-    auth: Key,
-    enc: Key,
-    id: String,
-}
-
-fn nym() -> Nym {
-    let auth = Key::generate(1024).unwrap();
-    let enc = Key::generate(1024).unwrap();
-    let id = auth.nym_id().unwrap();
-    Nym { auth, enc, id }
-}
-
-fn pair() -> &'static (Nym, Nym) {
-    static P: OnceLock<(Nym, Nym)> = OnceLock::new();
-    P.get_or_init(|| (nym(), nym()))
-}
-
-fn fast() -> Options {
-    Options {
-        latency_send_ms: 50,
-        latency_send_no_tries: 2,
-        latency_receive_ms: 100,
-        latency_receive_no_tries: 3, // 100 + 200 + 400 = 700 ms per attempt
-        latency_delay_after: 0,
-        max_resends: 1,
-        ..Options::default()
-    }
-}
-
-fn session(endpoint: &str, o: Options) -> Session {
-    let (client, notary) = pair();
-    let mut s = Session::new(endpoint, o).unwrap();
-    s.set_identity(&client.auth, &client.enc).unwrap();
-    s.set_notary(&notary.id, &notary.enc, &notary.auth).unwrap();
-    s
-}
-
-fn notary(o: Options) -> Notary {
-    let (_, n) = pair();
-    Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, o).unwrap()
-}
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::*;
 
 /// Serves `n` requests: verifies each with the client's key and replies `@` + content.
 fn serve(mut nt: Notary, n: usize, sealed: bool) -> thread::JoinHandle<Notary> {
