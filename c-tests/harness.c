@@ -80,6 +80,21 @@ void ot_test_sleep_ms(int ms) {
   nanosleep(&t, NULL);
 }
 
+int ot_test_read_line(int fd, char *buf, size_t cap) {
+  size_t n = 0;
+  char c;
+  while (read(fd, &c, 1) == 1) {
+    if (c == '\n') {
+      buf[n < cap ? n : cap - 1] = 0;
+      return (int)n;
+    }
+    if (n + 1 < cap) buf[n] = c;
+    n++;
+  }
+  buf[n < cap ? n : cap - 1] = 0;
+  return -1;
+}
+
 void ot_test_notary_endpoint(const ot_notary *notary, char *ep, size_t cap) {
   ot_buffer *b = NULL;
   CHECK_OK(ot_notary_endpoint(notary, &b));

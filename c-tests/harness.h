@@ -59,6 +59,10 @@ double ot_test_now_ms(void);
 /* Sleeps `ms` milliseconds. */
 void ot_test_sleep_ms(int ms);
 
+/* Reads one line (without its newline) from a pipe or socket into buf[cap], byte by byte so
+ * nothing after it is consumed; returns its length, or -1 at end of input before a newline. */
+int ot_test_read_line(int fd, char *buf, size_t cap);
+
 /* ---- transport ----------------------------------------------------------------------------- */
 
 /* The notary's bound endpoint (wildcard port resolved) into ep[cap]; "" (and a failed check)

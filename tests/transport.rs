@@ -50,11 +50,9 @@ fn round_trip_sealed_and_plain_replies() {
 
 #[test]
 fn no_notary_times_out_within_the_schedule_and_session_stays_usable() {
-    // Reserve a port, then close it: nothing listens there.
-    let ep = {
-        let nt = notary(fast());
-        nt.endpoint().to_string()
-    };
+    // Nothing listens there, and nobody else can start listening there meanwhile.
+    let ipc = UnusedIpc::new("no-notary");
+    let ep = ipc.endpoint.clone();
     let mut s = session(&ep, fast());
     let t = Instant::now();
     let e = s.request(b"hello\n").unwrap_err();
@@ -66,7 +64,7 @@ fn no_notary_times_out_within_the_schedule_and_session_stays_usable() {
         "{took:?}"
     );
     assert_eq!(s.stats().timeouts, 1);
-    // A notary appears on that port: the same session now succeeds.
+    // A notary appears there: the same session now succeeds.
     let (_, n) = pair();
     let nt = Notary::bind(&ep, &n.auth, &n.enc, &n.id, fast()).unwrap();
     let h = serve(nt, 1, true);

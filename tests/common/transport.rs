@@ -79,13 +79,28 @@ pub fn notary(o: Options) -> Notary {
     Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, o).unwrap()
 }
 
-/// An endpoint nothing listens on and nobody else can take: a path in a fresh private folder
-/// (a TCP port found free and closed again could be taken by another process before use).
-pub fn unused_ipc_endpoint(name: &str) -> String {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("ot-test-{}-{name}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("ipc://{}/notary", dir.display())
+/// An endpoint nothing listens on and nobody else can take: a socket path in a fresh private
+/// folder, removed on drop (a TCP port found free and closed again could be taken by another
+/// process before use).
+pub struct UnusedIpc {
+    pub endpoint: String,
+    dir: std::path::PathBuf,
+}
+
+impl UnusedIpc {
+    pub fn new(name: &str) -> UnusedIpc {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ot-test-{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let endpoint = format!("ipc://{}/notary", dir.display());
+        UnusedIpc { endpoint, dir }
+    }
+}
+
+impl Drop for UnusedIpc {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
