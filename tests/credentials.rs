@@ -78,7 +78,10 @@ fn client_nym_from_its_private_files() {
             .unwrap()
             .starts_with(b"-----BEGIN SIGNED CASH TOKEN-----")
     );
-    assert!(env.open(Some(DYEB), n.key(Role::Auth)).is_err());
+    assert_eq!(
+        env.open(Some(DYEB), n.key(Role::Auth)).unwrap_err().kind(),
+        ErrorKind::DecryptFailed
+    );
     // S signed the four asset contracts: what it signs, the public Nym verifies.
     let t = signed::create("MESSAGE", b"<x/>\n", n.key(Role::Auth), None).unwrap();
     signed::verify(t.as_bytes(), public.key(Role::Auth)).unwrap();

@@ -225,7 +225,12 @@ fn state_errors() {
         ErrorKind::InvalidArgument
     );
     let (c, _) = pair();
-    assert!(s.set_identity(&c.auth.to_public(), &c.enc).is_err());
+    assert_eq!(
+        s.set_identity(&c.auth.to_public(), &c.enc)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
 }
 
 #[test]
