@@ -23,6 +23,10 @@ use ot_transport::ffi::{
 use ot_transport::keys::Key;
 use ot_transport::transport::{Options, Session};
 
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::Nym;
+
 const MIB: usize = 1024 * 1024;
 const ENV: &str = "OT_BOMB_CHILD";
 
@@ -275,14 +279,7 @@ fn session_against_bomb(
         max_message_size,
         ..Options::default()
     };
-    let auth = Key::generate(1024).unwrap();
-    let enc = Key::generate(1024).unwrap();
-    let n_auth = Key::generate(1024).unwrap();
-    let n_enc = Key::generate(1024).unwrap();
-    let mut s = Session::new(&ep, opts).unwrap();
-    s.set_identity(&auth, &enc).unwrap();
-    s.set_notary(&n_auth.nym_id().unwrap(), &n_enc, &n_auth)
-        .unwrap();
+    let s = fixtures::session_between(&ep, opts, &Nym::rsa(), &Nym::rsa());
     (s, h, ratio)
 }
 
