@@ -136,6 +136,17 @@ def test_a_worker_with_heartbeats_rejoins_after_a_long_partition(stranded: scena
 
 
 @pytest.mark.xfail(
+    strict=False,  # the crash needs the broker's retransmission to arrive while the run lasts: most runs
+    reason="library bug (through a libzmq assertion): when a worker's partition heals, the broker's kernel "
+    "delivers the requests and PINGs it had queued, then resets the connection the broker had closed; the "
+    "worker's 4-message receive limit is full by then and libzmq aborts the worker process (assert "
+    "!_io_error, stream_engine_base.cpp:331). test_reset_burst.py reproduces it deterministically",
+)
+def test_no_process_dies(main: scenario.Results, stranded: scenario.Results) -> None:
+    assert main.setup["deaths"] == {} and stranded.setup["deaths"] == {}
+
+
+@pytest.mark.xfail(
     strict=True,
     reason="library bug: a worker never notices that its broker link died silently (its DEALER runs no "
     "heartbeats and the broker's ZMTP PINGs carry no TTL), so once the broker's TCP has given up on the "
