@@ -3,13 +3,17 @@
 Every host is a network namespace on one bridge (``netns.py``); every role is a process in its
 host (``roles.py``, ``relay.py``); only the public Python API is used. Two experiments:
 
-**main** — 9 hosts, faults on independent paths at the same time, in two phases:
+**main** — 11 hosts, faults on independent paths at the same time, in two phases:
 
-    n  notary (direct)       c1 ── n          phase 1: n's link cut for CUT s
-    b  broker                c2 ── b ── w1    phase 1: w1 partitioned from b for CUT s
-    w1, w2 workers                    └─ w2   phase 2: c2's link to b cut for CUT s
-    n2 notary behind a relay c3 ── r ── n2    phase 2: n's link flapped FLAPS x (1 s down, 1 s up)
-    r  the TCP relay (latency; loss as stalls and resets) all along
+    n  notary (direct)       c1 ── n          phase 1: n's switch port down for CUT s (a cut on
+                                              the LAN: ARP fails too); phase 2: n's port
+                                              flapped FLAPS x (1 s down, 1 s up)
+    n3 notary (direct)       c4 ── n3         phase 1: c4 and n3 drop each other's packets for
+                                              CUT s (a cut past a router: ARP still answered)
+    b  broker, w1 w2 workers c2 ── b ── w1    phase 1: w1 partitioned from b for CUT s
+                                      └─ w2   phase 2: c2's switch port down for CUT s
+    n2 notary behind a relay c3 ── r ── n2    all along: the TCP relay adds latency (one port)
+    r  the TCP relay                          or loss as stalls and resets (another port)
 
 Each fault has its own sessions (one legacy REQ and one v2 per row) that send a request every
 100 ms from before the fault until RECOVER s after it ended, then drain.
@@ -230,7 +234,7 @@ class Experiment:
 
 def run_main(profile: str = "fast", cut: float = 8, flaps: int = 4, recover: float = 6,
              log: Callable[[str], None] = print) -> Results:
-    hosts = dict(b=1, n=2, n2=3, w1=11, w2=12, r=50, c1=101, c2=102, c3=103)
+    hosts = dict(b=1, n=2, n2=3, n3=4, w1=11, w2=12, r=50, c1=101, c2=102, c3=103, c4=104)
     started = time.monotonic()
     x = Experiment("main", hosts, log)
     try:
@@ -240,17 +244,18 @@ def run_main(profile: str = "fast", cut: float = 8, flaps: int = 4, recover: flo
         if left:
             log(f"could not delete: {left}")
     # Counters the notaries, workers and broker print when they quit.
-    res.setup["counters"] = {k: x.procs[k].of("done") for k in ("n", "n2", "w1", "w2", "b")}
+    res.setup["counters"] = {k: x.procs[k].of("done") for k in ("n", "n2", "n3", "w1", "w2", "b")}
     return res
 
 
 def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, started: float) -> Results:
     log = x.log
-    n_ep, n2_ep = x.ep("n", 7000), x.ep("n2", 7000)
+    n_ep, n2_ep, n3_ep = x.ep("n", 7000), x.ep("n2", 7000), x.ep("n3", 7000)
     front, back = x.ep("b", 7085), x.ep("b", 7086)
     relay_lat, relay_loss = x.ep("r", 8001), x.ep("r", 8002)
     x.start("n", "n", ["notary", "--bind", n_ep])
     x.start("n2", "n2", ["notary", "--bind", n2_ep])
+    x.start("n3", "n3", ["notary", "--bind", n3_ep])
     broker = x.start("b", "b", ["broker", "--front", front, "--back", back])
     x.start("w1", "w1", ["worker", "--connect", back])
     x.start("w2", "w2", ["worker", "--connect", back])
@@ -273,6 +278,7 @@ def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, s
     c3 = x.start("c3", "c3", ["client", *common, *sessions(
         f"lat-L,legacy,{relay_lat}", f"lat-V,v2,{relay_lat}",
         f"loss-L,legacy,{relay_loss}", f"loss-V,v2,{relay_loss}")])
+    c4 = x.start("c4", "c4", ["client", *common, *sessions(f"drop-L,legacy,{n3_ep}", f"drop-V,v2,{n3_ep}")])
     x.ready()
     broker.wait_for(lambda e: e.get("ev") == "workers" and e.get("workers") == 2, 30, "2 workers")
     log(f"{len(x.procs)} processes ready in {len(x.net.hosts)} namespaces after {time.monotonic() - started:.1f} s")
@@ -285,20 +291,24 @@ def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, s
 
     relayed = (c3, ("lat-L", "lat-V", "loss-L", "loss-V"))
     # Phase 1: n's link cut; w1 partitioned from the broker. Relay sessions run all along.
-    tell("go", (c1, ("cut-L", "cut-V")), (c2, ("part-L", "part-V")), relayed)
+    tell("go", (c1, ("cut-L", "cut-V")), (c2, ("part-L", "part-V")), (c4, ("drop-L", "drop-V")), relayed)
     x.at(3)
     x.net.cut("n")
     t_cut = x.mark(f"n's link cut ({cut:.0f} s)")
     how = x.net.partition("w1", "b")
     t_part = x.mark(f"w1 partitioned from b: {how}")
+    x.net.partition("c4", "n3")
+    t_drop = x.mark("c4 and n3 drop each other's packets")
     x.at(3 + cut)
     x.net.restore("n")
     t_restore = x.mark("n's link up")
     x.net.heal("w1", "b")
     t_heal = x.mark("w1 and b healed")
+    x.net.heal("c4", "n3")
+    t_drop_end = x.mark("c4 and n3 healed")
     p2 = 3 + cut + recover
     x.at(p2)
-    tell("stop", (c1, ("cut-L", "cut-V")), (c2, ("part-L", "part-V")))
+    tell("stop", (c1, ("cut-L", "cut-V")), (c2, ("part-L", "part-V")), (c4, ("drop-L", "drop-V")))
 
     # Phase 2: n's link flapped; c2's link to the broker cut.
     tell("go", (c1, ("flap-L", "flap-V")), (c2, ("front-L", "front-V")))
@@ -320,7 +330,7 @@ def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, s
     x.at(p2 + 3 + max(cut, 2 * flaps) + recover)
     tell("stop", (c1, ("flap-L", "flap-V")), (c2, ("front-L", "front-V")), relayed)
     x.mark("load stopped; draining")
-    for c in (c1, c2, c3):
+    for c in (c1, c2, c3, c4):
         for name in ([e for e in c.of("ready")][0]["sessions"]):  # type: ignore[index]
             c.wait_for(lambda e, n=name: e.get("ev") == "closed" and e.get("s") == n,
                        roles.worst_case_s(profile) * 2 + 60, f"{name} closed")
@@ -334,13 +344,14 @@ def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, s
     rows = []
     for fault, path, window, base in (
         (f"link cut {cut:.0f} s", "direct", (t_cut, t_restore), "cut"),
+        (f"packets dropped {cut:.0f} s", "direct", (t_drop, t_drop_end), "drop"),
         (f"flap {flaps}× (1 s down, 1 s up)", "direct", (t_flap, t_flap_end), "flap"),
         (f"client link cut {cut:.0f} s", "broker", (t_front, t_front_end), "front"),
         (f"worker partitioned {cut:.0f} s", "broker", (t_part, t_heal), "part"),
     ):
         for client, suffix in (("legacy", "L"), ("v2", "V")):
             rows.append(session_row(Row(fault, path, client, f"{base}-{suffix}", window), x.procs[
-                {"cut": "c1", "flap": "c1", "front": "c2", "part": "c2"}[base]], seen))
+                {"cut": "c1", "drop": "c4", "flap": "c1", "front": "c2", "part": "c2"}[base]], seen))
     # The broker's own view of the partition: when it counted w1 dead, when w1 announced again.
     wk = broker.of("workers")
     dead_at = [float(e["t"]) for e in wk if float(e["t"]) >= t_part and int(e["workers"]) < 2]  # type: ignore[arg-type]
