@@ -33,7 +33,8 @@ Definitions (times in seconds; the same monotonic clock in every namespace):
 - *lost*: requests sent that the application never heard about: neither an answer nor an error
   by the end of the drain (v2: ``receive`` reported every id; legacy: ``request`` returned);
 - *seen twice*: requests whose content reached a notary's or worker's application more than
-  once (counted there, by content; the largest number of copies in parentheses when over 2);
+  once (counted there, by content; the largest number of copies in parentheses when over 2;
+  "k failed": k of them were reported failed to the client's application);
 - *slowest*: the longest a request waited for its answer or its error.
 """
 
@@ -68,6 +69,8 @@ class Row:
     failed: int = 0
     lost: int = 0
     twice: int = 0
+    twice_failed: int = 0  # of those, requests the application was told had failed
+    ran_after_failing: int = 0  # failed requests that reached an application after the failure
     max_copies: int = 0
     detect: Optional[float] = None
     back: Optional[float] = None
@@ -95,9 +98,12 @@ class Results:
 
 
 def fmt(v: Optional[float], unit: str = "s") -> str:
+    """Seconds as "1.2 s", or in milliseconds (unit "ms", or any value under a second with "auto")."""
     if v is None:
         return "—"
-    return f"{v:.1f} {unit}" if unit == "s" else f"{v * 1000:.0f} ms"
+    if unit == "ms" or (unit == "auto" and v < 1):
+        return f"{v * 1000:.0f} ms"
+    return f"{v:.1f} s"
 
 
 def table(res: Results) -> str:
@@ -109,14 +115,14 @@ def table(res: Results) -> str:
             counts = ["", "", "", "", ""]
         else:
             twice = str(r.twice) + (f" ({r.max_copies}×)" if r.max_copies > 2 else "")
+            twice += f", {r.twice_failed} failed" if r.twice_failed else ""
             counts = [str(r.sent), str(r.answered), str(r.failed), str(r.lost), twice]
         detect = fmt(r.detect)
         if r.detect is None and r.window is not None and r.client != "broker":
             detect = "none failed"
-        lines.append(
-            f"| {r.fault} | {r.path} | {r.client} | " + " | ".join(counts)
-            + f" | {detect} | {fmt(r.back)} | {fmt(r.slowest) if r.client != 'broker' else ''} | {r.notes} |"
-        )
+        slowest = fmt(r.slowest, "auto") if r.client != "broker" else ""
+        lines.append(f"| {r.fault} | {r.path} | {r.client} | " + " | ".join(counts)
+                     + f" | {detect} | {fmt(r.back, 'auto')} | {slowest} | {r.notes} |")
     return "\n".join(lines)
 
 
@@ -131,7 +137,7 @@ def stranded_table(res: Results) -> str:
     return "\n".join(lines)
 
 
-def session_row(row: Row, clients: Proc, seen: Counter) -> Row:
+def session_row(row: Row, clients: Proc, seen: Dict[str, List[float]]) -> Row:
     s = row.session
     sent = clients.of("sent", s)
     ok = clients.of("ok", s)
@@ -145,8 +151,13 @@ def session_row(row: Row, clients: Proc, seen: Counter) -> Row:
         row.lost = row.sent - row.answered - row.failed
         row.anomalies.append("no done event")
     row.anomalies += [f"{e['ev']}: {e}" for e in clients.events if e.get("ev") in ANOMALIES and e.get("s") in (s, None)]
-    copies = [n for c, n in seen.items() if c.startswith(s + "#")]
+    mine = {int(c.split("#")[1]): times for c, times in seen.items() if c.startswith(s + "#")}
+    copies = [len(times) for times in mine.values()]
     row.twice = sum(1 for n in copies if n > 1)
+    failed_at = {int(e["n"]): float(e["t"]) for e in fail}  # type: ignore[arg-type]
+    row.twice_failed = sum(1 for n, times in mine.items() if len(times) > 1 and n in failed_at)
+    # Requests the application was told had failed, and that an application ran afterwards.
+    row.ran_after_failing = sum(1 for n, t in failed_at.items() if any(a > t for a in mine.get(n, [])))
     row.max_copies = max(copies, default=0)
     waits = [float(e["t"]) - float(e["sent"]) for e in ok + fail]  # type: ignore[arg-type]
     row.slowest = max(waits, default=0.0)
@@ -204,11 +215,12 @@ class Experiment:
         self.log(f"  t={now - self.t0:5.1f} s  {what}")
         return now
 
-    def seen(self) -> Counter:
-        c: Counter = Counter()
+    def seen(self) -> Dict[str, List[float]]:
+        """Every request content the notaries' and workers' applications saw: when, each time."""
+        c: Dict[str, List[float]] = {}
         for p in self.procs.values():
             for e in p.of("req"):
-                c[str(e["c"])] += 1
+                c.setdefault(str(e["c"]), []).append(float(e["t"]))  # type: ignore[arg-type]
         return c
 
     def deaths(self) -> Dict[str, str]:
@@ -373,6 +385,8 @@ def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, s
             r.notes = note + f"answer p50 {fmt(r.p50, 'ms')}, p95 {fmt(r.p95, 'ms')}"
             rows.append(r)
     for r in rows:
+        if r.ran_after_failing:
+            r.notes = (r.notes + "; " if r.notes else "") + f"{r.ran_after_failing} failed requests ran afterwards"
         if r.client != "broker" and r.failed:
             top = "; ".join(f"{n}× {m}" for m, n in r.errors.most_common(2))
             r.notes = (r.notes + "; " if r.notes else "") + f"errors: {top}"

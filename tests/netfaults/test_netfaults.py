@@ -137,6 +137,21 @@ def test_latency_and_loss_through_the_relay(main: scenario.Results) -> None:
             assert r.p50 is not None and r.p50 >= 0.1, r  # 2 x 50 ms: the relay did delay
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="library bug: a v2 request reported failed (\"the connection ... is dead\") still reaches the notary "
+    "when the link comes back: the session leaves the request and its resends queued in libzmq's pipe while "
+    "disconnected (no ZMQ_IMMEDIATE, the socket is kept), and they go out on the new connection. Every v2 request "
+    "failed by a cut ran afterwards; an application that retries a failure runs the operation twice, and behind a "
+    "broker two queued copies of one request reach two workers",
+)
+def test_a_v2_request_reported_failed_does_not_run_afterwards(main: scenario.Results) -> None:
+    rows = [r for r in clients(main, "v2") if r.path == "direct" and r.window is not None and r.failed]
+    assert rows
+    for r in rows:
+        assert r.ran_after_failing == 0, f"{r.fault}: {r.ran_after_failing} of {r.failed} failed requests ran afterwards"
+
+
 def test_a_worker_with_heartbeats_rejoins_after_a_long_partition(stranded: scenario.Results) -> None:
     w = next(r for r in stranded.rows if r.session == "whb")
     assert w.detect is not None and w.detect <= 3 + SLACK, w
