@@ -35,7 +35,9 @@ Definitions (times in seconds; the same monotonic clock in every namespace):
 - *seen twice*: requests whose content reached a notary's or worker's application more than
   once (counted there, by content; the largest number of copies in parentheses when over 2;
   "k failed": k of them were reported failed to the client's application);
-- *slowest*: the longest a request waited for its answer or its error.
+- *slowest*: the longest a request waited for its answer or its error;
+- notes, "k failed requests ran afterwards": requests the client's application was told had
+  failed and that a notary's or worker's application received after that.
 """
 
 from __future__ import annotations
@@ -309,8 +311,9 @@ def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, s
     t_cut = x.mark(f"n's link cut ({cut:.0f} s)")
     how = x.net.partition("w1", "b")
     t_part = x.mark(f"w1 partitioned from b: {how}")
-    x.net.partition("c4", "n3")
-    t_drop = x.mark("c4 and n3 drop each other's packets")
+    how_drop = x.net.partition("c4", "n3")
+    t_drop = x.mark(f"c4 and n3 partitioned: {how_drop}")
+    dropped = "packets dropped" if netns.have_nft() else "client link cut (no nft)"
     x.at(3 + cut)
     x.net.restore("n")
     t_restore = x.mark("n's link up")
@@ -356,7 +359,7 @@ def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, s
     rows = []
     for fault, path, window, base in (
         (f"link cut {cut:.0f} s", "direct", (t_cut, t_restore), "cut"),
-        (f"packets dropped {cut:.0f} s", "direct", (t_drop, t_drop_end), "drop"),
+        (f"{dropped} {cut:.0f} s", "direct", (t_drop, t_drop_end), "drop"),
         (f"flap {flaps}× (1 s down, 1 s up)", "direct", (t_flap, t_flap_end), "flap"),
         (f"client link cut {cut:.0f} s", "broker", (t_front, t_front_end), "front"),
         (f"worker partitioned {cut:.0f} s", "broker", (t_part, t_heal), "part"),
