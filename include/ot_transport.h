@@ -549,7 +549,8 @@ void ot_broker_free(ot_broker *broker);
 /**
  * One of the broker's counters by `name` into `*value`; `ot_broker_counter_name` lists them:
  * the `ot_broker_stats` fields, then the gauges `queued` and `queued_bytes` (client messages
- * waiting for a worker; at most 10 000 and 64 MiB, the oldest dropped beyond).
+ * waiting for a worker, read even while no worker is there; at most 10 000 and 16 MiB, the oldest
+ * dropped beyond).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_broker_counter(const ot_broker *broker, const char *name, uint64_t *value);
@@ -1450,7 +1451,9 @@ ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stat
  * `pushes_unsolicited` (v2 pushes dropped: no subscription), `pushes_invalid` (pushes that did
  * not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
  * 4096 pushes or 16 MiB), `pushes_duplicate` (pushes whose number was not past their stream's
- * last one, dropped), and the gauges `pushes_queued` / `pushes_queued_bytes`.
+ * last one, dropped), `renewals` (v2 connections dropped and made again after a request
+ * failed while the connection was down: nothing libzmq still queued for it goes out later), and
+ * the gauges `pushes_queued` / `pushes_queued_bytes`.
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_session_counter(const ot_session *session, const char *name, uint64_t *value);

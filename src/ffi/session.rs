@@ -380,7 +380,9 @@ fn timeout(ms: u32) -> i64 {
 /// `pushes_unsolicited` (v2 pushes dropped: no subscription), `pushes_invalid` (pushes that did
 /// not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
 /// 4096 pushes or 16 MiB), `pushes_duplicate` (pushes whose number was not past their stream's
-/// last one, dropped), and the gauges `pushes_queued` / `pushes_queued_bytes`.
+/// last one, dropped), `renewals` (v2 connections dropped and made again after a request
+/// failed while the connection was down: nothing libzmq still queued for it goes out later), and
+/// the gauges `pushes_queued` / `pushes_queued_bytes`.
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_counter(

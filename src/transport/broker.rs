@@ -75,11 +75,11 @@ impl BrokerStats {
 }
 
 /// At most this many client messages wait for a worker, and at most `QUEUE_BYTES` bytes; the
-/// oldest are dropped beyond (clients resend). While no worker is connected at all, clients'
-/// messages wait in libzmq instead, within each connection's receive budget
-/// (`options::RECEIVE_BUDGET`).
+/// oldest are dropped beyond (clients resend). The frontend is read even while no worker is
+/// connected, so what waits is here, not in libzmq's per-connection pipes (whose budget,
+/// `options::RECEIVE_BUDGET`, adds to this bound).
 const QUEUE: usize = 10_000;
-const QUEUE_BYTES: usize = 64 << 20;
+const QUEUE_BYTES: usize = 16 << 20;
 
 struct Worker {
     id: Vec<u8>,
@@ -214,9 +214,11 @@ impl Loop {
                 self.back.as_poll_item(zmq::POLLIN),
                 self.front.as_poll_item(zmq::POLLIN),
             ];
-            // Clients wait in libzmq's queues while no worker is there.
-            let n = if self.workers.is_empty() { 1 } else { 2 };
-            let _ = zmq::poll(&mut items[..n], 20);
+            // Clients are read whether or not a worker is there: what waits for a worker waits
+            // in the broker's bounded queue, not in libzmq's per-connection pipes (a connection
+            // whose pipe is full stops being read, and libzmq 4.3 aborts the process when such a
+            // connection is reset with a heartbeat still in its buffer).
+            let _ = zmq::poll(&mut items, 20);
             for _ in 0..256 {
                 let Ok(f) = self.back.recv_multipart(zmq::DONTWAIT) else {
                     break;
@@ -230,12 +232,13 @@ impl Loop {
                         break;
                     }
                 }
-                for _ in 0..256 {
-                    let Ok(f) = self.front.recv_multipart(zmq::DONTWAIT) else {
-                        break;
-                    };
-                    self.hand_to_worker(f);
-                }
+            }
+            for _ in 0..256 {
+                let Ok(f) = self.front.recv_multipart(zmq::DONTWAIT) else {
+                    break;
+                };
+                // With no live worker this queues it (bounded: the oldest dropped beyond).
+                self.hand_to_worker(f);
             }
             if Instant::now() >= next_ping {
                 next_ping = Instant::now() + Duration::from_millis(250);

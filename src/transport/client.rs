@@ -75,6 +75,11 @@ pub(crate) struct V2Client {
     last_sent: std::cell::Cell<Instant>,
     /// Pushes dropped because the session has no subscription.
     pub(crate) pushes_unsolicited: u64,
+    /// Connections dropped and made again after a request failed while down.
+    pub(crate) renewals: u64,
+    /// The connection was renewed ([`V2Client::renew`]): re-send everything once it is up, even
+    /// if it is the first connection the monitor saw.
+    resend_on_up: bool,
 }
 
 /// The options a v2 socket runs with: heartbeats on unless set.
@@ -115,6 +120,8 @@ impl V2Client {
             resends: 0,
             last_sent: std::cell::Cell::new(Instant::now()),
             pushes_unsolicited: 0,
+            renewals: 0,
+            resend_on_up: false,
         })
     }
 
@@ -369,8 +376,9 @@ impl V2Client {
         if self.monitor.ups <= self.ups_seen {
             return Ok(());
         }
-        let first = self.ups_seen == 0;
+        let first = self.ups_seen == 0 && !self.resend_on_up;
         self.ups_seen = self.monitor.ups;
+        self.resend_on_up = false;
         if first {
             return Ok(());
         }
@@ -405,6 +413,7 @@ impl V2Client {
         let attempt = self.attempt_time();
         let max_attempts = self.opts.max_resends + 1;
         let ids: Vec<u64> = self.in_flight.keys().copied().collect();
+        let mut failed = false;
         for id in ids {
             let Some(f) = self.in_flight.get_mut(&id) else {
                 continue;
@@ -433,6 +442,7 @@ impl V2Client {
                 if f.is_some_and(|f| !f.internal) {
                     events.push(Event::Failed(id, Error::new(ErrorKind::Timeout, why)));
                 }
+                failed = true;
                 continue;
             }
             if now >= f.next_resend {
@@ -443,6 +453,29 @@ impl V2Client {
                 self.send_frames(frames::v2(Command::Req, id, &body))?;
             }
         }
+        if failed && !self.monitor.up {
+            self.renew()?;
+        }
+        Ok(())
+    }
+
+    /// Drops the connection and everything libzmq still queues for it, and connects again. Once
+    /// a request was reported failed while the connection is down, no copy of it (nor of its
+    /// resends) may go out when the link comes back: the application was told it failed, and
+    /// behind a broker the copies would reach other workers. `zmq_disconnect` ends the
+    /// endpoint's pipe, and with linger 0 its queued messages are discarded; the socket (and so
+    /// the descriptor an event loop polls) stays. Subscriptions and the requests still in flight
+    /// are sent again once the new connection is up.
+    fn renew(&mut self) -> Result<()> {
+        let linger = self.opts.linger_ms.clamp(-1, i64::from(i32::MAX)) as i32;
+        let _ = self.socket.set_linger(0);
+        let _ = self.socket.disconnect(&self.endpoint);
+        let _ = self.socket.set_linger(linger);
+        self.socket
+            .connect(&self.endpoint)
+            .map_err(|e| zmq_err(&format!("connecting to {}", self.endpoint), e))?;
+        self.resend_on_up = true;
+        self.renewals += 1;
         Ok(())
     }
 }

@@ -27,8 +27,8 @@ mod options;
 mod raw;
 mod session;
 mod signal;
-mod z85;
 pub mod transport_key;
+mod z85;
 pub mod zap;
 
 pub use broker::{BROKER_COUNTERS, Broker, BrokerStats};

@@ -86,11 +86,15 @@ fn check_endpoint(ep: &str) -> Result<()> {
     let ok = !ep.is_empty()
         && ep.len() <= MAX_ENDPOINT_LEN
         && (ep.starts_with("tcp://") || ep.starts_with("ipc://"))
-        && ep.bytes().all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>' && b != b'"');
+        && ep
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>' && b != b'"');
     if ok {
         Ok(())
     } else {
-        Err(bad("an endpoint must be tcp:// or ipc://, printable, at most 256 characters"))
+        Err(bad(
+            "an endpoint must be tcp:// or ipc://, printable, at most 256 characters",
+        ))
     }
 }
 
@@ -172,7 +176,8 @@ impl TransportKeyDoc {
             if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad(&format!("{what} is not a number")));
             }
-            v.parse().map_err(|_| bad(&format!("{what} is not a number")))
+            v.parse()
+                .map_err(|_| bad(&format!("{what} is not a number")))
         };
         let valid_from = number(attr(next()?, "validFrom", false)?, "validFrom")?;
         let valid_until = number(attr(next()?, "validUntil", true)?, "validUntil")?;
@@ -347,7 +352,10 @@ mod tests {
     /// passes for a transport key, whatever the content.
     #[test]
     fn a_message_with_the_same_content_is_not_a_transport_key() {
-        for k in [Key::generate(1024).unwrap(), Key::generate_ed25519().unwrap()] {
+        for k in [
+            Key::generate(1024).unwrap(),
+            Key::generate_ed25519().unwrap(),
+        ] {
             let id = k.nym_id().unwrap();
             let content = doc(&id).content().unwrap();
             let msg = signed::create("MESSAGE", content.as_bytes(), &k, None).unwrap();
@@ -355,7 +363,10 @@ mod tests {
             // Relabelled as a transport key: the signature does not cover that type.
             let relabelled = msg.replace("MESSAGE", DOC_TYPE);
             let e = TransportKeyDoc::verify(relabelled.as_bytes(), &k, &id, 1_500).unwrap_err();
-            assert!(matches!(e.kind(), ErrorKind::BadSignature | ErrorKind::Malformed), "{e}");
+            assert!(
+                matches!(e.kind(), ErrorKind::BadSignature | ErrorKind::Malformed),
+                "{e}"
+            );
             let retagged = relabelled.replace("Hash: SAMY\n", "Hash: SAMY-TYPED\n");
             assert!(TransportKeyDoc::verify(retagged.as_bytes(), &k, &id, 1_500).is_err());
         }
@@ -370,7 +381,10 @@ mod tests {
             good.replace("version=\"1\"", "version=\"2\""),
             good.replace(" curveKey=", "  curveKey="),
             good.replace("validFrom=\"1000\"", "validFrom=\"-1\""),
-            good.replace("<endpoint>tcp://*:7086</endpoint>\n<endpoint>ipc:///tmp/x</endpoint>\n", ""),
+            good.replace(
+                "<endpoint>tcp://*:7086</endpoint>\n<endpoint>ipc:///tmp/x</endpoint>\n",
+                "",
+            ),
             good.replace("tcp://*:7086", "udp://x:1"),
             good.clone() + "extra\n",
             good.replace("</otTransportKey>\n", ""),
@@ -389,11 +403,23 @@ mod tests {
     #[test]
     fn endpoints_resolve_against_the_host_reached() {
         let r = |p, e| TransportKeyDoc::resolve_endpoint(p, e);
-        assert_eq!(r("tcp://*:7086", "tcp://10.0.0.5:7085").as_deref(), Some("tcp://10.0.0.5:7086"));
-        assert_eq!(r("tcp://*:7086", "tcp://notary.example:7085").as_deref(), Some("tcp://notary.example:7086"));
-        assert_eq!(r("tcp://*:7086", "tcp://[::1]:7085").as_deref(), Some("tcp://[::1]:7086"));
+        assert_eq!(
+            r("tcp://*:7086", "tcp://10.0.0.5:7085").as_deref(),
+            Some("tcp://10.0.0.5:7086")
+        );
+        assert_eq!(
+            r("tcp://*:7086", "tcp://notary.example:7085").as_deref(),
+            Some("tcp://notary.example:7086")
+        );
+        assert_eq!(
+            r("tcp://*:7086", "tcp://[::1]:7085").as_deref(),
+            Some("tcp://[::1]:7086")
+        );
         assert_eq!(r("tcp://*:7086", "ipc:///x").as_deref(), None);
-        assert_eq!(r("ipc:///run/n", "tcp://h:1").as_deref(), Some("ipc:///run/n"));
+        assert_eq!(
+            r("ipc:///run/n", "tcp://h:1").as_deref(),
+            Some("ipc:///run/n")
+        );
         assert_eq!(r("tcp://h2:9", "tcp://h:1").as_deref(), Some("tcp://h2:9"));
     }
 }

@@ -90,13 +90,21 @@ impl Domain {
     /// Replaces the allow-list (`None`: any key). Connections already admitted stay.
     pub fn set_allowed(&self, allowed: Option<HashSet<[u8; 32]>>) -> Result<()> {
         check_size(allowed.as_ref())?;
-        *self.policy.allowed.lock().unwrap_or_else(|p| p.into_inner()) = allowed;
+        *self
+            .policy
+            .allowed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = allowed;
         Ok(())
     }
 
     /// Adds one key to the allow-list (creating it if the domain admitted any key).
     pub fn allow(&self, key: [u8; 32]) -> Result<()> {
-        let mut allowed = self.policy.allowed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut allowed = self
+            .policy
+            .allowed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let set = allowed.get_or_insert_with(HashSet::new);
         if set.len() >= MAX_ALLOWED_KEYS && !set.contains(&key) {
             return Err(Error::invalid(format!(
@@ -270,12 +278,18 @@ mod tests {
             ok[4],
             super::super::z85::encode(&listed).unwrap().as_bytes()
         );
-        assert_eq!(answer(&request(d.name(), "CURVE", Some([2u8; 32])))[2], b"400");
+        assert_eq!(
+            answer(&request(d.name(), "CURVE", Some([2u8; 32])))[2],
+            b"400"
+        );
         assert_eq!(answer(&request(d.name(), "NULL", None))[2], b"400");
         assert_eq!(answer(&request(d.name(), "PLAIN", None))[2], b"400");
         assert_eq!((d.admitted(), d.refused()), (1, 3));
         d.allow([2u8; 32]).unwrap();
-        assert_eq!(answer(&request(d.name(), "CURVE", Some([2u8; 32])))[2], b"200");
+        assert_eq!(
+            answer(&request(d.name(), "CURVE", Some([2u8; 32])))[2],
+            b"200"
+        );
         let name = d.name().to_string();
         drop(d);
         assert_eq!(answer(&request(&name, "CURVE", Some(listed)))[2], b"400");
@@ -285,7 +299,10 @@ mod tests {
     fn open_domains_admit_any_curve_key_and_malformed_requests_fail() {
         let d = Domain::new(None).unwrap();
         assert!(!d.restricted());
-        assert_eq!(answer(&request(d.name(), "CURVE", Some([9u8; 32])))[2], b"200");
+        assert_eq!(
+            answer(&request(d.name(), "CURVE", Some([9u8; 32])))[2],
+            b"200"
+        );
         assert_eq!(answer(&request(d.name(), "CURVE", None))[2], b"400");
         assert_eq!(answer(&request("", "CURVE", Some([9u8; 32])))[2], b"200");
         assert_eq!(answer(&[b"2.0".to_vec()])[2], b"500");

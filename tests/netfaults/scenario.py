@@ -401,7 +401,7 @@ def _main(x: Experiment, profile: str, cut: float, flaps: int, recover: float, s
     return Results(profile, rows, setup, time.monotonic() - started)
 
 
-def run_stranded(cut: float = 8, wait_after: float = 15, orphan_retries: Optional[int] = 1,
+def run_stranded(cut: float = 8, wait_after: float = 25, orphan_retries: Optional[int] = 1,
                  log: Callable[[str], None] = print) -> Results:
     """Two idle workers partitioned from their broker; one with heartbeats on its link. With
     ``orphan_retries`` None the broker's namespace keeps the kernel's default (then a partition
@@ -433,9 +433,13 @@ def run_stranded(cut: float = 8, wait_after: float = 15, orphan_retries: Optiona
         # Which worker is which at the broker: the broker does not say; a request through the
         # broker tells (workers answer, and log, what they see).
         end = t_heal + wait_after
+        # Long enough for a worker with the default options (a heartbeat every 5 s; no traffic
+        # 15 s after one closes the link): its link is closed at the latest 5 + 15 s after the
+        # partition began, then it connects again and announces itself.
+        earliest = t_part + 5 + 15 + 2.5
         while time.monotonic() < end:
             wk = broker.of("workers")
-            if wk and int(wk[-1]["workers"]) == 2:  # type: ignore[arg-type]
+            if time.monotonic() >= earliest and wk and int(wk[-1]["workers"]) == 2:  # type: ignore[arg-type]
                 break
             time.sleep(0.1)
         x.mark("waited for the workers")

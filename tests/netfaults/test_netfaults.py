@@ -138,12 +138,13 @@ def test_latency_and_loss_through_the_relay(main: scenario.Results) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True,
-    reason="library bug: a v2 request reported failed (\"the connection ... is dead\") still reaches the notary "
-    "when the link comes back: the session leaves the request and its resends queued in libzmq's pipe while "
-    "disconnected (no ZMQ_IMMEDIATE, the socket is kept), and they go out on the new connection. Every v2 request "
-    "failed by a cut ran afterwards; an application that retries a failure runs the operation twice, and behind a "
-    "broker two queued copies of one request reach two workers",
+    strict=False,
+    reason="mostly fixed, one case left: a v2 request reported failed while the connection was down no longer "
+    "goes out later (the session now drops the connection with everything libzmq queued for it, counter "
+    "`renewals`: every failed request ran afterwards before, at most one per cut now). What can remain is a "
+    "request already written to the kernel's TCP buffer when the link died: libzmq closes a dead connection "
+    "without a reset, so the kernel retransmits it when the link returns, and a notary whose side of the "
+    "connection is still open reads it",
 )
 def test_a_v2_request_reported_failed_does_not_run_afterwards(main: scenario.Results) -> None:
     rows = [r for r in clients(main, "v2") if r.path == "direct" and r.window is not None and r.failed]
@@ -170,11 +171,10 @@ def test_no_process_dies(main: scenario.Results, stranded: scenario.Results) -> 
 
 
 @pytest.mark.xfail(
-    strict=True,
-    reason="library bug: a worker never notices that its broker link died silently (its DEALER runs no "
-    "heartbeats and the broker's ZMTP PINGs carry no TTL), so once the broker's TCP has given up on the "
-    "connection (a partition over ~100 s, a rebooted broker machine, a NAT or firewall that forgot the "
-    "flow) an idle worker keeps a dead connection forever and never announces itself again",
+    strict=False,
+    reason="open: a worker's link now runs ZMTP heartbeats by default (5 s / dead after 15 s), yet in these "
+    "runs the idle worker with default options still served none of the requests sent 22 s after its "
+    "partition began, while one with 1 s / 3 s heartbeats was back 0.2 s after the heal; not explained yet",
 )
 def test_an_idle_worker_with_default_options_rejoins_after_a_long_partition(stranded: scenario.Results) -> None:
     w = next(r for r in stranded.rows if r.session == "w0")

@@ -12,6 +12,11 @@ the process aborts (``Assertion failed: !_io_error (src/stream_engine_base.cpp:3
 After a healed partition the broker's kernel does exactly this to a worker: it delivers what the
 broker had sent (requests, PINGs) to the worker, then answers the worker's next bytes with a RST
 (the broker had closed that connection). Here a raw ZMTP peer does it at once.
+
+The library cannot fix libzmq; it keeps those pipes from filling instead: the notary's own thread
+reads every message as it arrives (requests wait in its bounded queue, whatever the application is
+doing), and the broker reads its clients even while it has no worker (they wait in its bounded
+queue). Both tests aborted the process every time before that; they guard it now.
 """
 
 from __future__ import annotations
@@ -31,12 +36,6 @@ from harness import ROLES, role_env
 import ot_transport as ot  # noqa: E402  (after harness: role_env does not need it)
 import roles  # noqa: E402
 
-BUG = (
-    "library bug (through a libzmq assertion): one peer aborts the process — a burst over the 4-message "
-    "receive limit of a notary/broker socket, a ZMTP PING behind it, then a TCP RST while the messages wait: "
-    "libzmq answers the PING after the I/O error and asserts !_io_error (stream_engine_base.cpp:331). The "
-    "limit of 4 (ZMQ_RCVHWM = 32 MiB / 8 MiB) makes the window wide; libzmq 4.3.4 to master has the assert"
-)
 
 
 def frame(body: bytes, more: bool) -> bytes:
@@ -120,7 +119,6 @@ def keys() -> "Iterator[tempfile.TemporaryDirectory[str]]":
     d.cleanup()
 
 
-@pytest.mark.xfail(strict=True, reason=BUG)
 def test_a_peer_reset_cannot_abort_a_busy_notary(keys: "tempfile.TemporaryDirectory[str]") -> None:
     port = free_port()
     # An application that takes 100 ms per request (a busy notary; real ones take milliseconds).
@@ -140,7 +138,6 @@ def test_a_peer_reset_cannot_abort_a_busy_notary(keys: "tempfile.TemporaryDirect
         notary.close()
 
 
-@pytest.mark.xfail(strict=True, reason=BUG)
 def test_a_client_reset_cannot_abort_a_broker_waiting_for_workers(keys: "tempfile.TemporaryDirectory[str]") -> None:
     front, back = free_port(), free_port()
     broker = Role(["broker", "--front", f"tcp://127.0.0.1:{front}", "--back", f"tcp://127.0.0.1:{back}"])

@@ -368,9 +368,9 @@ impl Actor {
             Seen::Resend(reply) => {
                 self.core.stats().duplicates += 1;
                 let mut f = vec![from.1.clone()];
-                let (frame, extra) = reply.split_first().map_or((&[][..], &[][..]), |(f, e)| {
-                    (f.as_slice(), e)
-                });
+                let (frame, extra) = reply
+                    .split_first()
+                    .map_or((&[][..], &[][..]), |(f, e)| (f.as_slice(), e));
                 f.extend(frames::v2_extra(Command::Rep, number, frame, extra));
                 let _ = self.send(socket, f);
                 return;

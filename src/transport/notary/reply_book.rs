@@ -401,10 +401,16 @@ mod tests {
         // Within the interval: ignored; then at most `resends_per_reply` resends.
         assert_eq!(b.seen(&key(1), &peer(1), t), Seen::Suppressed);
         let s1 = t + Duration::from_millis(1000);
-        assert_eq!(b.seen(&key(1), &peer(2), s1), Seen::Resend(vec![vec![7; 100]]));
+        assert_eq!(
+            b.seen(&key(1), &peer(2), s1),
+            Seen::Resend(vec![vec![7; 100]])
+        );
         assert_eq!(b.seen(&key(1), &peer(1), s1), Seen::Suppressed);
         let s2 = s1 + Duration::from_millis(1000);
-        assert_eq!(b.seen(&key(1), &peer(1), s2), Seen::Resend(vec![vec![7; 100]]));
+        assert_eq!(
+            b.seen(&key(1), &peer(1), s2),
+            Seen::Resend(vec![vec![7; 100]])
+        );
         let s3 = s2 + Duration::from_millis(1000);
         assert_eq!(b.seen(&key(1), &peer(1), s3), Seen::Suppressed);
         // The same id with another body is another request.

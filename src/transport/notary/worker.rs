@@ -44,7 +44,9 @@ impl Notary {
     /// A worker notary: connects to a broker's backend (`ot-broker`,
     /// [`Broker`](crate::transport::Broker)) instead of binding, and serves the clients the broker
     /// sends it with the same receive / reply / push calls. Workers may be threads of one process
-    /// or processes on other machines.
+    /// or processes on other machines. Its link runs ZMTP heartbeats as v2 sessions do (5 s,
+    /// dead after 15 s, unless the options set them), so a link that died silently is noticed and
+    /// connected again.
     pub fn connect(
         endpoint: &str,
         auth: &Key,
@@ -57,6 +59,9 @@ impl Notary {
         let s = context()
             .socket(zmq::DEALER)
             .map_err(|e| zmq_err("creating the worker socket", e))?;
+        // Heartbeats on unless set: without them a worker whose broker link died silently (a
+        // partition, a dead machine) waits on it forever and never comes back.
+        let opts = crate::transport::client::v2_options(&opts);
         opts.apply_listener(&s)?;
         let monitor = Monitor::attach(&s)?;
         s.connect(endpoint).map_err(|e| {

@@ -39,6 +39,9 @@ pub struct SessionStats {
     pub pushes_unsolicited_streams: u64,
     /// v2 pushes whose sequence number was not past the last one read (dropped).
     pub pushes_duplicate: u64,
+    /// v2 connections dropped and made again because a request failed while the connection was
+    /// down (so that nothing libzmq queued for it goes out later).
+    pub renewals: u64,
 }
 
 /// The names [`Session::counter`] knows, in a stable order.
@@ -51,6 +54,7 @@ pub const SESSION_COUNTERS: &[&str] = &[
     "pushes_invalid",
     "pushes_overflow",
     "pushes_duplicate",
+    "renewals",
     "pushes_queued",
     "pushes_queued_bytes",
 ];
@@ -162,6 +166,7 @@ impl Session {
             "timeouts" => s.timeouts,
             "pushes_unsolicited" => s.pushes_unsolicited + s.pushes_unsolicited_streams,
             "pushes_duplicate" => s.pushes_duplicate,
+            "renewals" => s.renewals,
             "pushes_invalid" => s.pushes_invalid,
             "pushes_overflow" => s.pushes_overflow,
             "pushes_queued" => self.inbox.pushes.len() as u64,

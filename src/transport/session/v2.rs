@@ -71,8 +71,9 @@ impl Session {
     fn pump(&mut self, until: Option<Instant>) -> Result<()> {
         let c = self.v2_client()?;
         let events = c.pump(until)?;
-        let (resends, unsolicited) = (c.resends, c.pushes_unsolicited);
+        let (resends, unsolicited, renewals) = (c.resends, c.pushes_unsolicited, c.renewals);
         self.stats.resends = resends;
+        self.stats.renewals = renewals;
         self.stats.pushes_unsolicited = unsolicited;
         self.file(events);
         Ok(())
