@@ -979,8 +979,9 @@ ot_result ot_notary_receive(ot_notary *notary,
  * connection — is answered again without reaching the application: kept 120 s, sent again at
  * most once a second and three times in all; at most 256 replies and 4 MiB per connection and
  * 64 MiB in all (the heaviest connection's oldest go first). A resend of a reply no longer kept
- * is answered `ERR` "this request was answered, and its reply is no longer kept", never handed
- * to the application again. If the requester's connection is gone but it resent the request
+ * is answered `ERR` "this request was answered, and its reply is no longer kept", not handed to
+ * the application again (for 120 s after the reply was dropped, and for the last 65 536 such
+ * requests). If the requester's connection is gone but it resent the request
  * from a new one, the reply goes there.
  *
  * Returns `OT_OK`, or: `OT_ERR_TRANSPORT` (the requester has disconnected or is not reading:
@@ -1033,7 +1034,9 @@ ot_result ot_notary_register_push(ot_notary *notary,
 /**
  * Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` once per
  * notary identity involved (the one that opened each subscription) and sealed to each
- * subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped; a
+ * subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped (a
+ * worker behind a broker cannot tell: its pushes to a gone client are counted `unroutable` by
+ * the broker, and the route stays until the worker's notary is freed); a
  * route that cannot be served (sealing failed, or its identity cannot sign this content) is
  * skipped and kept, counted in `push_failures`, and the others are still served. How many
  * routes it reached goes to `*delivered` (0 when nobody is subscribed — not an error; slow
@@ -1083,11 +1086,13 @@ ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
  * One of the notary's counters by `name` into `*value`; `ot_notary_counter_name` lists them:
  * the `ot_notary_stats` fields, then `released` (requests freed unanswered, answered as
  * unreadable), `resends_suppressed`, `resends_expired` (answered "reply no longer kept"),
- * `cache_evictions`, `busy` (v2 requests refused: too many in progress on their connection),
+ * `cache_evictions`, `busy` (v2 requests refused: 256 in progress on their connection,
+ * or 65 536 in all),
  * `answers_dropped`, `push_failures`, `pongs` (v2 probes answered), `overloaded` (requests
  * refused: the receive queue was full), `reaped` (idle or frozen connections closed), and the
- * gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections` (v2
- * connections known), `queued_requests` (waiting for `ot_notary_receive`).
+ * gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
+ * (connections open on the notary's bound endpoints, legacy and silent ones included),
+ * `queued_requests` (waiting for `ot_notary_receive`).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_notary_counter(const ot_notary *notary, const char *name, uint64_t *value);
@@ -1362,8 +1367,8 @@ ot_result ot_session_send(ot_session *session,
  * `*status` is one of: `OT_OK`; `OT_ERR_TIMEOUT` (no reply after every resend, past
  * `request_timeout_ms`, or the connection is dead); `OT_ERR_TRANSPORT` (the notary answered
  * `ERR`: "the request could not be read" — the one reason for every unreadable request —, "too
- * many requests in progress from this connection", or "this request was answered, and its reply
- * is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
+ * many requests in progress from this connection", "the notary is overloaded: try again later", or "this request
+ * was answered, and its reply is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
  * signed by the notary's auth key); `OT_ERR_DECRYPT_FAILED` / `OT_ERR_NO_MATCHING_RECIPIENT`
  * (the reply is not sealed to this session's key; a type-3 reply opens only its key-only entry);
  * `OT_ERR_MALFORMED` (a reply that is not armor/envelope/signed text, or inflates past
@@ -1402,8 +1407,9 @@ ot_result ot_session_subscribe(ot_session *session,
  * late subscriber starts with nothing missed.
  *
  * What the session keeps is bounded: pushes arriving while the session has no subscription
- * (`ot_session_subscribe`), or of a stream it did not subscribe to, are dropped unread (counter
- * `pushes_unsolicited`); unread pushes are kept up to 4096 and 16 MiB, the oldest dropped beyond
+ * (`ot_session_subscribe`) are dropped unread, and pushes of a stream it did not subscribe to
+ * are dropped once opened and verified (both counted `pushes_unsolicited`; a forged push of an
+ * unsubscribed stream counts as `pushes_invalid`); unread pushes are kept up to 4096 and 16 MiB, the oldest dropped beyond
  * (`pushes_overflow`; the next `*missed` shows the gap); a push that does not open or verify —
  * forged, or sealed to another key — is dropped and counted (`pushes_invalid`), and so is one
  * whose number is not past the stream's last one (`pushes_duplicate`): never returned as an

@@ -150,8 +150,9 @@ pub unsafe extern "C" fn ot_notary_receive(
 /// connection — is answered again without reaching the application: kept 120 s, sent again at
 /// most once a second and three times in all; at most 256 replies and 4 MiB per connection and
 /// 64 MiB in all (the heaviest connection's oldest go first). A resend of a reply no longer kept
-/// is answered `ERR` "this request was answered, and its reply is no longer kept", never handed
-/// to the application again. If the requester's connection is gone but it resent the request
+/// is answered `ERR` "this request was answered, and its reply is no longer kept", not handed to
+/// the application again (for 120 s after the reply was dropped, and for the last 65 536 such
+/// requests). If the requester's connection is gone but it resent the request
 /// from a new one, the reply goes there.
 ///
 /// Returns `OT_OK`, or: `OT_ERR_TRANSPORT` (the requester has disconnected or is not reading:
@@ -246,7 +247,9 @@ pub unsafe extern "C" fn ot_notary_register_push(
 
 /// Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` once per
 /// notary identity involved (the one that opened each subscription) and sealed to each
-/// subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped; a
+/// subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped (a
+/// worker behind a broker cannot tell: its pushes to a gone client are counted `unroutable` by
+/// the broker, and the route stays until the worker's notary is freed); a
 /// route that cannot be served (sealing failed, or its identity cannot sign this content) is
 /// skipped and kept, counted in `push_failures`, and the others are still served. How many
 /// routes it reached goes to `*delivered` (0 when nobody is subscribed — not an error; slow
@@ -349,11 +352,13 @@ pub unsafe extern "C" fn ot_notary_get_stats(
 /// One of the notary's counters by `name` into `*value`; `ot_notary_counter_name` lists them:
 /// the `ot_notary_stats` fields, then `released` (requests freed unanswered, answered as
 /// unreadable), `resends_suppressed`, `resends_expired` (answered "reply no longer kept"),
-/// `cache_evictions`, `busy` (v2 requests refused: too many in progress on their connection),
+/// `cache_evictions`, `busy` (v2 requests refused: 256 in progress on their connection,
+/// or 65 536 in all),
 /// `answers_dropped`, `push_failures`, `pongs` (v2 probes answered), `overloaded` (requests
 /// refused: the receive queue was full), `reaped` (idle or frozen connections closed), and the
-/// gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections` (v2
-/// connections known), `queued_requests` (waiting for `ot_notary_receive`).
+/// gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
+/// (connections open on the notary's bound endpoints, legacy and silent ones included),
+/// `queued_requests` (waiting for `ot_notary_receive`).
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_counter(

@@ -216,8 +216,8 @@ pub unsafe extern "C" fn ot_session_send(
 /// `*status` is one of: `OT_OK`; `OT_ERR_TIMEOUT` (no reply after every resend, past
 /// `request_timeout_ms`, or the connection is dead); `OT_ERR_TRANSPORT` (the notary answered
 /// `ERR`: "the request could not be read" — the one reason for every unreadable request —, "too
-/// many requests in progress from this connection", or "this request was answered, and its reply
-/// is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
+/// many requests in progress from this connection", "the notary is overloaded: try again later", or "this request
+/// was answered, and its reply is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
 /// signed by the notary's auth key); `OT_ERR_DECRYPT_FAILED` / `OT_ERR_NO_MATCHING_RECIPIENT`
 /// (the reply is not sealed to this session's key; a type-3 reply opens only its key-only entry);
 /// `OT_ERR_MALFORMED` (a reply that is not armor/envelope/signed text, or inflates past
@@ -290,8 +290,9 @@ pub unsafe extern "C" fn ot_session_subscribe(
 /// late subscriber starts with nothing missed.
 ///
 /// What the session keeps is bounded: pushes arriving while the session has no subscription
-/// (`ot_session_subscribe`), or of a stream it did not subscribe to, are dropped unread (counter
-/// `pushes_unsolicited`); unread pushes are kept up to 4096 and 16 MiB, the oldest dropped beyond
+/// (`ot_session_subscribe`) are dropped unread, and pushes of a stream it did not subscribe to
+/// are dropped once opened and verified (both counted `pushes_unsolicited`; a forged push of an
+/// unsubscribed stream counts as `pushes_invalid`); unread pushes are kept up to 4096 and 16 MiB, the oldest dropped beyond
 /// (`pushes_overflow`; the next `*missed` shows the gap); a push that does not open or verify —
 /// forged, or sealed to another key — is dropped and counted (`pushes_invalid`), and so is one
 /// whose number is not past the stream's last one (`pushes_duplicate`): never returned as an

@@ -80,7 +80,8 @@ pub struct V2 {
     pub body: Vec<u8>,
     /// The frames after the body: `PUSH` — the stream (the subscribed NymID, UTF-8) and the
     /// notary's epoch (8 bytes); `REP` — for each push subscription the request registered, its
-    /// stream and 16 bytes: the epoch and the stream's current sequence number. Empty otherwise.
+    /// stream and 16 bytes: the epoch and the stream's sequence number when the request registered
+    /// it. Empty otherwise.
     pub extra: Vec<Vec<u8>>,
 }
 
