@@ -159,9 +159,16 @@ fn every_command_and_frame_word_is_in_the_grammar() {
             "docs/wire-format.md, Broker ↔ worker: rule {rule}is not %s\"{w}\""
         );
     }
-    for word in ["READY", "PING"] {
+    for word in ["READY", "HB", "PING"] {
         assert!(broker.contains(&format!("control %s\"{word}\"")));
     }
+    let tag = String::from_utf8(frames::BACKEND_TAG.to_vec()).unwrap();
+    assert!(
+        broker
+            .lines()
+            .any(|l| l.starts_with("backend-tag") && l.contains(&format!("= %s\"{tag}\""))),
+        "docs/wire-format.md, Broker ↔ worker: backend-tag is not %s\"{tag}\""
+    );
 }
 
 #[test]

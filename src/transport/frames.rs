@@ -8,11 +8,14 @@
 //! v2 (DEALER ↔ ROUTER): no empty delimiter (so a legacy REP peer silently drops v2 frames), then
 //! `["OTv2", command, 8-byte big-endian number, body?]`.
 
-/// Broker ↔ worker wrapping (our own, between a broker's backend and its workers): the first
-/// frame says whether the rest is a client's message (`[C, client routing id, …]`, both ways) or
-/// a control message (`[B, READY]` worker → broker; `[B, PING]` broker → worker).
+/// Broker ↔ worker wrapping (our own, between a broker's backend and its workers; backend
+/// protocol 1): every message starts with [`BACKEND_TAG`], then one frame that says whether the
+/// rest is a client's message (`[C, client routing id, …]`, both ways) or a control message
+/// (`[B, READY]` and `[B, HB]` worker → broker; `[B, PING]` broker → worker).
+pub const BACKEND_TAG: &[u8] = b"OTb1";
+/// See [`BACKEND_TAG`].
 pub const BROKER_CLIENT: &[u8] = b"C";
-/// See [`BROKER_CLIENT`].
+/// See [`BACKEND_TAG`].
 pub const BROKER_CONTROL: &[u8] = b"B";
 
 /// Content prefix of the signed error a notary sends a legacy client with the `reply_errors`

@@ -17,7 +17,7 @@ use super::request::Route;
 use super::worker::WorkerLink;
 use super::{BUSY, Core, OVERLOADED, REPLY_NOT_KEPT, Raw};
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::frames::{self, BROKER_CLIENT, Command, Incoming};
+use crate::transport::frames::{self, BACKEND_TAG, BROKER_CLIENT, Command, Incoming};
 use crate::transport::{raw, zmq_err};
 
 /// What an application thread asks of the actor.
@@ -137,9 +137,14 @@ impl Actor {
     /// Waits for traffic, a command, a connection event or the next timer.
     fn wait(&mut self) {
         let now = Instant::now();
+        let heartbeats = self
+            .bound
+            .iter()
+            .filter_map(|b| b.worker.as_ref().map(|w| w.next_heartbeat));
         let wake = [self.answers.next_due(), Some(self.next_reap)]
             .into_iter()
             .flatten()
+            .chain(heartbeats)
             .min()
             .unwrap_or(now + Duration::from_secs(1));
         let ms = wake
@@ -268,7 +273,7 @@ impl Actor {
     ) -> std::result::Result<(), zmq::Error> {
         let b = self.bound.get(socket).ok_or(zmq::Error::EHOSTUNREACH)?;
         if b.worker.is_some() {
-            frames.insert(0, BROKER_CLIENT.to_vec());
+            frames.splice(0..0, [BACKEND_TAG.to_vec(), BROKER_CLIENT.to_vec()]);
         }
         b.socket.send_multipart(frames, zmq::DONTWAIT)
     }
@@ -299,10 +304,10 @@ impl Actor {
                 if self.bound[i].worker.is_some() {
                     // From the broker: client traffic, or a control message (a liveness PING,
                     // which needs no answer: delivering it proved the route).
-                    if frames.first().map(Vec::as_slice) != Some(BROKER_CLIENT) {
+                    if frames.len() < 3 || frames[0] != BACKEND_TAG || frames[1] != BROKER_CLIENT {
                         continue;
                     }
-                    frames.remove(0);
+                    frames.drain(..2);
                 }
                 return Some((i, frames, fd));
             }
@@ -411,9 +416,17 @@ impl Actor {
 
     /// Announces a worker to its broker (again after every reconnect).
     fn announce(&mut self) {
+        if !self.bound.iter().any(|b| b.worker.is_some()) {
+            return;
+        }
+        let responsive = self
+            .core
+            .oldest_waiting()
+            .is_none_or(|d| d < super::worker::FROZEN_AFTER);
+        let now = Instant::now();
         for b in &mut self.bound {
             if let Some(w) = b.worker.as_mut() {
-                w.announce(&b.socket);
+                w.announce(&b.socket, responsive, now);
             }
         }
     }

@@ -222,6 +222,12 @@ impl Core {
         rx.recv().map_err(|_| stopped())
     }
 
+    /// How long the oldest request waiting for the application has waited (`None`: none waits).
+    fn oldest_waiting(&self) -> Option<Duration> {
+        let inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        inbox.queue.front().map(|r| r.received.elapsed())
+    }
+
     /// Queues a raw request for the application (the actor calls it): `false` when full.
     fn deliver(&self, raw: Raw) -> bool {
         let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,11 +1,14 @@
 //! Worker mode: a notary that connects to a broker's backend ([`Notary::connect`]) instead of
-//! binding, and announces itself (READY) after every (re)connect.
+//! binding, announces itself (READY) after every (re)connect, and tells the broker every second
+//! that its application is taking requests (HB; backend protocol 1, docs/wire-format.md).
 
 use super::Notary;
 use super::actor::Cmd;
 use crate::error::Result;
 use crate::keys::Key;
-use crate::transport::frames::BROKER_CONTROL;
+use std::time::{Duration, Instant};
+
+use crate::transport::frames::{BACKEND_TAG, BROKER_CONTROL};
 use crate::transport::monitor::Monitor;
 use crate::transport::{Options, check_endpoint, context, zmq_err};
 
@@ -14,12 +17,23 @@ pub(crate) struct WorkerLink {
     pub(super) monitor: Monitor,
     /// READY was handed to libzmq since the last time the connection was lost.
     announced: bool,
+    /// When the next application heartbeat (`HB`) is due.
+    pub(super) next_heartbeat: Instant,
 }
 
+/// A worker tells its broker every second that its application is taking requests
+/// (`[OTb1][B][HB]`); the broker stops handing work to a worker it has not heard from for
+/// [`crate::transport::broker`]'s stall time.
+pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// The application counts as frozen (no heartbeat sent) while a request has waited this long
+/// for it in the notary's queue.
+pub(crate) const FROZEN_AFTER: Duration = Duration::from_secs(2);
+
 impl WorkerLink {
-    /// Tells the broker (again, after a reconnect) that this worker is ready; the actor calls it
-    /// on every round.
-    pub(super) fn announce(&mut self, socket: &zmq::Socket) {
+    /// Tells the broker (again, after a reconnect) that this worker is ready, and sends the
+    /// application heartbeat when due and `responsive` (the application takes its requests); the
+    /// actor calls it on every round.
+    pub(super) fn announce(&mut self, socket: &zmq::Socket, responsive: bool, now: Instant) {
         if self.monitor.drain().is_err() {
             return;
         }
@@ -27,15 +41,28 @@ impl WorkerLink {
             self.monitor.lost = false;
             self.announced = false;
         }
-        if self.announced {
+        let control = |word: &[u8]| {
+            // EAGAIN: not connected yet (or its queue is full); the next round tries again.
+            socket
+                .send_multipart(
+                    [BACKEND_TAG.to_vec(), BROKER_CONTROL.to_vec(), word.to_vec()],
+                    zmq::DONTWAIT,
+                )
+                .is_ok()
+        };
+        if !self.announced {
+            // A frozen application announces nothing either: the broker would hand it work.
+            if responsive && control(b"READY") {
+                self.announced = true;
+                self.next_heartbeat = now + HEARTBEAT_EVERY;
+            }
             return;
         }
-        // EAGAIN: not connected yet; the next round tries again.
-        if socket
-            .send_multipart([BROKER_CONTROL.to_vec(), b"READY".to_vec()], zmq::DONTWAIT)
-            .is_ok()
-        {
-            self.announced = true;
+        if now >= self.next_heartbeat {
+            self.next_heartbeat = now + HEARTBEAT_EVERY;
+            if responsive {
+                let _ = control(b"HB");
+            }
         }
     }
 }
@@ -76,6 +103,7 @@ impl Notary {
             worker: Some(WorkerLink {
                 monitor,
                 announced: false,
+                next_heartbeat: std::time::Instant::now(),
             }),
             done,
         })?;
