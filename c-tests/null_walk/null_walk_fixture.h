@@ -29,6 +29,7 @@ static ot_nym *live_ot_nym; /* the 2013 notary's Nym with its private keys */
 static ot_contract *live_ot_contract; /* the 2013 notary's contract */
 static ot_key *client_auth, *client_enc;
 static ot_buffer *curve_pub, *curve_sec;
+static char walk_dir[64], walk_key_file[128], walk_workers_file[128]; /* broker key files */
 static char key_id[128];         /* live_ot_key's NymID: the notary's */
 static char broker_backend[128]; /* the live broker's bound backend endpoint */
 static ot_recipient rcp[8];      /* rcp[0]: key_id sealed to live_ot_key */
