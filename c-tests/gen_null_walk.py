@@ -65,6 +65,7 @@ STRINGS = {
     "key_file": "walk_key_file",
     "workers_file": "walk_workers_file",
     ("ot_notary_bind", "endpoint"): '"tcp://127.0.0.1:*"',
+    ("ot_notary_bind_curve", "endpoint"): '"tcp://127.0.0.1:*"',
     ("ot_notary_connect", "backend_endpoint"): "broker_backend",
     ("ot_session_new", "endpoint"): "NOWHERE",
     ("ot_session_new_from_contract", "endpoint"): "NOWHERE",
@@ -105,6 +106,7 @@ SCALARS = {
     ("int", "bookends"): "0",
     ("int64_t", "value"): "0",
     ("size_t", "index"): "0",
+    ("uint64_t", "valid_until"): "4102444800u",  # 2100-01-01
 }
 
 # Where the library's refusal names a parameter differently from the header. Each row is a

@@ -27,6 +27,8 @@ pub(crate) enum Cmd {
         socket: zmq::Socket,
         conns: Option<Conns>,
         worker: Option<WorkerLink>,
+        /// A CURVE endpoint under the transport key.
+        curve: bool,
         done: mpsc::SyncSender<()>,
     },
     /// Send a signed reply (and keep a v2 one for resends).
@@ -66,6 +68,7 @@ struct Bound {
     socket: zmq::Socket,
     conns: Option<Conns>,
     worker: Option<WorkerLink>,
+    curve: bool,
 }
 
 struct Actor {
@@ -181,12 +184,14 @@ impl Actor {
                     socket,
                     conns,
                     worker,
+                    curve,
                     done,
                 } => {
                     self.bound.push(Bound {
                         socket,
                         conns,
                         worker,
+                        curve,
                     });
                     let _ = done.send(());
                 }
@@ -342,12 +347,23 @@ impl Actor {
             Incoming::V2 { peer, msg } => match msg.command {
                 Command::Ping => {
                     let mut f = vec![peer];
-                    f.extend(frames::v2(Command::Pong, msg.number, b""));
+                    // A probe that asks for them gets the signed transport-key documents.
+                    let docs = if msg.number & super::curve::KEYS_FLAG != 0 {
+                        self.core.transport_docs()
+                    } else {
+                        Vec::new()
+                    };
+                    f.extend(frames::v2_extra(Command::Pong, msg.number, b"", &docs));
                     if self.send(socket, f).is_ok() {
                         self.core.stats().pongs += 1;
                     }
                 }
-                _ => self.v2_request(socket, peer, msg.number, msg.body, now),
+                _ => {
+                    if self.bound[socket].curve {
+                        self.core.stats().requests_curve += 1;
+                    }
+                    self.v2_request(socket, peer, msg.number, msg.body, now)
+                }
             },
             Incoming::Unknown => self.core.stats().rejected += 1,
         }

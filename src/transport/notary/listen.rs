@@ -29,6 +29,17 @@ impl Notary {
     /// a v2 port with CURVE: ZMTP allows one security mechanism per socket). Returns the bound
     /// endpoint with a wildcard port resolved.
     pub fn add_endpoint(&self, endpoint: &str, opts: &Options) -> Result<String> {
+        self.add_endpoint_with(endpoint, opts, false)
+    }
+
+    /// [`Notary::add_endpoint`]; `curve`: a CURVE endpoint under the transport key (its v2
+    /// requests are counted in `requests_curve`).
+    pub(super) fn add_endpoint_with(
+        &self,
+        endpoint: &str,
+        opts: &Options,
+        curve: bool,
+    ) -> Result<String> {
         self.check_process()?;
         check_bind_endpoint(endpoint)?;
         if self.endpoints().len() >= 64 {
@@ -72,6 +83,7 @@ impl Notary {
             socket: s,
             conns: Some(conns),
             worker: None,
+            curve,
             done,
         })?;
         self.core
