@@ -207,3 +207,54 @@ fn a_forged_transport_key_is_refused() {
     stop.store(true, Ordering::Relaxed);
     fake.join().unwrap();
 }
+
+/// A client's cached replies are bound to its CURVE key: a resend from the same key is answered
+/// from the cache; the same request id and bytes from another key are a new request, never
+/// answered with the first client's reply.
+#[test]
+fn cached_replies_are_bound_to_the_client_key() {
+    let n = notary(Options::default());
+    let curve_ep = n
+        .bind_curve("tcp://127.0.0.1:*", &Options::default())
+        .unwrap();
+    let server = curve_key_from_z85(&n.transport_key().unwrap()).unwrap();
+    let body = session(&n.endpoint(), fast())
+        .request_frame(b"once")
+        .unwrap();
+    let ctx = zmq::Context::new();
+    let dealer = || {
+        let (p, s) = curve_keypair().unwrap();
+        let d = ctx.socket(zmq::DEALER).unwrap();
+        d.set_linger(0).unwrap();
+        d.set_rcvtimeo(5000).unwrap();
+        d.set_curve_serverkey(&server).unwrap();
+        d.set_curve_publickey(&curve_key_from_z85(&p).unwrap())
+            .unwrap();
+        d.set_curve_secretkey(&curve_key_from_z85(&s).unwrap())
+            .unwrap();
+        d.connect(&curve_ep).unwrap();
+        d
+    };
+    let (a, b) = (dealer(), dealer());
+    let req = frames::v2(frames::Command::Req, 42, &body);
+    a.send_multipart(req.clone(), 0).unwrap();
+    let (client, _) = pair();
+    let r = n.receive(5000).unwrap();
+    n.reply(&r, b"for a", Some(&client.enc)).unwrap();
+    let rep = frames::parse_v2(a.recv_multipart(0).unwrap()).unwrap();
+    assert_eq!((rep.command, rep.number), (frames::Command::Rep, 42));
+    // a's resend: from the cache, not to the application
+    thread::sleep(std::time::Duration::from_millis(1100)); // resends are answered once a second
+    a.send_multipart(req.clone(), 0).unwrap();
+    let again = frames::parse_v2(a.recv_multipart(0).unwrap()).unwrap();
+    assert_eq!(again.body, rep.body);
+    assert_eq!(n.counter("duplicates"), Some(1));
+    // b, another key, the same id and bytes: a new request for the application
+    b.send_multipart(req, 0).unwrap();
+    let r2 = n.receive(5000).unwrap();
+    n.reply(&r2, b"for b", Some(&client.enc)).unwrap();
+    let rep_b = frames::parse_v2(b.recv_multipart(0).unwrap()).unwrap();
+    assert_ne!(rep_b.body, rep.body);
+    assert_eq!(n.counter("duplicates"), Some(1));
+    assert_eq!(n.counter("requests_curve"), Some(3));
+}

@@ -114,7 +114,9 @@ impl Actor {
             }
             for _ in 0..ROUND {
                 match self.try_recv() {
-                    Some((socket, frames, fd)) => self.handle(socket, frames, fd, Instant::now()),
+                    Some((socket, frames, fd, user)) => {
+                        self.handle(socket, frames, fd, user.as_deref(), Instant::now())
+                    }
                     None => break,
                 }
             }
@@ -298,13 +300,14 @@ impl Actor {
         }
     }
 
-    /// One message from any socket, round robin, without waiting: (socket, frames, source fd).
-    fn try_recv(&mut self) -> Option<(usize, Vec<Vec<u8>>, i32)> {
+    /// One message from any socket, round robin, without waiting: (socket, frames, source fd,
+    /// the connection's ZAP user id).
+    fn try_recv(&mut self) -> Option<(usize, Vec<Vec<u8>>, i32, Option<Vec<u8>>)> {
         let n = self.bound.len();
         for k in 0..n {
             let i = (self.next_socket + k) % n;
             let got = raw::recv_with_fd(&mut self.bound[i].socket);
-            if let Ok(Some((mut frames, fd))) = got {
+            if let Ok(Some((mut frames, fd, user))) = got {
                 self.next_socket = (i + 1) % n;
                 if self.bound[i].worker.is_some() {
                     // From the broker: client traffic, or a control message (a liveness PING,
@@ -314,14 +317,21 @@ impl Actor {
                     }
                     frames.drain(..2);
                 }
-                return Some((i, frames, fd));
+                return Some((i, frames, fd, user));
             }
         }
         None
     }
 
     /// Handles one message at once; a request goes to the application's queue.
-    fn handle(&mut self, socket: usize, frames: Vec<Vec<u8>>, fd: i32, now: Instant) {
+    fn handle(
+        &mut self,
+        socket: usize,
+        frames: Vec<Vec<u8>>,
+        fd: i32,
+        user: Option<&[u8]>,
+        now: Instant,
+    ) {
         let incoming = frames::classify(frames);
         if let Some(c) = self.bound[socket].conns.as_mut() {
             c.seen(fd, matches!(incoming, Incoming::V2 { .. }), now);
@@ -362,7 +372,7 @@ impl Actor {
                     if self.bound[socket].curve {
                         self.core.stats().requests_curve += 1;
                     }
-                    self.v2_request(socket, peer, msg.number, msg.body, now)
+                    self.v2_request(socket, peer, msg.number, msg.body, user, now)
                 }
             },
             Incoming::Unknown => self.core.stats().rejected += 1,
@@ -375,9 +385,23 @@ impl Actor {
         peer: Vec<u8>,
         number: u64,
         body: Vec<u8>,
+        user: Option<&[u8]>,
         now: Instant,
     ) {
-        let key = (crate::hash::sha256(&body), number);
+        // The reply cache's key: the request (its id and bytes), and on a CURVE endpoint the
+        // client's public key too, so that a peer with another key never gets its replies.
+        let digest = match user {
+            Some(u) => {
+                use sha2::Digest;
+                let mut h = sha2::Sha256::new();
+                h.update(u);
+                h.update([0u8]);
+                h.update(&body);
+                h.finalize().into()
+            }
+            None => crate::hash::sha256(&body),
+        };
+        let key = (digest, number);
         let from: Peer = (socket, peer);
         let err = |a: &Actor, peer: &[u8], reason: &str| {
             let mut f = vec![peer.to_vec()];

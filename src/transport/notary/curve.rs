@@ -14,6 +14,7 @@ use super::Notary;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::Options;
 use crate::transport::transport_key::{TransportKeyDoc, now_unix};
+use crate::transport::zap::Domain;
 
 /// How long a generated transport key's documents say they are valid. The key lives as long as
 /// the process; a notary that runs longer re-signs them before they expire.
@@ -143,7 +144,15 @@ impl Notary {
         };
         let mut o = opts.clone();
         o.set_curve_server(&secret)?;
-        let bound = self.add_endpoint_with(endpoint, &o, true)?;
+        // Every CURVE key is admitted; the ZAP handler gives each connection its client's key as
+        // `User-Id`, which binds its cached replies to that key.
+        let domain = Domain::new(None)?;
+        let bound = self.add_endpoint_with(endpoint, &o, Some(&domain))?;
+        self.core
+            .domains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(domain);
         let mut tk = self
             .core
             .transport

@@ -203,6 +203,8 @@ pub(crate) struct Core {
     stopped: AtomicBool,
     /// The transport key of the CURVE endpoints and its signed documents ([`curve`]).
     transport: Mutex<Option<curve::TransportKey>>,
+    /// The ZAP domains of the CURVE endpoints (dropped with the notary).
+    domains: Mutex<Vec<crate::transport::zap::Domain>>,
 }
 
 impl Core {
@@ -327,6 +329,7 @@ impl Notary {
             streams: Mutex::new(Streams::default()),
             stopped: AtomicBool::new(false),
             transport: Mutex::new(None),
+            domains: Mutex::new(Vec::new()),
         });
         let actor = actor::start(core.clone())?;
         Ok(Notary {
