@@ -114,7 +114,7 @@ impl Actor {
             }
             for _ in 0..ROUND {
                 match self.try_recv() {
-                    Some((socket, frames, fd, user)) => {
+                    Some((socket, (frames, fd, user))) => {
                         self.handle(socket, frames, fd, user.as_deref(), Instant::now())
                     }
                     None => break,
@@ -302,7 +302,7 @@ impl Actor {
 
     /// One message from any socket, round robin, without waiting: (socket, frames, source fd,
     /// the connection's ZAP user id).
-    fn try_recv(&mut self) -> Option<(usize, Vec<Vec<u8>>, i32, Option<Vec<u8>>)> {
+    fn try_recv(&mut self) -> Option<(usize, raw::Sourced)> {
         let n = self.bound.len();
         for k in 0..n {
             let i = (self.next_socket + k) % n;
@@ -317,7 +317,7 @@ impl Actor {
                     }
                     frames.drain(..2);
                 }
-                return Some((i, frames, fd, user));
+                return Some((i, (frames, fd, user)));
             }
         }
         None
