@@ -1096,8 +1096,10 @@ ot_result ot_notary_bind_curve(ot_notary *notary,
 /**
  * Sets the notary's transport key, so that it survives restarts: `secret_z85` a CURVE secret
  * key (Z85, 40 characters; `ot_curve_keypair`), `valid_until` the end of its documents'
- * validity in Unix seconds (its rotation date). Call it before the first
- * `ot_notary_bind_curve`; afterwards `OT_ERR_STATE`. `OT_ERR_INVALID_ARGUMENT` for a malformed
+ * validity in Unix seconds (its rotation date). Before the first `ot_notary_bind_curve`, or
+ * later to rotate the key: the CURVE endpoints are then bound again under the new key (their
+ * connections drop; v2 sessions find their next handshake refused, ask for the new key, verify
+ * it and come back, re-sending what was in flight). `OT_ERR_INVALID_ARGUMENT` for a malformed
  * key or a date in the past.
  */
 ot_result ot_notary_set_transport_key(ot_notary *notary,
@@ -1566,8 +1568,10 @@ ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stat
  * last one, dropped), `renewals` (v2 connections dropped and made again after a request
  * failed while the connection was down: nothing libzmq still queued for it goes out later),
  * the gauges `pushes_queued` / `pushes_queued_bytes`, the gauge `curve` (1 while the session
- * talks CURVE to the notary's published transport key, option `curve_policy`) and
- * `transport_keys_refused` (transport-key documents naming the notary that did not verify).
+ * talks CURVE to the notary's published transport key, option `curve_policy`),
+ * `transport_keys_refused` (transport-key documents naming the notary that did not verify) and
+ * `transport_key_changes` (moves to a new key the notary published after a CURVE handshake
+ * failed: a rotation).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_session_counter(const ot_session *session, const char *name, uint64_t *value);

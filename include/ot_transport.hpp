@@ -533,7 +533,7 @@ class notary {
   std::string add_endpoint(std::string_view endpoint, const session_options *options = nullptr);
   /** A CURVE endpoint under the notary's transport key, published to v2 sessions (ot_notary_bind_curve). */
   std::string add_curve_endpoint(std::string_view endpoint, const session_options *options = nullptr);
-  /** Sets the transport key before the first CURVE endpoint (ot_notary_set_transport_key). */
+  /** Sets (or rotates) the notary's transport key (ot_notary_set_transport_key). */
   void set_transport_key(std::string_view secret_z85, std::uint64_t valid_until);
   /** The transport key's CURVE public key, Z85 (ot_notary_transport_key). */
   std::string transport_key() const;

@@ -110,10 +110,6 @@ fn a_configured_transport_key_is_published_and_used() {
     assert_eq!(n.transport_key().as_deref(), Some(public.as_str()));
     n.bind_curve("tcp://127.0.0.1:*", &Options::default())
         .unwrap();
-    let e = n
-        .set_transport_key(&secret, now_unix() + 86_400)
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::State);
     assert_eq!(curve_public(&secret).unwrap(), public);
 
     // What a client receives: one document per identity, signed, naming the key.
@@ -257,4 +253,46 @@ fn cached_replies_are_bound_to_the_client_key() {
     assert_ne!(rep_b.body, rep.body);
     assert_eq!(n.counter("duplicates"), Some(1));
     assert_eq!(n.counter("requests_curve"), Some(3));
+}
+
+/// Key rotation while running: the notary binds its CURVE endpoints again under the new key; a
+/// session whose next handshake is refused asks again, verifies the new key and comes back,
+/// re-sending what was in flight; new sessions get the new key.
+#[test]
+fn a_rotated_transport_key_is_found_again() {
+    let n = Arc::new(notary(Options::default()));
+    n.bind_curve("tcp://127.0.0.1:*", &Options::default())
+        .unwrap();
+    let first = n.transport_key().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = serve(n.clone(), stop.clone());
+    let patient = Options {
+        latency_receive_ms: 1000,
+        latency_receive_no_tries: 3,
+        ..v2(1)
+    };
+    let mut s = session(&n.endpoint(), patient.clone());
+    assert_eq!(s.request(b"before").unwrap(), b"ok:before\n");
+    assert_eq!(s.counter("curve"), Some(1));
+    thread::sleep(std::time::Duration::from_millis(1100));
+
+    let (public, secret) = curve_keypair().unwrap();
+    n.set_transport_key(&secret, now_unix() + 3600).unwrap();
+    assert_eq!(n.transport_key().as_deref(), Some(public.as_str()));
+    assert_ne!(first, public);
+    let t0 = std::time::Instant::now();
+    assert_eq!(s.request(b"after").unwrap(), b"ok:after\n");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(s.counter("transport_key_changes"), Some(1));
+    assert_eq!(s.counter("curve"), Some(1));
+    let mut fresh = session(&n.endpoint(), patient);
+    assert_eq!(fresh.request(b"fresh").unwrap(), b"ok:fresh\n");
+    assert_eq!(fresh.counter("curve"), Some(1));
+    assert_eq!(n.counter("requests_curve"), Some(3));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap();
 }

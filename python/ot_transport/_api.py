@@ -962,7 +962,8 @@ class Notary(_Handle):
 
     def set_transport_key(self, secret_z85: str, valid_until: int) -> None:
         """Sets the transport key (a CURVE secret key, Z85) and the end of its documents' validity
-        (Unix seconds), before the first ``bind_curve``."""
+        (Unix seconds): before the first ``bind_curve``, or later to rotate it (the CURVE
+        endpoints are bound again under the new key; sessions follow)."""
         _check(_lib.ot_notary_set_transport_key(self.handle, _s(secret_z85, "secret"), int(valid_until)))
 
     @property

@@ -248,8 +248,10 @@ pub unsafe extern "C" fn ot_notary_bind_curve(
 
 /// Sets the notary's transport key, so that it survives restarts: `secret_z85` a CURVE secret
 /// key (Z85, 40 characters; `ot_curve_keypair`), `valid_until` the end of its documents'
-/// validity in Unix seconds (its rotation date). Call it before the first
-/// `ot_notary_bind_curve`; afterwards `OT_ERR_STATE`. `OT_ERR_INVALID_ARGUMENT` for a malformed
+/// validity in Unix seconds (its rotation date). Before the first `ot_notary_bind_curve`, or
+/// later to rotate the key: the CURVE endpoints are then bound again under the new key (their
+/// connections drop; v2 sessions find their next handshake refused, ask for the new key, verify
+/// it and come back, re-sending what was in flight). `OT_ERR_INVALID_ARGUMENT` for a malformed
 /// key or a date in the past.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_set_transport_key(

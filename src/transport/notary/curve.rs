@@ -11,7 +11,7 @@
 use zeroize::Zeroizing;
 
 use super::Notary;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::transport::Options;
 use crate::transport::transport_key::{TransportKeyDoc, now_unix};
 use crate::transport::zap::Domain;
@@ -80,7 +80,9 @@ impl Notary {
     /// Sets the notary's transport key (a CURVE secret key, Z85, e.g. from
     /// [`crate::transport::curve_keypair`]) so that it survives restarts, and the end of its
     /// documents' validity (Unix seconds; the key's rotation date). Before the first
-    /// [`Notary::bind_curve`]: a CURVE endpoint keeps the key it was bound with.
+    /// [`Notary::bind_curve`], or later to **rotate** the key: the CURVE endpoints are bound again
+    /// under the new key (their connections drop; sessions find their next CURVE handshake
+    /// refused, ask for the new key, verify it and come back, re-sending what was in flight).
     pub fn set_transport_key(&self, secret_z85: &str, valid_until: u64) -> Result<()> {
         self.check_process()?;
         let secret = Zeroizing::new(crate::transport::options::z85_key(
@@ -92,19 +94,23 @@ impl Notary {
                 "valid_until is in the past: the documents would be refused",
             ));
         }
-        let mut tk = self
-            .core
-            .transport
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if tk.as_ref().is_some_and(|k| !k.endpoints.is_empty()) {
-            return Err(Error::new(
-                ErrorKind::State,
-                "the notary already listens with its transport key: set the key before the first \
-                 bind_curve",
-            ));
+        let rotate = {
+            let mut tk = self
+                .core
+                .transport
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let endpoints = tk.as_ref().map(|k| k.endpoints.clone()).unwrap_or_default();
+            let mut k = TransportKey::new(*secret, Some(valid_until));
+            k.endpoints = endpoints;
+            let rotate = !k.endpoints.is_empty();
+            *tk = Some(k);
+            rotate
+        };
+        if rotate {
+            self.core
+                .call(|done| super::actor::Cmd::Rekey { secret, done })??;
         }
-        *tk = Some(TransportKey::new(*secret, Some(valid_until)));
         Ok(())
     }
 

@@ -88,7 +88,7 @@ impl Notary {
             socket: s,
             conns: Some(conns),
             worker: None,
-            curve: curve.is_some(),
+            curve: curve.map(|_| resolved.clone()),
             done,
         })?;
         self.core

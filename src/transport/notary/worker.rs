@@ -105,7 +105,7 @@ impl Notary {
                 announced: false,
                 next_heartbeat: std::time::Instant::now(),
             }),
-            curve: false,
+            curve: None,
             done,
         })?;
         n.core

@@ -36,13 +36,20 @@ impl Session {
     /// from then on talks CURVE to the endpoint it names, on the same socket. Nothing is trusted
     /// on first use: a document that does not verify is refused (`transport_keys_refused`).
     /// With `curve_policy` 2 a notary that publishes no valid key is an error, and asked again
-    /// at the next call.
+    /// at the next call. When a CURVE handshake fails later (the notary changed its key), asks
+    /// again ([`Session::rediscover`]).
     fn secure(&mut self) -> Result<()> {
         let policy = self.opts.curve_policy;
-        if self.curve_checked || policy == 0 || self.opts.curve.is_some() {
+        if policy == 0 || self.opts.curve.is_some() {
             return Ok(());
         }
-        let Some(notary) = self.notary.as_ref() else {
+        if self.curve_checked {
+            if self.v2.as_mut().is_some_and(|c| c.curve_failed()) {
+                return self.rediscover();
+            }
+            return Ok(());
+        }
+        if self.notary.is_none() {
             if policy == 2 {
                 return Err(Error::new(
                     ErrorKind::State,
@@ -51,15 +58,42 @@ impl Session {
                 ));
             }
             return Ok(());
+        }
+        match self.find_transport_key()? {
+            Some((key, ep)) => {
+                self.v2_mut()?.switch_to_curve(&ep, &key, false)?;
+                self.stats.curve = 1;
+                self.curve_checked = true;
+                Ok(())
+            }
+            None if policy == 2 => Err(Error::new(
+                ErrorKind::State,
+                "curve_policy 2 (CURVE required): the notary published no transport key signed \
+                 by its auth key",
+            )),
+            None => {
+                self.curve_checked = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn v2_mut(&mut self) -> Result<&mut V2Client> {
+        self.v2
+            .as_mut()
+            .ok_or_else(|| Error::internal("v2 session without its socket"))
+    }
+
+    /// Asks the notary on the connected (plain) endpoint for its transport-key documents and
+    /// returns the key and CURVE endpoint of the first that verifies.
+    fn find_transport_key(&mut self) -> Result<Option<([u8; 32], String)>> {
+        let Some(notary) = self.notary.as_ref() else {
+            return Ok(None);
         };
         let (auth, nym_id) = (notary.auth.clone(), notary.nym_id.clone());
         let wait = Duration::from_millis(self.opts.probe_timeout_ms as u64);
         let reached = self.endpoint.clone();
-        let c = self
-            .v2
-            .as_mut()
-            .ok_or_else(|| Error::internal("v2 session without its socket"))?;
-        let docs = c.discover(wait)?.unwrap_or_default();
+        let docs = self.v2_mut()?.discover(wait)?.unwrap_or_default();
         let now = now_unix();
         let mut found = None;
         for d in &docs {
@@ -80,21 +114,31 @@ impl Session {
                 None => self.stats.transport_keys_refused += u64::from(names_notary(d, &nym_id)),
             }
         }
+        Ok(found)
+    }
+
+    /// A CURVE handshake failed after discovery: back to the plain endpoint, ask again, and move
+    /// to the key now published (requests in flight are sent again there). If no valid key is
+    /// published now, the session goes back to the key it had — never to plain (a peer that
+    /// makes handshakes fail must not downgrade it) — and asks again at most once a second.
+    fn rediscover(&mut self) -> Result<()> {
+        let Some(old) = self.v2_mut()?.switch_to_plain()? else {
+            return Ok(());
+        };
+        let found = self.find_transport_key();
+        let c = self.v2_mut()?;
         match found {
-            Some((key, ep)) => {
-                c.switch_to_curve(&ep, &key)?;
-                self.stats.curve = 1;
-                self.curve_checked = true;
+            Ok(Some((key, ep))) => {
+                c.switch_to_curve(&ep, &key, true)?;
+                if key != old.key {
+                    self.stats.transport_key_changes += 1;
+                }
                 Ok(())
             }
-            None if policy == 2 => Err(Error::new(
-                ErrorKind::State,
-                "curve_policy 2 (CURVE required): the notary published no transport key signed \
-                 by its auth key",
-            )),
-            None => {
-                self.curve_checked = true;
-                Ok(())
+            Ok(None) => c.switch_to_curve(&old.curve, &old.key, true),
+            Err(e) => {
+                c.switch_to_curve(&old.curve, &old.key, true)?;
+                Err(e)
             }
         }
     }
