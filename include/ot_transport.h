@@ -67,6 +67,7 @@
  *  - max_in_flight (64; 1 … 65536): v2: most requests in flight at once.
  *  - probe_timeout_ms (1000; 1 … 60000): auto: how long the v2 probe waits for an answer.
  *  - reply_errors (0; 0 or 1): Notary: 1 answers an unreadable legacy request with a signed error instead of the legacy silence.
+ *  - require_curve (0; 0 or 1): Notary endpoint: 1 refuses v2 requests on this plain endpoint (ERR CURVE_REQUIRED; probes are answered, legacy REQ served as before), so v2 runs only over the notary's CURVE endpoints.
  *  - curve_policy (1; 0 … 2): v2: CURVE with a notary that publishes a transport key signed by its identity (checked with the notary's auth key): 0 off, 1 when it publishes one, 2 required (requests fail without one).
  */
 
@@ -1192,7 +1193,8 @@ ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
  * gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
  * (connections open on the notary's bound endpoints, legacy and silent ones included),
  * `queued_requests` (waiting for `ot_notary_receive`), then `requests_curve` (v2 requests
- * received on CURVE endpoints, `ot_notary_bind_curve`).
+ * received on CURVE endpoints, `ot_notary_bind_curve`) and `curve_required` (v2 requests refused
+ * on a plain endpoint whose options set `require_curve`).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_notary_counter(const ot_notary *notary, const char *name, uint64_t *value);

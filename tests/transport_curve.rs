@@ -296,3 +296,40 @@ fn a_rotated_transport_key_is_found_again() {
     stop.store(true, Ordering::Relaxed);
     t.join().unwrap();
 }
+
+/// `require_curve` on the plain endpoint: v2 requests there get `ERR` CURVE_REQUIRED (a session
+/// with `curve_policy` 0 fails with it), probes are answered with the documents, and sessions
+/// with the default policy move to CURVE and are served; legacy REQ is served as before.
+#[test]
+fn a_plain_endpoint_can_require_curve_for_v2() {
+    let n = Arc::new(notary(Options::default()));
+    let strict = n
+        .add_endpoint(
+            "tcp://127.0.0.1:*",
+            &Options {
+                require_curve: true,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+    n.bind_curve("tcp://127.0.0.1:*", &Options::default())
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = serve(n.clone(), stop.clone());
+    let mut plain = session(&strict, v2(0));
+    let e = plain.request(b"in clear").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(ot_transport::transport::CURVE_REQUIRED),
+        "{e}"
+    );
+    assert_eq!(n.counter("curve_required"), Some(1));
+    let mut s = session(&strict, v2(1));
+    assert_eq!(s.request(b"over curve").unwrap(), b"ok:over curve\n");
+    assert_eq!(s.counter("curve"), Some(1));
+    let mut legacy = session(&strict, fast());
+    assert_eq!(legacy.request(b"legacy").unwrap(), b"ok:legacy\n");
+    assert_eq!(n.counter("curve_required"), Some(1));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap();
+}

@@ -429,7 +429,8 @@ pub unsafe extern "C" fn ot_notary_get_stats(
 /// gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
 /// (connections open on the notary's bound endpoints, legacy and silent ones included),
 /// `queued_requests` (waiting for `ot_notary_receive`), then `requests_curve` (v2 requests
-/// received on CURVE endpoints, `ot_notary_bind_curve`).
+/// received on CURVE endpoints, `ot_notary_bind_curve`) and `curve_required` (v2 requests refused
+/// on a plain endpoint whose options set `require_curve`).
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_counter(

@@ -29,6 +29,8 @@ pub(crate) enum Cmd {
         worker: Option<WorkerLink>,
         /// A CURVE endpoint under the transport key: its bound endpoint.
         curve: Option<String>,
+        /// Option `require_curve` on a plain endpoint.
+        plain_v2_refused: bool,
         done: mpsc::SyncSender<()>,
     },
     /// A new transport key: the CURVE endpoints are bound again under it (their connections
@@ -76,6 +78,8 @@ struct Bound {
     worker: Option<WorkerLink>,
     /// A CURVE endpoint under the transport key: its bound endpoint.
     curve: Option<String>,
+    /// A plain endpoint that refuses v2 requests (option `require_curve`).
+    plain_v2_refused: bool,
 }
 
 struct Actor {
@@ -194,6 +198,7 @@ impl Actor {
                     conns,
                     worker,
                     curve,
+                    plain_v2_refused,
                     done,
                 } => {
                     self.bound.push(Bound {
@@ -201,6 +206,7 @@ impl Actor {
                         conns,
                         worker,
                         curve,
+                        plain_v2_refused,
                     });
                     let _ = done.send(());
                 }
@@ -380,6 +386,17 @@ impl Actor {
                     }
                 }
                 _ => {
+                    if self.bound[socket].plain_v2_refused {
+                        self.core.stats().curve_required += 1;
+                        let mut f = vec![peer];
+                        f.extend(frames::v2(
+                            Command::Err,
+                            msg.number,
+                            super::CURVE_REQUIRED.as_bytes(),
+                        ));
+                        let _ = self.send(socket, f);
+                        return;
+                    }
                     if self.bound[socket].curve.is_some() {
                         self.core.stats().requests_curve += 1;
                     }

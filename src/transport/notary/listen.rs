@@ -89,6 +89,7 @@ impl Notary {
             conns: Some(conns),
             worker: None,
             curve: curve.map(|_| resolved.clone()),
+            plain_v2_refused: curve.is_none() && opts.require_curve,
             done,
         })?;
         self.core

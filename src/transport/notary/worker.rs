@@ -106,6 +106,7 @@ impl Notary {
                 next_heartbeat: std::time::Instant::now(),
             }),
             curve: None,
+            plain_v2_refused: false,
             done,
         })?;
         n.core
