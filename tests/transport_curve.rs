@@ -333,3 +333,47 @@ fn a_plain_endpoint_can_require_curve_for_v2() {
     stop.store(true, Ordering::Relaxed);
     t.join().unwrap();
 }
+
+/// A notary unreachable at the first request: the probe goes unanswered and the request waits
+/// on the plain connection; once the connection is up, the session asks again and moves to CURVE.
+#[test]
+fn a_notary_that_was_down_is_asked_again_once_up() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let mut s = session(
+        &ep,
+        Options {
+            probe_timeout_ms: 200,
+            latency_receive_ms: 1000,
+            latency_receive_no_tries: 3,
+            ..v2(1)
+        },
+    );
+    let id = s.send(b"early").unwrap(); // nobody listens: the probe goes unanswered
+    assert_eq!(s.counter("curve"), Some(0));
+    let (_, notary) = pair();
+    let n = Arc::new(
+        Notary::bind(
+            &ep,
+            &notary.auth,
+            &notary.enc,
+            &notary.id,
+            Options::default(),
+        )
+        .unwrap(),
+    );
+    n.bind_curve("tcp://127.0.0.1:*", &Options::default())
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = serve(n.clone(), stop.clone());
+    let (got, reply) = s.receive(10_000).unwrap();
+    assert_eq!((got, reply.unwrap()), (id, b"ok:early\n".to_vec()));
+    assert_eq!(s.request(b"later").unwrap(), b"ok:later\n");
+    assert_eq!(s.counter("curve"), Some(1));
+    assert_eq!(n.counter("requests_curve"), Some(1));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap();
+}

@@ -217,6 +217,12 @@ impl V2Client {
         Ok(Some(d))
     }
 
+    /// Whether the connection is up now.
+    pub(crate) fn is_up(&mut self) -> bool {
+        let _ = self.monitor.drain();
+        self.monitor.up
+    }
+
     /// Whether a CURVE handshake failed since discovery moved this client (the notary's key
     /// changed, or it is not the notary any more): the session then asks again.
     pub(crate) fn curve_failed(&mut self) -> bool {

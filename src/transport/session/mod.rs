@@ -100,6 +100,8 @@ pub struct Session {
     notary: Option<NotaryInfo>,
     /// The notary was asked for its transport key (option `curve_policy`; once per session).
     curve_checked: bool,
+    /// The last transport-key probe got no answer (the notary was unreachable).
+    discovery_unanswered: bool,
     stats: SessionStats,
     /// The process that created the session: its sockets are useless in a forked child.
     pid: u32,
@@ -139,6 +141,7 @@ impl Session {
             identity: None,
             notary: None,
             curve_checked: false,
+            discovery_unanswered: false,
             stats: SessionStats::default(),
             pid: std::process::id(),
         };

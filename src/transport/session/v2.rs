@@ -49,6 +49,11 @@ impl Session {
             }
             return Ok(());
         }
+        // A probe that went unanswered (the notary was unreachable) is asked again only once the
+        // connection is up, so that no call waits for a notary that is down.
+        if self.discovery_unanswered && !self.v2.as_mut().is_some_and(|c| c.is_up()) {
+            return Ok(());
+        }
         if self.notary.is_none() {
             if policy == 2 {
                 return Err(Error::new(
@@ -59,9 +64,13 @@ impl Session {
             }
             return Ok(());
         }
-        match self.find_transport_key()? {
+        let (answered, found) = self.find_transport_key()?;
+        self.discovery_unanswered = !answered;
+        match found {
             Some((key, ep)) => {
-                self.v2_mut()?.switch_to_curve(&ep, &key, false)?;
+                let c = self.v2_mut()?;
+                let resend = c.in_flight() > 0;
+                c.switch_to_curve(&ep, &key, resend)?;
                 self.stats.curve = 1;
                 self.curve_checked = true;
                 Ok(())
@@ -72,7 +81,8 @@ impl Session {
                  by its auth key",
             )),
             None => {
-                self.curve_checked = true;
+                // No PONG at all: asked again once the connection is up.
+                self.curve_checked = answered;
                 Ok(())
             }
         }
@@ -84,16 +94,18 @@ impl Session {
             .ok_or_else(|| Error::internal("v2 session without its socket"))
     }
 
-    /// Asks the notary on the connected (plain) endpoint for its transport-key documents and
-    /// returns the key and CURVE endpoint of the first that verifies.
-    fn find_transport_key(&mut self) -> Result<Option<([u8; 32], String)>> {
+    /// Asks the notary on the connected (plain) endpoint for its transport-key documents:
+    /// whether it answered, and the key and CURVE endpoint of the first document that verifies.
+    fn find_transport_key(&mut self) -> Result<(bool, Option<([u8; 32], String)>)> {
         let Some(notary) = self.notary.as_ref() else {
-            return Ok(None);
+            return Ok((false, None));
         };
         let (auth, nym_id) = (notary.auth.clone(), notary.nym_id.clone());
         let wait = Duration::from_millis(self.opts.probe_timeout_ms as u64);
         let reached = self.endpoint.clone();
-        let docs = self.v2_mut()?.discover(wait)?.unwrap_or_default();
+        let Some(docs) = self.v2_mut()?.discover(wait)? else {
+            return Ok((false, None));
+        };
         let now = now_unix();
         let mut found = None;
         for d in &docs {
@@ -114,7 +126,7 @@ impl Session {
                 None => self.stats.transport_keys_refused += u64::from(names_notary(d, &nym_id)),
             }
         }
-        Ok(found)
+        Ok((true, found))
     }
 
     /// A CURVE handshake failed after discovery: back to the plain endpoint, ask again, and move
@@ -125,7 +137,7 @@ impl Session {
         let Some(old) = self.v2_mut()?.switch_to_plain()? else {
             return Ok(());
         };
-        let found = self.find_transport_key();
+        let found = self.find_transport_key().map(|(_, f)| f);
         let c = self.v2_mut()?;
         match found {
             Ok(Some((key, ep))) => {
