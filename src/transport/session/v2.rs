@@ -9,6 +9,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::transport::client::{Counted, Event, Push, V2Client};
 use crate::transport::transport_key::{TransportKeyDoc, now_unix};
 
+/// A verified transport key and the CURVE endpoint it names (resolved).
+type Found = ([u8; 32], String);
+
 /// Whether a document's text names the NymID (before verifying it): documents of the notary's
 /// other identities are skipped, not counted as refused.
 fn names_notary(doc: &[u8], nym_id: &str) -> bool {
@@ -96,7 +99,7 @@ impl Session {
 
     /// Asks the notary on the connected (plain) endpoint for its transport-key documents:
     /// whether it answered, and the key and CURVE endpoint of the first document that verifies.
-    fn find_transport_key(&mut self) -> Result<(bool, Option<([u8; 32], String)>)> {
+    fn find_transport_key(&mut self) -> Result<(bool, Option<Found>)> {
         let Some(notary) = self.notary.as_ref() else {
             return Ok((false, None));
         };
