@@ -583,6 +583,21 @@ ot_result ot_broker_allow_worker(const ot_broker *broker, const char *worker_pub
 ot_result ot_broker_backend_public(const ot_broker *broker, ot_buffer **public_z85);
 
 /**
+ * Adds a frontend on `endpoint` with CURVE only, under `secret_z85` (a CURVE secret key, Z85;
+ * NULL: one is generated), next to the plain one. The bound endpoint goes to a new
+ * `*bound_endpoint` and the frontend's public key (Z85) to a new `*public_z85` (both written only
+ * on success). Workers vouch for it (`ot_notary_vouch_transport_key`, with the host `*` and its port), and v2
+ * sessions that reach the notary through the broker then verify that document (signed by the
+ * notary's identity) and talk CURVE to the broker by themselves. At most 15 CURVE frontends.
+ * `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE or is older than 4.3.3.
+ */
+ot_result ot_broker_bind_curve(const ot_broker *broker,
+                               const char *endpoint,
+                               const char *secret_z85,
+                               ot_buffer **bound_endpoint,
+                               ot_buffer **public_z85);
+
+/**
  * The bound frontend endpoint (wildcard port resolved) in a new `*endpoint`.
  */
 ot_result ot_broker_frontend(const ot_broker *broker, ot_buffer **endpoint);
@@ -1106,6 +1121,20 @@ ot_result ot_notary_bind_curve(ot_notary *notary,
 ot_result ot_notary_set_transport_key(ot_notary *notary,
                                       const char *secret_z85,
                                       uint64_t valid_until);
+
+/**
+ * Vouches for a CURVE key this notary does not hold — the CURVE frontend of the broker that
+ * fronts it (`ot_broker_bind_curve`): `public_z85` (Z85), `endpoint` (tcp with the host `*` and a port:
+ * that port on the host the client reached, i.e. the broker's; or a full endpoint) and `valid_until` (Unix
+ * seconds). Its replies to v2 probes that ask then carry that transport-key document, signed by
+ * each identity, and v2 sessions that reach the notary through the broker verify it and talk
+ * CURVE to the broker. At most 4 keys; vouching again for a key replaces its entry.
+ * `OT_ERR_INVALID_ARGUMENT` for a malformed key or endpoint, or a date in the past.
+ */
+ot_result ot_notary_vouch_transport_key(ot_notary *notary,
+                                        const char *public_z85,
+                                        const char *endpoint,
+                                        uint64_t valid_until);
 
 /**
  * The notary's transport key (its CURVE public key, Z85) in a new `*public_z85`.

@@ -268,6 +268,31 @@ pub unsafe extern "C" fn ot_notary_set_transport_key(
     })
 }
 
+/// Vouches for a CURVE key this notary does not hold — the CURVE frontend of the broker that
+/// fronts it (`ot_broker_bind_curve`): `public_z85` (Z85), `endpoint` (tcp with the host `*` and a port:
+/// that port on the host the client reached, i.e. the broker's; or a full endpoint) and `valid_until` (Unix
+/// seconds). Its replies to v2 probes that ask then carry that transport-key document, signed by
+/// each identity, and v2 sessions that reach the notary through the broker verify it and talk
+/// CURVE to the broker. At most 4 keys; vouching again for a key replaces its entry.
+/// `OT_ERR_INVALID_ARGUMENT` for a malformed key or endpoint, or a date in the past.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_vouch_transport_key(
+    notary: *mut ot_notary,
+    public_z85: *const c_char,
+    endpoint: *const c_char,
+    valid_until: u64,
+) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        // SAFETY: NUL-terminated strings (header contract).
+        let public = unsafe { cstr(public_z85, "public_z85") }?;
+        // SAFETY: as above.
+        let ep = unsafe { cstr(endpoint, "endpoint") }?;
+        n.0.vouch_transport_key(public, ep, valid_until)?;
+        Ok(())
+    })
+}
+
 /// The notary's transport key (its CURVE public key, Z85) in a new `*public_z85`.
 /// `OT_ERR_STATE` while it has none (no `ot_notary_bind_curve` or `ot_notary_set_transport_key`
 /// yet).

@@ -54,6 +54,10 @@ pub(crate) enum Event {
     Subscribed(Vec<(String, u64, u64)>),
 }
 
+/// Most messages kept while a probe waits for its `PONG` (beyond, they are dropped; replies come
+/// again on resend).
+const STASH: usize = 4096;
+
 /// Most subscriptions one session re-sends after a reconnect.
 pub(crate) const MAX_SUBSCRIPTIONS: usize = 64;
 
@@ -84,6 +88,8 @@ pub(crate) struct V2Client {
     /// The socket moved to the notary's CURVE endpoint ([`V2Client::switch_to_curve`]): its first
     /// connection there is no reconnect (what was sent since waits in its pipe).
     switched: bool,
+    /// Messages that arrived while a probe waited for its `PONG`: read before the socket.
+    stash: VecDeque<Vec<Vec<u8>>>,
     /// While on a CURVE endpoint found by discovery: the plain endpoint the session was given
     /// (asked again when a CURVE handshake fails: the notary's key changed), the CURVE endpoint
     /// and key in use, and the handshake failures already seen.
@@ -144,6 +150,7 @@ impl V2Client {
             renewals: 0,
             resend_on_up: false,
             switched: false,
+            stash: VecDeque::new(),
             discovered: None,
         })
     }
@@ -217,10 +224,10 @@ impl V2Client {
         Ok(Some(d))
     }
 
-    /// Whether the connection is up now.
-    pub(crate) fn is_up(&mut self) -> bool {
+    /// Connections made so far (a new one after a probe went unanswered may answer it).
+    pub(crate) fn connections_up(&mut self) -> u64 {
         let _ = self.monitor.drain();
-        self.monitor.up
+        self.monitor.ups
     }
 
     /// Whether a CURVE handshake failed since discovery moved this client (the notary's key
@@ -254,18 +261,23 @@ impl V2Client {
         Ok(())
     }
 
-    /// Sends `PING` number `id` and waits up to `timeout` for its `PONG` (what else arrives
-    /// meanwhile is dropped: it runs before any request).
+    /// Sends `PING` number `id` and waits up to `timeout` for its `PONG`; what else arrives
+    /// meanwhile (replies, pushes) is kept for [`V2Client::pump`], within [`STASH`] messages.
     fn ping(&mut self, id: u64, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>> {
         self.send_frames(frames::v2(Command::Ping, id, b""))?;
         let end = Instant::now() + timeout;
         loop {
             match self.socket.recv_multipart(zmq::DONTWAIT) {
                 Ok(f) => {
-                    if let Some(m) =
-                        frames::parse_v2(f).filter(|m| m.command == Command::Pong && m.number == id)
-                    {
-                        return Ok(Some(m.extra));
+                    let pong = f.len() >= 3
+                        && f[0] == frames::TAG
+                        && f[1] == Command::Pong.name()
+                        && f[2] == id.to_be_bytes();
+                    if pong {
+                        return Ok(frames::parse_v2(f).map(|m| m.extra));
+                    }
+                    if self.stash.len() < STASH {
+                        self.stash.push_back(f);
                     }
                     continue;
                 }
@@ -421,7 +433,10 @@ impl V2Client {
         }
     }
 
-    fn recv(&self) -> Result<Option<Vec<Vec<u8>>>> {
+    fn recv(&mut self) -> Result<Option<Vec<Vec<u8>>>> {
+        if let Some(f) = self.stash.pop_front() {
+            return Ok(Some(f));
+        }
         match self.socket.recv_multipart(zmq::DONTWAIT) {
             Ok(f) => Ok(Some(f)),
             Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => Ok(None),

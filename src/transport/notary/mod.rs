@@ -209,6 +209,8 @@ pub(crate) struct Core {
     stopped: AtomicBool,
     /// The transport key of the CURVE endpoints and its signed documents ([`curve`]).
     transport: Mutex<Option<curve::TransportKey>>,
+    /// Keys this notary vouches for (its broker's CURVE frontend).
+    vouched: Mutex<Vec<curve::Vouched>>,
     /// The ZAP domains of the CURVE endpoints (dropped with the notary).
     domains: Mutex<Vec<crate::transport::zap::Domain>>,
 }
@@ -336,6 +338,7 @@ impl Notary {
             stopped: AtomicBool::new(false),
             transport: Mutex::new(None),
             domains: Mutex::new(Vec::new()),
+            vouched: Mutex::new(Vec::new()),
         });
         let actor = actor::start(core.clone())?;
         Ok(Notary {

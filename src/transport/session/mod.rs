@@ -100,8 +100,9 @@ pub struct Session {
     notary: Option<NotaryInfo>,
     /// The notary was asked for its transport key (option `curve_policy`; once per session).
     curve_checked: bool,
-    /// The last transport-key probe got no answer (the notary was unreachable).
-    discovery_unanswered: bool,
+    /// The last transport-key probe got no answer (the notary was unreachable): the connections
+    /// made by then (a new one may answer).
+    discovery_unanswered: Option<u64>,
     stats: SessionStats,
     /// The process that created the session: its sockets are useless in a forked child.
     pid: u32,
@@ -141,7 +142,7 @@ impl Session {
             identity: None,
             notary: None,
             curve_checked: false,
-            discovery_unanswered: false,
+            discovery_unanswered: None,
             stats: SessionStats::default(),
             pid: std::process::id(),
         };

@@ -52,9 +52,12 @@ impl Session {
             }
             return Ok(());
         }
-        // A probe that went unanswered (the notary was unreachable) is asked again only once the
-        // connection is up, so that no call waits for a notary that is down.
-        if self.discovery_unanswered && !self.v2.as_mut().is_some_and(|c| c.is_up()) {
+        // A probe that went unanswered (the notary was unreachable) is asked again only once a
+        // connection came up since, so that no call waits for a notary that is down (or for a
+        // peer that never answers probes).
+        if let Some(ups) = self.discovery_unanswered
+            && self.v2.as_mut().is_none_or(|c| c.connections_up() <= ups)
+        {
             return Ok(());
         }
         if self.notary.is_none() {
@@ -68,7 +71,11 @@ impl Session {
             return Ok(());
         }
         let (answered, found) = self.find_transport_key()?;
-        self.discovery_unanswered = !answered;
+        self.discovery_unanswered = if answered {
+            None
+        } else {
+            Some(self.v2_mut()?.connections_up())
+        };
         match found {
             Some((key, ep)) => {
                 let c = self.v2_mut()?;
