@@ -339,6 +339,9 @@ static void test_v2_pipelining_and_push() {
   ot_notary_stats ns = notary.stats();
   CHECK(ns.requests == static_cast<std::uint64_t>(n) + 1 && ns.replies == ns.requests && ns.pushes == 5);
   CHECK(s.counter("replies") == ss.replies && s.counter("pushes_invalid") == 0);
+  // in_progress is a gauge the notary's thread publishes after each of its rounds: wait for it.
+  for (int i = 0; i < 200 && notary.counter("in_progress") != 0; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(notary.counter("pushes") == 5 && notary.counter("in_progress") == 0);
   CHECK(ot::nothrow::session_counter(s, "nope").code() == OT_ERR_INVALID_ARGUMENT);
   // v2-only calls on a legacy session
