@@ -146,6 +146,17 @@ static void check_open(const char *what, ot_key *key, size_t len) {
   ot_envelope_free(in);
   ot_buffer_free(armor);
   ot_envelope_free(env);
+  /* the one-step calls: sealed straight to bytes and armor, opened straight from them */
+  ot_buffer *one = NULL, *one_armor = NULL, *p1 = NULL, *p2 = NULL;
+  CHECK_OK(ot_envelope_seal_to_bytes(&to, 1, (const uint8_t *)text, len, &one));
+  CHECK_OK(ot_envelope_seal_to_armor(&to, 1, (const uint8_t *)text, len, 1, &one_armor));
+  CHECK_OK(ot_envelope_open_bytes(ot_buffer_data(one), ot_buffer_len(one), (const char *)ot_buffer_data(id), key, &p1));
+  CHECK_OK(ot_envelope_open_armor(ot_buffer_data(one_armor), ot_buffer_len(one_armor), NULL, key, &p2));
+  CHECK(p1 && ot_buffer_len(p1) == len && p2 && ot_buffer_len(p2) == len);
+  ot_buffer_free(p1);
+  ot_buffer_free(p2);
+  ot_buffer_free(one_armor);
+  ot_buffer_free(one);
   size_t found = quarantine_end(CANARY, strlen(CANARY));
   /* The test's own copy of the text is still allocated (not freed) while scanning. */
   if (found) fprintf(stderr, "%s (%zu bytes): the plaintext is in %zu freed block(s)\n", what, len, found);

@@ -149,7 +149,8 @@ typedef struct ot_broker ot_broker;
 /**
  * Bytes returned by the library (text, IDs, plaintext, keys). Owned by the caller, who frees it
  * with `ot_buffer_free`. The bytes are followed by a NUL that `ot_buffer_len` does not count,
- * so text results can be used as C strings. Freeing overwrites the bytes with zeros.
+ * so text results can be used as C strings. Freeing overwrites the bytes with zeros (all but the
+ * public ciphertext of `ot_envelope_seal_to_bytes` and `ot_envelope_seal_to_armor`).
  */
 typedef struct ot_buffer ot_buffer;
 
@@ -566,7 +567,7 @@ const uint8_t *ot_buffer_data(const ot_buffer *buf);
 size_t ot_buffer_len(const ot_buffer *buf);
 
 /**
- * Zeroes and frees a buffer. `ot_buffer_free(NULL)` does nothing.
+ * Zeroes (when it may hold a secret) and frees a buffer. `ot_buffer_free(NULL)` does nothing.
  */
 void ot_buffer_free(ot_buffer *buf);
 
@@ -635,6 +636,54 @@ ot_result ot_envelope_seal(const ot_recipient *recipients,
                            const uint8_t *plaintext,
                            size_t len,
                            ot_envelope **envelope);
+
+/**
+ * Seals `plaintext[0..len]` exactly as `ot_envelope_seal` does (same recipients, types and
+ * errors) and returns the envelope's bytes (what `ot_envelope_to_bytes` of that envelope
+ * gives) in a new `*out`, in one step: the ciphertext is written once, straight into the
+ * returned buffer, with no envelope object and no copy. The bytes are public (ciphertext), so
+ * freeing this buffer does not overwrite them.
+ */
+ot_result ot_envelope_seal_to_bytes(const ot_recipient *recipients,
+                                    size_t n,
+                                    const uint8_t *plaintext,
+                                    size_t len,
+                                    ot_buffer **out);
+
+/**
+ * Seals `plaintext[0..len]` exactly as `ot_envelope_seal` does and returns the envelope's armor
+ * (what `ot_envelope_to_armor` with the same `bookends` gives) in a new `*out`, in one step.
+ * Freeing this buffer does not overwrite it (public ciphertext).
+ */
+ot_result ot_envelope_seal_to_armor(const ot_recipient *recipients,
+                                    size_t n,
+                                    const uint8_t *plaintext,
+                                    size_t len,
+                                    int bookends,
+                                    ot_buffer **out);
+
+/**
+ * Opens envelope bytes `data[0..len]` with a private key in one step: `ot_envelope_parse` then
+ * `ot_envelope_open` (same entry rules, same errors: `OT_ERR_MALFORMED` for bytes that do not
+ * parse, `OT_ERR_NO_MATCHING_RECIPIENT`, and one `OT_ERR_DECRYPT_FAILED` for every
+ * cryptographic failure), without the envelope object: the ciphertext is read where it lies and
+ * decrypted once, straight into the new `*plaintext`.
+ */
+ot_result ot_envelope_open_bytes(const uint8_t *data,
+                                 size_t len,
+                                 const char *nym_id,
+                                 const ot_key *private_key,
+                                 ot_buffer **plaintext);
+
+/**
+ * Opens an armored envelope `text[0..len]` (bare or bookended) in one step:
+ * `ot_envelope_from_armor` then `ot_envelope_open`, as `ot_envelope_open_bytes` does for bytes.
+ */
+ot_result ot_envelope_open_armor(const uint8_t *text,
+                                 size_t len,
+                                 const char *nym_id,
+                                 const ot_key *private_key,
+                                 ot_buffer **plaintext);
 
 /**
  * Parses envelope bytes (v1, v0, symmetric or type 3). Every length field is checked against the bytes

@@ -375,6 +375,13 @@ class envelope {
   std::size_t recipient_count() const noexcept { return ot_envelope_recipient_count(get()); }
 #if OT_TRANSPORT_HPP_EXCEPTIONS
   static envelope seal(const std::vector<recipient> &to, bytes_view plaintext);
+  /** One step, no envelope object: the sealed bytes / armor, and the plaintext from bytes / armor. */
+  static bytes seal_to_bytes(const std::vector<recipient> &to, bytes_view plaintext);
+  static std::string seal_to_armor(const std::vector<recipient> &to, bytes_view plaintext, bool bookends = true);
+  static bytes open_bytes(bytes_view data, const key &private_key,
+                          std::optional<std::string_view> nym_id = std::nullopt);
+  static bytes open_armor(bytes_view text, const key &private_key,
+                          std::optional<std::string_view> nym_id = std::nullopt);
   static envelope parse(bytes_view data);
   static envelope from_armor(bytes_view text);
   static envelope encrypt_symmetric(bytes_view raw_key, bytes_view plaintext);
@@ -606,25 +613,84 @@ inline result<std::string> key_nym_id(const key &k) {
   return detail::call_text([&](ot_buffer **out) { return ot_key_nym_id(k.get(), out); });
 }
 
-inline result<envelope> envelope_seal(const std::vector<recipient> &to, bytes_view plaintext) {
-  std::vector<std::string> ids;
+namespace impl {
+/** The recipients as C structs; `ids` keeps their NymID texts alive. An error for a NUL in a NymID
+ * or a key whose NymID cannot be read. */
+inline result<std::vector<ot_recipient>> c_recipients(const std::vector<recipient> &to, std::vector<std::string> &ids) {
+  ids.clear();
   ids.reserve(to.size());
   for (const recipient &r : to) {
     if (r.nym_) {
-      if (r.nym_->find('\0') != std::string::npos) return detail::err<envelope>(detail::nul_in_text("nym_id"));
+      if (r.nym_->find('\0') != std::string::npos)
+        return detail::err<std::vector<ot_recipient>>(detail::nul_in_text("nym_id"));
       ids.push_back(*r.nym_);
     } else {
       result<std::string> id = key_nym_id(*r.k_);
-      if (!id) return result<envelope>(id.code(), id.detail());
+      if (!id) return result<std::vector<ot_recipient>>(id.code(), id.detail());
       ids.push_back(std::move(id).value());
     }
   }
   std::vector<ot_recipient> c(to.size());
   for (std::size_t i = 0; i < to.size(); ++i) c[i] = ot_recipient{ids[i].c_str(), to[i].k_->get()};
+  return c;
+}
+}  // namespace impl
+
+inline result<envelope> envelope_seal(const std::vector<recipient> &to, bytes_view plaintext) {
+  std::vector<std::string> ids;
+  result<std::vector<ot_recipient>> c = impl::c_recipients(to, ids);
+  if (!c) return result<envelope>(c.code(), c.detail());
   ot_envelope *e = nullptr;
-  if (ot_result rc = ot_envelope_seal(c.data(), c.size(), plaintext.data(), plaintext.size(), &e))
+  if (ot_result rc = ot_envelope_seal(c->data(), c->size(), plaintext.data(), plaintext.size(), &e))
     return detail::err<envelope>(detail::fail(rc));
   return envelope(e);
+}
+
+/** Seal straight into the envelope's bytes, in one step (ot_envelope_seal_to_bytes). */
+inline result<bytes> envelope_seal_to_bytes(const std::vector<recipient> &to, bytes_view plaintext) {
+  std::vector<std::string> ids;
+  result<std::vector<ot_recipient>> c = impl::c_recipients(to, ids);
+  if (!c) return result<bytes>(c.code(), c.detail());
+  return detail::call_bytes([&](ot_buffer **out) {
+    return ot_envelope_seal_to_bytes(c->data(), c->size(), plaintext.data(), plaintext.size(), out);
+  });
+}
+
+/** Seal straight into armor, in one step (ot_envelope_seal_to_armor). */
+inline result<std::string> envelope_seal_to_armor(const std::vector<recipient> &to, bytes_view plaintext,
+                                                  bool bookends = true) {
+  std::vector<std::string> ids;
+  result<std::vector<ot_recipient>> c = impl::c_recipients(to, ids);
+  if (!c) return result<std::string>(c.code(), c.detail());
+  return detail::call_text([&](ot_buffer **out) {
+    return ot_envelope_seal_to_armor(c->data(), c->size(), plaintext.data(), plaintext.size(), bookends ? 1 : 0, out);
+  });
+}
+
+/** Open envelope bytes in one step (ot_envelope_open_bytes). */
+inline result<bytes> envelope_open_bytes(bytes_view data, const key &private_key,
+                                         std::optional<std::string_view> nym_id = std::nullopt) {
+  std::optional<detail::c_text> id;
+  if (nym_id) {
+    id.emplace(*nym_id);
+    if (!id->ok) return detail::err<bytes>(detail::nul_in_text("nym_id"));
+  }
+  return detail::call_bytes([&](ot_buffer **out) {
+    return ot_envelope_open_bytes(data.data(), data.size(), id ? id->c_str() : nullptr, private_key.get(), out);
+  });
+}
+
+/** Open an armored envelope in one step (ot_envelope_open_armor). */
+inline result<bytes> envelope_open_armor(bytes_view text, const key &private_key,
+                                         std::optional<std::string_view> nym_id = std::nullopt) {
+  std::optional<detail::c_text> id;
+  if (nym_id) {
+    id.emplace(*nym_id);
+    if (!id->ok) return detail::err<bytes>(detail::nul_in_text("nym_id"));
+  }
+  return detail::call_bytes([&](ot_buffer **out) {
+    return ot_envelope_open_armor(text.data(), text.size(), id ? id->c_str() : nullptr, private_key.get(), out);
+  });
 }
 
 inline result<envelope> envelope_parse(bytes_view data) {
@@ -1206,6 +1272,18 @@ inline std::string key::nym_id() const { return detail::unwrap(nothrow::key_nym_
 
 inline envelope envelope::seal(const std::vector<recipient> &to, bytes_view plaintext) {
   return detail::unwrap(nothrow::envelope_seal(to, plaintext));
+}
+inline bytes envelope::seal_to_bytes(const std::vector<recipient> &to, bytes_view plaintext) {
+  return detail::unwrap(nothrow::envelope_seal_to_bytes(to, plaintext));
+}
+inline std::string envelope::seal_to_armor(const std::vector<recipient> &to, bytes_view plaintext, bool bookends) {
+  return detail::unwrap(nothrow::envelope_seal_to_armor(to, plaintext, bookends));
+}
+inline bytes envelope::open_bytes(bytes_view data, const key &private_key, std::optional<std::string_view> nym_id) {
+  return detail::unwrap(nothrow::envelope_open_bytes(data, private_key, nym_id));
+}
+inline bytes envelope::open_armor(bytes_view text, const key &private_key, std::optional<std::string_view> nym_id) {
+  return detail::unwrap(nothrow::envelope_open_armor(text, private_key, nym_id));
 }
 inline envelope envelope::parse(bytes_view data) { return detail::unwrap(nothrow::envelope_parse(data)); }
 inline envelope envelope::from_armor(bytes_view text) { return detail::unwrap(nothrow::envelope_from_armor(text)); }

@@ -135,6 +135,15 @@ static void test_envelopes(const ot::key &alice, const ot::key &bob) {
   expect_error(OT_ERR_INVALID_ARGUMENT, [&] { ot::envelope::seal({alice}, std::string("a\0b", 3)); });
   expect_error(OT_ERR_INVALID_ARGUMENT, [&] { env.open(alice, std::string_view("a\0b", 3)); }, "NUL");
   expect_error(OT_ERR_MALFORMED, [] { ot::envelope::parse("garbage bytes"); });
+  // one step: sealed bytes / armor, opened from bytes / armor
+  const ot::bytes one = ot::envelope::seal_to_bytes({alice, {"", bob}}, msg);
+  CHECK(str(ot::envelope::parse(one).open(alice)) == msg);
+  CHECK(str(ot::envelope::open_bytes(one, alice)) == msg);
+  CHECK(str(ot::envelope::open_bytes(one, bob, "")) == msg);
+  CHECK(str(ot::envelope::open_armor(ot::envelope::seal_to_armor({alice}, msg, false), alice)) == msg);
+  CHECK(str(ot::envelope::open_armor(env.to_armor(), bob, "")) == msg);
+  expect_error(OT_ERR_DECRYPT_FAILED, [&] { ot::envelope::open_bytes(only_x.to_bytes(), bob, "X"); });
+  expect_error(OT_ERR_MALFORMED, [&] { ot::envelope::open_bytes(std::string("xx"), alice); });
 
   const std::array<std::uint8_t, 16> raw_key{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   ot::envelope sym = ot::envelope::encrypt_symmetric(raw_key, "symmetric secret");

@@ -377,6 +377,27 @@ class Key(_Handle):
 RecipientSpec = Union[Key, Tuple[str, Key]]
 
 
+def _recipients(recipients: Union[RecipientSpec, Iterable[RecipientSpec]]) -> Tuple[ctypes.Array, int]:
+    """The C recipient array of a seal: a ``Key`` (its own NymID is written in the envelope) or a
+    ``(nym_id, key)`` pair (``""``: key-only)."""
+    if isinstance(recipients, (Key, tuple)):
+        recipients = [recipients]
+    pairs: List[Tuple[bytes, Key]] = []
+    for r in recipients:
+        if isinstance(r, Key):
+            pairs.append((_s(r.nym_id, "nym_id") or b"", r))
+        else:
+            nym_text, rkey = r
+            if not isinstance(rkey, Key):
+                raise TypeError("recipient key must be an ot_transport.Key")
+            pairs.append((_s(nym_text, "nym_id") or b"", rkey))
+    arr = (_ffi.Recipient * max(len(pairs), 1))()
+    for i, (nym, key) in enumerate(pairs):
+        arr[i].nym_id = nym
+        arr[i].key = key.handle
+    return arr, len(pairs)
+
+
 class Envelope(_Handle):
     """A sealed envelope (v1, v0 or symmetric). Immutable: safe to share between threads."""
 
@@ -388,23 +409,37 @@ class Envelope(_Handle):
         """Seals ``data`` (no NUL bytes) to one or more recipients: a ``Key`` (its own NymID is
         written in the envelope) or a ``(nym_id, key)`` pair (``""``: key-only, as notaries seal
         replies)."""
-        if isinstance(recipients, (Key, tuple)):
-            recipients = [recipients]
-        pairs: List[Tuple[bytes, Key]] = []
-        for r in recipients:
-            if isinstance(r, Key):
-                pairs.append((_s(r.nym_id, "nym_id") or b"", r))
-            else:
-                nym_text, rkey = r
-                if not isinstance(rkey, Key):
-                    raise TypeError("recipient key must be an ot_transport.Key")
-                pairs.append((_s(nym_text, "nym_id") or b"", rkey))
-        arr = (_ffi.Recipient * max(len(pairs), 1))()
-        for i, (nym, key) in enumerate(pairs):
-            arr[i].nym_id = nym
-            arr[i].key = key.handle
+        arr, n = _recipients(recipients)
         raw = _b(data)
-        return cls(_call_handle(_lib.ot_envelope_seal, arr, len(pairs), raw, len(raw)))
+        return cls(_call_handle(_lib.ot_envelope_seal, arr, n, raw, len(raw)))
+
+    @staticmethod
+    def seal_to_bytes(recipients: Union[RecipientSpec, Iterable[RecipientSpec]], data: BytesLike) -> bytes:
+        """``seal(...).to_bytes()`` in one step, without the envelope object or a copy."""
+        arr, n = _recipients(recipients)
+        raw = _b(data)
+        return _call_buf(_lib.ot_envelope_seal_to_bytes, arr, n, raw, len(raw))
+
+    @staticmethod
+    def seal_to_armor(
+        recipients: Union[RecipientSpec, Iterable[RecipientSpec]], data: BytesLike, bookends: bool = True
+    ) -> bytes:
+        """``seal(...).to_armor(bookends)`` in one step."""
+        arr, n = _recipients(recipients)
+        raw = _b(data)
+        return _call_buf(_lib.ot_envelope_seal_to_armor, arr, n, raw, len(raw), 1 if bookends else 0)
+
+    @staticmethod
+    def open_bytes(data: BytesLike, key: "Key", nym_id: Optional[str] = None) -> bytes:
+        """``from_bytes(data).open(key, nym_id)`` in one step, the ciphertext read in place."""
+        raw = _b(data)
+        return _call_buf(_lib.ot_envelope_open_bytes, raw, len(raw), _s(nym_id, "nym_id"), key.handle)
+
+    @staticmethod
+    def open_armor(text: BytesLike, key: "Key", nym_id: Optional[str] = None) -> bytes:
+        """``from_armor(text).open(key, nym_id)`` in one step."""
+        raw = _b(text)
+        return _call_buf(_lib.ot_envelope_open_armor, raw, len(raw), _s(nym_id, "nym_id"), key.handle)
 
     @classmethod
     def from_bytes(cls, data: BytesLike) -> "Envelope":
