@@ -580,6 +580,50 @@ class broker {
 
 // ---- the non-throwing API -----------------------------------------------------------------------
 
+/** Seals a streaming envelope (type 4, X25519 recipients; docs/streaming-envelopes.md) a piece at
+ * a time: update() returns the bytes to send next (the header first, then whole 64 KiB chunks;
+ * often none), final() the rest. One thread at a time. */
+class stream_sealer {
+ public:
+  stream_sealer() noexcept = default;
+  explicit stream_sealer(ot_stream_sealer *adopt) noexcept : h_(adopt) {}
+  ot_stream_sealer *get() const noexcept { return h_.get(); }
+  ot_stream_sealer *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static stream_sealer init(const std::vector<recipient> &to);
+  bytes update(bytes_view data);
+  bytes final();
+#endif
+
+ private:
+  unique_handle<ot_stream_sealer, ot_stream_sealer_free> h_;
+};
+
+/** Opens a streaming envelope a piece at a time: update() with the bytes as they arrive returns
+ * the plaintext verified so far, final() the last of it. The stream is complete and authentic
+ * only once final() has returned: do not act on the plaintext before. One thread at a time. */
+class stream_opener {
+ public:
+  stream_opener() noexcept = default;
+  explicit stream_opener(ot_stream_opener *adopt) noexcept : h_(adopt) {}
+  ot_stream_opener *get() const noexcept { return h_.get(); }
+  ot_stream_opener *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static stream_opener init(const key &private_key, std::optional<std::string_view> nym_id = std::nullopt);
+  bytes update(bytes_view data);
+  bytes final();
+  /** Random access once update() has read the header: chunk `index` alone (`last`: the final one). */
+  bytes open_chunk(std::uint64_t index, bytes_view chunk, bool last);
+  /** The header's length once update() has read it (the payload starts there). */
+  std::size_t header_len() const;
+#endif
+
+ private:
+  unique_handle<ot_stream_opener, ot_stream_opener_free> h_;
+};
+
 namespace nothrow {
 
 inline result<key> key_generate(std::uint32_t bits = 2048) {
@@ -1229,6 +1273,78 @@ inline result<notary> notary_new_from_nym(std::string_view endpoint, const nym &
   return notary(p);
 }
 
+inline result<stream_sealer> stream_seal_init(const std::vector<recipient> &to) {
+  std::vector<std::string> ids;
+  result<std::vector<ot_recipient>> c = impl::c_recipients(to, ids);
+  if (!c) return result<stream_sealer>(c.code(), c.detail());
+  ot_stream_sealer *s = nullptr;
+  if (ot_result rc = ot_stream_seal_init(c->data(), c->size(), &s)) return detail::err<stream_sealer>(detail::fail(rc));
+  return stream_sealer(s);
+}
+
+inline result<bytes> stream_seal_update(stream_sealer &s, bytes_view data) {
+  bytes out(ot_stream_seal_output_max(s.get(), data.size()));
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_seal_update(s.get(), data.data(), data.size(), out.data(), out.size(), &n))
+    return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<bytes> stream_seal_final(stream_sealer &s) {
+  bytes out(ot_stream_seal_output_max(s.get(), 0));
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_seal_final(s.get(), out.data(), out.size(), &n)) return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<stream_opener> stream_open_init(const key &private_key,
+                                              std::optional<std::string_view> nym_id = std::nullopt) {
+  std::optional<detail::c_text> id;
+  if (nym_id) {
+    id.emplace(*nym_id);
+    if (!id->ok) return detail::err<stream_opener>(detail::nul_in_text("nym_id"));
+  }
+  ot_stream_opener *o = nullptr;
+  if (ot_result rc = ot_stream_open_init(id ? id->c_str() : nullptr, private_key.get(), &o))
+    return detail::err<stream_opener>(detail::fail(rc));
+  return stream_opener(o);
+}
+
+inline result<bytes> stream_open_update(stream_opener &o, bytes_view data) {
+  bytes out(ot_stream_open_output_max(o.get(), data.size()));
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_open_update(o.get(), data.data(), data.size(), out.data(), out.size(), &n))
+    return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<bytes> stream_open_final(stream_opener &o) {
+  bytes out(ot_stream_open_output_max(o.get(), 0));
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_open_final(o.get(), out.data(), out.size(), &n)) return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<bytes> stream_open_chunk(stream_opener &o, std::uint64_t index, bytes_view chunk, bool last) {
+  bytes out(chunk.size());
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_open_chunk(o.get(), index, last ? 1 : 0, chunk.data(), chunk.size(), out.data(),
+                                          out.size(), &n))
+    return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<std::size_t> stream_opener_header_len(const stream_opener &o) {
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_opener_header_len(o.get(), &n)) return detail::err<std::size_t>(detail::fail(rc));
+  return n;
+}
+
 }  // namespace nothrow
 
 // ---- the throwing API ---------------------------------------------------------------------------
@@ -1273,6 +1389,20 @@ inline std::string key::nym_id() const { return detail::unwrap(nothrow::key_nym_
 inline envelope envelope::seal(const std::vector<recipient> &to, bytes_view plaintext) {
   return detail::unwrap(nothrow::envelope_seal(to, plaintext));
 }
+inline stream_sealer stream_sealer::init(const std::vector<recipient> &to) {
+  return detail::unwrap(nothrow::stream_seal_init(to));
+}
+inline bytes stream_sealer::update(bytes_view data) { return detail::unwrap(nothrow::stream_seal_update(*this, data)); }
+inline bytes stream_sealer::final() { return detail::unwrap(nothrow::stream_seal_final(*this)); }
+inline stream_opener stream_opener::init(const key &private_key, std::optional<std::string_view> nym_id) {
+  return detail::unwrap(nothrow::stream_open_init(private_key, nym_id));
+}
+inline bytes stream_opener::update(bytes_view data) { return detail::unwrap(nothrow::stream_open_update(*this, data)); }
+inline bytes stream_opener::final() { return detail::unwrap(nothrow::stream_open_final(*this)); }
+inline bytes stream_opener::open_chunk(std::uint64_t index, bytes_view chunk, bool last) {
+  return detail::unwrap(nothrow::stream_open_chunk(*this, index, chunk, last));
+}
+inline std::size_t stream_opener::header_len() const { return detail::unwrap(nothrow::stream_opener_header_len(*this)); }
 inline bytes envelope::seal_to_bytes(const std::vector<recipient> &to, bytes_view plaintext) {
   return detail::unwrap(nothrow::envelope_seal_to_bytes(to, plaintext));
 }

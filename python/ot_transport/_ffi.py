@@ -79,6 +79,7 @@ TYPES: Dict[str, object] = {
     "int": ctypes.c_int,
     "u32": ctypes.c_uint32,  # uint32_t, ot_armor_kind, ot_key_format
     "i64": ctypes.c_int64,
+    "u64": ctypes.c_uint64,
     "size": ctypes.c_size_t,
     "str": ctypes.c_char_p,  # const char * (NUL-terminated text in, or static text out)
     "bytes": ctypes.c_char_p,  # const uint8_t * input (borrowed for the call)
@@ -120,6 +121,18 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_envelope_encrypt_symmetric": ("result", ["bytes", "size", "bytes", "size", "out"]),
     "ot_envelope_decrypt_symmetric": ("result", ["handle", "bytes", "size", "out"]),
     "ot_envelope_free": ("void", ["handle"]),
+    "ot_stream_seal_init": ("result", ["recipients", "size", "out"]),
+    "ot_stream_seal_output_max": ("size", ["handle", "size"]),
+    "ot_stream_seal_update": ("result", ["handle", "bytes", "size", "outbytes", "size", "size*"]),
+    "ot_stream_seal_final": ("result", ["handle", "outbytes", "size", "size*"]),
+    "ot_stream_sealer_free": ("void", ["handle"]),
+    "ot_stream_open_init": ("result", ["str", "handle", "out"]),
+    "ot_stream_open_output_max": ("size", ["handle", "size"]),
+    "ot_stream_open_update": ("result", ["handle", "bytes", "size", "outbytes", "size", "size*"]),
+    "ot_stream_open_final": ("result", ["handle", "outbytes", "size", "size*"]),
+    "ot_stream_open_chunk": ("result", ["handle", "u64", "int", "bytes", "size", "outbytes", "size", "size*"]),
+    "ot_stream_opener_header_len": ("result", ["handle", "size*"]),
+    "ot_stream_opener_free": ("void", ["handle"]),
     "ot_envelope_seal_to_bytes": ("result", ["recipients", "size", "bytes", "size", "out"]),
     "ot_envelope_seal_to_armor": ("result", ["recipients", "size", "bytes", "size", "int", "out"]),
     "ot_envelope_open_bytes": ("result", ["bytes", "size", "str", "handle", "out"]),

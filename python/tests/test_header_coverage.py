@@ -14,7 +14,7 @@ from ot_transport import _ffi
 from conftest import HEADER
 
 # C type (as written in the header, parameter name removed) -> token of _ffi.TYPES.
-HANDLE_TYPES = {"ot_broker", "ot_buffer", "ot_contract", "ot_envelope", "ot_key", "ot_notary", "ot_nym", "ot_request", "ot_session", "ot_session_options"}
+HANDLE_TYPES = {"ot_broker", "ot_buffer", "ot_contract", "ot_envelope", "ot_key", "ot_notary", "ot_nym", "ot_request", "ot_session", "ot_session_options", "ot_stream_opener", "ot_stream_sealer"}
 
 
 def scalar_typedefs() -> Dict[str, str]:
@@ -29,8 +29,10 @@ def c_token(ctype: str, is_result: bool) -> str:
     t = re.sub(r"\s+", " ", ctype.replace("*", " * ")).strip()
     t = t.replace("* *", "**")
     base = t.replace("const ", "")
-    if base in ("void", "int", "size_t", "int64_t", "uint32_t", "ot_result"):
-        return {"size_t": "size", "int64_t": "i64", "uint32_t": "u32", "ot_result": "result"}.get(base, base)
+    if base in ("void", "int", "size_t", "int64_t", "uint32_t", "uint64_t", "ot_result"):
+        return {"size_t": "size", "int64_t": "i64", "uint32_t": "u32", "uint64_t": "u64", "ot_result": "result"}.get(
+            base, base
+        )
     if base in scalar_typedefs():
         return c_token(scalar_typedefs()[base], is_result)
     if base == "char *":
@@ -178,6 +180,10 @@ def test_constants_match() -> None:
     assert {f"OT_KEY_ROLE_{m.name}": m.value for m in ot.KeyRole} == defines("OT_KEY_ROLE_")
     lens = defines("OT_")
     assert (lens["OT_SAMY_LEN"], lens["OT_SHA256_LEN"], lens["OT_WHIRLPOOL_LEN"]) == (32, 32, 64)
+    assert (lens["OT_STREAM_CHUNK_LEN"], lens["OT_STREAM_SEALED_CHUNK_LEN"]) == (
+        ot.STREAM_CHUNK_LEN,
+        ot.STREAM_SEALED_CHUNK_LEN,
+    )
     assert (len(ot.samy(b"")), len(ot.sha256(b"")), len(ot.whirlpool(b""))) == (32, 32, 64)
     assert lens["OT_TRANSPORT_ABI_VERSION"] == _ffi.ABI_VERSION
     v = ".".join(str(lens[f"OT_TRANSPORT_VERSION_{p}"]) for p in ("MAJOR", "MINOR", "PATCH"))

@@ -104,6 +104,11 @@ pub(super) fn parse_parts(b: &[u8]) -> Result<(Layout, [u8; IV_LEN], &[u8])> {
             Layout::Symmetric
         }
         3 => return parse_v3(b),
+        4 => {
+            return Err(Error::malformed(
+                "envelope type 4 is a streaming envelope: open it with a stream opener",
+            ));
+        }
         0 => {
             // v0 has no type: the first four bytes are the wrapped-key length.
             c.pos = 0;
@@ -180,6 +185,26 @@ fn read_entries(c: &mut Cursor<'_>, n: usize) -> Result<Vec<V3Entry>> {
             id_bytes: id.to_vec(),
             wrap,
         });
+    }
+    Ok(entries)
+}
+
+/// The recipient entries of a streaming (type 4) header `h` whose count is at `at - 4` and
+/// whose first entry is at `at` (the stream reader has already checked the lengths).
+pub(super) fn parse_entries(h: &[u8], at: usize) -> Result<Vec<V3Entry>> {
+    let mut c = Cursor { b: h, pos: at - 4 };
+    let n = c.u32("recipient count")?;
+    if n == 0 || n > MAX_RECIPIENTS || n > c.remaining() / (5 + V3_WRAP_LEN) {
+        return Err(Error::malformed(format!(
+            "envelope claims {n} recipients, which {} remaining bytes cannot hold",
+            c.remaining()
+        )));
+    }
+    let entries = read_entries(&mut c, n)?;
+    if c.remaining() != 0 {
+        return Err(Error::malformed(
+            "streaming envelope header has trailing bytes",
+        ));
     }
     Ok(entries)
 }

@@ -36,6 +36,7 @@ use crate::keys::{Algorithm, Key};
 mod codec;
 pub mod hpke;
 mod legacy;
+pub mod stream;
 mod v3;
 
 pub use crate::cipher::aes128_cbc::{IV_LEN, KEY_LEN};

@@ -22,19 +22,21 @@ fn v3_header(recipients: &[Recipient<'_>], plaintext: &[u8]) -> Result<Sealed> {
     }
     let mut cek = Zeroizing::new([0u8; 32]);
     crate::rng::fill(cek.as_mut())?;
-    let (entries, header) = wrap_entries(recipients, 3, &[], V3_INFO_PREFIX, &cek)?;
+    let (entries, header) = wrap_entries(recipients, 3, &[], V3_INFO_PREFIX, &cek, None)?;
     Ok((entries, header, cek))
 }
 
 /// The recipient entries of a type-3 or type-4 header: `u16 type | u16 suite | fixed | u32 n`,
 /// then per recipient (sorted by NymID bytes) `u32 idlen | NymID | NUL | enc | ct`, `key`
-/// wrapped with HPKE base mode under `info = info_prefix || 0x00 || NymID`.
+/// wrapped with HPKE base mode under `info = info_prefix || 0x00 || NymID`. `ephemerals` fixes
+/// the HPKE ephemeral secret of each entry, in entry order (known-answer tests only).
 pub(super) fn wrap_entries(
     recipients: &[Recipient<'_>],
     envelope_type: u16,
     fixed: &[u8],
     info_prefix: &[u8],
     key: &[u8; 32],
+    ephemerals: Option<&[[u8; 32]]>,
 ) -> Result<(Vec<V3Entry>, Vec<u8>)> {
     let mut order: Vec<&Recipient<'_>> = recipients.iter().collect();
     order.sort_by(|a, b| a.nym_id.as_bytes().cmp(b.nym_id.as_bytes()));
@@ -50,10 +52,17 @@ pub(super) fn wrap_entries(
     header.extend_from_slice(&V3_SUITE.to_be_bytes());
     header.extend_from_slice(fixed);
     header.extend_from_slice(&(order.len() as u32).to_be_bytes());
-    for r in order {
+    if ephemerals.is_some_and(|e| e.len() != order.len()) {
+        return Err(Error::invalid("one ephemeral secret per recipient"));
+    }
+    for (i, r) in order.into_iter().enumerate() {
         let pk = r.key.x25519_public()?.to_bytes();
         let info = info_with(info_prefix, r.nym_id.as_bytes());
-        let (enc, ct) = hpke::seal_base(&pk, &info, b"", key)?;
+        let (enc, ct) = match ephemerals {
+            None => hpke::seal_base(&pk, &info, b"", key)?,
+            Some(e) => hpke::seal_base_with_ephemeral(&e[i], &pk, &info, b"", key)
+                .ok_or_else(|| Error::key_format("the X25519 recipient key has small order"))?,
+        };
         let mut wrap = [0u8; V3_WRAP_LEN];
         wrap[..32].copy_from_slice(&enc);
         wrap[32..].copy_from_slice(&ct);
