@@ -206,11 +206,23 @@ pub fn open_base(
     aad: &[u8],
     ct: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
+    open_base_dh(&x25519(sk_r.as_bytes(), enc), pk_r, enc, info, aad, ct)
+}
+
+/// [`open_base`] given the DH output `dh = X25519(skR, enc)`, computed by the caller (in the
+/// key's X25519 engine: [`crate::keys::Key`]).
+pub(crate) fn open_base_dh(
+    dh: &[u8; 32],
+    pk_r: &[u8; 32],
+    enc: &[u8; ENC_LEN],
+    info: &[u8],
+    aad: &[u8],
+    ct: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
     let n = ct.len().checked_sub(TAG_LEN)?;
-    let dh = x25519(sk_r.as_bytes(), enc);
     // An all-zero DH output is refused (RFC 9180 §7.1.4); the work is done either way.
     let contributory = *dh != [0u8; 32];
-    let shared = kem_shared_secret(&dh, enc, pk_r);
+    let shared = kem_shared_secret(dh, enc, pk_r);
     let (key, nonce) = key_schedule(&shared, info);
     let mut v = Zeroizing::new(ct[..n].to_vec());
     let tag: &[u8; TAG_LEN] = ct[n..].try_into().ok()?;

@@ -116,12 +116,14 @@ pub(super) fn unwrap_content_key(
             key.algorithm()
         )));
     }
-    let sk = key.x25519_secret()?;
+    key.x25519_secret()?;
     let pk = key.x25519_public()?.to_bytes();
     let unwrap = |e: &V3Entry| -> Option<Zeroizing<Vec<u8>>> {
         let enc: &[u8; 32] = e.wrap[..32].try_into().ok()?;
         let info = info_with(info_prefix, &e.id_bytes);
-        hpke::open_base(sk, &pk, enc, &info, b"", &e.wrap[32..]).filter(|k| k.len() == 32)
+        // The key's X25519 engine (OpenSSL by default, docs/x25519-engine.md).
+        let dh = key.x25519_dh(enc).ok()?;
+        hpke::open_base_dh(&dh, &pk, enc, &info, b"", &e.wrap[32..]).filter(|k| k.len() == 32)
     };
     let cek = match nym_id {
         Some(want) => {
