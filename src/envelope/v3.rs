@@ -169,15 +169,34 @@ pub(super) fn open_v3(
     let Some(n) = payload.len().checked_sub(hpke::TAG_LEN) else {
         return Err(Error::decrypt_failed());
     };
-    let mut buf = Zeroizing::new(Vec::with_capacity(n + room));
-    buf.extend_from_slice(&payload[..n]);
+    // A plain vector: a failed tag leaves the ciphertext XOR a public keystream in it, never
+    // plaintext (`aead_open_payload`), so the failure path frees it without a wiping pass, as the
+    // success path hands it over without one. Both paths decrypt from `payload` into it.
+    let mut buf = Vec::with_capacity(n + room);
+    buf.resize(n, 0);
     let mut tag = [0u8; hpke::TAG_LEN];
     tag.copy_from_slice(&payload[n..]);
-    let ok_tag = hpke::aead_open_in_place(&content_key, &[0u8; 12], header, &mut buf, &tag);
+    let ok_tag = hpke::aead_open_payload(
+        &content_key,
+        &[0u8; 12],
+        header,
+        &payload[..n],
+        &mut buf,
+        &tag,
+    );
+    // The failure's error is made on both paths (and dropped on success), so that they cost the
+    // same.
+    let failure = Error::decrypt_failed();
     if ok_wrap && ok_tag {
-        Ok(std::mem::take(&mut *buf))
+        drop(std::hint::black_box(failure));
+        Ok(buf)
     } else {
-        Err(Error::decrypt_failed())
+        if ok_tag {
+            // Only a wrap that did not open (dummy key) whose tag verified anyway — it cannot
+            // happen, but such plaintext is never released nor left behind.
+            zeroize::Zeroize::zeroize(&mut buf);
+        }
+        Err(failure)
     }
 }
 
