@@ -230,6 +230,9 @@ int main(int argc, char **argv) {
   double budget = bench_seconds();
   int rounds = bench_rounds();
   tsv = tsv_open("stream.tsv", "row\tours\treference\tunit\tratio\ttarget\tverdict");
+  FILE *meta = tsv_open("meta_stream.tsv", "key\tvalue");
+  fprintf(meta, "libsodium\t%s\n", sodium_version_string());
+  fclose(meta);
 
   ot_key *key = NULL;
   OT_TRY(ot_key_generate_x25519(&key));
