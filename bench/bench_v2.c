@@ -191,18 +191,29 @@ static void pipelined_rows(FILE *tsv, const char *suite) {
 
 /* ------------------------------------------------------------ 3. the attack */
 
-/* A notary as the legacy one behaved: a REP socket, re-created after an unreadable request. */
+/* A notary as the legacy one behaved: a REP socket, re-created after an unreadable request.
+ * It binds a free port and publishes it in `ep` (then `bound` is set); a re-created socket
+ * binds that port again, as the legacy notary did with its own. */
 typedef struct {
   void *ctx;
   char ep[128];
+  pthread_mutex_t lock;
+  pthread_cond_t ready;
+  int bound;
 } rep_job;
 
 static void *legacy_rep_notary(void *arg) {
   rep_job *j = arg;
   int zero = 0;
+  size_t l = sizeof j->ep;
   void *rep = zmq_socket(j->ctx, ZMQ_REP);
   zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof zero);
-  while (zmq_bind(rep, j->ep) != 0) {}
+  if (zmq_bind(rep, "tcp://127.0.0.1:*") != 0) bench_die("zmq_bind: %s", zmq_strerror(errno));
+  pthread_mutex_lock(&j->lock);
+  zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, j->ep, &l);
+  j->bound = 1;
+  pthread_cond_signal(&j->ready);
+  pthread_mutex_unlock(&j->lock);
   char *buf = xmalloc(4 * MiB);
   while (!stop_flag) {
     zmq_pollitem_t it = {rep, 0, ZMQ_POLLIN, 0};
@@ -337,17 +348,16 @@ static void attack_rows(FILE *tsv, void *ctx) {
   /* the legacy REP behaviour */
   rep_job j;
   j.ctx = ctx;
-  {
-    void *probe = zmq_socket(ctx, ZMQ_REP);
-    zmq_bind(probe, "tcp://127.0.0.1:*");
-    size_t l = sizeof j.ep;
-    zmq_getsockopt(probe, ZMQ_LAST_ENDPOINT, j.ep, &l);
-    zmq_close(probe);
-  }
+  pthread_mutex_init(&j.lock, NULL);
+  pthread_cond_init(&j.ready, NULL);
   for (int attack = 0; attack < 2; attack++) {
     pthread_t t;
     stop_flag = 0;
+    j.bound = 0;
     pthread_create(&t, NULL, legacy_rep_notary, &j);
+    pthread_mutex_lock(&j.lock);
+    while (!j.bound) pthread_cond_wait(&j.ready, &j.lock);
+    pthread_mutex_unlock(&j.lock);
     attack_run("rep", j.ep, attack, tsv, attack ? &hit : &calm);
     stop_flag = 1;
     pthread_join(t, NULL);

@@ -3,11 +3,8 @@
  *   A. it plays a legacy notary for our C client (sealed ENVELOPE replies, then the legacy
  *      unencrypted MESSAGE fallback);
  *   B. it plays a legacy client for our C notary. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,30 +72,24 @@ static int finish_peer(pid_t pid, int fd, char *out, size_t cap) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* A free loopback port, found with a plain socket bound to port 0 and closed again. */
-static void free_port_endpoint(char *ep, size_t cap) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-  CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-  close(fd);
-  snprintf(ep, cap, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+/* The endpoint a peer notary bound (its `--bind tcp://127.0.0.1:*` resolved): the first line it
+ * prints, "bound ENDPOINT". */
+static void read_bound(int fd, char *ep, size_t cap) {
+  char line[256] = "";
+  CHECK(ot_test_read_line(fd, line, sizeof line) > 0 && strncmp(line, "bound ", 6) == 0);
+  snprintf(ep, cap, "%s", strncmp(line, "bound ", 6) == 0 ? line + 6 : "");
 }
 
 static void python_notary_c_client(int plain) {
   char ep[128];
-  free_port_endpoint(ep, sizeof ep);
-  char *args[] = {"notary", "--bind", ep, "--auth-key", (char *)path_of("n_auth.pem"), "--enc-key",
+  char *args[] = {"notary", "--bind", "tcp://127.0.0.1:*", "--auth-key", (char *)path_of("n_auth.pem"), "--enc-key",
                   (char *)path_of("n_enc.pem"), "--nym-id", n_id, "--client-auth-pub", (char *)path_of("c_auth.pub"),
                   "--client-enc-pub", (char *)path_of("c_enc.pub"), "--count", "2", "--timeout-ms", "20000",
                   plain ? "--plain-reply" : NULL, NULL};
   int fd = -1;
   pid_t pid = spawn_peer(args, &fd);
   CHECK(pid > 0);
+  read_bound(fd, ep, sizeof ep);
   ot_session_options *o = NULL;
   CHECK_OK(ot_session_options_new(&o));
   CHECK_OK(ot_session_options_set(o, "latency_delay_after", 0));
@@ -126,13 +117,13 @@ static void python_notary_c_client(int plain) {
  * socket, the session falls back to legacy REQ and the request works. */
 static void python_notary_auto_client(void) {
   char ep[128];
-  free_port_endpoint(ep, sizeof ep);
-  char *args[] = {"notary", "--bind", ep, "--auth-key", (char *)path_of("n_auth.pem"), "--enc-key",
+  char *args[] = {"notary", "--bind", "tcp://127.0.0.1:*", "--auth-key", (char *)path_of("n_auth.pem"), "--enc-key",
                   (char *)path_of("n_enc.pem"), "--nym-id", n_id, "--client-auth-pub", (char *)path_of("c_auth.pub"),
                   "--client-enc-pub", (char *)path_of("c_enc.pub"), "--count", "1", "--timeout-ms", "20000", NULL};
   int fd = -1;
   pid_t pid = spawn_peer(args, &fd);
   CHECK(pid > 0);
+  read_bound(fd, ep, sizeof ep);
   ot_session_options *o = NULL;
   CHECK_OK(ot_session_options_new(&o));
   CHECK_OK(ot_session_options_set(o, "protocol", 2));
@@ -171,12 +162,7 @@ static void *serve(void *arg) {
     if (ot_notary_receive(j->notary, 20000, &req) != OT_OK) continue;
     ot_buffer *c = NULL;
     if (ot_request_verify(req, c_auth, &c) == OT_OK) {
-      size_t n = ot_buffer_len(c);
-      char *r = malloc(n + 2);
-      r[0] = '@';
-      memcpy(r + 1, ot_buffer_data(c), n + 1);
-      if (ot_notary_reply(j->notary, req, (const uint8_t *)r, n + 1, c_enc) == OT_OK) j->served++;
-      free(r);
+      if (ot_test_reply_at(j->notary, req, c, c_enc) == OT_OK) j->served++;
       ot_buffer_free(c);
     }
     ot_request_free(req);
@@ -187,11 +173,8 @@ static void *serve(void *arg) {
 static void c_notary_python_client(void) {
   job j = {NULL, 0};
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &j.notary));
-  ot_buffer *b = NULL;
-  CHECK_OK(ot_notary_endpoint(j.notary, &b));
   char ep[128];
-  snprintf(ep, sizeof ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(j.notary, ep, sizeof ep);
   pthread_t t;
   pthread_create(&t, NULL, serve, &j);
   char *args[] = {"client", "--connect", ep, "--auth-key", (char *)path_of("c_auth.pem"), "--enc-key",
@@ -230,11 +213,8 @@ static void *serve_reversed(void *arg) {
 static void c_notary_python_v2_client(void) {
   job j = {NULL, 0};
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &j.notary));
-  ot_buffer *b = NULL;
-  CHECK_OK(ot_notary_endpoint(j.notary, &b));
   char ep[128];
-  snprintf(ep, sizeof ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(j.notary, ep, sizeof ep);
   pthread_t t;
   pthread_create(&t, NULL, serve_reversed, &j);
   char *args[] = {"client-v2", "--connect", ep, "--auth-key", (char *)path_of("c_auth.pem"), "--enc-key",
@@ -260,11 +240,8 @@ static void c_notary_python_v2_client(void) {
 static void zmtp10_peers(void) {
   job j = {NULL, 0};
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &j.notary));
-  ot_buffer *b = NULL;
-  CHECK_OK(ot_notary_endpoint(j.notary, &b));
   char ep[128];
-  snprintf(ep, sizeof ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(j.notary, ep, sizeof ep);
   pthread_t t;
   pthread_create(&t, NULL, serve, &j);
   char *cargs[] = {"client", "--connect", ep, "--auth-key", (char *)path_of("c_auth.pem"), "--enc-key",
@@ -280,11 +257,11 @@ static void zmtp10_peers(void) {
   ot_notary_free(j.notary);
   printf("ZMTP/1.0 raw REQ client -> our ROUTER notary: ok\n");
 
-  free_port_endpoint(ep, sizeof ep);
-  char *nargs[] = {"notary", "--bind", ep, "--auth-key", (char *)path_of("n_auth.pem"), "--enc-key",
+  char *nargs[] = {"notary", "--bind", "tcp://127.0.0.1:*", "--auth-key", (char *)path_of("n_auth.pem"), "--enc-key",
                    (char *)path_of("n_enc.pem"), "--nym-id", n_id, "--client-auth-pub", (char *)path_of("c_auth.pub"),
                    "--client-enc-pub", (char *)path_of("c_enc.pub"), "--count", "2", NULL};
   pid = spawn_script(OT_SOURCE_DIR "/interop/zmtp10.py", nargs, &fd);
+  read_bound(fd, ep, sizeof ep);
   ot_session_options *o = NULL;
   CHECK_OK(ot_session_options_new(&o));
   CHECK_OK(ot_session_options_set(o, "latency_delay_after", 0));

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -17,32 +16,14 @@
 static ot_key *client_auth, *client_enc, *notary_auth, *notary_enc;
 static char notary_id[64];
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
-}
-
 static ot_session *session_to(const char *ep, ot_session_options *o) {
-  ot_session *s = NULL;
-  CHECK_OK(ot_session_new(ep, o, &s));
-  CHECK_OK(ot_session_set_identity(s, client_auth, client_enc));
-  CHECK_OK(ot_session_set_notary(s, notary_id, notary_enc, notary_auth));
-  return s;
+  return ot_test_session(ep, o, client_auth, client_enc, notary_id, notary_enc, notary_auth);
 }
 
 static ot_notary *notary_on(const char *ep, char *bound, size_t cap) {
   ot_notary *n = NULL;
   CHECK_OK(ot_notary_new(ep, notary_auth, notary_enc, notary_id, NULL, &n));
-  ot_buffer *b = NULL;
-  CHECK_OK(ot_notary_endpoint(n, &b));
-  snprintf(bound, cap, "%s", b ? BUF_STR(b) : "");
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(n, bound, cap);
   return n;
 }
 
@@ -59,7 +40,7 @@ static void *serve(void *arg) {
   while (!job->stop) {
     ot_request *req = NULL;
     if (ot_notary_receive(job->notary, 100, &req) != OT_OK) continue;
-    if (job->delay_ms) sleep_ms(job->delay_ms);
+    if (job->delay_ms) ot_test_sleep_ms(job->delay_ms);
     ot_buffer *c = NULL;
     if (ot_request_verify(req, client_auth, &c) == OT_OK) {
       if (ot_notary_reply(job->notary, req, ot_buffer_data(c), ot_buffer_len(c), client_enc) == OT_OK) job->served++;
@@ -110,9 +91,9 @@ typedef struct {
 static void *do_request(void *arg) {
   req_job *j = arg;
   ot_buffer *r = NULL;
-  double t0 = now_ms();
+  double t0 = ot_test_now_ms();
   j->rc = ot_session_request(j->s, (const uint8_t *)"<ping/>", 7, &r);
-  j->ms = now_ms() - t0;
+  j->ms = ot_test_now_ms() - t0;
   snprintf(j->error, sizeof j->error, "%s", ot_last_error());
   ot_buffer_free(r);
   return NULL;
@@ -131,11 +112,11 @@ static void dead_notary_case(int blocking, int sig) {
   req_job j = {session_to(ep, o), OT_OK, 0, ""};
   pthread_t t;
   pthread_create(&t, NULL, do_request, &j);
-  sleep_ms(400); /* the request is sent and waiting */
+  ot_test_sleep_ms(400); /* the request is sent and waiting */
   kill(pid, sig);
-  double killed_at = now_ms();
+  double killed_at = ot_test_now_ms();
   pthread_join(t, NULL);
-  double after_kill = now_ms() - killed_at;
+  double after_kill = ot_test_now_ms() - killed_at;
   CHECK_RC(j.rc, OT_ERR_TIMEOUT);
   /* Two attempts (max_resends 1), each ended by the 500 ms liveness time: generous bound. */
   if (after_kill > 4000) fprintf(stderr, "dead notary reported after %.0f ms\n", after_kill);
@@ -158,18 +139,18 @@ static void request_timeout_case(void) {
   CHECK_OK(ot_session_options_set(o, "request_timeout_ms", 700));
   ot_session *s = session_to(ep, o);
   ot_buffer *r = NULL;
-  double t0 = now_ms();
+  double t0 = ot_test_now_ms();
   CHECK_RC(ot_session_request(s, (const uint8_t *)"<ping/>", 7, &r), OT_ERR_TIMEOUT);
-  double ms = now_ms() - t0;
+  double ms = ot_test_now_ms() - t0;
   CHECK(strstr(ot_last_error(), "request_timeout_ms") != NULL);
   CHECK(ms >= 650 && ms < 3000);
   printf("  request_timeout_ms 700: OT_ERR_TIMEOUT after %.0f ms\n", ms);
   /* Blocking mode without heartbeats is bounded by it too. */
   CHECK_OK(ot_session_options_set(o, "is_blocking", 1));
   ot_session *b = session_to(ep, o);
-  t0 = now_ms();
+  t0 = ot_test_now_ms();
   CHECK_RC(ot_session_request(b, (const uint8_t *)"<ping/>", 7, &r), OT_ERR_TIMEOUT);
-  ms = now_ms() - t0;
+  ms = ot_test_now_ms() - t0;
   CHECK(ms >= 650 && ms < 3000);
   CHECK(r == NULL);
   kill(pid, SIGKILL);
@@ -189,9 +170,9 @@ static void oversized_case(void) {
   uint8_t *big = malloc(n);
   for (size_t i = 0; i < n; i++) big[i] = (i % 64 == 63) ? '\n' : 'a';
   ot_buffer *r = NULL;
-  double t0 = now_ms();
+  double t0 = ot_test_now_ms();
   CHECK_RC(ot_session_request(s, big, n, &r), OT_ERR_INVALID_ARGUMENT);
-  CHECK(now_ms() - t0 < 1000);
+  CHECK(ot_test_now_ms() - t0 < 1000);
   CHECK(strstr(ot_last_error(), "max_message_size") != NULL);
   CHECK_RC(ot_session_exchange(s, big, n, &r), OT_ERR_INVALID_ARGUMENT);
   CHECK(r == NULL);
@@ -213,7 +194,7 @@ static void two_threads_case(void) {
   req_job a = {s, OT_ERR_INTERNAL, 0, ""};
   pthread_t ta;
   pthread_create(&ta, NULL, do_request, &a);
-  sleep_ms(200); /* a is waiting for the slow reply */
+  ot_test_sleep_ms(200); /* a is waiting for the slow reply */
   ot_buffer *r = NULL;
   CHECK_RC(ot_session_request(s, (const uint8_t *)"<second/>", 9, &r), OT_ERR_STATE);
   CHECK(strstr(ot_last_error(), "another thread") != NULL);
@@ -245,7 +226,7 @@ static void free_while_in_use_case(void) {
   req_job a = {session_to(ep, o), OT_ERR_INTERNAL, 0, ""};
   pthread_t ta;
   pthread_create(&ta, NULL, do_request, &a);
-  sleep_ms(150);
+  ot_test_sleep_ms(150);
   ot_session_free(a.s); /* freed while a's request runs: a finishes, then it is dropped */
   ot_buffer *r = NULL;
   CHECK_RC(ot_session_request(a.s, (const uint8_t *)"<x/>", 4, &r), OT_ERR_INVALID_ARGUMENT);
@@ -286,9 +267,9 @@ static void fork_case(void) {
     _exit(bad);
   }
   int status = 0;
-  double t0 = now_ms();
-  while (waitpid(pid, &status, WNOHANG) == 0 && now_ms() - t0 < 20000) sleep_ms(20);
-  if (now_ms() - t0 >= 20000) {
+  double t0 = ot_test_now_ms();
+  while (waitpid(pid, &status, WNOHANG) == 0 && ot_test_now_ms() - t0 < 20000) ot_test_sleep_ms(20);
+  if (ot_test_now_ms() - t0 >= 20000) {
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
   }

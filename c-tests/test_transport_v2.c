@@ -10,11 +10,7 @@ static ot_key *c_auth, *c_enc, *n_auth, *n_enc;
 static char n_id[128];
 
 static ot_session *session_to(const char *ep, ot_session_options *o) {
-  ot_session *s = NULL;
-  CHECK_OK(ot_session_new(ep, o, &s));
-  CHECK_OK(ot_session_set_identity(s, c_auth, c_enc));
-  CHECK_OK(ot_session_set_notary(s, n_id, n_enc, n_auth));
-  return s;
+  return ot_test_session(ep, o, c_auth, c_enc, n_id, n_enc, n_auth);
 }
 
 static ot_session_options *v2_options(void) {
@@ -56,15 +52,12 @@ static void *hold_and_reverse(void *arg) {
 
 static void pipelining(void) {
   ot_notary *n = NULL;
-  ot_buffer *b = NULL;
   char ep[128];
   uint64_t ids[16];
   int seen[16] = {0};
   int i, k, ok = 0;
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &n));
-  CHECK_OK(ot_notary_endpoint(n, &b));
-  snprintf(ep, sizeof ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(n, ep, sizeof ep);
   job j = {n, 16};
   pthread_t t;
   pthread_create(&t, NULL, hold_and_reverse, &j);
@@ -141,9 +134,7 @@ static void pushes_and_two_endpoints(void) {
   char plain_ep[128], curve_ep[128];
   int i, k;
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &n));
-  CHECK_OK(ot_notary_endpoint(n, &b));
-  snprintf(plain_ep, sizeof plain_ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(n, plain_ep, sizeof plain_ep);
   /* a second endpoint with CURVE, on the same notary */
   CHECK_OK(ot_curve_keypair(&pub, &sec));
   CHECK_OK(ot_curve_keypair(&cpub, &csec));

@@ -32,7 +32,7 @@ fn main() {
         latency_receive_ms: 1000,
         ..Options::default()
     };
-    let mut notary =
+    let notary =
         Notary::bind("tcp://127.0.0.1:*", n_auth, n_enc, &n_id, opts.clone()).expect("bind");
     let ep = notary.endpoint().to_string();
     let (ca, ce) = (c_auth.to_public(), c_enc.to_public());

@@ -163,7 +163,7 @@ fn measure(
 }
 
 /// Serves on a thread until `stop`: requests signed by `known` are answered, others freed.
-fn serve(mut n: Notary, known: Vec<Key>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+fn serve(n: Notary, known: Vec<Key>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             if let Ok(r) = n.receive(20)
@@ -225,7 +225,7 @@ fn main() {
             reply_errors,
             ..Options::default()
         };
-        let mut notary = Notary::bind("tcp://127.0.0.1:*", &auth, &enc, &nym, opts).unwrap();
+        let notary = Notary::bind("tcp://127.0.0.1:*", &auth, &enc, &nym, opts).unwrap();
         notary.add_identity(&v3_auth, &v3_enc, v3_nym).unwrap();
         let ep = notary.endpoint().to_string();
         let stop = Arc::new(AtomicBool::new(false));

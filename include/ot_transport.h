@@ -16,9 +16,10 @@
  *  - No panic or exception ever crosses this boundary (OT_ERR_INTERNAL instead);
  *    an object whose call panicked is refused afterwards (OT_ERR_STATE): free it.
  *  - Keys, envelopes, buffers and received requests are immutable and may be
- *    used from many threads at once. Options, sessions and notaries are used
- *    by one thread at a time: a second thread calling into the same one at the
- *    same moment gets OT_ERR_STATE. Freeing a handle while another thread's
+ *    used from many threads at once; so may notaries and brokers (a notary's
+ *    sockets belong to its own thread). Options and sessions are used by one
+ *    thread at a time: a second thread calling into the same one at the same
+ *    moment gets OT_ERR_STATE. Freeing a handle while another thread's
  *    call uses it is safe: the object goes when that call returns.
  *  - Handles are not addresses: a freed, stale (even after reuse), foreign or
  *    wrong-type handle is refused with OT_ERR_INVALID_ARGUMENT.
@@ -191,8 +192,15 @@ typedef struct ot_key ot_key;
 
 /**
  * A notary endpoint: ZeroMQ ROUTER sockets serving legacy REQ clients exactly as a legacy REP
- * notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by `ot_notary_new`, freed by
- * `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
+ * notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by
+ * `ot_notary_new`, freed by `ot_notary_free`.
+ *
+ * **Shareable**: the notary's sockets belong to a thread of its own, which answers probes,
+ * resends, unreadable requests and keeps every timer whatever the application does. Any number
+ * of application threads may call `ot_notary_receive`, `ot_notary_reply`, `ot_notary_push` and
+ * the other functions on one notary at once (opening requests, signing and sealing replies run
+ * in the calling thread, so one process uses every core). Freeing it while calls run is safe:
+ * it goes when they return.
  */
 typedef struct ot_notary ot_notary;
 
@@ -560,7 +568,12 @@ void ot_broker_free(ot_broker *broker);
 /**
  * One of the broker's counters by `name` into `*value`; `ot_broker_counter_name` lists them:
  * the `ot_broker_stats` fields, then the gauges `queued` and `queued_bytes` (client messages
- * waiting for a worker; at most 10 000 and 64 MiB, the oldest dropped beyond).
+ * waiting for a worker, read even while no worker is there; at most 10 000 and 16 MiB, the oldest
+ * dropped beyond), then `unexpected` (worker messages dropped: an answer to nothing the broker
+ * handed that worker, or a push on a stream none of its replies registered), `stalled_workers`
+ * (times a worker got no new work: no application heartbeat for 3 s), `refused` (backend
+ * messages not in backend protocol 1) and `ignored` (client messages that are neither a v2
+ * `REQ`/`PING` nor a legacy request).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_broker_counter(const ot_broker *broker, const char *name, uint64_t *value);
@@ -982,8 +995,7 @@ ot_result ot_notary_new(const char *bind_endpoint,
  * opens it; the reply is signed by that identity (a type-1 request only ever gets an RSA/SAMY
  * reply) and sealed to the key passed to `ot_notary_reply` (its algorithm chooses the type).
  * Keys are copied. `OT_ERR_INVALID_ARGUMENT` for public keys, an X25519 auth key, an Ed25519
- * encryption key, a NymID already used, or more than 8 identities. One thread at a time, as every
- * call on a notary.
+ * encryption key, a NymID already used, or more than 8 identities.
  */
 ot_result ot_notary_add_identity(ot_notary *notary,
                                  const ot_key *auth_private,
@@ -1008,18 +1020,20 @@ ot_result ot_notary_endpoint(const ot_notary *notary, ot_buffer **endpoint);
  * is the same bytes, "the request could not be read", sent 25 ms (plus 25 ns per byte of the
  * request) after it arrived: neither its text nor its time tells what failed, so the answer is
  * no padding oracle. The notary keeps serving: nobody else's connection or queued request is
- * touched. Answers waiting for their time, resends answered from the reply cache and probes
- * (`PING`) are handled **while the application is inside this call**: call it in a loop.
+ * touched. Answers waiting for their time, resends answered from the reply cache, probes
+ * (`PING`) and connection upkeep are the notary's own thread's: nothing needs the application
+ * inside this call. Requests wait in a queue of at most 4096 requests and 64 MiB (beyond, a v2
+ * request gets `ERR` "the notary is overloaded", a legacy one is dropped: counter `overloaded`).
+ * Any number of threads may call this at once; the request is opened in the calling thread.
  *
- * The deadline holds whatever arrives (a flood of resends or probes cannot keep the call from
- * returning); with `timeout_ms` 0 it handles what is queued for at most about 2 ms.
+ * The deadline holds whatever arrives.
  *
  * Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (nothing arrived in time); for an unreadable request
  * (answered as above, the notary keeps serving) `OT_ERR_MALFORMED` (armor, envelope or signed
  * text, or a frame that is neither a legacy nor a v2 request), `OT_ERR_DECRYPT_FAILED`,
  * `OT_ERR_NO_MATCHING_RECIPIENT` or `OT_ERR_INVALID_ARGUMENT` (a signed text over 64 MiB);
- * `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (another
- * thread is using the notary, or it was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
+ * `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (the notary
+ * was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
  * failed), `OT_ERR_INTERNAL`.
  */
 ot_result ot_notary_receive(ot_notary *notary,
@@ -1036,8 +1050,9 @@ ot_result ot_notary_receive(ot_notary *notary,
  * connection — is answered again without reaching the application: kept 120 s, sent again at
  * most once a second and three times in all; at most 256 replies and 4 MiB per connection and
  * 64 MiB in all (the heaviest connection's oldest go first). A resend of a reply no longer kept
- * is answered `ERR` "this request was answered, and its reply is no longer kept", never handed
- * to the application again. If the requester's connection is gone but it resent the request
+ * is answered `ERR` "this request was answered, and its reply is no longer kept", not handed to
+ * the application again (for 120 s after the reply was dropped, and for the last 65 536 such
+ * requests). If the requester's connection is gone but it resent the request
  * from a new one, the reply goes there.
  *
  * Returns `OT_OK`, or: `OT_ERR_TRANSPORT` (the requester has disconnected or is not reading:
@@ -1090,7 +1105,9 @@ ot_result ot_notary_register_push(ot_notary *notary,
 /**
  * Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` once per
  * notary identity involved (the one that opened each subscription) and sealed to each
- * subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped; a
+ * subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped (a
+ * worker behind a broker cannot tell: its pushes to a gone client are counted `unroutable` by
+ * the broker, and the route stays until the worker's notary is freed); a
  * route that cannot be served (sealing failed, or its identity cannot sign this content) is
  * skipped and kept, counted in `push_failures`, and the others are still served. How many
  * routes it reached goes to `*delivered` (0 when nobody is subscribed — not an error; slow
@@ -1098,8 +1115,8 @@ ot_result ot_notary_register_push(ot_notary *notary,
  *
  * Returns `OT_OK`, or: `OT_ERR_INVALID_ARGUMENT` (no route could be served because the content
  * cannot be signed — not UTF-8, a NUL, or a line a legacy reader would alter — routes stay
- * registered; or not a live handle), `OT_ERR_STATE` (another thread is using the notary, or it
- * was created before `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
+ * registered; or not a live handle), `OT_ERR_STATE` (the notary was created before
+ * `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
  */
 ot_result ot_notary_push(ot_notary *notary,
                          const char *nym_id,
@@ -1108,9 +1125,11 @@ ot_result ot_notary_push(ot_notary *notary,
                          size_t *delivered);
 
 /**
- * The first socket's `ZMQ_FD` into `*fd`, for event loops; the edge-triggered rules of
- * `ot_session_fd` apply (drain with `ot_notary_receive(notary, 0, …)` until `OT_ERR_TIMEOUT`).
- * With several endpoints, poll each with a timeout instead.
+ * A descriptor for event loops into `*fd`: readable exactly while requests wait for
+ * `ot_notary_receive` (level-triggered, for every endpoint of the notary: unlike libzmq's
+ * `ZMQ_FD` it needs no draining rule; calling `ot_notary_receive(notary, 0, …)` when it is
+ * readable returns a request or the error of an unreadable one). Owned by the notary: do not
+ * close it.
  */
 ot_result ot_notary_fd(const ot_notary *notary, int32_t *fd);
 
@@ -1138,10 +1157,14 @@ ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
  * One of the notary's counters by `name` into `*value`; `ot_notary_counter_name` lists them:
  * the `ot_notary_stats` fields, then `released` (requests freed unanswered, answered as
  * unreadable), `resends_suppressed`, `resends_expired` (answered "reply no longer kept"),
- * `cache_evictions`, `busy` (v2 requests refused: too many in progress on their connection),
- * `answers_dropped`, `push_failures`, and the gauges `in_progress`, `cached_replies`,
- * `cached_bytes`, `pending_answers`. `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters
- * may be added in later versions.
+ * `cache_evictions`, `busy` (v2 requests refused: 256 in progress on their connection,
+ * or 65 536 in all),
+ * `answers_dropped`, `push_failures`, `pongs` (v2 probes answered), `overloaded` (requests
+ * refused: the receive queue was full), `reaped` (idle or frozen connections closed), and the
+ * gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
+ * (connections open on the notary's bound endpoints, legacy and silent ones included),
+ * `queued_requests` (waiting for `ot_notary_receive`).
+ * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_notary_counter(const ot_notary *notary, const char *name, uint64_t *value);
 
@@ -1415,8 +1438,8 @@ ot_result ot_session_send(ot_session *session,
  * `*status` is one of: `OT_OK`; `OT_ERR_TIMEOUT` (no reply after every resend, past
  * `request_timeout_ms`, or the connection is dead); `OT_ERR_TRANSPORT` (the notary answered
  * `ERR`: "the request could not be read" — the one reason for every unreadable request —, "too
- * many requests in progress from this connection", or "this request was answered, and its reply
- * is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
+ * many requests in progress from this connection", "the notary is overloaded: try again later", or "this request
+ * was answered, and its reply is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
  * signed by the notary's auth key); `OT_ERR_DECRYPT_FAILED` / `OT_ERR_NO_MATCHING_RECIPIENT`
  * (the reply is not sealed to this session's key; a type-3 reply opens only its key-only entry);
  * `OT_ERR_MALFORMED` (a reply that is not armor/envelope/signed text, or inflates past
@@ -1447,17 +1470,22 @@ ot_result ot_session_subscribe(ot_session *session,
 /**
  * v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next push from
  * the notary, opened with the encryption key and verified with the notary's auth key: its
- * content in a new `*content`, its per-NymID sequence number in `*seq` (from 1), and in
- * `*missed` how many pushes were lost just before it (`UINT64_MAX` when the sequence restarted:
- * the notary restarted and how many were lost is unknown).
+ * content in a new `*content`, its sequence number in its stream in `*seq` (from 1), and in
+ * `*missed` how many pushes of that stream were lost just before it (`UINT64_MAX` when the
+ * stream restarted: the notary restarted and how many were lost is unknown). A stream is the
+ * NymID a subscription registered (`ot_session_next_push_from` also gives it); the subscription
+ * reply tells the session where the stream stood, so several streams share one connection and a
+ * late subscriber starts with nothing missed.
  *
  * What the session keeps is bounded: pushes arriving while the session has no subscription
- * (`ot_session_subscribe`) are dropped unread (counter `pushes_unsolicited`); unread pushes are
- * kept up to 4096 and 16 MiB, the oldest dropped beyond (`pushes_overflow`; the next `*missed`
- * shows the gap); a push that does not open or verify — forged, or sealed to another key — is
- * dropped and counted (`pushes_invalid`), never returned as an error, so a
- * `while (ot_session_next_push(...) == OT_OK)` loop is not ended by a hostile peer. See
- * `ot_session_counter`.
+ * (`ot_session_subscribe`) are dropped unread, and pushes of a stream it did not subscribe to
+ * are dropped once opened and verified (both counted `pushes_unsolicited`; a forged push of an
+ * unsubscribed stream counts as `pushes_invalid`); unread pushes are kept up to 4096 and 16 MiB, the oldest dropped beyond
+ * (`pushes_overflow`; the next `*missed` shows the gap); a push that does not open or verify —
+ * forged, or sealed to another key — is dropped and counted (`pushes_invalid`), and so is one
+ * whose number is not past the stream's last one (`pushes_duplicate`): never returned as an
+ * error, so a `while (ot_session_next_push(...) == OT_OK)` loop is not ended by a hostile peer.
+ * See `ot_session_counter`.
  *
  * Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (no valid push within `timeout_ms`; nothing written),
  * `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live session), `OT_ERR_STATE` (a legacy
@@ -1499,7 +1527,10 @@ ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stat
  * `replies`, `resends`, `sockets_created`, `timeouts` (as in `ot_session_stats`),
  * `pushes_unsolicited` (v2 pushes dropped: no subscription), `pushes_invalid` (pushes that did
  * not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
- * 4096 pushes or 16 MiB), and the gauges `pushes_queued` / `pushes_queued_bytes`.
+ * 4096 pushes or 16 MiB), `pushes_duplicate` (pushes whose number was not past their stream's
+ * last one, dropped), `renewals` (v2 connections dropped and made again after a request
+ * failed while the connection was down: nothing libzmq still queued for it goes out later), and
+ * the gauges `pushes_queued` / `pushes_queued_bytes`.
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_session_counter(const ot_session *session, const char *name, uint64_t *value);
@@ -1509,6 +1540,17 @@ ot_result ot_session_counter(const ot_session *session, const char *name, uint64
  * static: never freed.
  */
 const char *ot_session_counter_name(size_t index);
+
+/**
+ * v2: as `ot_session_next_push`, and the push's stream (the NymID its subscription registered)
+ * in a new `*stream`.
+ */
+ot_result ot_session_next_push_from(ot_session *session,
+                                    uint32_t timeout_ms,
+                                    uint64_t *seq,
+                                    uint64_t *missed,
+                                    ot_buffer **stream,
+                                    ot_buffer **content);
 
 /**
  * Signs `content` as an OT signed document `-----BEGIN SIGNED <type>-----` (`type` e.g.

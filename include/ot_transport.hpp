@@ -21,8 +21,8 @@
  *                         failure still follows the standard library (std::bad_alloc, or
  *                         abort without exceptions).
  *  - Threads: as in the C API. Keys, envelopes and requests may be shared between threads
- *    (const member functions); options, sessions and notaries are used by one thread at a time;
- *    a broker's getters may be called from any thread.
+ *    (const member functions), and so may notaries and brokers; options and sessions are used by
+ *    one thread at a time.
  *  - Transport v2 (pipelining with session::send/receive, server pushes with
  *    session::subscribe/next_push and notary::register_push/push, event-loop descriptors) and
  *    scale-out (ot::broker, worker notaries from notary::connect) are wrapped as well; stats are
@@ -440,6 +440,8 @@ struct push {
   std::uint64_t seq = 0;
   std::uint64_t missed = 0;
   bytes content;
+  /** The push's stream: the NymID its subscription registered (session::next_push fills it). */
+  std::string stream;
 };
 
 /** A client session (legacy lock-step REQ, or v2 DEALER with pipelining and pushes). One
@@ -510,7 +512,7 @@ class request {
 };
 
 /** A notary endpoint (ROUTER sockets that serve legacy REQ clients exactly as a REP notary did, and
- * v2 clients). One thread at a time. */
+ * v2 clients). Shareable: any number of threads may receive, reply and push at once. */
 class notary {
  public:
   notary() noexcept = default;
@@ -1055,6 +1057,18 @@ inline result<push> session_next_push(session &s, std::uint32_t timeout_ms = ses
   return p;
 }
 
+/** The next push with its stream (ot_session_next_push_from). */
+inline result<push> session_next_push_from(session &s, std::uint32_t timeout_ms = session::forever) {
+  push p;
+  ot_buffer *stream = nullptr, *content = nullptr;
+  if (ot_result rc = ot_session_next_push_from(s.get(), timeout_ms, &p.seq, &p.missed, &stream, &content))
+    return detail::err<push>(detail::fail(rc));
+  const bytes name = detail::take_bytes(stream);
+  p.stream.assign(name.begin(), name.end());
+  p.content = detail::take_bytes(content);
+  return p;
+}
+
 inline result<int> session_fd(session &s) {
   std::int32_t fd = -1;
   if (ot_result rc = ot_session_fd(s.get(), &fd)) return detail::err<int>(detail::fail(rc));
@@ -1498,7 +1512,7 @@ inline completion session::receive(std::uint32_t timeout_ms) {
 }
 inline bytes session::subscribe(bytes_view content) { return detail::unwrap(nothrow::session_subscribe(*this, content)); }
 inline push session::next_push(std::uint32_t timeout_ms) {
-  return detail::unwrap(nothrow::session_next_push(*this, timeout_ms));
+  return detail::unwrap(nothrow::session_next_push_from(*this, timeout_ms));
 }
 inline int session::fd() { return detail::unwrap(nothrow::session_fd(*this)); }
 inline ot_session_stats session::stats() const { return detail::unwrap(nothrow::session_get_stats(*this)); }

@@ -862,10 +862,17 @@ def open_env(env: bytes, priv, my_nym_id) -> bytes:
 # Transport (wire-format.md, Transport)
 # ----------------------------------------------------------------------------------------------
 def check_endpoint(ep: str) -> str:
-    m = re.fullmatch(r"tcp://(127\.0\.0\.1|localhost):(\d+)", ep)
+    m = re.fullmatch(r"tcp://(127\.0\.0\.1|localhost):(\d+|\*)", ep)
     if not m and not ep.startswith("ipc://"):
-        raise SystemExit("endpoint must be tcp://127.0.0.1:PORT (loopback only) or ipc://: %r" % ep)
+        raise SystemExit("endpoint must be tcp://127.0.0.1:PORT or :* (loopback only) or ipc://: %r" % ep)
     return ep
+
+
+def announce_bound(ep: str) -> None:
+    """First line of stdout: the endpoint actually bound (a `:*` port resolved), for the caller
+    to connect to."""
+    sys.stdout.write("bound %s\n" % ep)
+    sys.stdout.flush()
 
 
 def log(msg):
@@ -924,6 +931,9 @@ def cmd_notary(a):
     a._client_enc = load_public(read_file(a.client_enc_pub))
     ctx = zmq.Context(1)
     sock = _bind_rep(ctx, check_endpoint(a.bind))
+    # A `:*` port resolved: re-binds after a rejected request (the legacy habit) reuse it.
+    a.bind = sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+    announce_bound(a.bind)
     log("notary %s listening on %s (count=%d, timeout=%dms)" % (a.nym_id, a.bind, a.count, a.timeout_ms))
     rc = 0
     try:

@@ -13,7 +13,9 @@ specification), so the library is tested against the framing real legacy peers u
 
 usage:
   zmtp10.py client --connect tcp://127.0.0.1:PORT ...   (legacy REQ client, keys as legacy_peer)
-  zmtp10.py notary --bind tcp://127.0.0.1:PORT ...      (legacy REP notary, one client at a time)
+  zmtp10.py notary --bind tcp://127.0.0.1:PORT ...      (legacy REP notary, one client at a time;
+                                                        PORT * binds a free one; the first line of
+                                                        stdout is "bound ENDPOINT")
 """
 import argparse
 import os
@@ -65,7 +67,7 @@ def tcp_addr(ep: str):
     if not ep.startswith("tcp://"):
         raise lp.PeerError("only tcp:// endpoints")
     host, port = ep[len("tcp://"):].rsplit(":", 1)
-    return host, int(port)
+    return host, 0 if port == "*" else int(port)
 
 
 def handshake(sock):
@@ -112,6 +114,7 @@ def cmd_notary(a):
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, port))
     srv.listen(4)
+    lp.announce_bound("tcp://%s:%d" % (host, srv.getsockname()[1]))
     srv.settimeout(a.timeout_ms / 1000.0)
     served = 0
     try:

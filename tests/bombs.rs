@@ -23,6 +23,10 @@ use ot_transport::ffi::{
 use ot_transport::keys::Key;
 use ot_transport::transport::{Options, Session};
 
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::Nym;
+
 const MIB: usize = 1024 * 1024;
 const ENV: &str = "OT_BOMB_CHILD";
 
@@ -254,7 +258,9 @@ fn session_against_bomb(
     let (reply, ratio) = armored_bomb(bomb_len, Some("MESSAGE"));
     let ctx = zmq::Context::new();
     let rep = ctx.socket(zmq::REP).unwrap();
-    rep.set_linger(0).unwrap();
+    // The thread ends right after sending the 1.4 MB reply: with linger 0 the socket's close
+    // discarded what the I/O thread had not written yet, and a loaded machine lost the reply.
+    rep.set_linger(30_000).unwrap();
     rep.bind("tcp://127.0.0.1:*").unwrap();
     let ep = rep.get_last_endpoint().unwrap().unwrap();
     let h = thread::spawn(move || {
@@ -273,14 +279,7 @@ fn session_against_bomb(
         max_message_size,
         ..Options::default()
     };
-    let auth = Key::generate(1024).unwrap();
-    let enc = Key::generate(1024).unwrap();
-    let n_auth = Key::generate(1024).unwrap();
-    let n_enc = Key::generate(1024).unwrap();
-    let mut s = Session::new(&ep, opts).unwrap();
-    s.set_identity(&auth, &enc).unwrap();
-    s.set_notary(&n_auth.nym_id().unwrap(), &n_enc, &n_auth)
-        .unwrap();
+    let s = fixtures::session_between(&ep, opts, &Nym::rsa(), &Nym::rsa());
     (s, h, ratio)
 }
 

@@ -3,31 +3,15 @@
 //! the broker, and a prompt shutdown. The multi-process test is c-tests/scale/test_broker.c.
 
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ot_transport::keys::Key;
-use ot_transport::transport::{Broker, Notary, Options, Session};
+use ot_transport::transport::{Broker, Notary, Options};
 
-struct Nym {
-    auth: Key,
-    enc: Key,
-    id: String,
-}
-
-fn nym() -> Nym {
-    let auth = Key::generate(1024).unwrap();
-    let enc = Key::generate(1024).unwrap();
-    let id = auth.nym_id().unwrap();
-    Nym { auth, enc, id }
-}
-
-fn pair() -> &'static (Nym, Nym) {
-    static P: OnceLock<(Nym, Nym)> = OnceLock::new();
-    P.get_or_init(|| (nym(), nym()))
-}
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::*;
 
 fn client_opts(protocol: i64) -> Options {
     Options {
@@ -50,7 +34,7 @@ fn worker(
     let backend = backend.to_string();
     thread::spawn(move || {
         let (client, n) = pair();
-        let mut nt = Notary::connect(&backend, &n.auth, &n.enc, &n.id, Options::default()).unwrap();
+        let nt = Notary::connect(&backend, &n.auth, &n.enc, &n.id, Options::default()).unwrap();
         while !stop.load(Ordering::Relaxed) {
             let Ok(req) = nt.receive(50) else { continue };
             let Ok(c) = req.verify(&client.auth) else {
@@ -76,14 +60,6 @@ fn worker(
             served.fetch_add(1, Ordering::Relaxed);
         }
     })
-}
-
-fn session(ep: &str, protocol: i64) -> Session {
-    let (client, n) = pair();
-    let mut s = Session::new(ep, client_opts(protocol)).unwrap();
-    s.set_identity(&client.auth, &client.enc).unwrap();
-    s.set_notary(&n.id, &n.enc, &n.auth).unwrap();
-    s
 }
 
 #[test]
@@ -115,7 +91,7 @@ fn clients_workers_a_dying_worker_and_a_push_through_the_broker() {
             let front = front.clone();
             let done = done.clone();
             thread::spawn(move || {
-                let mut s = session(&front, (c % 2) as i64);
+                let mut s = session(&front, client_opts((c % 2) as i64));
                 let mut by_worker = [0usize; 3];
                 for i in 0..20 {
                     let m = format!("client {c} request {i}\n");
@@ -158,7 +134,7 @@ fn clients_workers_a_dying_worker_and_a_push_through_the_broker() {
     assert_eq!(broker.stats().workers, 2);
 
     // A push through the broker: the subscription lands on some worker, which pushes 3 notes.
-    let mut sub = session(&front, 1);
+    let mut sub = session(&front, client_opts(1));
     assert_eq!(sub.subscribe(b"<subscribe/>\n").unwrap(), b"subscribed\n");
     for i in 1..=3 {
         let p = sub.next_push(5_000).unwrap();

@@ -78,7 +78,10 @@ fn client_nym_from_its_private_files() {
             .unwrap()
             .starts_with(b"-----BEGIN SIGNED CASH TOKEN-----")
     );
-    assert!(env.open(Some(DYEB), n.key(Role::Auth)).is_err());
+    assert_eq!(
+        env.open(Some(DYEB), n.key(Role::Auth)).unwrap_err().kind(),
+        ErrorKind::DecryptFailed
+    );
     // S signed the four asset contracts: what it signs, the public Nym verifies.
     let t = signed::create("MESSAGE", b"<x/>\n", n.key(Role::Auth), None).unwrap();
     signed::verify(t.as_bytes(), public.key(Role::Auth)).unwrap();
@@ -693,7 +696,10 @@ fn every_signature_verifies_with_exactly_one_of_the_twelve_keys() {
 
 // ---- end to end: sessions and notaries from the files ------------------------------------
 
-fn fast() -> ot_transport::transport::Options {
+/// The legacy schedule without the pause after sending, bounded at 20 s a request (these tests
+/// verify the real 2013 files' credentials at both ends; not the short `fast()` schedule of the
+/// transport tests).
+fn patient() -> ot_transport::transport::Options {
     ot_transport::transport::Options {
         latency_delay_after: 0,
         request_timeout_ms: 20_000,
@@ -704,7 +710,7 @@ fn fast() -> ot_transport::transport::Options {
 /// Serves `n` requests: verifies each with `client_auth`, replies `@` + content sealed to
 /// `client_enc`.
 fn serve(
-    mut notary: ot_transport::transport::Notary,
+    notary: ot_transport::transport::Notary,
     client_auth: Key,
     client_enc: Key,
     n: usize,
@@ -734,13 +740,13 @@ fn a_client_holding_only_legacy_files_opens_a_verified_session() {
     let server = Nym::load_dir(&dir("server_data/credentials"), VOEQ, Some(&notary_key())).unwrap();
     let client_public = Nym::load_dir(&dir("server_data/pubcred"), DYEB, None).unwrap();
     assert_eq!(
-        Notary::bind_nym("tcp://127.0.0.1:*", &client_public, fast())
+        Notary::bind_nym("tcp://127.0.0.1:*", &client_public, patient())
             .err()
             .unwrap()
             .kind(),
         ErrorKind::InvalidArgument
     );
-    let notary = Notary::bind_nym("tcp://127.0.0.1:*", &server, fast()).unwrap();
+    let notary = Notary::bind_nym("tcp://127.0.0.1:*", &server, patient()).unwrap();
     let endpoint = notary.endpoint().to_string();
     let h = serve(
         notary,
@@ -755,7 +761,7 @@ fn a_client_holding_only_legacy_files_opens_a_verified_session() {
     )))
     .unwrap();
     // The contract says tcp://localhost:7085; the test notary listens on a free port.
-    let mut s = Session::from_contract(&contract, Some(&endpoint), fast()).unwrap();
+    let mut s = Session::from_contract(&contract, Some(&endpoint), patient()).unwrap();
     s.set_identity_nym(&me).unwrap();
     for i in 0..2 {
         let msg = format!("<OTmessage>\n<checkServerID requestNum=\"{i}\"/>\n</OTmessage>\n");
@@ -776,14 +782,14 @@ fn a_client_holding_only_legacy_files_opens_a_verified_session() {
     )))
     .unwrap();
     assert_eq!(
-        Session::from_contract(&asset, None, fast())
+        Session::from_contract(&asset, None, patient())
             .err()
             .unwrap()
             .kind(),
         ErrorKind::State
     );
     // Without an endpoint the session connects where the contract says.
-    let s = Session::from_contract(&contract, None, fast()).unwrap();
+    let s = Session::from_contract(&contract, None, patient()).unwrap();
     assert_eq!(s.endpoint(), "tcp://localhost:7085");
 }
 
@@ -799,14 +805,14 @@ fn a_2011_notary_contract_configures_a_session_too() {
     };
     let (pc23, t1q3) = (key(PC23), key(T1Q3));
     // The 2011 notary serves with its one key in both roles (the existing key-based call).
-    let notary = Notary::bind("tcp://127.0.0.1:*", &pc23, &pc23, PC23, fast()).unwrap();
+    let notary = Notary::bind("tcp://127.0.0.1:*", &pc23, &pc23, PC23, patient()).unwrap();
     let endpoint = notary.endpoint().to_string();
     let h = serve(notary, t1q3.to_public(), t1q3.to_public(), 1);
     let contract = Contract::load(&fixture(&format!(
         "{Y11}/client_data/contracts/8dlRJnGCjqU5jw7bZaw2AF112UrCZiFfBS9CnJrMWSp"
     )))
     .unwrap();
-    let mut s = Session::from_contract(&contract, Some(&endpoint), fast()).unwrap();
+    let mut s = Session::from_contract(&contract, Some(&endpoint), patient()).unwrap();
     s.set_identity(&t1q3, &t1q3).unwrap();
     assert_eq!(s.request(b"<x/>\n").unwrap(), b"@<x/>\n");
     assert_eq!(h.join().unwrap(), 1);

@@ -2,52 +2,15 @@
 //! The client must return a clear error (or recover) and never hang past its configured total
 //! timeout; the notary must keep serving.
 
-use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ot_transport::ErrorKind;
-use ot_transport::keys::Key;
 use ot_transport::transport::{Notary, Options, Session};
 
-struct Nym {
-    auth: Key,
-    enc: Key,
-    id: String,
-}
-
-fn nyms() -> &'static (Nym, Nym) {
-    static P: OnceLock<(Nym, Nym)> = OnceLock::new();
-    P.get_or_init(|| {
-        let mk = || {
-            let auth = Key::generate(1024).unwrap();
-            let enc = Key::generate(1024).unwrap();
-            let id = auth.nym_id().unwrap();
-            Nym { auth, enc, id }
-        };
-        (mk(), mk())
-    })
-}
-
-fn fast() -> Options {
-    Options {
-        latency_send_ms: 50,
-        latency_send_no_tries: 2,
-        latency_receive_ms: 100,
-        latency_receive_no_tries: 3,
-        latency_delay_after: 0,
-        max_resends: 1,
-        ..Options::default()
-    }
-}
-
-fn session(ep: &str) -> Session {
-    let (c, n) = nyms();
-    let mut s = Session::new(ep, fast()).unwrap();
-    s.set_identity(&c.auth, &c.enc).unwrap();
-    s.set_notary(&n.id, &n.enc, &n.auth).unwrap();
-    s
-}
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::*;
 
 /// A raw REP socket on a free port, answering each request with `reply(n)`.
 fn raw_rep(
@@ -56,7 +19,8 @@ fn raw_rep(
 ) -> (String, thread::JoinHandle<()>) {
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::REP).unwrap();
-    s.set_linger(0).unwrap();
+    // Lingers: the thread may end right after its last send, before libzmq wrote it.
+    s.set_linger(10_000).unwrap();
     s.bind("tcp://127.0.0.1:*").unwrap();
     let ep = s.get_last_endpoint().unwrap().unwrap();
     let h = thread::spawn(move || {
@@ -83,7 +47,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 
 /// A reply the client can verify, made by a real notary-side signing step.
 fn good_reply(content: &[u8]) -> Vec<u8> {
-    let (c, n) = nyms();
+    let (c, n) = pair();
     let text = ot_transport::signed::create("MESSAGE", content, &n.auth, None).unwrap();
     ot_transport::envelope::Envelope::seal(
         &[ot_transport::envelope::Recipient {
@@ -110,7 +74,7 @@ fn replies_delayed_past_the_timeout_are_not_mistaken_for_later_answers() {
             Some(vec![good_reply(format!("fresh {i}").as_bytes())])
         }
     });
-    let mut s = session(&ep);
+    let mut s = session(&ep, fast());
     let worst = Duration::from_millis(fast().worst_case_ms().unwrap() as u64);
     let (r, took) = timed(|| s.request(b"first\n"));
     let got = r.unwrap();
@@ -144,7 +108,7 @@ fn garbage_truncated_empty_and_multipart_replies_are_clear_errors() {
         .chain([vec![full.clone()]])
         .collect();
     let (ep, h) = raw_rep(n + 1, move |i| Some(replies[i].clone()));
-    let mut s = session(&ep);
+    let mut s = session(&ep, fast());
     for (i, (_, kind)) in cases.iter().enumerate() {
         let (r, took) = timed(|| s.request(b"x\n"));
         assert_eq!(r.unwrap_err().kind(), *kind, "case {i}");
@@ -158,7 +122,7 @@ fn garbage_truncated_empty_and_multipart_replies_are_clear_errors() {
 #[test]
 fn a_notary_that_never_answers_costs_exactly_the_configured_schedule() {
     let (ep, _h) = raw_rep(2, |_| None);
-    let mut s = session(&ep);
+    let mut s = session(&ep, fast());
     let worst = Duration::from_millis(fast().worst_case_ms().unwrap() as u64);
     let (r, took) = timed(|| s.request(b"x\n"));
     assert_eq!(r.unwrap_err().kind(), ErrorKind::Timeout);
@@ -168,19 +132,19 @@ fn a_notary_that_never_answers_costs_exactly_the_configured_schedule() {
     );
 }
 
-fn notary(
+fn serving_notary(
     o: Options,
 ) -> (
     String,
     thread::JoinHandle<Notary>,
     std::sync::mpsc::Sender<()>,
 ) {
-    let (_, n) = nyms();
-    let mut nt = Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, o).unwrap();
+    let (_, n) = pair();
+    let nt = Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, o).unwrap();
     let ep = nt.endpoint().to_string();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let h = thread::spawn(move || {
-        let (c, _) = nyms();
+        let (c, _) = pair();
         while stop_rx.try_recv().is_err() {
             match nt.receive(200) {
                 Ok(req) => {
@@ -202,7 +166,7 @@ fn oversized_frames_and_silent_clients_do_not_stop_the_notary() {
         max_message_size: 16 * 1024,
         ..fast()
     };
-    let (ep, h, stop) = notary(o);
+    let (ep, h, stop) = serving_notary(o);
     // A frame over ZMQ_MAXMSGSIZE: libzmq drops that connection; the client times out.
     let mut raw = Session::new(
         &ep,
@@ -224,7 +188,7 @@ fn oversized_frames_and_silent_clients_do_not_stop_the_notary() {
     let port: u16 = ep.rsplit(':').next().unwrap().parse().unwrap();
     let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     // A normal client is still served.
-    let mut s = session(&ep);
+    let mut s = session(&ep, fast());
     assert_eq!(
         s.request(b"after the bad ones\n").unwrap(),
         b"after the bad ones\n"
@@ -238,10 +202,10 @@ fn oversized_frames_and_silent_clients_do_not_stop_the_notary() {
 
 #[test]
 fn a_thousand_clients_in_turn() {
-    let (ep, h, stop) = notary(fast());
+    let (ep, h, stop) = serving_notary(fast());
     let t = Instant::now();
     for i in 0..1000 {
-        let mut s = session(&ep);
+        let mut s = session(&ep, fast());
         let msg = format!("client {i}\n");
         assert_eq!(s.request(msg.as_bytes()).unwrap(), msg.as_bytes());
     }

@@ -118,3 +118,47 @@ fn readme_option_table_is_the_generated_one() {
         "README.md's option table is stale: run scripts/update-header"
     );
 }
+
+/// The doc comment cbindgen copied above `fn_name` in the header.
+fn header_doc(header: &str, fn_name: &str) -> String {
+    let at = header
+        .find(&format!(" {fn_name}("))
+        .unwrap_or_else(|| panic!("{fn_name} is in the header"));
+    let before = &header[..at];
+    let start = before.rfind("/**").expect("a doc comment");
+    before[start..].to_string()
+}
+
+/// The fields of the C struct `name` in the header.
+fn struct_fields(header: &str, name: &str) -> Vec<String> {
+    let end = header
+        .find(&format!("}} {name};"))
+        .unwrap_or_else(|| panic!("struct {name} is in the header"));
+    let body = &header[header[..end].rfind("typedef struct").unwrap()..end];
+    body.lines()
+        .filter_map(|l| l.trim().strip_suffix(';'))
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect()
+}
+
+/// Every counter a `*_counter` function knows is named in its header doc (or is a field of the
+/// stats struct that doc points to), so the list a C reader sees is the list the code has.
+#[test]
+fn every_counter_is_documented() {
+    use ot_transport::transport::{BROKER_COUNTERS, NOTARY_COUNTERS, SESSION_COUNTERS};
+    let h = std::fs::read_to_string(root().join("include/ot_transport.h")).unwrap();
+    for (func, stats, names) in [
+        ("ot_notary_counter", "ot_notary_stats", NOTARY_COUNTERS),
+        ("ot_session_counter", "ot_session_stats", SESSION_COUNTERS),
+        ("ot_broker_counter", "ot_broker_stats", BROKER_COUNTERS),
+    ] {
+        let doc = header_doc(&h, func);
+        let fields = struct_fields(&h, stats);
+        for name in names {
+            assert!(
+                doc.contains(&format!("`{name}`")) || fields.iter().any(|f| f == name),
+                "{func}: the counter `{name}` is neither in its doc nor a field of {stats}"
+            );
+        }
+    }
+}

@@ -9,6 +9,10 @@ use ot_transport::envelope::{Envelope, Recipient};
 use ot_transport::keys::{Key, KeyFormat};
 use ot_transport::{hash, signed};
 
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::Nym;
+
 fn peer() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/legacy_peer.py")
 }
@@ -495,9 +499,19 @@ fn v3_signed_text_both_ways() {
     assert!(!ok);
 }
 
-fn free_endpoint() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("tcp://127.0.0.1:{}", l.local_addr().unwrap().port())
+/// The endpoint a peer notary bound: it binds `tcp://127.0.0.1:*` and prints `bound ENDPOINT`
+/// as its first line (reading the port back from the bound socket; no port is probed and
+/// reused).
+fn read_bound(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.strip_prefix("bound ")
+        .unwrap_or_else(|| panic!("the peer did not say where it bound: {line:?}"))
+        .trim_end()
+        .to_string()
 }
 
 fn peer_opts() -> ot_transport::transport::Options {
@@ -509,23 +523,8 @@ fn peer_opts() -> ot_transport::transport::Options {
     }
 }
 
-struct Ident {
-    auth: Key,
-    enc: Key,
-    id: String,
-}
-
-fn ident(v3: bool) -> Ident {
-    let (auth, enc) = if v3 {
-        (
-            Key::generate_ed25519().unwrap(),
-            Key::generate_x25519().unwrap(),
-        )
-    } else {
-        (Key::generate(1024).unwrap(), Key::generate(1024).unwrap())
-    };
-    let id = auth.nym_id().unwrap();
-    Ident { auth, enc, id }
+fn ident(v3: bool) -> Nym {
+    if v3 { Nym::v3() } else { Nym::rsa() }
 }
 
 /// Python peer as notary, our session as client: (client v3?, notary v3?).
@@ -536,13 +535,12 @@ fn python_notary_rust_client(client_v3: bool, notary_v3: bool) {
     let (n_enc, _) = write_keys(&dir, "n_enc", &n.enc);
     let (_, c_auth_pub) = write_keys(&dir, "c_auth", &c.auth);
     let (_, c_enc_pub) = write_keys(&dir, "c_enc", &c.enc);
-    let ep = free_endpoint();
-    let child = Command::new("python3")
+    let mut child = Command::new("python3")
         .arg(peer())
         .args([
             "notary",
             "--bind",
-            &ep,
+            "tcp://127.0.0.1:*",
             "--auth-key",
             &n_auth,
             "--enc-key",
@@ -562,9 +560,8 @@ fn python_notary_rust_client(client_v3: bool, notary_v3: bool) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut s = ot_transport::transport::Session::new(&ep, peer_opts()).unwrap();
-    s.set_identity(&c.auth, &c.enc).unwrap();
-    s.set_notary(&n.id, &n.enc, &n.auth).unwrap();
+    let ep = read_bound(&mut child);
+    let mut s = fixtures::session_between(&ep, peer_opts(), &c, &n);
     for i in 0..2 {
         let msg = format!("<OTmessage>\n<checkServerID requestNum=\"{i}\"/>\n</OTmessage>\n");
         assert_eq!(
@@ -588,7 +585,7 @@ fn rust_notary_python_client(client_v3: bool, notary_v3: bool) {
     let (c_enc, _) = write_keys(&dir, "c_enc", &c.enc);
     let (_, n_auth_pub) = write_keys(&dir, "n_auth", &n.auth);
     let (_, n_enc_pub) = write_keys(&dir, "n_enc", &n.enc);
-    let mut nt = ot_transport::transport::Notary::bind(
+    let nt = ot_transport::transport::Notary::bind(
         "tcp://127.0.0.1:*",
         &n.auth,
         &n.enc,

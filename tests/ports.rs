@@ -9,7 +9,6 @@ use ot_transport::ffi::{
     ot_result, ot_session, ot_session_free, ot_session_new, ot_session_options,
     ot_session_options_free, ot_session_options_new,
 };
-use ot_transport::keys::Key;
 use ot_transport::transport::{Notary, Options, Session};
 
 const BAD: &[&str] = &[
@@ -23,12 +22,9 @@ const BAD: &[&str] = &[
     "tcp://[::1]:99999",
 ];
 
-fn keys() -> (Key, Key, String) {
-    let auth = Key::generate(1024).unwrap();
-    let enc = Key::generate(1024).unwrap();
-    let id = auth.nym_id().unwrap();
-    (auth, enc, id)
-}
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::Nym;
 
 #[test]
 fn sessions_refuse_bad_ports_and_ephemeral_ones() {
@@ -74,7 +70,7 @@ fn the_c_abi_refuses_wrapped_ports() {
 
 #[test]
 fn notaries_refuse_bad_ports_and_bind_ephemeral_ones() {
-    let (auth, enc, id) = keys();
+    let Nym { auth, enc, id } = Nym::rsa();
     for ep in BAD {
         let e = Notary::bind(ep, &auth, &enc, &id, Options::default())
             .err()
@@ -94,7 +90,7 @@ fn ipv6_endpoints_keep_working() {
     Session::new("tcp://[::1]:7085", Options::default()).unwrap();
     // A bind passes the port check; whether libzmq can bind it depends on its IPv6 setting
     // (ZMQ_IPV6 is not set by this library), which is not a port error.
-    let (auth, enc, id) = keys();
+    let Nym { auth, enc, id } = Nym::rsa();
     for ep in ["tcp://[::1]:*", "tcp://[::1]:0"] {
         match Notary::bind(ep, &auth, &enc, &id, Options::default()) {
             Ok(n) => assert!(n.endpoint().starts_with("tcp://[::1]:"), "{}", n.endpoint()),

@@ -227,7 +227,13 @@ fn key_generation_and_export_round_trips() {
                 ErrorKind::Unsupported
             );
         }
-        assert!(k.to_public().export(KeyFormat::Pkcs8Plain, None).is_err());
+        assert_eq!(
+            k.to_public()
+                .export(KeyFormat::Pkcs8Plain, None)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidArgument
+        );
         assert_eq!(
             k.sign_digest(&[0u8; 32]).unwrap_err().kind(),
             ErrorKind::InvalidArgument
@@ -282,7 +288,11 @@ fn signed_round_trip_and_wrong_pairings() {
             &armor::encode(&p.signatures[0].bytes, Kind::Data).unwrap(),
             &armor::encode(&s, Kind::Data).unwrap(),
         );
-        assert!(signed::verify(bad.as_bytes(), &a).is_err());
+        assert_eq!(
+            signed::verify(bad.as_bytes(), &a).unwrap_err().kind(),
+            ErrorKind::BadSignature,
+            "{len} bytes"
+        );
     }
     // Wrong pairings: SHA256D with RSA, SAMY with Ed25519, anything with X25519.
     assert_eq!(
@@ -301,12 +311,13 @@ fn signed_round_trip_and_wrong_pairings() {
     );
     signed::verify(legacy.as_bytes(), &rsa).unwrap();
     // A SAMY text relabelled SHA256D (and the reverse) never verifies.
+    let kind = |text: &str, k: &Key| signed::verify(text.as_bytes(), k).unwrap_err().kind();
     let relabel = legacy.replace("Hash: SAMY", "Hash: SHA256D");
-    assert!(signed::verify(relabel.as_bytes(), &rsa).is_err());
-    assert!(signed::verify(relabel.as_bytes(), &a).is_err());
+    assert_eq!(kind(&relabel, &rsa), ErrorKind::InvalidArgument);
+    assert_eq!(kind(&relabel, &a), ErrorKind::BadSignature);
     let relabel = t.replace("Hash: SHA256D", "Hash: SAMY");
-    assert!(signed::verify(relabel.as_bytes(), &a).is_err());
-    assert!(signed::verify(relabel.as_bytes(), &rsa).is_err());
+    assert_eq!(kind(&relabel, &a), ErrorKind::InvalidArgument);
+    assert_eq!(kind(&relabel, &rsa), ErrorKind::BadSignature);
     // An X25519 key cannot sign.
     assert_eq!(
         signed::create("MESSAGE", content, &e, None)
@@ -423,7 +434,7 @@ fn envelope_round_trips_and_rules() {
     )
     .unwrap();
     assert_eq!(t1.envelope_type(), 1);
-    assert!(
+    assert_eq!(
         Envelope::seal(
             &[Recipient {
                 nym_id: "a",
@@ -431,7 +442,9 @@ fn envelope_round_trips_and_rules() {
             }],
             b"x\0"
         )
-        .is_err()
+        .unwrap_err()
+        .kind(),
+        ErrorKind::InvalidArgument
     );
     assert_eq!(
         t1.open(Some("a"), &e1).unwrap_err().kind(),
@@ -497,13 +510,25 @@ fn tampering_every_byte_region() {
         let mut b = bytes.clone();
         b[i] ^= 0x80;
         let t = Envelope::parse(&b).unwrap_or_else(|e| panic!("byte {i}: {e:?}"));
-        assert!(t.open(None, &e1).is_err());
+        assert_eq!(
+            t.open(None, &e1).unwrap_err().kind(),
+            ErrorKind::DecryptFailed,
+            "byte {i}"
+        );
     }
     // Truncation anywhere: unparsable, or fails to open.
     for n in 0..bytes.len() {
         if let Ok(t) = Envelope::parse(&bytes[..n]) {
-            assert!(t.open(Some(&id1), &e1).is_err(), "truncated to {n}");
-            assert!(t.open(None, &e1).is_err());
+            assert_eq!(
+                t.open(Some(&id1), &e1).unwrap_err().kind(),
+                ErrorKind::DecryptFailed,
+                "truncated to {n}"
+            );
+            assert_eq!(
+                t.open(None, &e1).unwrap_err().kind(),
+                ErrorKind::DecryptFailed,
+                "truncated to {n}"
+            );
         }
     }
     // Extra bytes after the payload.
@@ -613,5 +638,8 @@ fn hostile_headers_are_refused_before_allocating() {
     // 4096 recipients is the limit.
     let mut b = vec![0, 3, 0, 1, 0, 0, 0x10, 0x01];
     b.resize(8 + 4097 * 85, 0);
-    assert!(Envelope::parse(&b).is_err());
+    assert_eq!(
+        Envelope::parse(&b).unwrap_err().kind(),
+        ErrorKind::Malformed
+    );
 }

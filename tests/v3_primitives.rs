@@ -220,8 +220,14 @@ fn rfc8032_ed25519_through_key_loading() {
         p.verify_ed25519(&msg, sig).unwrap();
         let mut bad = sig.to_vec();
         bad[n % 64] ^= 0x10;
-        assert!(p.verify_ed25519(&msg, &bad).is_err());
-        assert!(p.verify_ed25519(&msg, &sig[..63]).is_err());
+        assert_eq!(
+            p.verify_ed25519(&msg, &bad).unwrap_err().kind(),
+            ErrorKind::BadSignature
+        );
+        assert_eq!(
+            p.verify_ed25519(&msg, &sig[..63]).unwrap_err().kind(),
+            ErrorKind::BadSignature
+        );
         n += 1;
     }
     assert_eq!(n, 16);
@@ -244,7 +250,10 @@ fn ed25519_verification_is_strict() {
         carry = v >> 8;
     }
     assert_eq!(carry, 0);
-    assert!(p.verify_ed25519(&msg, &s2).is_err());
+    assert_eq!(
+        p.verify_ed25519(&msg, &s2).unwrap_err().kind(),
+        ErrorKind::BadSignature
+    );
     // Small-order public keys (identity, order-2 and order-4 points) are refused on load.
     for small in [
         "0100000000000000000000000000000000000000000000000000000000000000",
@@ -321,12 +330,14 @@ fn rfc8410_key_files() {
             );
         }
     }
-    assert!(
+    assert_eq!(
         Key::load(
             &read("vectors/rfc/keys/ed25519-pub-non-zero-unused-bits.der"),
             None
         )
-        .is_err()
+        .unwrap_err()
+        .kind(),
+        ErrorKind::KeyFormat
     );
 }
 
@@ -426,9 +437,15 @@ fn pkcs8_v2_public_key_must_match() {
     let mut with_null = hex("3030020100300706032b65700500");
     with_null.extend_from_slice(&hex("04220420"));
     with_null.extend_from_slice(&seed);
-    assert!(Key::load(&with_null, None).is_err());
+    assert_eq!(
+        Key::load(&with_null, None).unwrap_err().kind(),
+        ErrorKind::KeyFormat
+    );
     // A private key of the wrong length.
     let mut short = hex("302d020100300506032b657004210420");
     short.extend_from_slice(&seed[..31]);
-    assert!(Key::load(&short, None).is_err());
+    assert_eq!(
+        Key::load(&short, None).unwrap_err().kind(),
+        ErrorKind::KeyFormat
+    );
 }

@@ -14,53 +14,9 @@ static char *contract_text;
 static size_t contract_len;
 
 /* A client in a child process sends requests on demand (the parent's registry sees none of its
- * handles, so the parent creates request handles in a known order). It is forked once, before
- * the broker's thread exists: a fork while another thread holds an allocator lock (ASan's, say)
- * could hang the child. Each byte written to `client_cmd` asks for one request; 'q' ends it. */
-static int client_cmd = -1;
-static pid_t client_pid;
-
-static void start_request_client(void) {
-  int fds[2];
-  CHECK(pipe(fds) == 0);
-  fflush(NULL);
-  client_pid = fork();
-  if (client_pid == 0) {
-    ot_session *s = NULL;
-    ot_session_options *o = NULL;
-    int bad = 0;
-    char c;
-    close(fds[1]);
-    if (ot_session_options_new(&o) || ot_session_options_set(o, "latency_delay_after", 0) ||
-        ot_session_options_set(o, "request_timeout_ms", 20000) || ot_session_new(notary_ep, o, &s) ||
-        ot_session_set_identity(s, client_auth, client_enc) ||
-        ot_session_set_notary(s, notary_id, live_ot_key, live_ot_key))
-      _exit(2);
-    while (read(fds[0], &c, 1) == 1 && c != 'q') {
-      ot_buffer *r = NULL;
-      if (ot_session_request(s, (const uint8_t *)"<walk/>", 7, &r) != OT_OK) bad = 1;
-      ot_buffer_free(r);
-    }
-    ot_session_free(s);
-    ot_session_options_free(o);
-    _exit(bad);
-  }
-  close(fds[0]);
-  client_cmd = fds[1];
-}
-
-/* Asks the client for `n` requests (served one by one with serve_one). */
-static void request_client(int n) {
-  for (int i = 0; i < n; i++) CHECK(write(client_cmd, "r", 1) == 1);
-}
-
-static void stop_request_client(void) {
-  int status = 0;
-  CHECK(write(client_cmd, "q", 1) == 1);
-  close(client_cmd);
-  waitpid(client_pid, &status, 0);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
+ * handles, so the parent creates request handles in a known order): ot_test_client (harness.c),
+ * forked once, before the broker's thread exists. */
+static ot_test_client client;
 
 static ot_request *serve_one(void) {
   ot_request *req = NULL;
@@ -212,13 +168,11 @@ int main(void) {
   CHECK_OK(ot_session_options_new(&live_ot_session_options));
   CHECK_OK(ot_session_new("tcp://127.0.0.1:1", NULL, &live_ot_session));
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", live_ot_key, live_ot_key, "walk", NULL, &live_ot_notary));
-  CHECK_OK(ot_notary_endpoint(live_ot_notary, &b));
-  snprintf(notary_ep, sizeof notary_ep, "%s", BUF_STR(b));
-  ot_buffer_free(b);
+  ot_test_notary_endpoint(live_ot_notary, notary_ep, sizeof notary_ep);
   snprintf(notary_id, sizeof notary_id, "walk");
-  start_request_client();
+  ot_test_client_start(&client, notary_ep, notary_id, live_ot_key, client_auth, client_enc, 1);
   CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &live_ot_broker));
-  request_client(1);
+  ot_test_client_ask(&client, 1);
   live_ot_request = serve_one();
 
   /* (c) a live handle of every type where another type is wanted */
@@ -230,7 +184,7 @@ int main(void) {
     void *stale, **fresh;
     ot_buffer **filler;
     int nfill;
-    if (!strcmp(type, "ot_request")) request_client(1 + n);
+    if (!strcmp(type, "ot_request")) ot_test_client_ask(&client, 1 + n);
     /* (a) freed */
     {
       /* A pool freed right after the stale handle queues 4200 slots behind it, so the registry
@@ -299,7 +253,7 @@ int main(void) {
   }
   CHECK(ot_key_bits(live_ot_key) == 1024 && ot_key_is_private(live_ot_key));
   printf("  %ld calls over %d functions\n", calls, (int)(sizeof walked_functions / sizeof walked_functions[0]));
-  stop_request_client();
+  CHECK(ot_test_client_stop(&client) == 0);
   for (t = 0; t < N_TYPES; t++) release(handle_types[t], live_of(handle_types[t]));
   ot_key_free(client_auth);
   ot_key_free(client_enc);

@@ -4,15 +4,11 @@
  * ot-broker program stop within 100 ms with clients and workers connected.
  * Not run under valgrind (too slow for 12 800 RSA requests); run plain and under ASan. */
 #define _POSIX_C_SOURCE 200809L
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -25,27 +21,19 @@ static char n_id[128], front[128], back[128];
 static int per_client = 200;
 static atomic_long answered, misrouted, failed;
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
-}
-
 static volatile sig_atomic_t worker_stop;
 static void on_term(int sig) {
   (void)sig;
   worker_stop = 1;
 }
 
-/* A worker process: answers "<n>@" + content; a subscription gets 3 pushes. */
-static void worker_main(int n) {
+/* A worker process: answers "<n>@" + content; a subscription gets 3 pushes. It reads the
+ * broker's backend endpoint from `fd` (the broker binds after the workers are forked). */
+static void worker_main(int n, int fd) {
   signal(SIGTERM, on_term);
   ot_notary *w = NULL;
+  if (ot_test_read_line(fd, back, sizeof back) <= 0) _exit(4);
+  close(fd);
   if (ot_notary_connect(back, n_auth, n_enc, n_id, NULL, &w) != OT_OK) _exit(3);
   while (!worker_stop) {
     ot_request *req = NULL;
@@ -114,48 +102,46 @@ static void *client_main(void *arg) {
   return NULL;
 }
 
-/* A free loopback port: bind a plain socket to port 0, read the port, close it. */
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  socklen_t len = sizeof a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int port = -1;
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
-}
-
 static void cli_exits_promptly(void) {
-  /* The ot-broker program with a client and a worker connected: SIGTERM to exit < 100 ms. */
-  char f[64], b[64];
-  snprintf(f, sizeof f, "tcp://127.0.0.1:%d", free_port());
-  snprintf(b, sizeof b, "tcp://127.0.0.1:%d", free_port());
+  /* The ot-broker program with a client and a worker connected: SIGTERM to exit < 100 ms. It
+   * binds free ports and prints them: "ot-broker VERSION: clients -> F, workers -> B". */
+  char line[512] = "", f[128] = "", b[128] = "";
+  int out[2];
+  CHECK(pipe(out) == 0);
+  fflush(NULL);
   pid_t p = fork();
   if (p == 0) {
-    execl(OT_BROKER_BIN, "ot-broker", f, b, (char *)NULL);
+    dup2(out[1], 1);
+    close(out[0]);
+    close(out[1]);
+    execl(OT_BROKER_BIN, "ot-broker", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", (char *)NULL);
     _exit(127);
   }
-  sleep_ms(300);
+  close(out[1]);
+  CHECK(ot_test_read_line(out[0], line, sizeof line) > 0);
+  const char *cl = strstr(line, "clients -> "), *wk = strstr(line, ", workers -> ");
+  CHECK(cl && wk);
+  if (cl && wk) {
+    snprintf(f, sizeof f, "%.*s", (int)(wk - cl - 11), cl + 11);
+    snprintf(b, sizeof b, "%s", wk + 13);
+  }
+  printf("  ot-broker bound %s and %s\n", f, b);
   ot_notary *w = NULL;
   ot_session *s = NULL;
   CHECK_OK(ot_notary_connect(b, n_auth, n_enc, n_id, NULL, &w));
   CHECK_OK(ot_session_new(f, NULL, &s));
-  sleep_ms(200);
-  double t0 = now_ms();
+  ot_test_sleep_ms(200);
+  double t0 = ot_test_now_ms();
   kill(p, SIGTERM);
   int status = 0;
-  while (waitpid(p, &status, WNOHANG) == 0 && now_ms() - t0 < 5000) sleep_ms(1);
-  double dt = now_ms() - t0;
+  while (waitpid(p, &status, WNOHANG) == 0 && ot_test_now_ms() - t0 < 5000) ot_test_sleep_ms(1);
+  double dt = ot_test_now_ms() - t0;
   printf("  ot-broker exited %.1f ms after SIGTERM (status %d)\n", dt, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(dt < 100);
   ot_session_free(s);
   ot_notary_free(w);
+  close(out[0]);
 }
 
 int main(void) {
@@ -172,36 +158,54 @@ int main(void) {
   ot_buffer_free(b);
 
   /* Workers are forked before the broker's thread exists (a fork while another thread holds
-   * an allocator lock, ASan's say, could hang a child): they connect to the backend's port
-   * before it is bound, and ZeroMQ connects them when it is. */
-  snprintf(front, sizeof front, "tcp://127.0.0.1:%d", free_port());
-  snprintf(back, sizeof back, "tcp://127.0.0.1:%d", free_port());
+   * an allocator lock, ASan's say, could hang a child); the broker then binds free ports and
+   * each worker is told the backend's through its pipe. */
   pid_t workers[WORKERS];
+  int tell[WORKERS];
   fflush(NULL);
   for (int i = 0; i < WORKERS; i++) {
+    int fds[2];
+    CHECK(pipe(fds) == 0);
     workers[i] = fork();
-    if (workers[i] == 0) worker_main(i);
+    if (workers[i] == 0) {
+      close(fds[1]);
+      for (int k = 0; k < i; k++) close(tell[k]);
+      worker_main(i, fds[0]);
+    }
+    close(fds[0]);
+    tell[i] = fds[1];
   }
   ot_broker *broker = NULL;
-  CHECK_OK(ot_broker_new(front, back, NULL, &broker));
+  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &broker));
+  CHECK_OK(ot_broker_frontend(broker, &b));
+  snprintf(front, sizeof front, "%s", BUF_STR(b));
+  ot_buffer_free(b);
+  CHECK_OK(ot_broker_backend(broker, &b));
+  snprintf(back, sizeof back, "%s\n", BUF_STR(b));
+  ot_buffer_free(b);
+  for (int i = 0; i < WORKERS; i++) {
+    CHECK(write(tell[i], back, strlen(back)) == (ssize_t)strlen(back));
+    close(tell[i]);
+  }
+  back[strcspn(back, "\n")] = 0;
   ot_broker_stats st;
-  double t0 = now_ms();
+  double t0 = ot_test_now_ms();
   do {
-    sleep_ms(20);
+    ot_test_sleep_ms(20);
     CHECK_OK(ot_broker_get_stats(broker, &st));
-  } while (st.workers < WORKERS && now_ms() - t0 < 20000);
+  } while (st.workers < WORKERS && ot_test_now_ms() - t0 < 20000);
   CHECK(st.workers == WORKERS);
 
   long total = (long)CLIENTS * per_client;
   pthread_t th[CLIENTS];
-  t0 = now_ms();
+  t0 = ot_test_now_ms();
   for (int c = 0; c < CLIENTS; c++) pthread_create(&th[c], NULL, client_main, (void *)(intptr_t)c);
-  while (atomic_load(&answered) < total / 3 && now_ms() - t0 < 600000) sleep_ms(10);
+  while (atomic_load(&answered) < total / 3 && ot_test_now_ms() - t0 < 600000) ot_test_sleep_ms(10);
   kill(workers[0], SIGKILL); /* a worker dies mid-request */
   waitpid(workers[0], NULL, 0);
   long at_kill = atomic_load(&answered);
   for (int c = 0; c < CLIENTS; c++) pthread_join(th[c], NULL);
-  double secs = (now_ms() - t0) / 1e3;
+  double secs = (ot_test_now_ms() - t0) / 1e3;
   CHECK_OK(ot_broker_get_stats(broker, &st));
   printf("  %d clients x %d requests through 1 broker + %d worker processes: %ld answered, %ld misrouted, %ld failed "
          "in %.1f s (%.0f req/s); worker 0 killed after %ld; broker: %llu live workers, %llu dead noticed\n",
@@ -210,9 +214,9 @@ int main(void) {
   CHECK(atomic_load(&answered) == total);
   CHECK(atomic_load(&misrouted) == 0);
   CHECK(atomic_load(&failed) == 0);
-  t0 = now_ms();
-  while (st.dead_workers < 1 && now_ms() - t0 < 10000) {
-    sleep_ms(20);
+  t0 = ot_test_now_ms();
+  while (st.dead_workers < 1 && ot_test_now_ms() - t0 < 10000) {
+    ot_test_sleep_ms(20);
     CHECK_OK(ot_broker_get_stats(broker, &st));
   }
   CHECK(st.dead_workers >= 1 && st.workers == WORKERS - 1);
@@ -235,9 +239,9 @@ int main(void) {
   printf("  push through the broker: 3 notes in order\n");
 
   /* Stop the broker with the workers and a client still connected. */
-  t0 = now_ms();
+  t0 = ot_test_now_ms();
   ot_broker_free(broker);
-  double dt = now_ms() - t0;
+  double dt = ot_test_now_ms() - t0;
   printf("  ot_broker_free took %.1f ms with clients and workers connected\n", dt);
   CHECK(dt < 100);
   ot_session_free(sub);

@@ -68,12 +68,14 @@ class Protocol(enum.IntEnum):
 
 
 class Push(NamedTuple):
-    """A push from the notary (``Session.next_push``): per-NymID sequence number (from 1), how many
-    pushes were lost just before it (``MISSED_UNKNOWN`` when the notary restarted), the content."""
+    """A push from the notary (``Session.next_push``): its sequence number in its stream (from 1),
+    how many pushes of that stream were lost just before it (``MISSED_UNKNOWN`` when the notary
+    restarted), the content, and the stream (the NymID the subscription registered)."""
 
     seq: int
     missed: int
     content: bytes
+    stream: str = ""
 
 
 #: ``Push.missed`` when the sequence restarted (the notary restarted; the count lost is unknown).
@@ -789,13 +791,20 @@ class Session(_Handle):
         """v2: the next push (None: wait forever; 0: do not wait). ``TimeoutError`` when none came."""
         seq = ctypes.c_uint64()
         missed = ctypes.c_uint64()
+        stream = ctypes.c_void_p()
         out = ctypes.c_void_p()
         _check(
-            _lib.ot_session_next_push(
-                self.handle, _ms(timeout), ctypes.byref(seq), ctypes.byref(missed), ctypes.byref(out)
+            _lib.ot_session_next_push_from(
+                self.handle,
+                _ms(timeout),
+                ctypes.byref(seq),
+                ctypes.byref(missed),
+                ctypes.byref(stream),
+                ctypes.byref(out),
             )
         )
-        return Push(seq.value, missed.value, _take(out))
+        name = _take(stream).decode("utf-8", "replace")
+        return Push(seq.value, missed.value, _take(out), name)
 
     def pushes(self, idle_timeout: Optional[float] = None) -> Iterator[Push]:
         """Pushes as they come, until ``idle_timeout`` seconds pass without one (None: forever) or

@@ -193,6 +193,7 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_session_receive": ("result", ["handle", "u32", "u64*", "result*", "out"]),
     "ot_session_subscribe": ("result", ["handle", "bytes", "size", "out"]),
     "ot_session_next_push": ("result", ["handle", "u32", "u64*", "u64*", "out"]),
+    "ot_session_next_push_from": ("result", ["handle", "u32", "u64*", "u64*", "out", "out"]),
     "ot_session_fd": ("result", ["handle", "i32*"]),
     "ot_session_in_flight": ("size", ["handle"]),
     "ot_session_get_stats": ("result", ["handle", "session_stats*"]),

@@ -1,94 +1,89 @@
-"""The binding cannot fall behind the C ABI: include/ot_transport.h is parsed and every exported
+"""The binding cannot fall behind the C ABI: include/ot_transport.h is read through the one ABI
+model of the tests (c-tests/abi_model.py, which the C handle and NULL walks are generated from) and every exported
 function must be declared in ot_transport._ffi.FUNCTIONS with the same types, every result code
 must have its exception class, and every constant its enum member."""
 
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import json
 import re
+import sys
 from typing import Dict, List, Tuple
 
 import ot_transport as ot
 from ot_transport import _ffi
-from conftest import HEADER
-
-# C type (as written in the header, parameter name removed) -> token of _ffi.TYPES.
-HANDLE_TYPES = {"ot_broker", "ot_buffer", "ot_contract", "ot_envelope", "ot_key", "ot_notary", "ot_nym", "ot_request", "ot_session", "ot_session_options", "ot_stream_opener", "ot_stream_sealer"}
+from conftest import HEADER, REPO
 
 
-def scalar_typedefs() -> Dict[str, str]:
-    """``typedef uint32_t ot_armor_kind;`` and the like: enum-valued integers of the ABI."""
-    return dict(
-        (m.group(2), m.group(1))
-        for m in re.finditer(r"^typedef (u?int\d+_t) (ot_\w+);", HEADER.read_text(), re.M)
-    )
+def _load_abi_model():
+    """c-tests/abi_model.py, the one reading of the header that the C walks use too."""
+    spec = importlib.util.spec_from_file_location("abi_model", REPO / "c-tests" / "abi_model.py")
+    assert spec and spec.loader, "c-tests/abi_model.py not found"
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["abi_model"] = mod  # its dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+abi_model = _load_abi_model()
+ABI = abi_model.parse(HEADER)
+
+# Plain C types (as the model normalises them) -> token of _ffi.TYPES.
+PLAIN = {
+    "void": "void",
+    "int": "int",
+    "size_t": "size",
+    "int64_t": "i64",
+    "uint32_t": "u32",
+    "uint64_t": "u64",
+    "ot_result": "result",
+}
+POINTERS = {
+    "char *": "str",
+    "int64_t *": "i64*",
+    "int32_t *": "i32*",
+    "uint64_t *": "u64*",
+    "uint32_t *": "u32*",
+    "size_t *": "size*",
+    "ot_result *": "result*",
+    "ot_recipient *": "recipients",
+    "ot_slice *": "slices",
+}
 
 
 def c_token(ctype: str, is_result: bool) -> str:
-    t = re.sub(r"\s+", " ", ctype.replace("*", " * ")).strip()
-    t = t.replace("* *", "**")
-    base = t.replace("const ", "")
-    if base in ("void", "int", "size_t", "int64_t", "uint32_t", "uint64_t", "ot_result"):
-        return {"size_t": "size", "int64_t": "i64", "uint32_t": "u32", "uint64_t": "u64", "ot_result": "result"}.get(
-            base, base
-        )
-    if base in scalar_typedefs():
-        return c_token(scalar_typedefs()[base], is_result)
-    if base == "char *":
-        return "str"
-    if base == "uint8_t *":
+    p = abi_model.Param(ctype, "")
+    stars = "*" * p.stars
+    if p.base in ABI.scalars:  # ot_armor_kind -> uint32_t, ot_protocol * -> uint32_t *
+        return c_token(f"{ABI.scalars[p.base]} {stars}".strip(), is_result)
+    if not p.stars and p.base in PLAIN:
+        return PLAIN[p.base]
+    if p.stars == 1 and p.base == "uint8_t":
         if is_result:
             return "data"
-        return "bytes" if t.startswith("const ") else "outbytes"
-    if base == "int64_t *":
-        return "i64*"
-    if base == "int32_t *":
-        return "i32*"
-    if base == "uint64_t *":
-        return "u64*"
-    if base == "size_t *":
-        return "size*"
-    if base == "ot_result *":
-        return "result*"
-    if base == "uint32_t *":
-        return "u32*"
-    if base.endswith(" *") and base[:-2] in scalar_typedefs():  # ot_protocol * -> uint32_t *
-        return c_token(scalar_typedefs()[base[:-2]] + " *", is_result)
-    if base in ("ot_session_stats *", "ot_notary_stats *", "ot_broker_stats *"):
-        return base[3:-2] + "*"
-    if base == "ot_recipient *":
-        return "recipients"
-    if base == "ot_slice *":
-        return "slices"
-    m = re.fullmatch(r"(ot_\w+) (\*\*?)", base)
-    if m and m.group(1) in HANDLE_TYPES:
-        return "handle" if m.group(2) == "*" else "out"
+        return "bytes" if p.is_const else "outbytes"
+    if p.stars == 1 and p.base in ABI.structs and p.base.endswith("_stats"):
+        return p.base[3:] + "*"
+    if p.stars == 1 and f"{p.base} *" in POINTERS:
+        return POINTERS[f"{p.base} *"]
+    if p.base in ABI.handles:
+        return {1: "handle", 2: "out"}.get(p.stars, f"<no token for C type {ctype!r}>")
     return f"<no token for C type {ctype!r}>"
 
 
 def header_functions() -> Dict[str, Tuple[str, List[str]]]:
-    text = HEADER.read_text()
-    body = text.split('extern "C" {', 1)[1].rsplit("#ifdef __cplusplus", 1)[0]
-    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
-    body = re.sub(r"#[^\n]*", "", body)
-    out: Dict[str, Tuple[str, List[str]]] = {}
-    for decl in body.split(";"):
-        decl = " ".join(decl.split())
-        if not decl:
-            continue
-        m = re.fullmatch(r"(.*?)\b(ot_\w+)\((.*)\)", decl)
-        assert m, f"cannot parse header declaration: {decl}"
-        ret, name, params = m.groups()
-        args: List[str] = []
-        if params.strip() != "void":
-            for p in params.split(","):
-                p = p.strip()
-                pm = re.fullmatch(r"(.*?)\s*\b(\w+)", p)
-                assert pm, f"{name}: cannot parse parameter {p!r}"
-                args.append(c_token(pm.group(1), False))
-        out[name] = (c_token(ret.strip(), True), args)
-    return out
+    return {
+        f.name: (c_token(f.ret, True), [c_token(p.ctype, False) for p in f.params])
+        for f in ABI.functions.values()
+    }
+
+
+def test_the_abi_model_holds() -> None:
+    """Every OPTIONAL entry names a pointer parameter the header documents as NULL-able, and
+    every pointer type is one the model knows (the C walks are generated from the same model)."""
+    assert abi_model.check(ABI) == []
 
 
 def test_header_is_parsed() -> None:
@@ -127,40 +122,33 @@ def test_every_bound_function_is_declared_on_the_loaded_library() -> None:
 
 
 def defines(prefix: str) -> Dict[str, int]:
-    return {
-        m.group(1): int(m.group(2))
-        for m in re.finditer(rf"#define ({prefix}\w*) (\d+)", HEADER.read_text())
-    }
+    return {n: v for n, v in ABI.defines.items() if n.startswith(prefix)}
 
 
 def test_stats_structs_match_the_header() -> None:
-    text = HEADER.read_text()
     for cname, cls in (
         ("ot_session_stats", _ffi.SessionStats),
         ("ot_notary_stats", _ffi.NotaryStats),
         ("ot_broker_stats", _ffi.BrokerStats),
     ):
-        m = re.search(r"typedef struct \{([^{}]*)\} " + cname + ";", text, re.S)
-        assert m, cname
-        body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
-        fields = re.findall(r"(\w+) (\w+);", body)
-        assert all(t == "uint64_t" for t, _ in fields), cname
-        assert [n for _, n in fields] == [f[0] for f in cls._fields_], cname
+        fields = ABI.structs[cname]
+        assert all(f.ctype == "uint64_t" for f in fields), cname
+        assert [f.name for f in fields] == [f[0] for f in cls._fields_], cname
         assert all(f[1] is ctypes.c_uint64 for f in cls._fields_), cname
+    assert sorted(n for n in ABI.structs if n.endswith("_stats")) == [
+        "ot_broker_stats", "ot_notary_stats", "ot_session_stats"
+    ], "a new stats struct: bind it in python/ot_transport/_ffi.py and list it here"
 
 
 def test_slice_struct_matches_the_header() -> None:
-    m = re.search(r"typedef struct \{([^{}]*)\} ot_slice;", HEADER.read_text(), re.S)
-    assert m, "ot_slice"
-    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
-    fields = [(" ".join(ty.split()), name) for ty, name in re.findall(r"([\w ]+?\*?)\s*(\w+);", body)]
+    fields = [(f.ctype, f.name) for f in ABI.structs["ot_slice"]]
     assert fields == [("const uint8_t *", "data"), ("size_t", "len")]
     assert [f[0] for f in _ffi.Slice._fields_] == ["data", "len"]
     assert _ffi.Slice._fields_[1][1] is ctypes.c_size_t
 
 
 def test_every_result_code_has_its_exception_class() -> None:
-    codes = {m.group(1): int(m.group(2)) for m in re.finditer(r"\b(OT_(?:OK|ERR_\w+)) = (\d+)", HEADER.read_text())}
+    codes = dict(ABI.results)
     assert codes["OT_OK"] == 0
     errors = {n: c for n, c in codes.items() if n != "OT_OK"}
     assert max(errors.values()) == defines("OT_RESULT_MAX")["OT_RESULT_MAX"]
@@ -193,7 +181,7 @@ def test_constants_match() -> None:
 def test_every_header_function_is_used_by_the_cxx_wrappers() -> None:
     hpp = (HEADER.parent / "ot_transport.hpp").read_text()
     code = re.sub(r"//[^\n]*|/\*.*?\*/", "", hpp, flags=re.S)  # uses, not mentions in comments
-    missing = sorted(n for n in header_functions() if not re.search(rf"\b{n}\b", code))
+    missing = sorted(n for n in ABI.functions if not re.search(rf"\b{n}\b", code))
     assert not missing, (
         f"{len(missing)} function(s) of include/ot_transport.h have no wrapper in "
         f"include/ot_transport.hpp: {', '.join(missing)}"

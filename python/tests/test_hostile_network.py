@@ -384,12 +384,14 @@ def test_other_clients_cannot_evict_a_clients_cached_reply(ids: Dict[str, ot.Key
         other = dealer(ep)
         other.setsockopt(zmq.RCVHWM, 100000)
         obody = [request_frame(ids, f"other {i}\n".encode()) for i in range(300)]
-        for i, b in enumerate(obody):
-            other.send_multipart(v2_req(i + 1, b))
-        for _ in range(300):
-            r = n.receive(10)
-            n.reply(r, (b"y" * 127 + b"\n") * 128, ids["c_enc"])
-            r.close()
+        # In batches of 100: one connection may have at most 256 requests in progress.
+        for start in range(0, 300, 100):
+            for i in range(start, start + 100):
+                other.send_multipart(v2_req(i + 1, obody[i]))
+            for _ in range(100):
+                r = n.receive(10)
+                n.reply(r, (b"y" * 127 + b"\n") * 128, ids["c_enc"])
+                r.close()
         assert n.counter("cached_replies") <= 257
         assert n.counter("cached_bytes") <= (4 << 20) + 2 * 17000
         time.sleep(1.0)
@@ -555,8 +557,17 @@ class FakeNotary:
         assert f[1:3] == [b"OTv2", b"REQ"], f[:3]
         return f[0], int.from_bytes(f[3], "big")
 
-    def send(self, peer: bytes, command: bytes, n: int, body: bytes) -> None:
-        self.s.send_multipart([peer, b"OTv2", command, n.to_bytes(8, "big"), body])
+    EPOCH = (12345).to_bytes(8, "big")
+
+    def send(self, peer: bytes, command: bytes, n: int, body: bytes, extra: "List[bytes] | None" = None) -> None:
+        """A v2 frame; a PUSH names its stream ("stream") and epoch, as the wire format says."""
+        if extra is None and command == b"PUSH":
+            extra = [b"stream", self.EPOCH]
+        self.s.send_multipart([peer, b"OTv2", command, n.to_bytes(8, "big"), body] + (extra or []))
+
+    def subscribed(self, peer: bytes, n: int, content: bytes, seq: int = 0) -> None:
+        """The reply to a subscription: the stream "stream" at sequence number `seq`."""
+        self.send(peer, b"REP", n, self.sealed(content), [b"stream", self.EPOCH + seq.to_bytes(8, "big")])
 
     def close(self) -> None:
         self.s.close()
@@ -600,7 +611,7 @@ def test_forged_pushes_are_dropped_and_the_queue_is_bounded_in_bytes(ids: Dict[s
         t = threading.Thread(target=lambda: done.put(s.subscribe(b"subscribe\n")))
         t.start()
         peer, n = fake.next_request()
-        fake.send(peer, b"REP", n, fake.sealed(b"subscribed"))
+        fake.subscribed(peer, n, b"subscribed")
         t.join(10)
         assert done.get(timeout=1) == b"subscribed\n"
         # Forged: garbage, signed by another key, sealed to another key; then a genuine one.

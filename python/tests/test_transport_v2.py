@@ -108,7 +108,7 @@ def test_subscribe_push_and_next_push(ids: dict) -> None:
                 assert notary.push("nym-py", f"update {k}") == 1
             assert notary.push("nobody", "x") == 0
             first = s.next_push(10)
-            assert first == ot.Push(1, 0, b"update 1\n")
+            assert first == ot.Push(1, 0, b"update 1\n", "nym-py")
             # the rest through the iterator, ended by the idle timeout
             rest = list(s.pushes(idle_timeout=0.5))
             assert [(p.seq, p.missed, p.content) for p in rest] == [(k, 0, f"update {k}\n".encode()) for k in range(2, 6)]

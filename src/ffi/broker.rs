@@ -155,7 +155,12 @@ pub unsafe extern "C" fn ot_broker_free(broker: *mut ot_broker) {
 
 /// One of the broker's counters by `name` into `*value`; `ot_broker_counter_name` lists them:
 /// the `ot_broker_stats` fields, then the gauges `queued` and `queued_bytes` (client messages
-/// waiting for a worker; at most 10 000 and 64 MiB, the oldest dropped beyond).
+/// waiting for a worker, read even while no worker is there; at most 10 000 and 16 MiB, the oldest
+/// dropped beyond), then `unexpected` (worker messages dropped: an answer to nothing the broker
+/// handed that worker, or a push on a stream none of its replies registered), `stalled_workers`
+/// (times a worker got no new work: no application heartbeat for 3 s), `refused` (backend
+/// messages not in backend protocol 1) and `ignored` (client messages that are neither a v2
+/// `REQ`/`PING` nor a legacy request).
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_broker_counter(

@@ -6,15 +6,21 @@ use super::buffer_getter;
 use super::options::{opts, ot_session_options};
 use super::request::ot_request;
 use super::{
-    Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, handle_mut, ot_buffer,
-    ot_key, ot_result,
+    Handle, HandleKind, bytes, cstr, free, guard, guard_value, handle, ot_buffer, ot_key, ot_result,
 };
 use super::{OutHandle, OutValue};
 use crate::transport::Notary;
 
 /// A notary endpoint: ZeroMQ ROUTER sockets serving legacy REQ clients exactly as a legacy REP
-/// notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by `ot_notary_new`, freed by
-/// `ot_notary_free`. Used by **one thread at a time**; many may run in one process.
+/// notary did, and v2 clients (pipelined requests, idempotent resends, pushes). Created by
+/// `ot_notary_new`, freed by `ot_notary_free`.
+///
+/// **Shareable**: the notary's sockets belong to a thread of its own, which answers probes,
+/// resends, unreadable requests and keeps every timer whatever the application does. Any number
+/// of application threads may call `ot_notary_receive`, `ot_notary_reply`, `ot_notary_push` and
+/// the other functions on one notary at once (opening requests, signing and sealing replies run
+/// in the calling thread, so one process uses every core). Freeing it while calls run is safe:
+/// it goes when they return.
 pub struct ot_notary(pub(crate) Notary);
 
 impl Handle for ot_notary {
@@ -58,8 +64,7 @@ pub unsafe extern "C" fn ot_notary_new(
 /// opens it; the reply is signed by that identity (a type-1 request only ever gets an RSA/SAMY
 /// reply) and sealed to the key passed to `ot_notary_reply` (its algorithm chooses the type).
 /// Keys are copied. `OT_ERR_INVALID_ARGUMENT` for public keys, an X25519 auth key, an Ed25519
-/// encryption key, a NymID already used, or more than 8 identities. One thread at a time, as every
-/// call on a notary.
+/// encryption key, a NymID already used, or more than 8 identities.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_add_identity(
     notary: *mut ot_notary,
@@ -68,7 +73,7 @@ pub unsafe extern "C" fn ot_notary_add_identity(
     nym_id: *const c_char,
 ) -> ot_result {
     guard(|| {
-        let mut n = handle_mut(notary, "notary")?;
+        let n = handle(notary, "notary")?;
         let a = handle(auth_private, "auth_private")?;
         let e = handle(encryption_private, "encryption_private")?;
         // SAFETY: a NUL-terminated string (header contract).
@@ -101,18 +106,20 @@ pub unsafe extern "C" fn ot_notary_endpoint(
 /// is the same bytes, "the request could not be read", sent 25 ms (plus 25 ns per byte of the
 /// request) after it arrived: neither its text nor its time tells what failed, so the answer is
 /// no padding oracle. The notary keeps serving: nobody else's connection or queued request is
-/// touched. Answers waiting for their time, resends answered from the reply cache and probes
-/// (`PING`) are handled **while the application is inside this call**: call it in a loop.
+/// touched. Answers waiting for their time, resends answered from the reply cache, probes
+/// (`PING`) and connection upkeep are the notary's own thread's: nothing needs the application
+/// inside this call. Requests wait in a queue of at most 4096 requests and 64 MiB (beyond, a v2
+/// request gets `ERR` "the notary is overloaded", a legacy one is dropped: counter `overloaded`).
+/// Any number of threads may call this at once; the request is opened in the calling thread.
 ///
-/// The deadline holds whatever arrives (a flood of resends or probes cannot keep the call from
-/// returning); with `timeout_ms` 0 it handles what is queued for at most about 2 ms.
+/// The deadline holds whatever arrives.
 ///
 /// Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (nothing arrived in time); for an unreadable request
 /// (answered as above, the notary keeps serving) `OT_ERR_MALFORMED` (armor, envelope or signed
 /// text, or a frame that is neither a legacy nor a v2 request), `OT_ERR_DECRYPT_FAILED`,
 /// `OT_ERR_NO_MATCHING_RECIPIENT` or `OT_ERR_INVALID_ARGUMENT` (a signed text over 64 MiB);
-/// `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (another
-/// thread is using the notary, or it was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
+/// `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live notary), `OT_ERR_STATE` (the notary
+/// was created before `fork()`), `OT_ERR_TRANSPORT` (libzmq
 /// failed), `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_receive(
@@ -121,7 +128,7 @@ pub unsafe extern "C" fn ot_notary_receive(
     request: *mut *mut ot_request,
 ) -> ot_result {
     guard(|| {
-        let mut n = handle_mut(notary, "notary")?;
+        let n = handle(notary, "notary")?;
         let request = OutHandle::new(request, "request")?;
         let t = if timeout_ms == u32::MAX {
             -1
@@ -143,8 +150,9 @@ pub unsafe extern "C" fn ot_notary_receive(
 /// connection — is answered again without reaching the application: kept 120 s, sent again at
 /// most once a second and three times in all; at most 256 replies and 4 MiB per connection and
 /// 64 MiB in all (the heaviest connection's oldest go first). A resend of a reply no longer kept
-/// is answered `ERR` "this request was answered, and its reply is no longer kept", never handed
-/// to the application again. If the requester's connection is gone but it resent the request
+/// is answered `ERR` "this request was answered, and its reply is no longer kept", not handed to
+/// the application again (for 120 s after the reply was dropped, and for the last 65 536 such
+/// requests). If the requester's connection is gone but it resent the request
 /// from a new one, the reply goes there.
 ///
 /// Returns `OT_OK`, or: `OT_ERR_TRANSPORT` (the requester has disconnected or is not reading:
@@ -161,7 +169,7 @@ pub unsafe extern "C" fn ot_notary_reply(
     recipient_encryption_public: *const ot_key,
 ) -> ot_result {
     guard(|| {
-        let mut n = handle_mut(notary, "notary")?;
+        let n = handle(notary, "notary")?;
         let r = handle(request, "request")?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let c = unsafe { bytes(content, len, "content") }?;
@@ -198,7 +206,7 @@ pub unsafe extern "C" fn ot_notary_bind(
     bound_endpoint: *mut *mut ot_buffer,
 ) -> ot_result {
     guard(|| {
-        let mut n = handle_mut(notary, "notary")?;
+        let n = handle(notary, "notary")?;
         // SAFETY: a NUL-terminated string (header contract).
         let ep = unsafe { cstr(endpoint, "endpoint") }?;
         let bound_endpoint = OutHandle::new(bound_endpoint, "bound_endpoint")?;
@@ -227,7 +235,7 @@ pub unsafe extern "C" fn ot_notary_register_push(
     subscriber_encryption_public: *const ot_key,
 ) -> ot_result {
     guard(|| {
-        let mut n = handle_mut(notary, "notary")?;
+        let n = handle(notary, "notary")?;
         let r = handle(request, "request")?;
         // SAFETY: a NUL-terminated string (header contract).
         let id = unsafe { cstr(nym_id, "nym_id") }?;
@@ -239,7 +247,9 @@ pub unsafe extern "C" fn ot_notary_register_push(
 
 /// Pushes `content` to every live route registered for `nym_id`: signed as a `MESSAGE` once per
 /// notary identity involved (the one that opened each subscription) and sealed to each
-/// subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped; a
+/// subscriber, with the NymID's next sequence number. Routes whose client is gone are dropped (a
+/// worker behind a broker cannot tell: its pushes to a gone client are counted `unroutable` by
+/// the broker, and the route stays until the worker's notary is freed); a
 /// route that cannot be served (sealing failed, or its identity cannot sign this content) is
 /// skipped and kept, counted in `push_failures`, and the others are still served. How many
 /// routes it reached goes to `*delivered` (0 when nobody is subscribed — not an error; slow
@@ -247,8 +257,8 @@ pub unsafe extern "C" fn ot_notary_register_push(
 ///
 /// Returns `OT_OK`, or: `OT_ERR_INVALID_ARGUMENT` (no route could be served because the content
 /// cannot be signed — not UTF-8, a NUL, or a line a legacy reader would alter — routes stay
-/// registered; or not a live handle), `OT_ERR_STATE` (another thread is using the notary, or it
-/// was created before `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
+/// registered; or not a live handle), `OT_ERR_STATE` (the notary was created before
+/// `fork()`), `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INTERNAL`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_push(
     notary: *mut ot_notary,
@@ -258,7 +268,7 @@ pub unsafe extern "C" fn ot_notary_push(
     delivered: *mut usize,
 ) -> ot_result {
     guard(|| {
-        let mut n = handle_mut(notary, "notary")?;
+        let n = handle(notary, "notary")?;
         // SAFETY: a NUL-terminated string (header contract).
         let id = unsafe { cstr(nym_id, "nym_id") }?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
@@ -270,9 +280,11 @@ pub unsafe extern "C" fn ot_notary_push(
     })
 }
 
-/// The first socket's `ZMQ_FD` into `*fd`, for event loops; the edge-triggered rules of
-/// `ot_session_fd` apply (drain with `ot_notary_receive(notary, 0, …)` until `OT_ERR_TIMEOUT`).
-/// With several endpoints, poll each with a timeout instead.
+/// A descriptor for event loops into `*fd`: readable exactly while requests wait for
+/// `ot_notary_receive` (level-triggered, for every endpoint of the notary: unlike libzmq's
+/// `ZMQ_FD` it needs no draining rule; calling `ot_notary_receive(notary, 0, …)` when it is
+/// readable returns a request or the error of an unreadable one). Owned by the notary: do not
+/// close it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_fd(notary: *const ot_notary, fd: *mut i32) -> ot_result {
     guard(|| {
@@ -340,10 +352,14 @@ pub unsafe extern "C" fn ot_notary_get_stats(
 /// One of the notary's counters by `name` into `*value`; `ot_notary_counter_name` lists them:
 /// the `ot_notary_stats` fields, then `released` (requests freed unanswered, answered as
 /// unreadable), `resends_suppressed`, `resends_expired` (answered "reply no longer kept"),
-/// `cache_evictions`, `busy` (v2 requests refused: too many in progress on their connection),
-/// `answers_dropped`, `push_failures`, and the gauges `in_progress`, `cached_replies`,
-/// `cached_bytes`, `pending_answers`. `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters
-/// may be added in later versions.
+/// `cache_evictions`, `busy` (v2 requests refused: 256 in progress on their connection,
+/// or 65 536 in all),
+/// `answers_dropped`, `push_failures`, `pongs` (v2 probes answered), `overloaded` (requests
+/// refused: the receive queue was full), `reaped` (idle or frozen connections closed), and the
+/// gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
+/// (connections open on the notary's bound endpoints, legacy and silent ones included),
+/// `queued_requests` (waiting for `ot_notary_receive`).
+/// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_counter(
     notary: *const ot_notary,

@@ -216,8 +216,8 @@ pub unsafe extern "C" fn ot_session_send(
 /// `*status` is one of: `OT_OK`; `OT_ERR_TIMEOUT` (no reply after every resend, past
 /// `request_timeout_ms`, or the connection is dead); `OT_ERR_TRANSPORT` (the notary answered
 /// `ERR`: "the request could not be read" — the one reason for every unreadable request —, "too
-/// many requests in progress from this connection", or "this request was answered, and its reply
-/// is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
+/// many requests in progress from this connection", "the notary is overloaded: try again later", or "this request
+/// was answered, and its reply is no longer kept"; or an empty or unexpected reply); `OT_ERR_BAD_SIGNATURE` (the reply is not
 /// signed by the notary's auth key); `OT_ERR_DECRYPT_FAILED` / `OT_ERR_NO_MATCHING_RECIPIENT`
 /// (the reply is not sealed to this session's key; a type-3 reply opens only its key-only entry);
 /// `OT_ERR_MALFORMED` (a reply that is not armor/envelope/signed text, or inflates past
@@ -282,17 +282,22 @@ pub unsafe extern "C" fn ot_session_subscribe(
 
 /// v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next push from
 /// the notary, opened with the encryption key and verified with the notary's auth key: its
-/// content in a new `*content`, its per-NymID sequence number in `*seq` (from 1), and in
-/// `*missed` how many pushes were lost just before it (`UINT64_MAX` when the sequence restarted:
-/// the notary restarted and how many were lost is unknown).
+/// content in a new `*content`, its sequence number in its stream in `*seq` (from 1), and in
+/// `*missed` how many pushes of that stream were lost just before it (`UINT64_MAX` when the
+/// stream restarted: the notary restarted and how many were lost is unknown). A stream is the
+/// NymID a subscription registered (`ot_session_next_push_from` also gives it); the subscription
+/// reply tells the session where the stream stood, so several streams share one connection and a
+/// late subscriber starts with nothing missed.
 ///
 /// What the session keeps is bounded: pushes arriving while the session has no subscription
-/// (`ot_session_subscribe`) are dropped unread (counter `pushes_unsolicited`); unread pushes are
-/// kept up to 4096 and 16 MiB, the oldest dropped beyond (`pushes_overflow`; the next `*missed`
-/// shows the gap); a push that does not open or verify — forged, or sealed to another key — is
-/// dropped and counted (`pushes_invalid`), never returned as an error, so a
-/// `while (ot_session_next_push(...) == OT_OK)` loop is not ended by a hostile peer. See
-/// `ot_session_counter`.
+/// (`ot_session_subscribe`) are dropped unread, and pushes of a stream it did not subscribe to
+/// are dropped once opened and verified (both counted `pushes_unsolicited`; a forged push of an
+/// unsubscribed stream counts as `pushes_invalid`); unread pushes are kept up to 4096 and 16 MiB, the oldest dropped beyond
+/// (`pushes_overflow`; the next `*missed` shows the gap); a push that does not open or verify —
+/// forged, or sealed to another key — is dropped and counted (`pushes_invalid`), and so is one
+/// whose number is not past the stream's last one (`pushes_duplicate`): never returned as an
+/// error, so a `while (ot_session_next_push(...) == OT_OK)` loop is not ended by a hostile peer.
+/// See `ot_session_counter`.
 ///
 /// Returns `OT_OK`, or: `OT_ERR_TIMEOUT` (no valid push within `timeout_ms`; nothing written),
 /// `OT_ERR_NULL_ARGUMENT`, `OT_ERR_INVALID_ARGUMENT` (not a live session), `OT_ERR_STATE` (a legacy
@@ -375,7 +380,10 @@ fn timeout(ms: u32) -> i64 {
 /// `replies`, `resends`, `sockets_created`, `timeouts` (as in `ot_session_stats`),
 /// `pushes_unsolicited` (v2 pushes dropped: no subscription), `pushes_invalid` (pushes that did
 /// not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
-/// 4096 pushes or 16 MiB), and the gauges `pushes_queued` / `pushes_queued_bytes`.
+/// 4096 pushes or 16 MiB), `pushes_duplicate` (pushes whose number was not past their stream's
+/// last one, dropped), `renewals` (v2 connections dropped and made again after a request
+/// failed while the connection was down: nothing libzmq still queued for it goes out later), and
+/// the gauges `pushes_queued` / `pushes_queued_bytes`.
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_counter(
@@ -401,5 +409,31 @@ pub extern "C" fn ot_session_counter_name(index: usize) -> *const c_char {
     guard_value(std::ptr::null(), || {
         static NAMES: std::sync::OnceLock<Vec<std::ffi::CString>> = std::sync::OnceLock::new();
         super::counter_name(&NAMES, crate::transport::SESSION_COUNTERS, index)
+    })
+}
+
+/// v2: as `ot_session_next_push`, and the push's stream (the NymID its subscription registered)
+/// in a new `*stream`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_next_push_from(
+    session: *mut ot_session,
+    timeout_ms: u32,
+    seq: *mut u64,
+    missed: *mut u64,
+    stream: *mut *mut ot_buffer,
+    content: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let mut s = handle_mut(session, "session")?;
+        let seq = OutValue::new(seq, "seq")?;
+        let missed = OutValue::new(missed, "missed")?;
+        let stream = OutHandle::new(stream, "stream")?;
+        let content = OutHandle::new(content, "content")?;
+        let p = s.0.next_push(timeout(timeout_ms))?;
+        seq.write(p.seq);
+        missed.write(p.missed);
+        stream.put(ot_buffer::from_slice(p.stream.as_bytes()));
+        content.put(ot_buffer::new(p.content));
+        Ok(())
     })
 }

@@ -5,19 +5,26 @@
 //! worker registers is the client's frontend routing id, so a worker's `push` reaches the client
 //! through the broker (see README, "Scaling out").
 //!
-//! Frames on the backend (between the broker and a worker, both ways):
-//! `[worker id][C][client routing id][the client's frames…]` for client traffic,
-//! `[worker id][B][READY]` (worker → broker, after every connect) and `[worker id][B][PING]`
-//! (broker → worker, every 250 ms, so that a dead worker is noticed: libzmq drops the route of a
-//! closed or heartbeat-dead connection and the send fails).
+//! Frames on the backend (backend protocol 1, both ways; docs/wire-format.md, "Broker ↔ worker"):
+//! `[worker id][OTb1][C][client routing id][the client's frames…]` for client traffic,
+//! `[worker id][OTb1][B][READY]` (worker → broker, after every connect),
+//! `[worker id][OTb1][B][HB]` (worker → broker, every second while its application takes
+//! requests) and `[worker id][OTb1][B][PING]` (broker → worker, every 250 ms, so that a dead
+//! worker is noticed: libzmq drops the route of a closed or heartbeat-dead connection and the send
+//! fails).
+//!
+//! The broker trusts a worker only for what it handed it: it forwards a worker's answer only to a
+//! (client, request) it handed that worker and that is still owed, and a push only on a stream
+//! that worker's reply registered; anything else is dropped (`unexpected`). A worker not heard
+//! from for 3 s gets no new work (`stalled_workers`) until it is heard again.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::frames::{BROKER_CLIENT, BROKER_CONTROL, TAG};
+use super::frames::{BACKEND_TAG, BROKER_CLIENT, BROKER_CONTROL, TAG};
 use super::{Options, check_bind_endpoint, context, zmq_err};
 use crate::error::{Error, Result};
 
@@ -41,6 +48,15 @@ pub struct BrokerStats {
     /// Client messages waiting for a worker now, and their bytes.
     pub queued: u64,
     pub queued_bytes: u64,
+    /// Worker messages dropped: an answer to nothing the broker handed that worker (or
+    /// answered already), or a push on a stream no reply of that worker registered.
+    pub unexpected: u64,
+    /// Times a worker stopped receiving work: no `READY`/`HB` for 3 s (a frozen application).
+    pub stalled_workers: u64,
+    /// Backend messages dropped: not backend protocol 1 (no `OTb1` tag, unknown kind).
+    pub refused: u64,
+    /// Client messages dropped: neither a v2 `REQ`/`PING` nor a legacy request.
+    pub ignored: u64,
 }
 
 /// The names [`BrokerStats::counter`] knows, in a stable order.
@@ -54,6 +70,10 @@ pub const BROKER_COUNTERS: &[&str] = &[
     "dead_workers",
     "queued",
     "queued_bytes",
+    "unexpected",
+    "stalled_workers",
+    "refused",
+    "ignored",
 ];
 
 impl BrokerStats {
@@ -69,22 +89,47 @@ impl BrokerStats {
             "dead_workers" => self.dead_workers,
             "queued" => self.queued,
             "queued_bytes" => self.queued_bytes,
+            "unexpected" => self.unexpected,
+            "stalled_workers" => self.stalled_workers,
+            "refused" => self.refused,
+            "ignored" => self.ignored,
             _ => return None,
         })
     }
 }
 
 /// At most this many client messages wait for a worker, and at most `QUEUE_BYTES` bytes; the
-/// oldest are dropped beyond (clients resend). While no worker is connected at all, clients'
-/// messages wait in libzmq instead, within each connection's receive budget
-/// (`options::RECEIVE_BUDGET`).
+/// oldest are dropped beyond (clients resend). The frontend is read even while no worker is
+/// connected, so what waits is here, not in libzmq's per-connection pipes (whose budget,
+/// `options::RECEIVE_BUDGET`, adds to this bound).
 const QUEUE: usize = 10_000;
-const QUEUE_BYTES: usize = 64 << 20;
+const QUEUE_BYTES: usize = 16 << 20;
 
 struct Worker {
     id: Vec<u8>,
-    outstanding: u64,
+    /// What it was handed and has not answered yet, and when: (client routing id, what).
+    owed: HashMap<(Vec<u8>, Owed), Instant>,
+    /// When its last `READY` or `HB` arrived.
+    heard: Instant,
+    /// When it last answered something it owed.
+    answered: Option<Instant>,
+    /// Not heard from for [`STALL_AFTER`]: handed no work until it is heard again.
+    stalled: bool,
 }
+
+/// The broker pings its workers this often (`[OTb1][B][PING]`: a send to a closed or
+/// heartbeat-dead connection fails, and the worker is removed).
+const PING_EVERY: Duration = Duration::from_millis(250);
+/// A worker that sent no `READY` or `HB` for this long is stalled (workers send `HB` every
+/// second while their application takes requests).
+const STALL_AFTER: Duration = Duration::from_secs(3);
+/// What a worker owes is forgotten after this long (its reply is then dropped as unexpected;
+/// a v2 client resends well before: its whole default schedule is under 52 s).
+const OWED_TTL: Duration = Duration::from_secs(120);
+/// At most this many requests owed per worker; a worker at the bound is handed nothing more.
+const OWED_PER_WORKER: usize = 65_536;
+/// At most this many push routes (client, stream) in all; the oldest go first beyond.
+const PUSH_ROUTES: usize = 65_536;
 
 /// A running broker (its loop is a background thread). Dropping it stops the loop and closes
 /// the sockets within about 20 ms.
@@ -147,15 +192,7 @@ impl Broker {
         let thread = std::thread::Builder::new()
             .name("ot-broker".into())
             .spawn(move || {
-                let mut l = Loop {
-                    front,
-                    back,
-                    workers: Vec::new(),
-                    queue: VecDeque::new(),
-                    queued_bytes: 0,
-                    stats: BrokerStats::default(),
-                };
-                l.run(&stop2, &stats2);
+                Loop::new(front, back).run(&stop2, &stats2);
             })
             .map_err(|e| Error::internal(format!("starting the broker thread: {e}")))?;
         Ok(Broker {
@@ -203,10 +240,87 @@ struct Loop {
     workers: Vec<Worker>,
     queue: VecDeque<Vec<Vec<u8>>>,
     queued_bytes: usize,
+    /// Push routes: (client routing id, stream) → the worker whose reply registered it.
+    streams: HashMap<PushRoute, (Vec<u8>, u64)>,
+    /// Their order, oldest first, for eviction beyond [`PUSH_ROUTES`] (entries replaced since
+    /// are skipped by their generation).
+    stream_order: VecDeque<(PushRoute, u64)>,
+    generation: u64,
     stats: BrokerStats,
 }
 
+/// (client routing id, stream): where a push may go, and from which worker.
+type PushRoute = (Vec<u8>, Vec<u8>);
+
+/// What a worker was handed and owes an answer to (its key: the client and this).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Owed {
+    /// A v2 `REQ` (answered by `REP` or `ERR` with its id).
+    Request(u64),
+    /// A v2 `PING` (answered by `PONG`).
+    Probe(u64),
+    /// A legacy request: the frames between the routing id and the delimiter (a
+    /// `REQ_CORRELATE` peer's request id), which its reply carries back.
+    Legacy(Vec<Vec<u8>>),
+}
+
+/// What a client message owes, or `None` for a message no notary answers (it is dropped).
+fn owed_by_client(f: &[Vec<u8>]) -> Option<Owed> {
+    // f = [client id, …]
+    if f.get(1).map(Vec::as_slice) == Some(TAG) {
+        let id = f
+            .get(3)
+            .and_then(|n| <[u8; 8]>::try_from(n.as_slice()).ok());
+        match (f.get(2).map(Vec::as_slice), id, f.len()) {
+            (Some(b"REQ"), Some(id), 5) => return Some(Owed::Request(u64::from_be_bytes(id))),
+            (Some(b"PING"), Some(id), 4) => return Some(Owed::Probe(u64::from_be_bytes(id))),
+            _ => {}
+        }
+    }
+    legacy_envelope(f).map(Owed::Legacy)
+}
+
+/// A legacy message `[client id, 0–3 frames, "", body]`: the frames before the delimiter.
+fn legacy_envelope(f: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    let d = f.iter().skip(1).position(Vec::is_empty)? + 1;
+    ((1..=4).contains(&d) && f.len() == d + 2).then(|| f[1..d].to_vec())
+}
+
+/// A worker's message for a client `[client id, …]`: what it answers, or the stream a `PUSH`
+/// is on.
+enum Answer {
+    Owed(Owed),
+    Push(Vec<u8>),
+}
+
+fn answer_of(f: &[Vec<u8>]) -> Option<Answer> {
+    if f.get(1).map(Vec::as_slice) == Some(TAG) {
+        let id = u64::from_be_bytes(f.get(3)?.as_slice().try_into().ok()?);
+        return match f.get(2)?.as_slice() {
+            b"REP" | b"ERR" => Some(Answer::Owed(Owed::Request(id))),
+            b"PONG" if f.len() == 4 => Some(Answer::Owed(Owed::Probe(id))),
+            b"PUSH" if f.len() == 7 => Some(Answer::Push(f[5].clone())),
+            _ => None,
+        };
+    }
+    legacy_envelope(f).map(|e| Answer::Owed(Owed::Legacy(e)))
+}
+
 impl Loop {
+    fn new(front: zmq::Socket, back: zmq::Socket) -> Loop {
+        Loop {
+            front,
+            back,
+            workers: Vec::new(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            streams: HashMap::new(),
+            stream_order: VecDeque::new(),
+            generation: 0,
+            stats: BrokerStats::default(),
+        }
+    }
+
     fn run(&mut self, stop: &AtomicU64, shared: &Mutex<BrokerStats>) {
         let mut next_ping = Instant::now();
         while stop.load(Ordering::Acquire) == 0 {
@@ -214,32 +328,40 @@ impl Loop {
                 self.back.as_poll_item(zmq::POLLIN),
                 self.front.as_poll_item(zmq::POLLIN),
             ];
-            // Clients wait in libzmq's queues while no worker is there.
-            let n = if self.workers.is_empty() { 1 } else { 2 };
-            let _ = zmq::poll(&mut items[..n], 20);
+            // Clients are read whether or not a worker is there: what waits for a worker waits
+            // in the broker's bounded queue, not in libzmq's per-connection pipes (a connection
+            // whose pipe is full stops being read, and libzmq 4.3 aborts the process when such a
+            // connection is reset with a heartbeat still in its buffer).
+            let _ = zmq::poll(&mut items, 20);
+            let now = Instant::now();
             for _ in 0..256 {
                 let Ok(f) = self.back.recv_multipart(zmq::DONTWAIT) else {
                     break;
                 };
-                self.on_worker_message(f);
+                self.on_worker_message(f, now);
             }
-            if !self.workers.is_empty() {
+            if self.workers.iter().any(|w| !w.stalled) {
                 while let Some(f) = self.queue.pop_front() {
                     self.queued_bytes -= size_of_frames(&f);
-                    if !self.hand_to_worker(f) {
+                    if !self.hand_to_worker(f, now) {
                         break;
                     }
                 }
-                for _ in 0..256 {
-                    let Ok(f) = self.front.recv_multipart(zmq::DONTWAIT) else {
-                        break;
-                    };
-                    self.hand_to_worker(f);
-                }
             }
-            if Instant::now() >= next_ping {
-                next_ping = Instant::now() + Duration::from_millis(250);
+            for _ in 0..256 {
+                let Ok(f) = self.front.recv_multipart(zmq::DONTWAIT) else {
+                    break;
+                };
+                if f.len() < 2 {
+                    continue;
+                }
+                // With no live worker this queues it (bounded: the oldest dropped beyond).
+                self.hand_to_worker(f, now);
+            }
+            if now >= next_ping {
+                next_ping = now + PING_EVERY;
                 self.ping_workers();
+                self.check_workers(now);
             }
             self.stats.workers = self.workers.len() as u64;
             self.stats.queued = self.queue.len() as u64;
@@ -248,38 +370,75 @@ impl Loop {
         }
     }
 
-    fn on_worker_message(&mut self, mut f: Vec<Vec<u8>>) {
-        if f.len() < 2 {
+    fn worker(&mut self, wid: &[u8]) -> Option<&mut Worker> {
+        self.workers.iter_mut().find(|w| w.id == wid)
+    }
+
+    fn on_worker_message(&mut self, mut f: Vec<Vec<u8>>, now: Instant) {
+        // [worker id, OTb1, B|C, …]
+        if f.len() < 4 || f[1] != BACKEND_TAG {
+            self.stats.refused += 1;
             return;
         }
-        let wid = f.remove(0);
-        if f[0] == BROKER_CONTROL {
-            if f.get(1).map(Vec::as_slice) == Some(b"READY")
-                && !self.workers.iter().any(|w| w.id == wid)
-            {
-                self.workers.push(Worker {
-                    id: wid,
-                    outstanding: 0,
-                });
+        let wid = std::mem::take(&mut f[0]);
+        if f[2] == BROKER_CONTROL {
+            match f[3].as_slice() {
+                b"READY" | b"HB" if f.len() == 4 => {
+                    if let Some(w) = self.worker(&wid) {
+                        w.heard = now;
+                        w.stalled = false;
+                    } else {
+                        self.workers.push(Worker {
+                            id: wid,
+                            owed: HashMap::new(),
+                            heard: now,
+                            answered: None,
+                            stalled: false,
+                        });
+                    }
+                }
+                _ => self.stats.refused += 1,
             }
             return;
         }
-        if f[0] != BROKER_CLIENT || f.len() < 3 {
+        if f[2] != BROKER_CLIENT {
+            self.stats.refused += 1;
             return;
         }
-        f.remove(0);
-        // [client id, …]: a push is [client, OTv2, PUSH, …]; anything else answers a request.
-        let push = f.get(1).map(Vec::as_slice) == Some(TAG)
-            && f.get(2).map(Vec::as_slice) == Some(b"PUSH");
-        match self.workers.iter_mut().find(|w| w.id == wid) {
-            Some(w) if !push => w.outstanding = w.outstanding.saturating_sub(1),
-            Some(_) => {}
-            // A worker we had written off is alive after all.
-            None => self.workers.push(Worker {
-                id: wid,
-                outstanding: 0,
-            }),
-        }
+        f.drain(..3);
+        // [client id, …]
+        let Some(i) = self.workers.iter().position(|w| w.id == wid) else {
+            // Not a worker of the pool (never announced, or written off as dead): it was
+            // handed nothing it could answer.
+            self.stats.unexpected += 1;
+            return;
+        };
+        let push = match answer_of(&f) {
+            Some(Answer::Owed(what)) => {
+                let key = (f[0].clone(), what);
+                if self.workers[i].owed.remove(&key).is_none() {
+                    self.stats.unexpected += 1;
+                    return;
+                }
+                self.workers[i].answered = Some(now);
+                if let Owed::Request(_) = key.1 {
+                    self.register_streams(&f, &wid);
+                }
+                false
+            }
+            Some(Answer::Push(stream)) => {
+                let route = (f[0].clone(), stream);
+                if self.streams.get(&route).map(|(w, _)| w) != Some(&wid) {
+                    self.stats.unexpected += 1;
+                    return;
+                }
+                true
+            }
+            None => {
+                self.stats.unexpected += 1;
+                return;
+            }
+        };
         match self.front.send_multipart(f, zmq::DONTWAIT) {
             Ok(()) => {
                 self.stats.replies += 1;
@@ -289,42 +448,92 @@ impl Loop {
         }
     }
 
-    /// Hands a client message to the least loaded live worker; false when none is left.
-    fn hand_to_worker(&mut self, f: Vec<Vec<u8>>) -> bool {
+    /// A `REP` that registered push streams (`[client, OTv2, REP, id, body, stream, 16 bytes,
+    /// …]`): the worker that sent it may push to the client on those streams.
+    fn register_streams(&mut self, f: &[Vec<u8>], wid: &[u8]) {
+        if f.get(2).map(Vec::as_slice) != Some(b"REP") || f.len() <= 5 {
+            return;
+        }
+        for pair in f[5..].chunks(2) {
+            self.generation += 1;
+            let key = (f[0].clone(), pair[0].clone());
+            self.streams
+                .insert(key.clone(), (wid.to_vec(), self.generation));
+            self.stream_order.push_back((key, self.generation));
+        }
+        while self.streams.len() > PUSH_ROUTES || self.stream_order.len() > 2 * PUSH_ROUTES {
+            let Some((key, generation)) = self.stream_order.pop_front() else {
+                break;
+            };
+            if self.streams.get(&key).map(|(_, g)| *g) == Some(generation) {
+                self.streams.remove(&key);
+            }
+        }
+    }
+
+    /// Hands a client message to the worker that was handed the same request (a resend: its
+    /// reply cache answers it), else to the least loaded worker that is not stalled; queues it
+    /// when none takes it (false).
+    fn hand_to_worker(&mut self, f: Vec<Vec<u8>>, now: Instant) -> bool {
+        let Some(what) = owed_by_client(&f) else {
+            // Neither a v2 REQ/PING nor a legacy request: a notary drops it too.
+            self.stats.ignored += 1;
+            return true;
+        };
+        let key = (f[0].clone(), what);
+        let mut tried = vec![false; self.workers.len()];
         loop {
-            let Some(i) = (0..self.workers.len()).min_by_key(|&i| self.workers[i].outstanding)
-            else {
+            // A resend goes back to the worker that owes it only while that worker answers
+            // (it answered something since it was handed this): its reply cache then answers
+            // the resend once the first is done, and the application does not see it twice. A
+            // worker that answers nothing it owes (hung, or not a notary at all) does not keep
+            // the request: the resend goes to another worker.
+            let sticky = (0..self.workers.len()).find(|&i| {
+                let w = &self.workers[i];
+                !tried[i]
+                    && !w.stalled
+                    && w.owed
+                        .get(&key)
+                        .is_some_and(|handed| w.answered.is_some_and(|a| a > *handed))
+            });
+            let pick = sticky.or_else(|| {
+                (0..self.workers.len())
+                    .filter(|&i| {
+                        !tried[i]
+                            && !self.workers[i].stalled
+                            && self.workers[i].owed.len() < OWED_PER_WORKER
+                    })
+                    .min_by_key(|&i| self.workers[i].owed.len())
+            });
+            let Some(i) = pick else {
                 self.enqueue(f);
                 return false;
             };
-            let mut out = Vec::with_capacity(f.len() + 2);
+            let mut out = Vec::with_capacity(f.len() + 3);
             out.push(self.workers[i].id.clone());
+            out.push(BACKEND_TAG.to_vec());
             out.push(BROKER_CLIENT.to_vec());
             out.extend(f.iter().cloned());
             match self.back.send_multipart(out, zmq::DONTWAIT) {
                 Ok(()) => {
-                    self.workers[i].outstanding += 1;
+                    self.workers[i].owed.insert(key, now);
                     self.stats.requests += 1;
                     return true;
                 }
                 Err(zmq::Error::EHOSTUNREACH) => {
-                    // Dead: its requests are lost; clients resend them, to another worker.
-                    self.workers.swap_remove(i);
-                    self.stats.dead_workers += 1;
+                    // Dead: what it owed is lost; clients resend it, to another worker.
+                    self.remove_worker(i);
+                    tried.remove(i);
                 }
-                Err(_) => {
-                    // Its queue is full: count it as busier and try another.
-                    self.workers[i].outstanding += 1_000;
-                    if self.workers.iter().all(|w| w.outstanding >= 1_000) {
-                        self.enqueue(f);
-                        for w in &mut self.workers {
-                            w.outstanding -= 1_000;
-                        }
-                        return false;
-                    }
-                }
+                Err(_) => tried[i] = true, // its queue is full: try another
             }
         }
+    }
+
+    fn remove_worker(&mut self, i: usize) {
+        let w = self.workers.remove(i);
+        self.streams.retain(|_, (wid, _)| *wid != w.id);
+        self.stats.dead_workers += 1;
     }
 
     /// Queues a client message for later, within the queue's bounds (oldest dropped first).
@@ -345,16 +554,26 @@ impl Loop {
         while i < self.workers.len() {
             let f = vec![
                 self.workers[i].id.clone(),
+                BACKEND_TAG.to_vec(),
                 BROKER_CONTROL.to_vec(),
                 b"PING".to_vec(),
             ];
             match self.back.send_multipart(f, zmq::DONTWAIT) {
-                Err(zmq::Error::EHOSTUNREACH) => {
-                    self.workers.swap_remove(i);
-                    self.stats.dead_workers += 1;
-                }
+                Err(zmq::Error::EHOSTUNREACH) => self.remove_worker(i),
                 _ => i += 1,
             }
+        }
+    }
+
+    /// Workers not heard from for [`STALL_AFTER`] stop receiving work (their application is
+    /// frozen, or their link is); what they owe expires after [`OWED_TTL`].
+    fn check_workers(&mut self, now: Instant) {
+        for w in &mut self.workers {
+            if !w.stalled && now.duration_since(w.heard) > STALL_AFTER {
+                w.stalled = true;
+                self.stats.stalled_workers += 1;
+            }
+            w.owed.retain(|_, at| now.duration_since(*at) < OWED_TTL);
         }
     }
 }

@@ -18,13 +18,17 @@ const DEFAULT_HEARTBEAT: (i64, i64, i64) = (5_000, 15_000, 15_000);
 /// A notification pushed by the notary, opened and verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Push {
-    /// The notary's sequence number for the subscribed NymID (from 1).
+    /// The push's sequence number in its stream (from 1).
     pub seq: u64,
-    /// Pushes missed just before this one (a gap in the sequence), or `u64::MAX` when the
-    /// sequence restarted (the notary restarted: how many were lost is unknown).
+    /// Pushes of this stream missed just before this one (a gap in the sequence), or `u64::MAX`
+    /// when the stream restarted (the notary restarted: how many were lost is unknown).
     pub missed: u64,
     /// The notary's signed content.
     pub content: Vec<u8>,
+    /// The stream: the NymID the subscription registered.
+    pub stream: String,
+    /// The notary's epoch (random at its start; raw, before checking).
+    pub(crate) epoch: u64,
 }
 
 struct InFlight {
@@ -38,13 +42,19 @@ struct InFlight {
 
 /// What a v2 message turned into, for the session to open and verify.
 pub(crate) enum Event {
-    /// The raw reply body of request `id`.
-    Reply(u64, Vec<u8>),
+    /// The raw reply body of request `id`, and the push streams it registered: (stream, epoch,
+    /// sequence number at registration).
+    Reply(u64, Vec<u8>, Vec<(String, u64, u64)>),
     /// Request `id` failed (notary error, timeout, dead connection).
     Failed(u64, Error),
-    /// A raw pushed body with its sequence number.
-    Push(u64, Vec<u8>),
+    /// A raw push: its sequence number, body, stream and epoch.
+    Push(Push),
+    /// The reply to a re-subscription the session sent by itself: its streams.
+    Subscribed(Vec<(String, u64, u64)>),
 }
+
+/// Most subscriptions one session re-sends after a reconnect.
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 64;
 
 /// The v2 connection state of a session.
 pub(crate) struct V2Client {
@@ -54,12 +64,22 @@ pub(crate) struct V2Client {
     monitor: Monitor,
     next_id: u64,
     in_flight: HashMap<u64, InFlight>,
-    /// The subscription request body to send again after a reconnect.
-    subscription: Option<Vec<u8>>,
+    /// The subscription request bodies to send again after a reconnect (one per
+    /// [`Session::subscribe`](super::Session::subscribe), at most [`MAX_SUBSCRIPTIONS`]).
+    subscriptions: Vec<Vec<u8>>,
     ups_seen: u64,
     pub(crate) resends: u64,
+    /// When this client last sent anything: a notary closes a v2 connection that stays silent
+    /// for its limit (15 s by default), so an idle client sends a `PING` every
+    /// [`V2Client::keepalive`].
+    last_sent: std::cell::Cell<Instant>,
     /// Pushes dropped because the session has no subscription.
     pub(crate) pushes_unsolicited: u64,
+    /// Connections dropped and made again after a request failed while down.
+    pub(crate) renewals: u64,
+    /// The connection was renewed ([`V2Client::renew`]): re-send everything once it is up, even
+    /// if it is the first connection the monitor saw.
+    resend_on_up: bool,
 }
 
 /// The options a v2 socket runs with: heartbeats on unless set.
@@ -95,10 +115,13 @@ impl V2Client {
             monitor,
             next_id: 1,
             in_flight: HashMap::new(),
-            subscription: None,
+            subscriptions: Vec::new(),
             ups_seen: 0,
             resends: 0,
+            last_sent: std::cell::Cell::new(Instant::now()),
             pushes_unsolicited: 0,
+            renewals: 0,
+            resend_on_up: false,
         })
     }
 
@@ -148,7 +171,18 @@ impl V2Client {
         id
     }
 
+    /// How often an idle client probes (`PING`), so that the notary sees it alive: the heartbeat
+    /// interval, at most 5 s.
+    fn keepalive(&self) -> Duration {
+        let ms = match self.opts.heartbeat_ivl_ms {
+            0 => 5_000,
+            ivl => ivl.min(5_000),
+        };
+        Duration::from_millis(ms as u64)
+    }
+
     fn send_frames(&self, f: Vec<Vec<u8>>) -> Result<()> {
+        self.last_sent.set(Instant::now());
         match self.socket.send_multipart(f, zmq::DONTWAIT) {
             Ok(()) | Err(zmq::Error::EAGAIN) => Ok(()), // EAGAIN: the resend timer retries it
             Err(e) => Err(zmq_err("sending", e)),
@@ -201,14 +235,18 @@ impl V2Client {
         Ok(id)
     }
 
-    /// Remembers `body` as the subscription to re-send after every reconnect.
-    pub(crate) fn set_subscription(&mut self, body: Vec<u8>) {
-        self.subscription = Some(body);
+    /// Remembers `body` as a subscription to re-send after every reconnect (the oldest is
+    /// forgotten beyond [`MAX_SUBSCRIPTIONS`]).
+    pub(crate) fn add_subscription(&mut self, body: Vec<u8>) {
+        if self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            self.subscriptions.remove(0);
+        }
+        self.subscriptions.push(body);
     }
 
-    /// Forgets the subscription (it was refused): pushes are dropped again.
-    pub(crate) fn clear_subscription(&mut self) {
-        self.subscription = None;
+    /// Forgets subscription `body` (it was refused).
+    pub(crate) fn remove_subscription(&mut self, body: &[u8]) {
+        self.subscriptions.retain(|s| s != body);
     }
 
     /// Reads what arrived, re-sends what is late, and reports finished requests and pushes.
@@ -239,7 +277,11 @@ impl V2Client {
                 .min();
             // While the connection is down, re-check the liveness limit every 100 ms.
             let tick = (!self.monitor.up).then(|| now + Duration::from_millis(100));
-            let wake = [Some(until), next_timer, tick].into_iter().flatten().min();
+            let keepalive = Some(self.last_sent.get() + self.keepalive());
+            let wake = [Some(until), next_timer, tick, keepalive]
+                .into_iter()
+                .flatten()
+                .min();
             let ms = wake.map_or(-1, |w| {
                 w.saturating_duration_since(now).as_millis().max(1) as i64
             });
@@ -268,7 +310,24 @@ impl V2Client {
             Command::Rep => {
                 // Late duplicates of answered requests are dropped here.
                 let f = self.in_flight.remove(&m.number)?;
-                (!f.internal).then_some(Event::Reply(m.number, m.body))
+                let streams = m
+                    .extra
+                    .chunks(2)
+                    .filter_map(|p| {
+                        let name = String::from_utf8(p.first()?.clone()).ok()?;
+                        let b: &[u8; 16] = p.get(1)?.as_slice().try_into().ok()?;
+                        let epoch = u64::from_be_bytes(b[..8].try_into().ok()?);
+                        let seq = u64::from_be_bytes(b[8..].try_into().ok()?);
+                        Some((name, epoch, seq))
+                    })
+                    .collect();
+                // A re-subscription the session sent by itself is not the application's
+                // reply, but its streams count.
+                Some(if f.internal {
+                    Event::Subscribed(streams)
+                } else {
+                    Event::Reply(m.number, m.body, streams)
+                })
             }
             Command::Err => {
                 let f = self.in_flight.remove(&m.number)?;
@@ -284,11 +343,29 @@ impl V2Client {
                 })
             }
             // Nobody asked for pushes on this connection: dropped unread (and counted).
-            Command::Push if self.subscription.is_none() => {
+            Command::Push if self.subscriptions.is_empty() => {
                 self.pushes_unsolicited += 1;
                 None
             }
-            Command::Push => Some(Event::Push(m.number, m.body)),
+            Command::Push => {
+                let stream = m
+                    .extra
+                    .first()
+                    .and_then(|n| String::from_utf8(n.clone()).ok())
+                    .unwrap_or_default();
+                let epoch = m
+                    .extra
+                    .get(1)
+                    .and_then(|e| e.as_slice().try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                Some(Event::Push(Push {
+                    seq: m.number,
+                    missed: 0,
+                    content: m.body,
+                    stream,
+                    epoch,
+                }))
+            }
             _ => None,
         }
     }
@@ -299,13 +376,14 @@ impl V2Client {
         if self.monitor.ups <= self.ups_seen {
             return Ok(());
         }
-        let first = self.ups_seen == 0;
+        let first = self.ups_seen == 0 && !self.resend_on_up;
         self.ups_seen = self.monitor.ups;
+        self.resend_on_up = false;
         if first {
             return Ok(());
         }
-        if let Some(sub) = self.subscription.clone() {
-            self.in_flight.retain(|_, f| !f.internal);
+        self.in_flight.retain(|_, f| !f.internal);
+        for sub in self.subscriptions.clone() {
             self.send(sub, true)?;
         }
         let now = Instant::now();
@@ -319,6 +397,10 @@ impl V2Client {
     }
 
     fn on_timers(&mut self, events: &mut Vec<Event>) -> Result<()> {
+        if self.last_sent.get().elapsed() >= self.keepalive() {
+            // A probe nobody waits for (its PONG is ignored): proof of life for the notary.
+            self.send_frames(frames::v2(Command::Ping, 0, b""))?;
+        }
         let now = Instant::now();
         let liveness = self
             .opts
@@ -331,6 +413,7 @@ impl V2Client {
         let attempt = self.attempt_time();
         let max_attempts = self.opts.max_resends + 1;
         let ids: Vec<u64> = self.in_flight.keys().copied().collect();
+        let mut failed = false;
         for id in ids {
             let Some(f) = self.in_flight.get_mut(&id) else {
                 continue;
@@ -359,6 +442,7 @@ impl V2Client {
                 if f.is_some_and(|f| !f.internal) {
                     events.push(Event::Failed(id, Error::new(ErrorKind::Timeout, why)));
                 }
+                failed = true;
                 continue;
             }
             if now >= f.next_resend {
@@ -369,6 +453,29 @@ impl V2Client {
                 self.send_frames(frames::v2(Command::Req, id, &body))?;
             }
         }
+        if failed && !self.monitor.up {
+            self.renew()?;
+        }
+        Ok(())
+    }
+
+    /// Drops the connection and everything libzmq still queues for it, and connects again. Once
+    /// a request was reported failed while the connection is down, no copy of it (nor of its
+    /// resends) may go out when the link comes back: the application was told it failed, and
+    /// behind a broker the copies would reach other workers. `zmq_disconnect` ends the
+    /// endpoint's pipe, and with linger 0 its queued messages are discarded; the socket (and so
+    /// the descriptor an event loop polls) stays. Subscriptions and the requests still in flight
+    /// are sent again once the new connection is up.
+    fn renew(&mut self) -> Result<()> {
+        let linger = self.opts.linger_ms.clamp(-1, i64::from(i32::MAX)) as i32;
+        let _ = self.socket.set_linger(0);
+        let _ = self.socket.disconnect(&self.endpoint);
+        let _ = self.socket.set_linger(linger);
+        self.socket
+            .connect(&self.endpoint)
+            .map_err(|e| zmq_err(&format!("connecting to {}", self.endpoint), e))?;
+        self.resend_on_up = true;
+        self.renewals += 1;
         Ok(())
     }
 }
@@ -380,21 +487,76 @@ impl Drop for V2Client {
     }
 }
 
-/// Tracks push sequence numbers: how many were missed before each one.
-#[derive(Default)]
-pub(crate) struct PushSeq {
-    last: Option<u64>,
+/// What a session knows of one push stream.
+struct StreamState {
+    epoch: u64,
+    last: u64,
+    /// A subscription reply showed a new epoch: the next push reports a restart.
+    restarted: bool,
 }
 
-impl PushSeq {
-    pub(crate) fn missed(&mut self, seq: u64) -> u64 {
-        let missed = match self.last {
-            None => seq.saturating_sub(1),
-            Some(last) if seq > last => seq - last - 1,
-            Some(_) => u64::MAX, // the sequence restarted
+/// What is known of every push stream the session subscribed to.
+#[derive(Default)]
+pub(crate) struct StreamSeqs {
+    streams: std::collections::HashMap<String, StreamState>,
+}
+
+/// What became of a push when it was read.
+pub(crate) enum Counted {
+    /// Deliver it, with this many missed before it.
+    Missed(u64),
+    /// Not from a stream this session subscribed to.
+    Unsolicited,
+    /// Its sequence number is not past the last one read (a duplicate, or an old one).
+    Duplicate,
+}
+
+impl StreamSeqs {
+    /// A subscription reply: the stream's epoch and sequence number at registration. A new stream
+    /// starts there (nothing missed); a known stream in the same epoch keeps its last number (so
+    /// pushes lost while reconnecting show as missed); a new epoch is a restart.
+    pub(crate) fn subscribed(&mut self, stream: String, epoch: u64, seq: u64) {
+        match self.streams.get_mut(&stream) {
+            Some(s) if s.epoch == epoch => {}
+            Some(s) => {
+                *s = StreamState {
+                    epoch,
+                    last: seq,
+                    restarted: true,
+                }
+            }
+            None => {
+                self.streams.insert(
+                    stream,
+                    StreamState {
+                        epoch,
+                        last: seq,
+                        restarted: false,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Accounts for a (verified) push.
+    pub(crate) fn count(&mut self, p: &Push) -> Counted {
+        let Some(s) = self.streams.get_mut(&p.stream) else {
+            return Counted::Unsolicited;
         };
-        self.last = Some(seq);
-        missed
+        if p.epoch != s.epoch || s.restarted {
+            *s = StreamState {
+                epoch: p.epoch,
+                last: p.seq,
+                restarted: false,
+            };
+            return Counted::Missed(u64::MAX);
+        }
+        if p.seq <= s.last {
+            return Counted::Duplicate;
+        }
+        let missed = p.seq - s.last - 1;
+        s.last = p.seq;
+        Counted::Missed(missed)
     }
 }
 
@@ -405,5 +567,5 @@ pub(crate) struct Inbox {
     pub(crate) pushes: VecDeque<Push>,
     /// Raw bytes of the unread pushes.
     pub(crate) push_bytes: usize,
-    pub(crate) seq: PushSeq,
+    pub(crate) streams: StreamSeqs,
 }

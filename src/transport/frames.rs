@@ -8,11 +8,14 @@
 //! v2 (DEALER ↔ ROUTER): no empty delimiter (so a legacy REP peer silently drops v2 frames), then
 //! `["OTv2", command, 8-byte big-endian number, body?]`.
 
-/// Broker ↔ worker wrapping (our own, between a broker's backend and its workers): the first
-/// frame says whether the rest is a client's message (`[C, client routing id, …]`, both ways) or
-/// a control message (`[B, READY]` worker → broker; `[B, PING]` broker → worker).
+/// Broker ↔ worker wrapping (our own, between a broker's backend and its workers; backend
+/// protocol 1): every message starts with [`BACKEND_TAG`], then one frame that says whether the
+/// rest is a client's message (`[C, client routing id, …]`, both ways) or a control message
+/// (`[B, READY]` and `[B, HB]` worker → broker; `[B, PING]` broker → worker).
+pub const BACKEND_TAG: &[u8] = b"OTb1";
+/// See [`BACKEND_TAG`].
 pub const BROKER_CLIENT: &[u8] = b"C";
-/// See [`BROKER_CLIENT`].
+/// See [`BACKEND_TAG`].
 pub const BROKER_CONTROL: &[u8] = b"B";
 
 /// Content prefix of the signed error a notary sends a legacy client with the `reply_errors`
@@ -36,7 +39,8 @@ pub enum Command {
     /// notary → client: request `number` could not be read (body = UTF-8 reason).
     Err,
     /// notary → client: a notification (body = bookended sealed envelope), number = sequence
-    /// number per subscribed NymID, from 1.
+    /// number of its stream (the subscribed NymID) in the notary's epoch, from 1; the stream and
+    /// the epoch follow the body.
     Push,
 }
 
@@ -77,7 +81,15 @@ pub struct V2 {
     pub command: Command,
     pub number: u64,
     pub body: Vec<u8>,
+    /// The frames after the body: `PUSH` — the stream (the subscribed NymID, UTF-8) and the
+    /// notary's epoch (8 bytes); `REP` — for each push subscription the request registered, its
+    /// stream and 16 bytes: the epoch and the stream's sequence number when the request registered
+    /// it. Empty otherwise.
+    pub extra: Vec<Vec<u8>>,
 }
+
+/// Most frames after the body of a `REP` (a request may register up to this many streams / 2).
+pub const MAX_EXTRA_FRAMES: usize = 32;
 
 /// Builds the frames of a v2 message.
 pub fn v2(command: Command, number: u64, body: &[u8]) -> Vec<Vec<u8>> {
@@ -92,7 +104,15 @@ pub fn v2(command: Command, number: u64, body: &[u8]) -> Vec<Vec<u8>> {
     f
 }
 
+/// Builds the frames of a v2 message with frames after the body (see [`V2::extra`]).
+pub fn v2_extra(command: Command, number: u64, body: &[u8], extra: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut f = v2(command, number, body);
+    f.extend(extra.iter().cloned());
+    f
+}
+
 /// Decodes the frames of a v2 message; `None` for anything else (wrong tag, command, sizes).
+/// `REP` and `PUSH` may carry frames after the body, in pairs (see [`V2::extra`]).
 pub fn parse_v2(mut frames: Vec<Vec<u8>>) -> Option<V2> {
     if frames.len() < 3 || frames[0] != TAG {
         return None;
@@ -100,9 +120,14 @@ pub fn parse_v2(mut frames: Vec<Vec<u8>>) -> Option<V2> {
     let command = Command::parse(&frames[1])?;
     let number = u64::from_be_bytes(frames[2].as_slice().try_into().ok()?);
     let want = if command.has_body() { 4 } else { 3 };
-    if frames.len() != want {
+    let extra_ok = matches!(command, Command::Rep | Command::Push)
+        && frames.len() > want
+        && (frames.len() - want).is_multiple_of(2)
+        && frames.len() - want <= MAX_EXTRA_FRAMES;
+    if frames.len() != want && !extra_ok {
         return None;
     }
+    let extra = frames.split_off(want);
     let body = if command.has_body() {
         frames.pop().unwrap_or_default()
     } else {
@@ -112,6 +137,7 @@ pub fn parse_v2(mut frames: Vec<Vec<u8>>) -> Option<V2> {
         command,
         number,
         body,
+        extra,
     })
 }
 
@@ -182,7 +208,8 @@ mod tests {
                 msg: V2 {
                     command: Command::Req,
                     number: 7,
-                    body: b"body".to_vec()
+                    body: b"body".to_vec(),
+                    extra: Vec::new()
                 }
             }
         );
@@ -250,7 +277,8 @@ mod tests {
                 msg: V2 {
                     command: Command::Req,
                     number: 9,
-                    body: Vec::new()
+                    body: Vec::new(),
+                    extra: Vec::new()
                 }
             }
         );

@@ -23,13 +23,18 @@ mod from_files;
 mod monitor;
 mod notary;
 mod options;
+#[allow(unsafe_code)]
+mod raw;
 mod session;
+mod signal;
+pub mod transport_key;
 mod z85;
+pub mod zap;
 
 pub use broker::{BROKER_COUNTERS, Broker, BrokerStats};
 pub use client::Push;
 pub use notary::{
-    BUSY, NOTARY_COUNTERS, Notary, NotaryStats, REPLY_NOT_KEPT, Request, UNREADABLE,
+    BUSY, NOTARY_COUNTERS, Notary, NotaryStats, OVERLOADED, REPLY_NOT_KEPT, Request, UNREADABLE,
     open_request_frame, unreadable_answer_delay,
 };
 pub use options::{Curve, NAMES as OPTION_NAMES, Options, curve_keypair};

@@ -45,15 +45,29 @@ fn z85_key(text: &str, what: &str) -> Result<[u8; 32]> {
     v.as_slice().try_into().map_err(|_| bad())
 }
 
-fn curve_available() -> Result<()> {
-    if zmq::has("curve") == Some(true) {
-        Ok(())
-    } else {
-        Err(Error::new(
+/// The oldest libzmq CURVE is enabled on: 4.3.3 fixed a use-after-free reachable by a peer
+/// through heartbeats (and 4.3.2 CVE-2019-13132, a stack overflow in the CURVE handshake).
+pub const CURVE_MIN_ZMQ: (i32, i32, i32) = (4, 3, 3);
+
+pub(crate) fn curve_available() -> Result<()> {
+    if zmq::has("curve") != Some(true) {
+        return Err(Error::new(
             ErrorKind::Unsupported,
             "this libzmq was built without CURVE support",
-        ))
+        ));
     }
+    let v = zmq::version();
+    if v < CURVE_MIN_ZMQ {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "CURVE needs libzmq 4.3.3 or newer (this is {}.{}.{}: older versions have \
+                 CVE-2019-13132 and a heartbeat use-after-free a peer can reach)",
+                v.0, v.1, v.2
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A new CURVE key pair as Z85 text: (public, secret).

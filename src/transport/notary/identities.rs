@@ -3,10 +3,11 @@
 //! the one uniform way ([`answers`](super::answers)).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::Ordering;
 
-use super::request::{self, Release, Route};
-use super::{Notary, Request, unreadable_answer_delay};
+use super::actor::Cmd;
+use super::request::{self, Release};
+use super::{Core, Notary, Raw, Request, unreadable_answer_delay};
 use crate::envelope::Envelope;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{Algorithm, Key};
@@ -53,90 +54,109 @@ impl Notary {
     /// one): `auth` (RSA or Ed25519) signs replies to requests it opened, `enc` (RSA or X25519)
     /// opens requests sealed to `nym_id`. NymIDs must differ; at most
     /// [`MAX_NOTARY_IDENTITIES`] identities.
-    pub fn add_identity(&mut self, auth: &Key, enc: &Key, nym_id: &str) -> Result<()> {
+    pub fn add_identity(&self, auth: &Key, enc: &Key, nym_id: &str) -> Result<()> {
         self.check_process()?;
         let id = check_identity(auth, enc, nym_id)?;
-        if self.identities.iter().any(|i| i.nym_id == nym_id) {
+        let mut ids = self
+            .core
+            .identities
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if ids.iter().any(|i| i.nym_id == nym_id) {
             return Err(Error::invalid(
                 "the notary already has an identity with this NymID",
             ));
         }
-        if self.identities.len() >= MAX_NOTARY_IDENTITIES {
+        if ids.len() >= MAX_NOTARY_IDENTITIES {
             return Err(Error::invalid(format!(
                 "a notary holds at most {MAX_NOTARY_IDENTITIES} identities"
             )));
         }
-        self.identities.push(id);
-        self.signed_unreadable = [None, None];
+        ids.push(id);
+        *self
+            .core
+            .signed_unreadable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = [None, None];
         Ok(())
     }
 
     /// The number of identities the notary serves.
     pub fn identity_count(&self) -> usize {
-        self.identities.len()
+        self.core
+            .identities
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
+}
 
-    /// The identity for an envelope: the first whose encryption key fits the envelope type and
-    /// whose NymID has an entry; else the first that fits (it may still open a key-only entry).
-    fn identity_for(&self, env: &Envelope) -> Option<usize> {
-        let want = if env.envelope_type() == 3 {
-            Algorithm::X25519
-        } else {
-            Algorithm::Rsa
-        };
-        let ids = env.recipient_ids();
-        let fits = |i: &&Identity| i.enc.algorithm() == want;
-        self.identities
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| fits(i))
-            .find(|(_, i)| ids.contains(&i.nym_id.as_str()))
-            .or_else(|| self.identities.iter().enumerate().find(|(_, i)| fits(i)))
-            .map(|(n, _)| n)
-    }
+/// The identity for an envelope: the first whose encryption key fits the envelope type and
+/// whose NymID has an entry; else the first that fits (it may still open a key-only entry).
+fn identity_for(ids: &[Identity], env: &Envelope) -> Option<usize> {
+    let want = if env.envelope_type() == 3 {
+        Algorithm::X25519
+    } else {
+        Algorithm::Rsa
+    };
+    let names = env.recipient_ids();
+    let fits = |i: &&Identity| i.enc.algorithm() == want;
+    ids.iter()
+        .enumerate()
+        .filter(|(_, i)| fits(i))
+        .find(|(_, i)| names.contains(&i.nym_id.as_str()))
+        .or_else(|| ids.iter().enumerate().find(|(_, i)| fits(i)))
+        .map(|(n, _)| n)
+}
 
-    /// De-armors, parses and opens a request body with the identity its envelope names.
-    fn open_with_identity(&self, body: &[u8]) -> Result<Request> {
-        let env = request::envelope_of(body)?;
-        let n = self.identity_for(&env).ok_or_else(|| {
-            Error::new(
-                ErrorKind::NoMatchingRecipient,
-                format!(
-                    "this notary has no identity that opens type-{} envelopes",
-                    env.envelope_type()
-                ),
-            )
-        })?;
-        let ident = &self.identities[n];
-        let text = env.open(Some(&ident.nym_id), &ident.enc)?;
-        let parsed = signed::parse(&text)?;
-        Ok(Request::opened(env.envelope_type(), text, parsed, n))
-    }
+/// De-armors, parses and opens a request body with the identity its envelope names.
+fn open_with_identity(core: &Core, body: &[u8]) -> Result<Request> {
+    let env = request::envelope_of(body)?;
+    let ids = core.identities.read().unwrap_or_else(|p| p.into_inner());
+    let n = identity_for(&ids, &env).ok_or_else(|| {
+        Error::new(
+            ErrorKind::NoMatchingRecipient,
+            format!(
+                "this notary has no identity that opens type-{} envelopes",
+                env.envelope_type()
+            ),
+        )
+    })?;
+    let ident = &ids[n];
+    let text = env.open(Some(&ident.nym_id), &ident.enc)?;
+    drop(ids);
+    let parsed = signed::parse(&text)?;
+    Ok(Request::opened(env.envelope_type(), text, parsed, n))
+}
 
-    /// Opens a request body; on failure answers the requester as configured, with the one
-    /// reason and at the one delay (see [`UNREADABLE`](super::UNREADABLE)).
-    pub(super) fn open(&mut self, body: &[u8], route: Route, received: Instant) -> Result<Request> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let due = received + unreadable_answer_delay(body.len());
-        match self.open_with_identity(body) {
-            Ok(mut req) => {
-                req.id = id;
-                req.route = Some(route);
-                req.notary = self.tag;
-                req.release = Some(Release {
-                    queue: Arc::downgrade(&self.released),
-                    due,
-                });
-                self.stats.requests += 1;
-                Ok(req)
-            }
-            Err(e) => {
-                self.stats.rejected += 1;
-                let v3 = route.v2.is_none() && self.opts.reply_errors && request::looks_v3(body);
-                self.answer_unreadable(&route, due, v3);
-                Err(e)
-            }
+/// Opens a request in the calling (application) thread; on failure asks the actor to answer the
+/// requester as configured, with the one reason and at the one delay (see
+/// [`UNREADABLE`](super::UNREADABLE)).
+pub(super) fn open(core: &Arc<Core>, raw: Raw) -> Result<Request> {
+    let id = core.next_id.fetch_add(1, Ordering::Relaxed);
+    let due = raw.received + unreadable_answer_delay(raw.body.len());
+    match open_with_identity(core, &raw.body) {
+        Ok(mut req) => {
+            req.id = id;
+            req.route = Some(raw.route);
+            req.notary = core.tag;
+            req.release = Some(Release {
+                core: Arc::downgrade(core),
+                due,
+            });
+            core.stats().requests += 1;
+            Ok(req)
+        }
+        Err(e) => {
+            let v3 =
+                raw.route.v2.is_none() && core.opts.reply_errors && request::looks_v3(&raw.body);
+            core.command(Cmd::Unreadable {
+                route: raw.route,
+                due,
+                v3,
+                released: false,
+            });
+            Err(e)
         }
     }
 }

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Bound, Notary};
+use super::Notary;
+use super::actor::Cmd;
+use super::conns::Conns;
 use crate::error::{Error, Result};
 use crate::keys::Key;
 use crate::transport::{Options, check_bind_endpoint, context, zmq_err};
@@ -18,7 +20,7 @@ impl Notary {
         nym_id: &str,
         opts: Options,
     ) -> Result<Notary> {
-        let mut n = Notary::unbound(auth, enc, nym_id, &opts)?;
+        let n = Notary::unbound(auth, enc, nym_id, &opts)?;
         n.add_endpoint(endpoint, &opts)?;
         Ok(n)
     }
@@ -26,10 +28,10 @@ impl Notary {
     /// Listens on one more endpoint with its own options (e.g. the legacy port in plain ZMTP and
     /// a v2 port with CURVE: ZMTP allows one security mechanism per socket). Returns the bound
     /// endpoint with a wildcard port resolved.
-    pub fn add_endpoint(&mut self, endpoint: &str, opts: &Options) -> Result<String> {
+    pub fn add_endpoint(&self, endpoint: &str, opts: &Options) -> Result<String> {
         self.check_process()?;
         check_bind_endpoint(endpoint)?;
-        if self.bound.len() >= 64 {
+        if self.endpoints().len() >= 64 {
             return Err(Error::invalid("a notary listens on at most 64 endpoints"));
         }
         let s = context()
@@ -44,6 +46,8 @@ impl Notary {
             .map_err(|e| zmq_err("ZMQ_ROUTER_MANDATORY", e))?;
         s.set_router_handover(false)
             .map_err(|e| zmq_err("ZMQ_ROUTER_HANDOVER", e))?;
+        // Watched before it binds, so that no connection is missed (see `conns`).
+        let conns = Conns::attach(&s, silence_limit(opts))?;
         let start = Instant::now();
         loop {
             match s.bind(endpoint) {
@@ -64,11 +68,29 @@ impl Notary {
             Ok(Ok(ep)) => ep,
             _ => endpoint.to_string(),
         };
-        self.bound.push(Bound {
+        self.core.call(|done| Cmd::Add {
             socket: s,
-            endpoint: resolved.clone(),
+            conns: Some(conns),
             worker: None,
-        });
+            done,
+        })?;
+        self.core
+            .endpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(resolved.clone());
         Ok(resolved)
     }
+}
+
+/// How long a v2 connection may stay silent before the notary closes it: the listener's
+/// `heartbeat_ttl_ms` when set, else 15 s (v2 sessions probe every 5 s while idle). A
+/// connection that never sends is closed after twice that.
+fn silence_limit(opts: &Options) -> Duration {
+    let ms = if opts.heartbeat_ttl_ms > 0 {
+        opts.heartbeat_ttl_ms
+    } else {
+        15_000
+    };
+    Duration::from_millis(ms as u64)
 }

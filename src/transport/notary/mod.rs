@@ -1,18 +1,24 @@
 //! The notary side: ROUTER endpoints that open requests and answer them as legacy notaries did,
 //! and serve v2 clients (pipelined requests, idempotent resends, pushes).
 //!
-//! * [`listen`]: the bound ROUTER sockets; [`worker`]: worker mode (connected to a broker,
-//!   announced after every reconnect);
+//! The notary is an **actor**: its sockets belong to a thread of its own ([`actor`]), which
+//! answers probes, resends from the reply cache and unreadable requests, watches connections and
+//! keeps every timer, whatever the application is doing. Requests reach the application through
+//! a bounded queue; any number of application threads may call [`Notary::receive`],
+//! [`Notary::reply`] and [`Notary::push`] at once (opening a request, signing and sealing a reply
+//! run in the calling thread, so a notary uses every core without a broker).
+//!
+//! * [`actor`]: the thread that owns the sockets; [`conns`]: the connections it watches;
+//! * [`listen`]: bound ROUTER sockets; [`worker`]: worker mode (connected to a broker);
 //! * [`identities`]: the notary's identities, and opening a request with the one it names;
-//! * [`request`]: the request handed to the application, its route, the uniform answer to an
-//!   unreadable request;
+//! * [`request`]: the request handed to the application, its route, the uniform answer;
 //! * [`reply_book`]: requests in progress, the reply cache and its bounds;
 //! * [`answers`]: the uniform answers to unreadable requests, queued for their time;
-//! * [`push`]: push routes and their delivery.
-//!
-//! This file holds the notary itself: its counters, the receive loop and the reply.
+//! * [`push`]: push streams and their delivery.
 
+mod actor;
 mod answers;
+mod conns;
 mod identities;
 mod listen;
 mod push;
@@ -20,33 +26,43 @@ mod reply_book;
 mod request;
 mod worker;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, mpsc};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::frames::{self, BROKER_CLIENT, Command, Incoming};
-use super::{Options, zmq_err};
+use super::Options;
+use super::signal::Signal;
 use crate::armor::{self, Kind};
 use crate::envelope::{Envelope, Recipient};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{Algorithm, Key};
 use crate::signed;
 
-use answers::PendingAnswer;
-use identities::{Identity, check_identity};
-use push::PushRoutes;
-use reply_book::{LIMITS, Peer, ReplyBook, Seen};
-use request::{ReleaseQueue, Route};
+use actor::Cmd;
+use identities::Identity;
+use push::Streams;
+use request::Route;
 pub use request::{Request, UNREADABLE, open_request_frame, unreadable_answer_delay};
-use worker::WorkerLink;
 
 /// The reason sent when a resent request's reply is no longer kept (evicted or expired): the
 /// request was handled once and is not handed to the application again.
 pub const REPLY_NOT_KEPT: &str = "this request was answered, and its reply is no longer kept";
 /// The reason sent when a connection has too many requests in progress (see the README).
 pub const BUSY: &str = "too many requests in progress from this connection: wait for replies";
+/// The reason sent when the application's queue is full (it is not keeping up).
+pub const OVERLOADED: &str = "the notary is overloaded: try again later";
+
+/// Requests waiting for the application: at most this many, and at most `INBOX_BYTES` bytes.
+/// Beyond, a v2 request gets `ERR` [`OVERLOADED`] at once and a legacy one is dropped (its client
+/// resends); both are counted (`overloaded`).
+pub const INBOX_REQUESTS: usize = 4096;
+/// See [`INBOX_REQUESTS`].
+pub const INBOX_BYTES: usize = 64 << 20;
+/// What one connection may have waiting for the application, in bytes (beyond: as
+/// [`INBOX_REQUESTS`]); with libzmq's own receive budget, bounds what one connection parks.
+pub const INBOX_BYTES_PER_PEER: usize = 16 << 20;
 
 /// Counters describing a notary's history.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +97,12 @@ pub struct NotaryStats {
     pub answers_dropped: u64,
     /// Push deliveries that failed for one route (sealing to its key); the route stays.
     pub push_failures: u64,
+    /// Probes (`PING`) answered.
+    pub pongs: u64,
+    /// Requests refused because the application's queue was full.
+    pub overloaded: u64,
+    /// Connections closed by the notary: silent for too long, or never sent anything.
+    pub reaped: u64,
 }
 
 /// The names [`Notary::counter`] knows, in a stable order.
@@ -103,45 +125,142 @@ pub const NOTARY_COUNTERS: &[&str] = &[
     "cached_replies",
     "cached_bytes",
     "pending_answers",
+    "pongs",
+    "overloaded",
+    "reaped",
+    "connections",
+    "queued_requests",
 ];
 
-/// A counter by name (see [`NOTARY_COUNTERS`]); the last four are gauges read from the notary.
-fn counter(s: &NotaryStats, gauges: [u64; 4], name: &str) -> Option<u64> {
-    Some(match name {
-        "requests" => s.requests,
-        "replies" => s.replies,
-        "rejected" => s.rejected,
-        "rebinds" => s.rebinds,
-        "duplicates" => s.duplicates,
-        "pushes" => s.pushes,
-        "dropped_routes" => s.dropped_routes,
-        "released" => s.released,
-        "resends_suppressed" => s.resends_suppressed,
-        "resends_expired" => s.resends_expired,
-        "cache_evictions" => s.cache_evictions,
-        "busy" => s.busy,
-        "answers_dropped" => s.answers_dropped,
-        "push_failures" => s.push_failures,
-        "in_progress" => gauges[0],
-        "cached_replies" => gauges[1],
-        "cached_bytes" => gauges[2],
-        "pending_answers" => gauges[3],
-        _ => return None,
-    })
+/// What the actor reports besides the counters (gauges, read by [`Notary::counter`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Gauges {
+    in_progress: u64,
+    cached_replies: u64,
+    cached_bytes: u64,
+    pending_answers: u64,
+    connections: u64,
 }
 
-/// One bound socket.
-struct Bound {
-    socket: zmq::Socket,
-    endpoint: String,
-    /// A worker's connection to a broker's backend (DEALER): client traffic is wrapped in the
-    /// broker frames (see `frames::BROKER_CLIENT`), and READY is sent after every (re)connect.
-    worker: Option<WorkerLink>,
+/// A raw request on its way to the application.
+pub(crate) struct Raw {
+    route: Route,
+    body: Vec<u8>,
+    received: Instant,
+}
+
+/// Requests waiting for the application.
+#[derive(Default)]
+struct Inbox {
+    queue: VecDeque<Raw>,
+    bytes: usize,
+    /// Bytes waiting per connection (socket, routing id).
+    per_peer: HashMap<(usize, Vec<u8>), usize>,
+}
+
+impl Inbox {
+    fn pop(&mut self) -> Option<Raw> {
+        let raw = self.queue.pop_front()?;
+        self.bytes -= raw.body.len();
+        let peer = (raw.route.socket, raw.route.peer.clone());
+        if let Some(n) = self.per_peer.get_mut(&peer) {
+            *n -= raw.body.len();
+            if *n == 0 {
+                self.per_peer.remove(&peer);
+            }
+        }
+        Some(raw)
+    }
+}
+
+/// What the application threads and the actor share.
+pub(crate) struct Core {
+    tag: u64,
+    /// Random at start: a push stream restarts with a new epoch when the notary does.
+    epoch: u64,
+    opts: Options,
+    identities: RwLock<Vec<Identity>>,
+    inbox: Mutex<Inbox>,
+    inbox_cv: Condvar,
+    /// Readable exactly while requests wait (the application's event-loop descriptor).
+    ready: Signal,
+    commands: Mutex<VecDeque<Cmd>>,
+    /// Wakes the actor.
+    wake: Signal,
+    stats: Mutex<NotaryStats>,
+    gauges: Mutex<Gauges>,
+    endpoints: Mutex<Vec<String>>,
+    /// The signed `reply_errors` answer, made once per suite (legacy RSA, v3).
+    signed_unreadable: Mutex<[Option<Vec<u8>>; 2]>,
+    next_id: AtomicU64,
+    streams: Mutex<Streams>,
+    /// The actor has stopped (the notary is being dropped, or its loop failed).
+    stopped: AtomicBool,
+}
+
+impl Core {
+    fn stats(&self) -> std::sync::MutexGuard<'_, NotaryStats> {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands a command to the actor and wakes it.
+    fn command(&self, cmd: Cmd) {
+        self.commands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(cmd);
+        self.wake.raise();
+    }
+
+    /// Hands a command to the actor and waits for its answer.
+    fn call<T>(&self, make: impl FnOnce(mpsc::SyncSender<T>) -> Cmd) -> Result<T> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(stopped());
+        }
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.command(make(tx));
+        rx.recv().map_err(|_| stopped())
+    }
+
+    /// How long the oldest request waiting for the application has waited (`None`: none waits).
+    fn oldest_waiting(&self) -> Option<Duration> {
+        let inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        inbox.queue.front().map(|r| r.received.elapsed())
+    }
+
+    /// Queues a raw request for the application (the actor calls it): `false` when full.
+    fn deliver(&self, raw: Raw) -> bool {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        let peer = (raw.route.socket, raw.route.peer.clone());
+        let mine = inbox.per_peer.get(&peer).copied().unwrap_or(0);
+        if inbox.queue.len() >= INBOX_REQUESTS
+            || inbox.bytes + raw.body.len() > INBOX_BYTES
+            || mine + raw.body.len() > INBOX_BYTES_PER_PEER
+        {
+            return false;
+        }
+        inbox.bytes += raw.body.len();
+        *inbox.per_peer.entry(peer).or_insert(0) += raw.body.len();
+        inbox.queue.push_back(raw);
+        if inbox.queue.len() == 1 {
+            self.ready.raise();
+        }
+        drop(inbox);
+        self.inbox_cv.notify_one();
+        true
+    }
+}
+
+fn stopped() -> Error {
+    Error::new(
+        ErrorKind::Transport,
+        "the notary's thread has stopped: create a new notary",
+    )
 }
 
 /// A notary endpoint: ROUTER sockets that serve legacy REQ clients exactly as a legacy REP
-/// notary did, and v2 DEALER clients (pipelined requests, idempotent resends, pushes). Used by
-/// one thread at a time (it may move between threads).
+/// notary did, and v2 DEALER clients (pipelined requests, idempotent resends, pushes). Shareable:
+/// any number of threads may receive, reply and push at once (see the module docs).
 ///
 /// Suite v3: a notary may hold several identities at once (an RSA one for legacy clients and a
 /// v3 one, say; [`Notary::add_identity`]). A request's envelope type (1: RSA, 3: X25519) and its
@@ -153,74 +272,58 @@ struct Bound {
 /// delay ([`unreadable_answer_delay`]); resends are answered only to whoever presents the same
 /// request, at most once a second and three times in all; what a peer can make the notary keep
 /// (requests in progress, cached replies, queued bytes) is bounded per peer and in total (README,
-/// "Reliability").
+/// "Reliability"); connections that never send, and v2 connections that fall silent, are closed.
 pub struct Notary {
-    bound: Vec<Bound>,
-    opts: Options,
-    /// The notary's identities; the first is the one given to [`Notary::bind`].
-    identities: Vec<Identity>,
-    next_id: u64,
-    tag: u64,
-    stats: NotaryStats,
-    book: ReplyBook,
-    /// Requests the application dropped without answering (filled by `Request::drop`).
-    released: Arc<ReleaseQueue>,
-    /// Answers to unreadable requests waiting for their time, earliest first.
-    pending: BinaryHeap<Reverse<PendingAnswer>>,
-    pending_of: HashMap<Peer, usize>,
-    pending_order: u64,
-    /// The signed `reply_errors` answer, made once per suite (legacy RSA, v3): the same bytes
-    /// every time, and no private-key work per garbage request.
-    signed_unreadable: [Option<Vec<u8>>; 2],
-    pushes: HashMap<String, PushRoutes>,
-    /// Where the next poll starts, so that one busy socket cannot starve the others.
-    next_socket: usize,
+    core: Arc<Core>,
+    actor: Mutex<Option<JoinHandle<()>>>,
     /// The process that created the notary: its sockets are useless in a forked child.
     pid: u32,
 }
 
 impl Drop for Notary {
     fn drop(&mut self) {
-        if self.pid == std::process::id() {
-            for b in &mut self.bound {
-                if let Some(w) = b.worker.as_mut() {
-                    w.monitor.detach(&b.socket);
-                }
-            }
-        }
         if self.pid != std::process::id() {
-            // See `Session`'s drop: never close a parent's socket in a forked child.
-            for b in self.bound.drain(..) {
-                super::keep_forever(b);
-            }
+            // In a forked child the actor thread does not exist: nothing to stop, and the
+            // parent's sockets are never closed here.
+            return;
+        }
+        self.core.command(Cmd::Stop);
+        let handle = self.actor.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = h.join();
         }
     }
 }
 
-/// How long `receive(0)` (or a call whose deadline is nearer) may keep handling messages that need
-/// no application (probes, resends, garbage) before it returns, so that a flood cannot keep a
-/// non-blocking call from returning.
-const NONBLOCKING_SLICE: Duration = Duration::from_millis(2);
-
 impl Notary {
+    /// A notary with its first identity and no endpoint yet, its actor started.
     fn unbound(auth: &Key, enc: &Key, nym_id: &str, opts: &Options) -> Result<Notary> {
-        let first = check_identity(auth, enc, nym_id)?;
+        let first = identities::check_identity(auth, enc, nym_id)?;
         static TAGS: AtomicU64 = AtomicU64::new(1);
-        Ok(Notary {
-            bound: Vec::new(),
-            opts: opts.clone(),
-            identities: vec![first],
-            next_id: 1,
+        let mut epoch = [0u8; 8];
+        crate::rng::fill(&mut epoch)?;
+        let core = Arc::new(Core {
             tag: TAGS.fetch_add(1, Ordering::Relaxed),
-            stats: NotaryStats::default(),
-            book: ReplyBook::new(LIMITS),
-            released: Arc::new(ReleaseQueue::default()),
-            pending: BinaryHeap::new(),
-            pending_of: HashMap::new(),
-            pending_order: 0,
-            signed_unreadable: [None, None],
-            pushes: HashMap::new(),
-            next_socket: 0,
+            epoch: u64::from_be_bytes(epoch),
+            opts: opts.clone(),
+            identities: RwLock::new(vec![first]),
+            inbox: Mutex::new(Inbox::default()),
+            inbox_cv: Condvar::new(),
+            ready: Signal::new()?,
+            commands: Mutex::new(VecDeque::new()),
+            wake: Signal::new()?,
+            stats: Mutex::new(NotaryStats::default()),
+            gauges: Mutex::new(Gauges::default()),
+            endpoints: Mutex::new(Vec::new()),
+            signed_unreadable: Mutex::new([None, None]),
+            next_id: AtomicU64::new(1),
+            streams: Mutex::new(Streams::default()),
+            stopped: AtomicBool::new(false),
+        });
+        let actor = actor::start(core.clone())?;
+        Ok(Notary {
+            core,
+            actor: Mutex::new(Some(actor)),
             pid: std::process::id(),
         })
     }
@@ -234,272 +337,136 @@ impl Notary {
     }
 
     /// The first bound endpoint (wildcard ports resolved).
-    pub fn endpoint(&self) -> &str {
-        self.bound.first().map_or("", |b| b.endpoint.as_str())
+    pub fn endpoint(&self) -> String {
+        self.endpoints().into_iter().next().unwrap_or_default()
     }
 
     /// Every bound endpoint, in the order they were added.
     pub fn endpoints(&self) -> Vec<String> {
-        self.bound.iter().map(|b| b.endpoint.clone()).collect()
+        self.core
+            .endpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The notary's counters.
     pub fn stats(&self) -> NotaryStats {
-        let mut s = self.stats;
-        s.resends_suppressed = self.book.stats.suppressed;
-        s.resends_expired = self.book.stats.dropped_answered;
-        s.cache_evictions = self.book.stats.evicted;
-        s
+        *self.core.stats()
     }
 
     /// One counter by name ([`NOTARY_COUNTERS`]): the [`NotaryStats`] fields, and the gauges
-    /// `in_progress`, `cached_replies`, `cached_bytes` and `pending_answers`.
+    /// `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections` (open
+    /// connections on the bound endpoints) and `queued_requests` (waiting for the application).
     pub fn counter(&self, name: &str) -> Option<u64> {
-        let (in_progress, cached, bytes, _) = self.book.sizes();
-        let gauges = [
-            in_progress as u64,
-            cached as u64,
-            bytes as u64,
-            self.pending.len() as u64,
-        ];
-        counter(&self.stats(), gauges, name)
+        let s = self.stats();
+        let g = *self.core.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        let queued = self
+            .core
+            .inbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .queue
+            .len() as u64;
+        Some(match name {
+            "requests" => s.requests,
+            "replies" => s.replies,
+            "rejected" => s.rejected,
+            "rebinds" => s.rebinds,
+            "duplicates" => s.duplicates,
+            "pushes" => s.pushes,
+            "dropped_routes" => s.dropped_routes,
+            "released" => s.released,
+            "resends_suppressed" => s.resends_suppressed,
+            "resends_expired" => s.resends_expired,
+            "cache_evictions" => s.cache_evictions,
+            "busy" => s.busy,
+            "answers_dropped" => s.answers_dropped,
+            "push_failures" => s.push_failures,
+            "in_progress" => g.in_progress,
+            "cached_replies" => g.cached_replies,
+            "cached_bytes" => g.cached_bytes,
+            "pending_answers" => g.pending_answers,
+            "pongs" => s.pongs,
+            "overloaded" => s.overloaded,
+            "reaped" => s.reaped,
+            "connections" => g.connections,
+            "queued_requests" => queued,
+            _ => return None,
+        })
     }
 
-    /// The ZMQ_FD of the first socket, for event loops (see the header docs for the
-    /// edge-triggered rules).
+    /// A descriptor for event loops, readable exactly while requests wait for
+    /// [`Notary::receive`] (level-triggered: unlike libzmq's `ZMQ_FD`, it needs no draining
+    /// rule; after a `receive` it is readable again only if more requests wait).
     pub fn fd(&self) -> Result<i32> {
-        let b = self
-            .bound
-            .first()
-            .ok_or_else(|| Error::internal("notary without socket"))?;
-        b.socket.get_fd().map_err(|e| zmq_err("ZMQ_FD", e))
-    }
-
-    fn send(&self, socket: usize, mut frames: Vec<Vec<u8>>) -> Result<()> {
-        let b = self
-            .bound
-            .get(socket)
-            .ok_or_else(|| Error::internal("route to an unknown socket"))?;
-        if b.worker.is_some() {
-            frames.insert(0, BROKER_CLIENT.to_vec());
-        }
-        match b.socket.send_multipart(frames, zmq::DONTWAIT) {
-            Ok(()) => Ok(()),
-            Err(zmq::Error::EHOSTUNREACH) => Err(Error::new(
-                ErrorKind::Transport,
-                "the requester has disconnected: the reply was not delivered",
-            )),
-            Err(zmq::Error::EAGAIN) => Err(Error::new(
-                ErrorKind::Transport,
-                "the requester is not reading (its queue is full): the reply was not delivered",
-            )),
-            Err(e) => Err(zmq_err("sending", e)),
-        }
+        self.check_process()?;
+        Ok(self.core.ready.fd())
     }
 
     /// Waits up to `timeout_ms` (negative: forever) for a request, then de-armors, opens and
-    /// parses it. A frame that cannot be read is answered as configured (legacy peers: no reply,
-    /// or a signed error `MESSAGE` with `reply_errors`; v2 peers: an `ERR` frame) — always with
-    /// the one reason [`UNREADABLE`], after [`unreadable_answer_delay`] — and its error returned;
-    /// nobody else's connection or queued request is touched. Requests may be kept and answered
-    /// in any order.
-    ///
-    /// The deadline holds whatever arrives: a stream of resends or probes cannot keep the call
-    /// from returning (`Timeout`). With `timeout_ms` 0 the call handles what is queued for at most
-    /// a couple of milliseconds. Answers that wait for their time are sent while the application
-    /// is inside this call.
-    pub fn receive(&mut self, timeout_ms: i64) -> Result<Request> {
+    /// parses it in the calling thread. A frame that cannot be read is answered as configured
+    /// (legacy peers: no reply, or a signed error `MESSAGE` with `reply_errors`; v2 peers: an
+    /// `ERR` frame) — always with the one reason [`UNREADABLE`], at [`unreadable_answer_delay`]
+    /// after its arrival — and its error returned; nobody else's connection or queued request is
+    /// touched. Requests may be kept and answered in any order, by any thread. Probes, resends,
+    /// answers and timers are the actor's: nothing needs the application inside this call.
+    pub fn receive(&self, timeout_ms: i64) -> Result<Request> {
         self.check_process()?;
-        let start = Instant::now();
-        let deadline = (timeout_ms >= 0).then(|| start + Duration::from_millis(timeout_ms as u64));
-        // How long messages that need no application (probes, resends, garbage) may be handled.
-        let busy_until = deadline.map(|d| d.max(start + NONBLOCKING_SLICE));
-        loop {
-            self.announce()?;
-            self.take_released();
-            let now = Instant::now();
-            self.send_due_answers(now);
-            if busy_until.is_some_and(|b| now >= b) {
-                return Err(self.timeout(timeout_ms));
-            }
-            if let Some((socket, frames)) = self.try_recv()? {
-                // The arrival time counts from now, after the read (never before it).
-                if let Some(r) = self.handle(socket, frames, Instant::now())? {
-                    return r;
-                }
-                continue;
-            }
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
-                return Err(self.timeout(timeout_ms));
-            }
-            let wake = [deadline, self.pending.peek().map(|p| p.0.due)]
-                .into_iter()
-                .flatten()
-                .min();
-            let wait = wake.map_or(-1, |w| {
-                w.saturating_duration_since(now).as_millis().max(1) as i64
-            });
-            let mut items: Vec<zmq::PollItem> = Vec::with_capacity(self.bound.len() + 1);
-            items.extend(
-                self.bound
-                    .iter()
-                    .map(|b| b.socket.as_poll_item(zmq::POLLIN)),
-            );
-            // A worker also wakes up for its connection events (to announce itself again).
-            items.extend(
-                self.bound
-                    .iter()
-                    .filter_map(|b| b.worker.as_ref())
-                    .map(|w| w.monitor.pair.as_poll_item(zmq::POLLIN)),
-            );
-            match zmq::poll(&mut items, wait) {
-                Ok(_) | Err(zmq::Error::EINTR) => {}
-                Err(e) => return Err(zmq_err("zmq_poll", e)),
-            }
-        }
-    }
-
-    fn timeout(&self, timeout_ms: i64) -> Error {
-        Error::new(
-            ErrorKind::Timeout,
-            format!("no request within {timeout_ms} ms"),
-        )
-    }
-
-    /// One message from any socket, round robin, without waiting.
-    fn try_recv(&mut self) -> Result<Option<(usize, Vec<Vec<u8>>)>> {
-        let n = self.bound.len();
-        for k in 0..n {
-            let i = (self.next_socket + k) % n;
-            match self.bound[i].socket.recv_multipart(zmq::DONTWAIT) {
-                Ok(mut frames) => {
-                    self.next_socket = (i + 1) % n;
-                    if self.bound[i].worker.is_some() {
-                        // From the broker: client traffic, or a control message (a liveness
-                        // PING, which needs no answer: delivering it proved the route).
-                        if frames.first().map(Vec::as_slice) != Some(BROKER_CLIENT) {
-                            continue;
-                        }
-                        frames.remove(0);
+        let deadline =
+            (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        let raw = {
+            let mut inbox = self.core.inbox.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if let Some(raw) = inbox.pop() {
+                    if inbox.queue.is_empty() {
+                        self.core.ready.clear();
                     }
-                    return Ok(Some((i, frames)));
+                    break raw;
                 }
-                Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => {}
-                Err(e) => return Err(zmq_err("receiving a request", e)),
-            }
-        }
-        Ok(None)
-    }
-
-    /// Handles one message: `Some(result)` to hand to the caller, `None` when it was dealt
-    /// with here (a probe, a resend, a frame to drop).
-    fn handle(
-        &mut self,
-        socket: usize,
-        frames: Vec<Vec<u8>>,
-        now: Instant,
-    ) -> Result<Option<Result<Request>>> {
-        match frames::classify(frames) {
-            Incoming::Legacy { mut envelope, body } => {
-                let peer = envelope.remove(0);
-                let route = Route {
-                    socket,
-                    peer,
-                    envelope_rest: envelope,
-                    v2: None,
-                };
-                Ok(Some(self.open(&body, route, now)))
-            }
-            Incoming::V2 { peer, msg } => match msg.command {
-                Command::Ping => {
-                    let mut f = vec![peer];
-                    f.extend(frames::v2(Command::Pong, msg.number, b""));
-                    let _ = self.send(socket, f); // a vanished prober needs no answer
-                    Ok(None)
+                if self.core.stopped.load(Ordering::Acquire) {
+                    return Err(stopped());
                 }
-                _ => {
-                    let key = (crate::hash::sha256(&msg.body), msg.number);
-                    let from: Peer = (socket, peer);
-                    match self.book.seen(&key, &from, now) {
-                        Seen::New => {}
-                        Seen::Resend(reply) => {
-                            self.stats.duplicates += 1;
-                            let mut f = vec![from.1];
-                            f.extend(frames::v2(Command::Rep, msg.number, &reply));
-                            let _ = self.send(socket, f);
-                            return Ok(None);
-                        }
-                        Seen::Suppressed | Seen::InProgress => {
-                            self.stats.duplicates += 1;
-                            return Ok(None);
-                        }
-                        Seen::Dropped => {
-                            let mut f = vec![from.1];
-                            f.extend(frames::v2(
-                                Command::Err,
-                                msg.number,
-                                REPLY_NOT_KEPT.as_bytes(),
+                let wait = match deadline {
+                    None => Duration::from_secs(1),
+                    Some(d) => {
+                        let left = d.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            return Err(Error::new(
+                                ErrorKind::Timeout,
+                                format!("no request within {timeout_ms} ms"),
                             ));
-                            let _ = self.send(socket, f);
-                            return Ok(None);
                         }
+                        left.min(Duration::from_secs(1))
                     }
-                    if !self.book.has_room(&from) {
-                        // Refused before any work; the reason depends on nothing secret.
-                        self.stats.busy += 1;
-                        let mut f = vec![from.1];
-                        f.extend(frames::v2(Command::Err, msg.number, BUSY.as_bytes()));
-                        let _ = self.send(socket, f);
-                        return Ok(None);
-                    }
-                    let route = Route {
-                        socket,
-                        peer: from.1.clone(),
-                        envelope_rest: Vec::new(),
-                        v2: Some(key),
-                    };
-                    let r = self.open(&msg.body, route, now);
-                    if r.is_ok() {
-                        self.book.begin(key, from);
-                    }
-                    Ok(Some(r))
-                }
-            },
-            Incoming::Unknown => {
-                self.stats.rejected += 1;
-                Err(Error::malformed(
-                    "a message that is neither a legacy request nor a v2 request was dropped",
-                ))
+                };
+                inbox = self
+                    .core
+                    .inbox_cv
+                    .wait_timeout(inbox, wait)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
             }
-        }
+        };
+        identities::open(&self.core, raw)
     }
 
-    fn reply_frame(&self, auth: &Key, content: &[u8], recipient: Option<&Key>) -> Result<Vec<u8>> {
-        let text = signed::create("MESSAGE", content, auth, None)?;
-        seal_signed(text.as_bytes(), recipient)
-    }
-
-    /// Answers `request` (received by this notary, not answered yet; any order): `content` is
-    /// signed as a `MESSAGE` with the authentication key of the identity that opened the
-    /// request, sealed to `recipient` (the client's encryption key: RSA → type 1, X25519 → type
-    /// 3) with an empty NymID and sent bookended as `ENVELOPE`; with `None`, sent as the legacy
-    /// unencrypted bookended `MESSAGE`. `Transport` when the requester has disconnected. A
-    /// request that arrived as type 1 (a possibly legacy client) is answered only with RSA/SAMY:
-    /// an identity that signs with Ed25519 is refused (`InvalidArgument`) rather than sending a
-    /// legacy peer a SHA256D signature; a type-3 reply goes only where the application names an
-    /// X25519 key, i.e. to a peer whose keys are v3.
+    /// Answers `request` (received by this notary, not answered yet; any order, any thread):
+    /// `content` is signed as a `MESSAGE` with the authentication key of the identity that opened
+    /// the request, sealed to `recipient` (the client's encryption key: RSA → type 1, X25519 →
+    /// type 3) with an empty NymID and sent bookended as `ENVELOPE`; with `None`, sent as the
+    /// legacy unencrypted bookended `MESSAGE`. Signing and sealing run in the calling thread.
+    /// `Transport` when the requester has disconnected. A request that arrived as type 1 (a
+    /// possibly legacy client) is answered only with RSA/SAMY: an identity that signs with
+    /// Ed25519 is refused (`InvalidArgument`).
     ///
     /// A v2 reply is also kept for resends (see `reply_book`); if the requester's connection is
-    /// gone but it resent the request from a new one, the reply goes there.
-    pub fn reply(
-        &mut self,
-        request: &Request,
-        content: &[u8],
-        recipient: Option<&Key>,
-    ) -> Result<()> {
+    /// gone but it resent the request from a new one, the reply goes there. A reply to a
+    /// subscription request (one [`Notary::register_push`] was called with) carries its streams'
+    /// epoch and current sequence numbers.
+    pub fn reply(&self, request: &Request, content: &[u8], recipient: Option<&Key>) -> Result<()> {
         self.check_process()?;
-        let route = match (&request.route, request.notary == self.tag) {
+        let route = match (&request.route, request.notary == self.core.tag) {
             (Some(r), true) => r.clone(),
             _ => {
                 return Err(Error::new(
@@ -508,55 +475,47 @@ impl Notary {
                 ));
             }
         };
-        let ident = self
-            .identities
-            .get(request.identity)
-            .ok_or_else(|| Error::internal("request identity missing"))?;
-        if request.legacy && ident.auth.algorithm() != Algorithm::Rsa {
-            return Err(Error::invalid(
-                "this request came as a legacy type-1 envelope: its reply must be signed with \
-                 an RSA key (Hash: SAMY), and this identity signs with Ed25519",
-            ));
-        }
+        let auth = {
+            let ids = self
+                .core
+                .identities
+                .read()
+                .unwrap_or_else(|p| p.into_inner());
+            let ident = ids
+                .get(request.identity)
+                .ok_or_else(|| Error::internal("request identity missing"))?;
+            if request.legacy && ident.auth.algorithm() != Algorithm::Rsa {
+                return Err(Error::invalid(
+                    "this request came as a legacy type-1 envelope: its reply must be signed \
+                     with an RSA key (Hash: SAMY), and this identity signs with Ed25519",
+                ));
+            }
+            ident.auth.clone()
+        };
         if request.replied.swap(true, Ordering::AcqRel) {
             return Err(Error::new(
                 ErrorKind::State,
                 "this request was already answered",
             ));
         }
-        let frame = match self.reply_frame(&ident.auth, content, recipient) {
+        let frame = match signed::create("MESSAGE", content, &auth, None)
+            .and_then(|t| seal_signed(t.as_bytes(), recipient))
+        {
             Ok(f) => f,
             Err(e) => {
                 request.replied.store(false, Ordering::Release);
                 return Err(e);
             }
         };
-        let sent = match route.v2 {
-            None => self.send(route.socket, route.legacy_frames(frame)),
-            Some(key) => {
-                let waiter = self.book.finish(&key);
-                let mut f = vec![route.peer.clone()];
-                f.extend(frames::v2(Command::Rep, key.1, &frame));
-                let mut sent = self.send(route.socket, f);
-                if sent.is_err()
-                    && let Some((socket, peer)) = waiter
-                {
-                    let mut f = vec![peer];
-                    f.extend(frames::v2(Command::Rep, key.1, &frame));
-                    sent = self.send(socket, f);
-                }
-                // Kept even when the client is gone now: it resends after reconnecting.
-                self.book.store(
-                    key,
-                    (route.socket, route.peer.clone()),
-                    frame,
-                    Instant::now(),
-                );
-                sent
-            }
-        };
+        let extra = request.stream_frames(self.core.epoch);
+        let sent = self.core.call(|done| Cmd::Reply {
+            route,
+            frame,
+            extra,
+            done,
+        })?;
         if sent.is_ok() {
-            self.stats.replies += 1;
+            self.core.stats().replies += 1;
         }
         sent
     }

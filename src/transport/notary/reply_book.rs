@@ -58,6 +58,11 @@ pub(crate) const LIMITS: Limits = Limits {
     tombstones: 65_536,
 };
 
+/// The bytes of a reply's frames.
+fn frames_len(frames: &[Vec<u8>]) -> usize {
+    frames.iter().map(Vec::len).sum()
+}
+
 /// Bytes an entry costs besides its reply (keys, bookkeeping), so that empty replies count.
 const ENTRY_OVERHEAD: usize = 128;
 
@@ -66,8 +71,9 @@ const ENTRY_OVERHEAD: usize = 128;
 pub(crate) enum Seen {
     /// New: open it and hand it to the application.
     New,
-    /// Answered before: send this reply frame again.
-    Resend(Vec<u8>),
+    /// Answered before: send these frames again (the reply frame, then the frames after it:
+    /// the push streams a subscription registered).
+    Resend(Vec<Vec<u8>>),
     /// Answered before, but sent again too recently or too often: ignore it.
     Suppressed,
     /// Being handled by the application: ignore it (the reply goes to the latest resender if
@@ -85,7 +91,8 @@ struct Pending {
 
 struct Cached {
     owner: Peer,
-    reply: Vec<u8>,
+    /// The reply frame and the frames after it.
+    reply: Vec<Vec<u8>>,
     stored: Instant,
     last_sent: Instant,
     resends: u32,
@@ -197,17 +204,18 @@ impl ReplyBook {
         p.waiter
     }
 
-    /// Keeps the reply frame of an answered request for resends.
-    pub(crate) fn store(&mut self, key: Key, owner: Peer, reply: Vec<u8>, now: Instant) {
+    /// Keeps the reply frames of an answered request (the reply frame, then the frames after
+    /// it) for resends.
+    pub(crate) fn store(&mut self, key: Key, owner: Peer, reply: Vec<Vec<u8>>, now: Instant) {
         self.expire(now);
-        let size = reply.len() + ENTRY_OVERHEAD;
+        let size = frames_len(&reply) + ENTRY_OVERHEAD;
         if size > self.limits.cache_bytes_per_peer {
             // Too large to keep: a resend is told the reply is no longer held.
             self.bury(key, now);
             return;
         }
         if let Some(old) = self.cache.remove(&key) {
-            self.unaccount(&old.owner, old.reply.len() + ENTRY_OVERHEAD);
+            self.unaccount(&old.owner, frames_len(&old.reply) + ENTRY_OVERHEAD);
         }
         self.cache.insert(
             key,
@@ -265,7 +273,7 @@ impl ReplyBook {
                 let c = self
                     .cache
                     .remove(&k)
-                    .map(|c| c.reply.len() + ENTRY_OVERHEAD);
+                    .map(|c| frames_len(&c.reply) + ENTRY_OVERHEAD);
                 self.bytes -= c.unwrap_or(0);
                 if let Some(u) = self.usage.get_mut(peer) {
                     u.bytes -= c.unwrap_or(0);
@@ -314,7 +322,7 @@ impl ReplyBook {
             self.order.pop_front();
             if self.cache.get(&k).is_some_and(|c| c.stored == t) {
                 if let Some(c) = self.cache.remove(&k) {
-                    let size = c.reply.len() + ENTRY_OVERHEAD;
+                    let size = frames_len(&c.reply) + ENTRY_OVERHEAD;
                     self.bytes -= size;
                     if let Some(u) = self.usage.get_mut(&c.owner) {
                         u.bytes -= size;
@@ -389,14 +397,20 @@ mod tests {
         b.begin(key(1), peer(1));
         assert_eq!(b.seen(&key(1), &peer(1), t), Seen::InProgress);
         assert_eq!(b.finish(&key(1)), None);
-        b.store(key(1), peer(1), vec![7; 100], t);
+        b.store(key(1), peer(1), vec![vec![7; 100]], t);
         // Within the interval: ignored; then at most `resends_per_reply` resends.
         assert_eq!(b.seen(&key(1), &peer(1), t), Seen::Suppressed);
         let s1 = t + Duration::from_millis(1000);
-        assert_eq!(b.seen(&key(1), &peer(2), s1), Seen::Resend(vec![7; 100]));
+        assert_eq!(
+            b.seen(&key(1), &peer(2), s1),
+            Seen::Resend(vec![vec![7; 100]])
+        );
         assert_eq!(b.seen(&key(1), &peer(1), s1), Seen::Suppressed);
         let s2 = s1 + Duration::from_millis(1000);
-        assert_eq!(b.seen(&key(1), &peer(1), s2), Seen::Resend(vec![7; 100]));
+        assert_eq!(
+            b.seen(&key(1), &peer(1), s2),
+            Seen::Resend(vec![vec![7; 100]])
+        );
         let s3 = s2 + Duration::from_millis(1000);
         assert_eq!(b.seen(&key(1), &peer(1), s3), Seen::Suppressed);
         // The same id with another body is another request.
@@ -426,16 +440,16 @@ mod tests {
         let t = Instant::now();
         // Peer 1 stores 5 replies: its quota is 4, its oldest goes.
         for n in 1..=5 {
-            b.store(key(n), peer(1), vec![0; 100], t);
+            b.store(key(n), peer(1), vec![vec![0; 100]], t);
         }
         assert_eq!(b.sizes().1, 4);
         assert_eq!(b.seen(&key(1), &peer(1), t), Seen::Dropped);
         // Peer 2 holds 2 replies; peer 3 adds 3: over the global budget (8), the heaviest (peer
         // 1, 4 entries) loses its oldest, never peer 2.
-        b.store(key(10), peer(2), vec![0; 100], t);
-        b.store(key(11), peer(2), vec![0; 100], t);
+        b.store(key(10), peer(2), vec![vec![0; 100]], t);
+        b.store(key(11), peer(2), vec![vec![0; 100]], t);
         for n in 20..23 {
-            b.store(key(n), peer(3), vec![0; 100], t);
+            b.store(key(n), peer(3), vec![vec![0; 100]], t);
         }
         assert!(b.sizes().2 <= small().cache_bytes_total);
         let later = t + Duration::from_secs(1);
@@ -444,7 +458,7 @@ mod tests {
         assert_eq!(b.seen(&key(2), &peer(1), later), Seen::Dropped);
         assert!(b.stats.evicted >= 2);
         // Too large for any peer: not kept, but remembered.
-        b.store(key(30), peer(4), vec![0; 10_000], t);
+        b.store(key(30), peer(4), vec![vec![0; 10_000]], t);
         assert_eq!(b.seen(&key(30), &peer(4), later), Seen::Dropped);
     }
 
@@ -452,7 +466,7 @@ mod tests {
     fn replies_expire_after_the_retention_and_tombstones_after_another() {
         let mut b = ReplyBook::new(small());
         let t = Instant::now();
-        b.store(key(1), peer(1), vec![1; 10], t);
+        b.store(key(1), peer(1), vec![vec![1; 10]], t);
         let within = t + Duration::from_secs(9);
         assert!(matches!(b.seen(&key(1), &peer(1), within), Seen::Resend(_)));
         let after = t + Duration::from_secs(10);

@@ -7,12 +7,15 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
+use super::Core;
+use super::actor::Cmd;
 use super::reply_book::Key as ReqKey;
 use crate::armor::{self, Kind};
 use crate::envelope::Envelope;
 use crate::error::Result;
 use crate::keys::Key;
 use crate::signed::{self, SignedText};
+use crate::transport::frames;
 
 /// The one reason a notary gives, on the wire, for every request it could not read — whatever
 /// failed (armor, envelope, RSA unwrap, CBC padding, HPKE, signed-text parsing, or the
@@ -53,19 +56,10 @@ impl Route {
     }
 }
 
-/// A request the application let go of without answering it: the notary answers it as it answers
-/// an unreadable one (and forgets it as in progress).
-pub(crate) struct Released {
-    pub(crate) route: Route,
-    pub(crate) due: Instant,
-    pub(crate) legacy: bool,
-}
-
-/// Where a dropped, unanswered request reports itself.
-pub(crate) type ReleaseQueue = Mutex<Vec<Released>>;
-
+/// Where a dropped, unanswered request reports itself: the notary (gone: nothing to do), and when
+/// its uniform answer is due.
 pub(crate) struct Release {
-    pub(crate) queue: Weak<ReleaseQueue>,
+    pub(crate) core: Weak<Core>,
     pub(crate) due: Instant,
 }
 
@@ -86,6 +80,9 @@ pub struct Request {
     pub(crate) notary: u64,
     pub(crate) replied: AtomicBool,
     pub(crate) release: Option<Release>,
+    /// Push streams registered on this request (a subscription), with their sequence number at
+    /// registration: the reply tells the client.
+    pub(crate) streams: Mutex<Vec<(String, u64)>>,
 }
 
 impl Drop for Request {
@@ -98,11 +95,12 @@ impl Drop for Request {
         let (Some(rel), Some(route)) = (self.release.take(), self.route.take()) else {
             return;
         };
-        if let Some(q) = rel.queue.upgrade() {
-            q.lock().unwrap_or_else(|p| p.into_inner()).push(Released {
+        if let Some(core) = rel.core.upgrade() {
+            core.command(Cmd::Unreadable {
                 route,
                 due: rel.due,
-                legacy: self.legacy,
+                v3: !self.legacy,
+                released: true,
             });
         }
     }
@@ -145,6 +143,27 @@ impl Request {
         self.parsed.verify(sender_auth)
     }
 
+    /// Remembers a push stream registered on this request (see `Notary::register_push`).
+    pub(crate) fn subscribed(&self, stream: &str, seq: u64) {
+        let mut s = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        s.retain(|(n, _)| n != stream);
+        s.push((stream.to_string(), seq));
+    }
+
+    /// The frames after a subscription reply's body: per stream, its name and 16 bytes (the
+    /// notary's epoch, the stream's sequence number at registration).
+    pub(crate) fn stream_frames(&self, epoch: u64) -> Vec<Vec<u8>> {
+        let s = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::with_capacity(2 * s.len());
+        for (name, seq) in s.iter().take(frames::MAX_EXTRA_FRAMES / 2) {
+            out.push(name.as_bytes().to_vec());
+            let mut b = epoch.to_be_bytes().to_vec();
+            b.extend_from_slice(&seq.to_be_bytes());
+            out.push(b);
+        }
+        out
+    }
+
     pub(crate) fn opened(
         env_type: u16,
         text: Vec<u8>,
@@ -161,6 +180,7 @@ impl Request {
             notary: 0,
             replied: AtomicBool::new(false),
             release: None,
+            streams: Mutex::new(Vec::new()),
         }
     }
 }

@@ -34,6 +34,14 @@ pub struct SessionStats {
     pub pushes_invalid: u64,
     /// v2 pushes dropped unread because the queue of unread pushes was full (oldest first).
     pub pushes_overflow: u64,
+    /// v2 pushes of a stream this session did not subscribe to (counted with
+    /// `pushes_unsolicited` by [`Session::counter`]).
+    pub pushes_unsolicited_streams: u64,
+    /// v2 pushes whose sequence number was not past the last one read (dropped).
+    pub pushes_duplicate: u64,
+    /// v2 connections dropped and made again because a request failed while the connection was
+    /// down (so that nothing libzmq queued for it goes out later).
+    pub renewals: u64,
 }
 
 /// The names [`Session::counter`] knows, in a stable order.
@@ -45,6 +53,8 @@ pub const SESSION_COUNTERS: &[&str] = &[
     "pushes_unsolicited",
     "pushes_invalid",
     "pushes_overflow",
+    "pushes_duplicate",
+    "renewals",
     "pushes_queued",
     "pushes_queued_bytes",
 ];
@@ -154,7 +164,9 @@ impl Session {
             "resends" => s.resends,
             "sockets_created" => s.sockets_created,
             "timeouts" => s.timeouts,
-            "pushes_unsolicited" => s.pushes_unsolicited,
+            "pushes_unsolicited" => s.pushes_unsolicited + s.pushes_unsolicited_streams,
+            "pushes_duplicate" => s.pushes_duplicate,
+            "renewals" => s.renewals,
             "pushes_invalid" => s.pushes_invalid,
             "pushes_overflow" => s.pushes_overflow,
             "pushes_queued" => self.inbox.pushes.len() as u64,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{PUSH_QUEUE, PUSH_QUEUE_BYTES, Protocol, Session};
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::client::{Event, Push, V2Client};
+use crate::transport::client::{Counted, Event, Push, V2Client};
 
 impl Session {
     pub(super) fn v2_client(&mut self) -> Result<&mut V2Client> {
@@ -26,7 +26,7 @@ impl Session {
         let c = self.v2_client()?;
         let id = c.send(frame.clone(), false)?;
         if subscription {
-            c.set_subscription(frame);
+            c.add_subscription(frame);
         }
         Ok(id)
     }
@@ -35,19 +35,25 @@ impl Session {
     fn file(&mut self, events: Vec<Event>) {
         for e in events {
             match e {
-                Event::Reply(id, body) => self.inbox.done.push_back((id, Ok(body))),
+                Event::Reply(id, body, streams) => {
+                    for (name, epoch, seq) in streams {
+                        self.inbox.streams.subscribed(name, epoch, seq);
+                    }
+                    self.inbox.done.push_back((id, Ok(body)))
+                }
+                Event::Subscribed(streams) => {
+                    for (name, epoch, seq) in streams {
+                        self.inbox.streams.subscribed(name, epoch, seq);
+                    }
+                }
                 Event::Failed(id, err) => {
                     self.stats.timeouts += u64::from(err.kind() == ErrorKind::Timeout);
                     self.inbox.done.push_back((id, Err(err)))
                 }
-                Event::Push(seq, body) => {
+                Event::Push(p) => {
                     // Bounded in number and bytes: pushes nobody reads cannot grow without limit.
-                    self.inbox.push_bytes += body.len();
-                    self.inbox.pushes.push_back(Push {
-                        seq,
-                        missed: 0,
-                        content: body,
-                    });
+                    self.inbox.push_bytes += p.content.len();
+                    self.inbox.pushes.push_back(p);
                     while self.inbox.pushes.len() > PUSH_QUEUE
                         || self.inbox.push_bytes > PUSH_QUEUE_BYTES
                     {
@@ -65,8 +71,9 @@ impl Session {
     fn pump(&mut self, until: Option<Instant>) -> Result<()> {
         let c = self.v2_client()?;
         let events = c.pump(until)?;
-        let (resends, unsolicited) = (c.resends, c.pushes_unsolicited);
+        let (resends, unsolicited, renewals) = (c.resends, c.pushes_unsolicited, c.renewals);
         self.stats.resends = resends;
+        self.stats.renewals = renewals;
         self.stats.pushes_unsolicited = unsolicited;
         self.file(events);
         Ok(())
@@ -130,13 +137,13 @@ impl Session {
         self.check_process()?;
         self.v2_client()?;
         let frame = self.request_frame(content)?;
-        let id = self.v2_send(frame, true)?;
+        let id = self.v2_send(frame.clone(), true)?;
         let r = self.v2_wait(id).and_then(|raw| self.read_reply(&raw));
         if r.is_err()
             && let Some(c) = self.v2.as_mut()
         {
-            // Not subscribed after all: pushes are not expected on this connection.
-            c.clear_subscription();
+            // Not subscribed after all: not re-sent after a reconnect.
+            c.remove_subscription(&frame);
         }
         r
     }
@@ -144,7 +151,11 @@ impl Session {
     /// v2: the next push, opened and verified, waiting up to `timeout_ms` (0: do not wait;
     /// negative: forever). `Timeout` when none arrived. A push that does not open or verify
     /// (forged, or sealed to another key) is dropped and counted (`pushes_invalid`), never
-    /// returned as an error, and its sequence number is not taken into account.
+    /// returned as an error, and its sequence number is not taken into account; so is a push of a
+    /// stream this session did not subscribe to (`pushes_unsolicited`) and one whose sequence
+    /// number is not past the last one read (`pushes_duplicate`). `missed` counts per stream,
+    /// from the stream's number when the subscription was accepted; `u64::MAX` when the notary
+    /// restarted.
     pub fn next_push(&mut self, timeout_ms: i64) -> Result<Push> {
         self.check_process()?;
         let until = deadline(timeout_ms);
@@ -158,11 +169,21 @@ impl Session {
                         continue;
                     }
                 };
-                let missed = self.inbox.seq.missed(p.seq);
+                let missed = match self.inbox.streams.count(&p) {
+                    Counted::Missed(n) => n,
+                    Counted::Unsolicited => {
+                        self.stats.pushes_unsolicited_streams += 1;
+                        continue;
+                    }
+                    Counted::Duplicate => {
+                        self.stats.pushes_duplicate += 1;
+                        continue;
+                    }
+                };
                 return Ok(Push {
-                    seq: p.seq,
                     missed,
                     content,
+                    ..p
                 });
             }
             let now = Instant::now();
