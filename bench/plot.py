@@ -11,6 +11,7 @@ Reads from BENCH_OUT_DIR (default: bench/results next to this file):
   v3.tsv         bench_v3        suite v3 vs OpenSSL EVP and libsodium
   stream.tsv     bench_stream    streaming envelopes vs libsodium secretstream, RSS of a 4 GiB stream
   push.tsv       bench_push      push fan-out to N subscribers
+  notary_threads.tsv  bench_notary_threads  one notary served by 1 vs 2 application threads
   meta_*.tsv     library versions the programs ran with; meta_run.tsv: load average before/after
 Writes to the same folder:
   ratios.svg     horizontal bars of every ratio (log2 axis, a line at 1.0), drawn by hand as SVG
@@ -159,9 +160,9 @@ def verdict(ratio, target):
     return "✓" if ratio >= target else "✗"
 
 
-def sections(v2, scaleout, v3, stream, push, chart):
-    """Markdown for bench_v2, bench_scaleout, bench_v3, bench_stream and bench_push; adds their
-    ratios to `chart`."""
+def sections(v2, scaleout, v3, stream, push, threads, chart):
+    """Markdown for bench_v2, bench_scaleout, bench_v3, bench_stream, bench_push and
+    bench_notary_threads; adds their ratios to `chart`."""
     md = []
     if v3:
         md.append("## Suite v3: ours vs OpenSSL EVP and libsodium (same process, interleaved)")
@@ -248,6 +249,19 @@ def sections(v2, scaleout, v3, stream, push, chart):
         md.append("ot_notary_push of a 1 KiB MESSAGE: signed once per push, sealed to each subscriber. The "
                   "one-signature-per-subscriber column adds (N − 1) signatures per push at the signing rate "
                   "measured in the same run (what signing per subscriber would cost).")
+        md.append("")
+    if threads:
+        rate = {(r["suite"], r["threads"]): float(r["requests_per_s"]) for r in threads}
+        md.append("## One notary, 1 vs 2 application threads (tcp loopback, 4 clients × 16 in flight)")
+        md.append("")
+        md.append("| row | 1 thread /s | 2 threads /s | 2 / 1 |")
+        md.append("|---|---:|---:|---:|")
+        names = {"openssl_sign": "OpenSSL RSA-2048 sign (the machine's ceiling)",
+                 "rsa2048": "notary requests, RSA-2048", "v3": "notary requests, suite v3"}
+        for suite in ("openssl_sign", "rsa2048", "v3"):
+            one, two = rate.get((suite, "1")), rate.get((suite, "2"))
+            if one and two:
+                md.append("| %s | %s | %s | **%.2f** |" % (names[suite], fmt(one), fmt(two), two / one))
         md.append("")
     return md
 
@@ -423,7 +437,8 @@ def main():
     v3 = read_tsv("v3.tsv")
     stream = read_tsv("stream.tsv")
     push = read_tsv("push.tsv")
-    extra = sections(v2, scaleout, v3, stream, push, chart)
+    threads = read_tsv("notary_threads.tsv")
+    extra = sections(v2, scaleout, v3, stream, push, threads, chart)
     md.extend(extra)
 
     svg_path = os.path.join(OUT, "ratios.svg")
