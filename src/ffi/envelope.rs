@@ -170,7 +170,8 @@ pub unsafe extern "C" fn ot_envelope_seal_to_armor(
 /// `ot_envelope_open` (same entry rules, same errors: `OT_ERR_MALFORMED` for bytes that do not
 /// parse, `OT_ERR_NO_MATCHING_RECIPIENT`, and one `OT_ERR_DECRYPT_FAILED` for every
 /// cryptographic failure), without the envelope object: the ciphertext is read where it lies and
-/// decrypted once, straight into the new `*plaintext`.
+/// decrypted once, straight into the new `*plaintext`. `nym_id` may be NULL, with the meaning it
+/// has for `ot_envelope_open`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_open_bytes(
     data: *const u8,
@@ -194,6 +195,7 @@ pub unsafe extern "C" fn ot_envelope_open_bytes(
 
 /// Opens an armored envelope `text[0..len]` (bare or bookended) in one step:
 /// `ot_envelope_from_armor` then `ot_envelope_open`, as `ot_envelope_open_bytes` does for bytes.
+/// `nym_id` may be NULL, with the meaning it has for `ot_envelope_open`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_envelope_open_armor(
     text: *const u8,

@@ -31,19 +31,21 @@ impl Handle for ot_stream_opener {
 }
 
 /// The input and output areas of an update, checked (NULL only with length 0, not
-/// overlapping) before either is made into a slice.
+/// overlapping) before either is made into a slice; a NULL input is named `input_name` in the
+/// error.
 ///
 /// # Safety
 /// `(input, in_len)` readable and `(out, out_cap)` writable for the call (header contract).
 unsafe fn areas<'a>(
     input: *const u8,
     in_len: usize,
+    input_name: &str,
     out: *mut u8,
     out_cap: usize,
 ) -> FfiResult<(&'a [u8], &'a mut [u8])> {
     disjoint(input, in_len, out, out_cap)?;
     // SAFETY: as promised by the caller; the areas do not overlap (checked above).
-    let i = unsafe { bytes(input, in_len, "input") }?;
+    let i = unsafe { bytes(input, in_len, input_name) }?;
     // SAFETY: as promised by the caller.
     let o = unsafe { bytes_mut(out, out_cap, "out") }?;
     Ok((i, o))
@@ -107,7 +109,7 @@ pub unsafe extern "C" fn ot_stream_seal_update(
     guard(|| {
         let mut s = handle_mut(sealer, "sealer")?;
         // SAFETY: the caller's areas are valid for this call (header contract).
-        let (i, o) = unsafe { areas(input, in_len, out, out_cap) }?;
+        let (i, o) = unsafe { areas(input, in_len, "input", out, out_cap) }?;
         let out_len = OutValue::new(out_len, "out_len")?;
         let n = s.0.update(i, o)?;
         out_len.write(n);
@@ -199,7 +201,7 @@ pub unsafe extern "C" fn ot_stream_open_update(
     guard(|| {
         let mut o = handle_mut(opener, "opener")?;
         // SAFETY: the caller's areas are valid for this call (header contract).
-        let (i, out) = unsafe { areas(input, in_len, out, out_cap) }?;
+        let (i, out) = unsafe { areas(input, in_len, "input", out, out_cap) }?;
         let out_len = OutValue::new(out_len, "out_len")?;
         let n = o.0.update(i, out)?;
         out_len.write(n);
@@ -252,7 +254,7 @@ pub unsafe extern "C" fn ot_stream_open_chunk(
     guard(|| {
         let mut o = handle_mut(opener, "opener")?;
         // SAFETY: the caller's areas are valid for this call (header contract).
-        let (c, out) = unsafe { areas(chunk, len, out, out_cap) }?;
+        let (c, out) = unsafe { areas(chunk, len, "chunk", out, out_cap) }?;
         let out_len = OutValue::new(out_len, "out_len")?;
         let n = o.0.open_chunk(index, last != 0, c, out)?;
         out_len.write(n);
