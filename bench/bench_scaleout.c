@@ -120,7 +120,16 @@ static double run_broker(int workers, int clients, int depth, double *lat) {
   ot_broker *br = NULL;
   ot_buffer *b = NULL;
   char fe[128], be[128];
-  OT_TRY(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &br));
+  /* The backend as deployed: CURVE, admitting only the workers' key. */
+  ot_buffer *bpub = NULL, *bsec = NULL, *wpub = NULL, *wsec = NULL;
+  ot_session_options *wo = NULL;
+  OT_TRY(ot_curve_keypair(&bpub, &bsec));
+  OT_TRY(ot_curve_keypair(&wpub, &wsec));
+  OT_TRY(ot_session_options_new(&wo));
+  OT_TRY(ot_session_options_set_curve_client(wo, (const char *)ot_buffer_data(bpub), (const char *)ot_buffer_data(wpub),
+                                             (const char *)ot_buffer_data(wsec)));
+  OT_TRY(ot_broker_new_secure("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, (const char *)ot_buffer_data(bsec),
+                              (const char *)ot_buffer_data(wpub), &br));
   OT_TRY(ot_broker_frontend(br, &b));
   snprintf(fe, sizeof fe, "%s", (const char *)ot_buffer_data(b));
   ot_buffer_free(b);
@@ -131,7 +140,7 @@ static double run_broker(int workers, int clients, int depth, double *lat) {
   pthread_t t[4];
   stop_flag = 0;
   for (int i = 0; i < workers; i++) {
-    OT_TRY(ot_notary_connect(be, n_auth, n_enc, n_id, NULL, &w[i]));
+    OT_TRY(ot_notary_connect(be, n_auth, n_enc, n_id, wo, &w[i]));
     pthread_create(&t[i], NULL, worker_main, w[i]);
   }
   ot_broker_stats st;
@@ -146,6 +155,11 @@ static double run_broker(int workers, int clients, int depth, double *lat) {
     ot_notary_free(w[i]);
   }
   ot_broker_free(br);
+  ot_session_options_free(wo);
+  ot_buffer_free(bpub);
+  ot_buffer_free(bsec);
+  ot_buffer_free(wpub);
+  ot_buffer_free(wsec);
   return r;
 }
 

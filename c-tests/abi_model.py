@@ -40,6 +40,9 @@ HEADER = Path(__file__).resolve().parents[1] / "include" / "ot_transport.h"
 OPTIONAL: Dict[Tuple[str, str], str] = {
     ("ot_armor_encode", "bookend_type"): "bare armor, no bookends",
     ("ot_broker_new", "options"): "default options",
+    ("ot_broker_new_from_files", "options"): "default options",
+    ("ot_broker_new_secure", "options"): "default options",
+    ("ot_broker_new_secure", "workers"): "no workers yet",
     ("ot_envelope_open", "nym_id"): "the key's own NymID",
     ("ot_envelope_open_armor", "nym_id"): "as ot_envelope_open: the key's own NymID",
     ("ot_envelope_open_bytes", "nym_id"): "as ot_envelope_open: the key's own NymID",

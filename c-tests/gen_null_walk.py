@@ -55,7 +55,17 @@ DEFAULT_BLOB = "small"  # "abc": data to hash, encode, seal, sign or send
 
 STRINGS = {
     ("ot_broker_new", "frontend_endpoint"): '"tcp://127.0.0.1:*"',
-    ("ot_broker_new", "backend_endpoint"): '"tcp://127.0.0.1:*"',
+    ("ot_broker_new", "backend_endpoint"): '"inproc://null-walk-broker"',
+    ("ot_broker_new_secure", "frontend_endpoint"): '"tcp://127.0.0.1:*"',
+    ("ot_broker_new_secure", "backend_endpoint"): '"tcp://127.0.0.1:*"',
+    ("ot_broker_new_from_files", "frontend_endpoint"): '"tcp://127.0.0.1:*"',
+    ("ot_broker_new_from_files", "backend_endpoint"): '"tcp://127.0.0.1:*"',
+    "backend_secret_z85": "BUF_STR(curve_sec)",
+    "secret_z85": "BUF_STR(curve_sec)",
+    "workers": "BUF_STR(curve_pub)",
+    "worker_public_z85": "BUF_STR(curve_pub)",
+    "key_file": "walk_key_file",
+    "workers_file": "walk_workers_file",
     ("ot_notary_bind", "endpoint"): '"tcp://127.0.0.1:*"',
     ("ot_notary_connect", "backend_endpoint"): "broker_backend",
     ("ot_session_new", "endpoint"): "NOWHERE",

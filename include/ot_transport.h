@@ -532,16 +532,72 @@ ot_result ot_armor_encode(const uint8_t *data,
 ot_result ot_armor_decode(const uint8_t *text, size_t len, ot_armor_kind kind, ot_buffer **data);
 
 /**
- * Binds `frontend_endpoint` (clients) and `backend_endpoint` (workers), e.g.
- * `tcp://0.0.0.0:7085` and `tcp://0.0.0.0:7086`, and starts the broker's thread. `options`
- * (NULL: defaults; copied) applies to the frontend (CURVE, `max_message_size`); the backend runs
- * ZMTP heartbeats (1 s interval, 3 s timeout) so a worker on a dead machine is dropped.
- * Read the bound endpoints back with `ot_broker_frontend` / `ot_broker_backend`.
+ * Binds `frontend_endpoint` (clients) and `backend_endpoint` (workers) and starts the broker's
+ * thread, for a backend only local workers can reach: `inproc://` (threads of this process) or
+ * `ipc://` (protected by the file system's permissions). A network backend (`tcp://`) admits
+ * only listed workers and is refused here (`OT_ERR_INVALID_ARGUMENT`): use
+ * `ot_broker_new_secure` or `ot_broker_new_from_files`. `options` (NULL: defaults; copied)
+ * applies to the frontend (CURVE, `max_message_size`); the backend runs ZMTP heartbeats (1 s
+ * interval, 3 s timeout) so a worker on a dead machine is dropped. Read the bound endpoints back
+ * with `ot_broker_frontend` / `ot_broker_backend`.
  */
 ot_result ot_broker_new(const char *frontend_endpoint,
                         const char *backend_endpoint,
                         const ot_session_options *options,
                         ot_broker **broker);
+
+/**
+ * `ot_broker_new` with a CURVE backend that admits only the listed workers, e.g. frontend
+ * `tcp://0.0.0.0:7085` and backend `tcp://0.0.0.0:7086`. `options` (NULL: defaults; copied)
+ * applies to the frontend, as in `ot_broker_new`. `backend_secret_z85` is the backend's CURVE
+ * secret key (Z85, 40 characters; `ot_curve_keypair`). `workers` (NULL: none yet, add them with
+ * `ot_broker_allow_worker`) lists the workers' CURVE public keys as text: one Z85 key per line,
+ * each optionally followed by blanks and a name; blank lines and comment lines (their first
+ * character the number sign) are skipped, as in `ot_broker_new_from_files`'s worker list. A
+ * worker connects with `ot_notary_connect` and options made by
+ * `ot_session_options_set_curve_client` (the backend's public key, `ot_broker_backend_public`,
+ * as the server key; its own listed key pair). Any other peer is refused at the CURVE handshake
+ * (ZAP, RFC 27) and counted (`workers_refused`); a plain (NULL mechanism) peer gets nothing.
+ * `OT_ERR_INVALID_ARGUMENT` names a malformed key and its line; `OT_ERR_UNSUPPORTED` when libzmq
+ * lacks CURVE or is older than 4.3.3.
+ */
+ot_result ot_broker_new_secure(const char *frontend_endpoint,
+                               const char *backend_endpoint,
+                               const ot_session_options *options,
+                               const char *backend_secret_z85,
+                               const char *workers,
+                               ot_broker **broker);
+
+/**
+ * `ot_broker_new_secure` with the keys read from files, as the `ot-broker` program's `--key`
+ * and `--workers`. `options` (NULL: defaults; copied) applies to the frontend. `key_file` holds
+ * the backend's CURVE secret key (Z85) on its one line that is not blank or a comment line (first
+ * character the number sign), and must not be readable by group or others (mode 600);
+ * `workers_file` holds one worker public key (Z85) per line, each optionally followed by blanks
+ * and a name, blank and comment lines skipped. `OT_ERR_INVALID_ARGUMENT` names the file and line
+ * at fault.
+ */
+ot_result ot_broker_new_from_files(const char *frontend_endpoint,
+                                   const char *backend_endpoint,
+                                   const ot_session_options *options,
+                                   const char *key_file,
+                                   const char *workers_file,
+                                   ot_broker **broker);
+
+/**
+ * Adds a worker's CURVE public key (Z85) to the backend's allow-list of a broker made by
+ * `ot_broker_new_secure` / `ot_broker_new_from_files`; admitted from its next handshake
+ * (connections already admitted stay). `OT_ERR_INVALID_ARGUMENT` for a malformed key, a broker
+ * without backend keys, or a list already at 65 536 keys.
+ */
+ot_result ot_broker_allow_worker(const ot_broker *broker, const char *worker_public_z85);
+
+/**
+ * The backend's CURVE public key (Z85, NUL-terminated) in a new `*public_z85`, for the workers'
+ * `ot_session_options_set_curve_client`. `OT_ERR_INVALID_ARGUMENT` for a broker without backend
+ * keys (`ot_broker_new`).
+ */
+ot_result ot_broker_backend_public(const ot_broker *broker, ot_buffer **public_z85);
 
 /**
  * The bound frontend endpoint (wildcard port resolved) in a new `*endpoint`.
@@ -572,8 +628,9 @@ void ot_broker_free(ot_broker *broker);
  * dropped beyond), then `unexpected` (worker messages dropped: an answer to nothing the broker
  * handed that worker, or a push on a stream none of its replies registered), `stalled_workers`
  * (times a worker got no new work: no application heartbeat for 3 s), `refused` (backend
- * messages not in backend protocol 1) and `ignored` (client messages that are neither a v2
- * `REQ`/`PING` nor a legacy request).
+ * messages not in backend protocol 1), `ignored` (client messages that are neither a v2
+ * `REQ`/`PING` nor a legacy request) and `workers_refused` (backend handshakes refused: a key
+ * not on the list, or no CURVE).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_broker_counter(const ot_broker *broker, const char *name, uint64_t *value);
@@ -1283,6 +1340,14 @@ ot_result ot_session_options_load_ini(ot_session_options *options, const uint8_t
  * `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE.
  */
 ot_result ot_curve_keypair(ot_buffer **public_z85, ot_buffer **secret_z85);
+
+/**
+ * The CURVE public key of a CURVE secret key (both Z85, 40 characters), in a new `*public_z85`
+ * (NUL-terminated; written only on success): what a peer needs of a key pair kept as its
+ * secret half alone, e.g. a broker's backend key file. `OT_ERR_INVALID_ARGUMENT` for a
+ * malformed key.
+ */
+ot_result ot_curve_public(const char *secret_z85, ot_buffer **public_z85);
 
 /**
  * Turns on CURVE transport security for a notary (ZeroMQ CurveZMQ: the connection is encrypted

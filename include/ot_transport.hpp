@@ -567,6 +567,16 @@ class broker {
 #if OT_TRANSPORT_HPP_EXCEPTIONS
   static broker bind(std::string_view frontend_endpoint, std::string_view backend_endpoint,
                      const session_options *options = nullptr);
+  /** A CURVE backend that admits only the listed workers (ot_broker_new_secure). */
+  static broker bind_secure(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                            std::string_view backend_secret_z85, std::string_view workers,
+                            const session_options *options = nullptr);
+  /** bind_secure with the keys from files (ot_broker_new_from_files). */
+  static broker bind_from_files(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                                std::string_view key_file, std::string_view workers_file,
+                                const session_options *options = nullptr);
+  void allow_worker(std::string_view worker_public_z85) const;
+  std::string backend_public() const;
   std::string frontend() const;
   std::string backend() const;
   ot_broker_stats stats() const;
@@ -909,6 +919,13 @@ inline result<std::pair<std::string, std::string>> curve_keypair() {
   return std::make_pair(std::move(p), std::move(s));
 }
 
+/** The CURVE public key (Z85) of a CURVE secret key (Z85) (ot_curve_public). */
+inline result<std::string> curve_public(std::string_view secret_z85) {
+  detail::c_text s(secret_z85);
+  if (!s.ok) return detail::err<std::string>(detail::nul_in_text("key"));
+  return detail::call_text([&](ot_buffer **out) { return ot_curve_public(s.c_str(), out); });
+}
+
 inline result<session_options> session_options_new() {
   ot_session_options *o = nullptr;
   if (ot_result rc = ot_session_options_new(&o)) return detail::err<session_options>(detail::fail(rc));
@@ -1169,6 +1186,47 @@ inline result<broker> broker_new(std::string_view frontend_endpoint, std::string
   if (ot_result rc = ot_broker_new(f.c_str(), b.c_str(), options ? options->get() : nullptr, &p))
     return detail::err<broker>(detail::fail(rc));
   return broker(p);
+}
+
+/** A broker whose CURVE backend admits only the listed workers (ot_broker_new_secure): `workers`
+ * is a worker list (one Z85 public key per line, optional names, # comment lines). */
+inline result<broker> broker_new_secure(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                                        std::string_view backend_secret_z85, std::string_view workers,
+                                        const session_options *options = nullptr) {
+  detail::c_text f(frontend_endpoint), b(backend_endpoint), s(backend_secret_z85), w(workers);
+  if (!f.ok || !b.ok) return detail::err<broker>(detail::nul_in_text("endpoint"));
+  if (!s.ok || !w.ok) return detail::err<broker>(detail::nul_in_text("key"));
+  ot_broker *p = nullptr;
+  if (ot_result rc = ot_broker_new_secure(f.c_str(), b.c_str(), options ? options->get() : nullptr, s.c_str(),
+                                          w.c_str(), &p))
+    return detail::err<broker>(detail::fail(rc));
+  return broker(p);
+}
+
+/** ot_broker_new_secure with the keys from files (ot_broker_new_from_files; ot-broker --key --workers). */
+inline result<broker> broker_new_from_files(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                                            std::string_view key_file, std::string_view workers_file,
+                                            const session_options *options = nullptr) {
+  detail::c_text f(frontend_endpoint), b(backend_endpoint), k(key_file), w(workers_file);
+  if (!f.ok || !b.ok) return detail::err<broker>(detail::nul_in_text("endpoint"));
+  if (!k.ok || !w.ok) return detail::err<broker>(detail::nul_in_text("file name"));
+  ot_broker *p = nullptr;
+  if (ot_result rc = ot_broker_new_from_files(f.c_str(), b.c_str(), options ? options->get() : nullptr, k.c_str(),
+                                              w.c_str(), &p))
+    return detail::err<broker>(detail::fail(rc));
+  return broker(p);
+}
+
+/** Adds a worker's CURVE public key to a secure broker's allow-list (ot_broker_allow_worker). */
+inline result<void> broker_allow_worker(const broker &b, std::string_view worker_public_z85) {
+  detail::c_text k(worker_public_z85);
+  if (!k.ok) return detail::err<void>(detail::nul_in_text("key"));
+  return detail::call_void(ot_broker_allow_worker(b.get(), k.c_str()));
+}
+
+/** The backend's CURVE public key, Z85 (ot_broker_backend_public). */
+inline result<std::string> broker_backend_public(const broker &b) {
+  return detail::call_text([&](ot_buffer **out) { return ot_broker_backend_public(b.get(), out); });
 }
 
 inline result<std::string> broker_frontend(const broker &b) {
@@ -1546,6 +1604,22 @@ inline broker broker::bind(std::string_view frontend_endpoint, std::string_view 
                            const session_options *options) {
   return detail::unwrap(nothrow::broker_new(frontend_endpoint, backend_endpoint, options));
 }
+inline broker broker::bind_secure(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                                  std::string_view backend_secret_z85, std::string_view workers,
+                                  const session_options *options) {
+  return detail::unwrap(
+      nothrow::broker_new_secure(frontend_endpoint, backend_endpoint, backend_secret_z85, workers, options));
+}
+inline broker broker::bind_from_files(std::string_view frontend_endpoint, std::string_view backend_endpoint,
+                                      std::string_view key_file, std::string_view workers_file,
+                                      const session_options *options) {
+  return detail::unwrap(
+      nothrow::broker_new_from_files(frontend_endpoint, backend_endpoint, key_file, workers_file, options));
+}
+inline void broker::allow_worker(std::string_view worker_public_z85) const {
+  detail::unwrap(nothrow::broker_allow_worker(*this, worker_public_z85));
+}
+inline std::string broker::backend_public() const { return detail::unwrap(nothrow::broker_backend_public(*this)); }
 inline std::string broker::frontend() const { return detail::unwrap(nothrow::broker_frontend(*this)); }
 inline std::string broker::backend() const { return detail::unwrap(nothrow::broker_backend(*this)); }
 inline ot_broker_stats broker::stats() const { return detail::unwrap(nothrow::broker_get_stats(*this)); }
@@ -1586,6 +1660,7 @@ inline bytes symkey_unlock(bytes_view serialized, bytes_view passphrase) {
   return detail::unwrap(nothrow::symkey_unlock(serialized, passphrase));
 }
 inline std::pair<std::string, std::string> curve_keypair() { return detail::unwrap(nothrow::curve_keypair()); }
+inline std::string curve_public(std::string_view secret_z85) { return detail::unwrap(nothrow::curve_public(secret_z85)); }
 
 inline bytes wallet_master_key(bytes_view wallet, bytes_view passphrase) {
   return detail::unwrap(nothrow::wallet_master_key(wallet, passphrase));

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ot_transport::transport::{Broker, Notary, Options};
+use ot_transport::transport::{Broker, Notary, Options, WorkerKeys, curve_keypair, curve_public};
 
 #[path = "common/transport.rs"]
 mod fixtures;
@@ -27,6 +27,7 @@ fn client_opts(protocol: i64) -> Options {
 /// A worker thread: answers `@`+content, tagged with its number; registers subscriptions.
 fn worker(
     backend: &str,
+    opts: Options,
     tag: usize,
     stop: Arc<AtomicBool>,
     served: Arc<AtomicUsize>,
@@ -34,7 +35,7 @@ fn worker(
     let backend = backend.to_string();
     thread::spawn(move || {
         let (client, n) = pair();
-        let nt = Notary::connect(&backend, &n.auth, &n.enc, &n.id, Options::default()).unwrap();
+        let nt = Notary::connect(&backend, &n.auth, &n.enc, &n.id, opts).unwrap();
         while !stop.load(Ordering::Relaxed) {
             let Ok(req) = nt.receive(50) else { continue };
             let Ok(c) = req.verify(&client.auth) else {
@@ -64,17 +65,25 @@ fn worker(
 
 #[test]
 fn clients_workers_a_dying_worker_and_a_push_through_the_broker() {
-    let broker = Broker::new(
+    let (backend_pub, backend_sec) = curve_keypair().unwrap();
+    let (worker_pub, worker_sec) = curve_keypair().unwrap();
+    let broker = Broker::with_workers(
         "tcp://127.0.0.1:*",
         "tcp://127.0.0.1:*",
         &Options::default(),
+        WorkerKeys::new(&backend_sec, &[&worker_pub]).unwrap(),
     )
     .unwrap();
+    assert_eq!(broker.backend_public(), Some(backend_pub.as_str()));
+    let mut wopts = Options::default();
+    wopts
+        .set_curve_client(&backend_pub, &worker_pub, &worker_sec)
+        .unwrap();
     let (front, back) = (broker.frontend().to_string(), broker.backend().to_string());
     let served = Arc::new(AtomicUsize::new(0));
     let stops: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
     let workers: Vec<_> = (0..3)
-        .map(|i| worker(&back, i, stops[i].clone(), served.clone()))
+        .map(|i| worker(&back, wopts.clone(), i, stops[i].clone(), served.clone()))
         .collect();
     let t0 = Instant::now();
     while broker.stats().workers < 3 {
@@ -154,4 +163,78 @@ fn clients_workers_a_dying_worker_and_a_push_through_the_broker() {
     for s in &stops {
         s.store(true, Ordering::Relaxed);
     }
+}
+
+/// A network backend admits only listed workers: without keys only a local backend is accepted;
+/// keys come from the arguments or from files (mode 600 for the secret key, one public key per
+/// line with comments and names), and every malformed input is refused with its place named.
+#[test]
+fn a_network_backend_needs_its_workers_listed() {
+    let e = Broker::new(
+        "tcp://127.0.0.1:*",
+        "tcp://127.0.0.1:*",
+        &Options::default(),
+    )
+    .err()
+    .expect("a tcp backend without keys is refused");
+    assert!(e.to_string().contains("admits only listed workers"), "{e}");
+    let local = Broker::new(
+        "tcp://127.0.0.1:*",
+        "inproc://broker-test-local",
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(local.backend_public(), None);
+    let (p, s) = curve_keypair().unwrap();
+    let s = s.as_str();
+    assert_eq!(curve_public(s).unwrap(), p);
+    assert!(local.allow_worker(&p).is_err());
+    drop(local);
+
+    let dir = std::env::temp_dir().join(format!("ot-broker-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, list) = (dir.join("backend.key"), dir.join("workers"));
+    let (w1, _) = curve_keypair().unwrap();
+    // '#' is a Z85 digit: a key may contain it (never first); only a line starting with '#' is
+    // a comment.
+    let hash_key = std::iter::repeat_with(|| curve_keypair().unwrap().0)
+        .find(|k| k.contains('#'))
+        .unwrap();
+    std::fs::write(&key, format!("# the backend key\n  {s}  \n\n")).unwrap();
+    std::fs::write(
+        &list,
+        format!("# workers\n{w1}  worker one\n\n#\n   {hash_key} # its comment\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let e = WorkerKeys::from_files(&key, &list).err().expect("mode 640");
+    assert!(e.to_string().contains("readable by other users"), "{e}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let b = Broker::with_workers(
+        "tcp://127.0.0.1:*",
+        "tcp://127.0.0.1:*",
+        &Options::default(),
+        WorkerKeys::from_files(&key, &list).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(b.backend_public(), Some(p.as_str()));
+    b.allow_worker(&curve_keypair().unwrap().0).unwrap();
+    assert!(b.allow_worker("too short").is_err());
+    drop(b);
+
+    std::fs::write(&list, format!("{w1}\nnot-a-key\n")).unwrap();
+    let e = WorkerKeys::from_files(&key, &list)
+        .err()
+        .expect("a bad line");
+    assert!(e.to_string().contains("line 2"), "{e}");
+    std::fs::write(&key, format!("{s}\n{s}\n")).unwrap();
+    let e = WorkerKeys::from_files(&key, &list).err().expect("two keys");
+    assert!(e.to_string().contains("exactly one line"), "{e}");
+    let e = WorkerKeys::from_files(&dir.join("missing"), &list)
+        .err()
+        .expect("no file");
+    assert!(e.to_string().contains("cannot read the key file"), "{e}");
+    assert!(WorkerKeys::new("short", &[]).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -364,10 +364,21 @@ static void test_broker() {
   const ot::key c_auth = ot::key::generate(1024), c_enc = ot::key::generate(1024);
   const ot::key n_auth = ot::key::generate(1024), n_enc = ot::key::generate(1024);
   const std::string n_id = n_auth.nym_id();
-  ot::broker b = ot::broker::bind("tcp://127.0.0.1:*", "tcp://127.0.0.1:*");
+  // A tcp backend admits only listed workers: bind() refuses it; bind_secure() takes the list.
+  expect_error(OT_ERR_INVALID_ARGUMENT, [] { ot::broker::bind("tcp://127.0.0.1:*", "tcp://127.0.0.1:*"); },
+               "admits only listed workers");
+  const auto [backend_pub, backend_sec] = ot::curve_keypair();
+  const auto [worker_pub, worker_sec] = ot::curve_keypair();
+  CHECK(ot::curve_public(backend_sec) == backend_pub);
+  ot::broker b = ot::broker::bind_secure("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", backend_sec, "# none yet\n");
+  b.allow_worker(worker_pub);
+  CHECK(b.backend_public() == backend_pub);
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { b.allow_worker("not a key"); }, "Z85");
   const std::string front = b.frontend(), back = ot::nothrow::broker_backend(b).value();
   CHECK(front != back && front.rfind("tcp://127.0.0.1:", 0) == 0);
-  ot::notary worker = ot::notary::connect(back, n_auth, n_enc, n_id);
+  ot::session_options wo = ot::session_options::make();
+  wo.set_curve_client(backend_pub, worker_pub, worker_sec);
+  ot::notary worker = ot::notary::connect(back, n_auth, n_enc, n_id, &wo);
   std::thread serve([&] {
     ot::result<ot::request> r = ot::nothrow::notary_receive(worker, 60000);  // slow under valgrind
     if (!r) return;

@@ -36,8 +36,12 @@ static void *make(const char *type) {
   else if (!strcmp(type, "ot_notary"))
     CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", live_ot_key, live_ot_key, "walk", NULL, (ot_notary **)&h));
   else if (!strcmp(type, "ot_request")) h = serve_one();
-  else if (!strcmp(type, "ot_broker"))
-    CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, (ot_broker **)&h));
+  else if (!strcmp(type, "ot_broker")) {
+    static int n_brokers;
+    char backend[64];
+    snprintf(backend, sizeof backend, "inproc://handle-walk-broker-%d", n_brokers++);
+    CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", backend, NULL, (ot_broker **)&h));
+  }
   else if (!strcmp(type, "ot_nym"))
     CHECK_OK(ot_nym_load_dir(Y13 "/server_data/pubcred", DYEB, NULL, 0, (ot_nym **)&h));
   else if (!strcmp(type, "ot_contract"))
@@ -171,7 +175,7 @@ int main(void) {
   ot_test_notary_endpoint(live_ot_notary, notary_ep, sizeof notary_ep);
   snprintf(notary_id, sizeof notary_id, "walk");
   ot_test_client_start(&client, notary_ep, notary_id, live_ot_key, client_auth, client_enc, 1);
-  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &live_ot_broker));
+  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "inproc://handle-walk-live-broker", NULL, &live_ot_broker));
   ot_test_client_ask(&client, 1);
   live_ot_request = serve_one();
 

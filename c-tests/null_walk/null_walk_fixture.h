@@ -32,6 +32,7 @@ static ot_key *xkey;                               /* X25519, private: streams *
 static ot_stream_sealer *live_ot_stream_sealer;    /* to xkey under "x" */
 static ot_stream_opener *live_ot_stream_opener;    /* with xkey, no header read */
 static ot_buffer *curve_pub, *curve_sec;
+static char walk_dir[64], walk_key_file[128], walk_workers_file[128]; /* broker key files */
 static char key_id[128];         /* live_ot_key's NymID: the notary's */
 static char broker_backend[128]; /* the live broker's bound backend endpoint */
 static ot_recipient rcp[8];      /* rcp[0]: key_id sealed to live_ot_key */

@@ -1,5 +1,6 @@
 /* Main part of the generated NULL-argument walk: see c-tests/gen_null_walk.py. */
 #include <dirent.h>
+#include <sys/stat.h>
 
 static ot_test_client client;
 
@@ -102,6 +103,19 @@ int main(void) {
     free(w);
   }
   CHECK_OK(ot_curve_keypair(&curve_pub, &curve_sec));
+  { /* the broker key files of ot_broker_new_from_files: the secret key (mode 600), a worker list */
+    FILE *f;
+    snprintf(walk_dir, sizeof walk_dir, "/tmp/ot-null-walk-XXXXXX");
+    CHECK(mkdtemp(walk_dir) != NULL);
+    snprintf(walk_key_file, sizeof walk_key_file, "%s/backend.key", walk_dir);
+    snprintf(walk_workers_file, sizeof walk_workers_file, "%s/workers", walk_dir);
+    f = fopen(walk_key_file, "w");
+    CHECK(f != NULL && chmod(walk_key_file, 0600) == 0);
+    if (f) { fprintf(f, "%s\n", BUF_STR(curve_sec)); fclose(f); }
+    f = fopen(walk_workers_file, "w");
+    CHECK(f != NULL);
+    if (f) { fprintf(f, "# workers\n%s worker-1\n", BUF_STR(curve_pub)); fclose(f); }
+  }
   CHECK_OK(ot_key_generate_x25519(&xkey));
   {
     ot_recipient xr;
@@ -125,7 +139,7 @@ int main(void) {
   ot_test_notary_endpoint(live_ot_notary, ep, sizeof ep);
   /* forked before the broker's thread exists */
   ot_test_client_start(&client, ep, key_id, live_ot_key, client_auth, client_enc, 1);
-  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &live_ot_broker));
+  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "inproc://null-walk-live-broker", NULL, &live_ot_broker));
   CHECK_OK(ot_broker_backend(live_ot_broker, &be));
   snprintf(broker_backend, sizeof broker_backend, "%s", BUF_STR(be));
   ot_buffer_free(be);
@@ -158,6 +172,9 @@ int main(void) {
   ot_buffer_free(live_ot_buffer);
   ot_buffer_free(curve_pub);
   ot_buffer_free(curve_sec);
+  unlink(walk_key_file);
+  unlink(walk_workers_file);
+  rmdir(walk_dir);
   ot_buffer_free(bytes);
   ot_buffer_free(armor);
   ot_buffer_free(arm);

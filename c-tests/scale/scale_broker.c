@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,20 @@
 
 static ot_key *c_auth, *c_enc, *n_auth, *n_enc;
 static char n_id[128], front[128], back[128];
+/* CURVE keys: the broker's backend, and one per worker (WORKERS listed, one more never listed) */
+static ot_buffer *backend_pub, *backend_sec, *worker_pub[WORKERS + 1], *worker_sec[WORKERS + 1];
+
+/* Options for worker `n`: a CURVE client of the backend with its own key pair. */
+static ot_session_options *worker_options(int n, const char *backend_public) {
+  ot_session_options *o = NULL;
+  if (ot_session_options_new(&o) != OT_OK) return NULL;
+  if (ot_session_options_set_curve_client(o, backend_public, BUF_STR(worker_pub[n]), BUF_STR(worker_sec[n])) !=
+      OT_OK) {
+    ot_session_options_free(o);
+    return NULL;
+  }
+  return o;
+}
 static int per_client = 200;
 static atomic_long answered, misrouted, failed;
 
@@ -34,7 +49,9 @@ static void worker_main(int n, int fd) {
   ot_notary *w = NULL;
   if (ot_test_read_line(fd, back, sizeof back) <= 0) _exit(4);
   close(fd);
-  if (ot_notary_connect(back, n_auth, n_enc, n_id, NULL, &w) != OT_OK) _exit(3);
+  ot_session_options *o = worker_options(n, BUF_STR(backend_pub));
+  if (!o || ot_notary_connect(back, n_auth, n_enc, n_id, o, &w) != OT_OK) _exit(3);
+  ot_session_options_free(o);
   while (!worker_stop) {
     ot_request *req = NULL;
     ot_buffer *c = NULL;
@@ -105,7 +122,25 @@ static void *client_main(void *arg) {
 static void cli_exits_promptly(void) {
   /* The ot-broker program with a client and a worker connected: SIGTERM to exit < 100 ms. It
    * binds free ports and prints them: "ot-broker VERSION: clients -> F, workers -> B". */
-  char line[512] = "", f[128] = "", b[128] = "";
+  char line[512] = "", f[128] = "", b[128] = "", k[64] = "";
+  char dir[] = "/tmp/ot-broker-test-XXXXXX", keyfile[128], listfile[128], cmd[512];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(keyfile, sizeof keyfile, "%s/backend.key", dir);
+  snprintf(listfile, sizeof listfile, "%s/workers", dir);
+  /* ot-broker --new-key writes the key file (mode 600) and prints its public key */
+  snprintf(cmd, sizeof cmd, "%s --new-key %s", OT_BROKER_BIN, keyfile);
+  FILE *pk = popen(cmd, "r");
+  CHECK(pk && fgets(k, sizeof k, pk) != NULL);
+  if (pk) CHECK(pclose(pk) == 0);
+  k[strcspn(k, "\n")] = 0;
+  struct stat ks;
+  CHECK(stat(keyfile, &ks) == 0 && (ks.st_mode & 0777) == 0600);
+  FILE *lf = fopen(listfile, "w");
+  CHECK(lf != NULL);
+  if (lf) {
+    fprintf(lf, "# the workers\n%s  worker-1\n", BUF_STR(worker_pub[1]));
+    fclose(lf);
+  }
   int out[2];
   CHECK(pipe(out) == 0);
   fflush(NULL);
@@ -114,21 +149,27 @@ static void cli_exits_promptly(void) {
     dup2(out[1], 1);
     close(out[0]);
     close(out[1]);
-    execl(OT_BROKER_BIN, "ot-broker", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", (char *)NULL);
+    execl(OT_BROKER_BIN, "ot-broker", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "--key", keyfile, "--workers",
+          listfile, (char *)NULL);
     _exit(127);
   }
   close(out[1]);
   CHECK(ot_test_read_line(out[0], line, sizeof line) > 0);
-  const char *cl = strstr(line, "clients -> "), *wk = strstr(line, ", workers -> ");
-  CHECK(cl && wk);
-  if (cl && wk) {
+  const char *cl = strstr(line, "clients -> "), *wk = strstr(line, ", workers -> "),
+             *bk = strstr(line, " (backend key ");
+  CHECK(cl && wk && bk);
+  if (cl && wk && bk) {
     snprintf(f, sizeof f, "%.*s", (int)(wk - cl - 11), cl + 11);
-    snprintf(b, sizeof b, "%s", wk + 13);
+    snprintf(b, sizeof b, "%.*s", (int)(bk - wk - 13), wk + 13);
+    CHECK(strncmp(bk + 14, k, 40) == 0); /* the key --new-key printed */
   }
-  printf("  ot-broker bound %s and %s\n", f, b);
+  printf("  ot-broker bound %s and %s, backend key %s\n", f, b, k);
   ot_notary *w = NULL;
   ot_session *s = NULL;
-  CHECK_OK(ot_notary_connect(b, n_auth, n_enc, n_id, NULL, &w));
+  ot_session_options *wo = worker_options(1, k);
+  CHECK(wo != NULL);
+  CHECK_OK(ot_notary_connect(b, n_auth, n_enc, n_id, wo, &w));
+  ot_session_options_free(wo);
   CHECK_OK(ot_session_new(f, NULL, &s));
   ot_test_sleep_ms(200);
   double t0 = ot_test_now_ms();
@@ -142,6 +183,9 @@ static void cli_exits_promptly(void) {
   ot_session_free(s);
   ot_notary_free(w);
   close(out[0]);
+  unlink(keyfile);
+  unlink(listfile);
+  rmdir(dir);
 }
 
 int main(void) {
@@ -156,6 +200,9 @@ int main(void) {
   CHECK_OK(ot_key_nym_id(n_auth, &b));
   snprintf(n_id, sizeof n_id, "%s", BUF_STR(b));
   ot_buffer_free(b);
+
+  CHECK_OK(ot_curve_keypair(&backend_pub, &backend_sec));
+  for (int i = 0; i <= WORKERS; i++) CHECK_OK(ot_curve_keypair(&worker_pub[i], &worker_sec[i]));
 
   /* Workers are forked before the broker's thread exists (a fork while another thread holds
    * an allocator lock, ASan's say, could hang a child); the broker then binds free ports and
@@ -175,8 +222,21 @@ int main(void) {
     close(fds[0]);
     tell[i] = fds[1];
   }
+  /* A tcp backend admits only listed workers: ot_broker_new refuses it. The list holds workers
+   * 0..WORKERS-2; the last is added while the broker runs. */
   ot_broker *broker = NULL;
-  CHECK_OK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &broker));
+  CHECK(ot_broker_new("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, &broker) == OT_ERR_INVALID_ARGUMENT &&
+        broker == NULL);
+  char list[(WORKERS + 1) * 64] = "# listed workers\n";
+  for (int i = 0; i < WORKERS - 1; i++) {
+    strcat(list, BUF_STR(worker_pub[i]));
+    strcat(list, "\n");
+  }
+  CHECK_OK(ot_broker_new_secure("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL, BUF_STR(backend_sec), list, &broker));
+  CHECK_OK(ot_broker_allow_worker(broker, BUF_STR(worker_pub[WORKERS - 1])));
+  CHECK_OK(ot_broker_backend_public(broker, &b));
+  CHECK(strcmp(BUF_STR(b), BUF_STR(backend_pub)) == 0);
+  ot_buffer_free(b);
   CHECK_OK(ot_broker_frontend(broker, &b));
   snprintf(front, sizeof front, "%s", BUF_STR(b));
   ot_buffer_free(b);
@@ -195,6 +255,27 @@ int main(void) {
     CHECK_OK(ot_broker_get_stats(broker, &st));
   } while (st.workers < WORKERS && ot_test_now_ms() - t0 < 20000);
   CHECK(st.workers == WORKERS);
+  { /* an unlisted key and a plain (NULL mechanism) peer: refused at the handshake, counted */
+    ot_notary *rogue = NULL, *plain = NULL;
+    ot_session_options *o = worker_options(WORKERS, BUF_STR(backend_pub));
+    uint64_t refused = 0;
+    CHECK(o != NULL);
+    CHECK_OK(ot_notary_connect(back, n_auth, n_enc, n_id, o, &rogue));
+    CHECK_OK(ot_notary_connect(back, n_auth, n_enc, n_id, NULL, &plain));
+    ot_session_options_free(o);
+    t0 = ot_test_now_ms();
+    do {
+      ot_test_sleep_ms(20);
+      CHECK_OK(ot_broker_counter(broker, "workers_refused", &refused));
+    } while (refused < 2 && ot_test_now_ms() - t0 < 10000);
+    ot_test_sleep_ms(300);
+    CHECK_OK(ot_broker_get_stats(broker, &st));
+    printf("  an unlisted worker key and a plain peer: %llu handshakes refused, %llu workers in the pool\n",
+           (unsigned long long)refused, (unsigned long long)st.workers);
+    CHECK(refused >= 2 && st.workers == WORKERS);
+    ot_notary_free(rogue);
+    ot_notary_free(plain);
+  }
 
   long total = (long)CLIENTS * per_client;
   pthread_t th[CLIENTS];
@@ -256,5 +337,11 @@ int main(void) {
   ot_key_free(c_enc);
   ot_key_free(n_auth);
   ot_key_free(n_enc);
+  ot_buffer_free(backend_pub);
+  ot_buffer_free(backend_sec);
+  for (int i = 0; i <= WORKERS; i++) {
+    ot_buffer_free(worker_pub[i]);
+    ot_buffer_free(worker_sec[i]);
+  }
   return ot_test_finish("scale_broker");
 }

@@ -24,6 +24,7 @@ from . import _ffi
 from ._errors import (
     DecryptFailedError,
     InternalError,
+    InvalidArgumentError,
     MalformedError,
     NoMatchingRecipientError,
     OtError,
@@ -597,6 +598,11 @@ def curve_keypair() -> Tuple[str, str]:
     return _take(pub).decode(), _take(sec).decode()
 
 
+def curve_public(secret_z85: str) -> str:
+    """The CURVE public key (Z85) of a CURVE secret key (Z85) (``ot_curve_public``)."""
+    return _call_text(_lib.ot_curve_public, _s(secret_z85, "secret"))
+
+
 # ---- transport ---------------------------------------------------------------------------------
 
 
@@ -1068,14 +1074,56 @@ class Broker(_Handle):
     _free_name = "ot_broker_free"
     __slots__ = ()
 
-    def __init__(self, frontend: str, backend: str, options: Optional[SessionOptions] = None) -> None:
+    def __init__(
+        self,
+        frontend: str,
+        backend: str,
+        options: Optional[SessionOptions] = None,
+        *,
+        backend_secret: Optional[str] = None,
+        workers: Optional[Iterable[str]] = None,
+        key_file: Optional[str] = None,
+        workers_file: Optional[str] = None,
+    ) -> None:
         """Binds both endpoints (``tcp://127.0.0.1:*`` picks free ports) and starts the broker.
-        ``options`` applies to the frontend (CURVE, ``max_message_size``)."""
-        super().__init__(
-            _call_handle(
-                _lib.ot_broker_new, _s(frontend, "endpoint"), _s(backend, "endpoint"), _options_handle(options)
+        ``options`` applies to the frontend (CURVE, ``max_message_size``).
+
+        A backend on the network admits only listed workers: give ``backend_secret`` (its CURVE
+        secret key, Z85; ``curve_keypair()``) and ``workers`` (their CURVE public keys, Z85; more
+        with ``allow_worker``), or ``key_file`` and ``workers_file`` (as ``ot-broker --key
+        --workers``). Without keys only an ``inproc://`` or ``ipc://`` backend is accepted.
+        A worker connects with ``Notary.connect(backend, ..., options)`` whose options are
+        ``SessionOptions().set_curve_client(broker.backend_public, worker_public, worker_secret)``."""
+        fe, be = _s(frontend, "endpoint"), _s(backend, "endpoint")
+        opts = _options_handle(options)
+        if key_file is not None or workers_file is not None:
+            if key_file is None or workers_file is None or backend_secret is not None or workers is not None:
+                raise ValueError("key_file and workers_file go together, without backend_secret and workers")
+            h = _call_handle(
+                _lib.ot_broker_new_from_files, fe, be, opts, _s(key_file, "key_file"), _s(workers_file, "workers_file")
             )
-        )
+        elif backend_secret is not None:
+            listed = "".join(f"{w}\n" for w in (workers or ()))
+            h = _call_handle(
+                _lib.ot_broker_new_secure, fe, be, opts, _s(backend_secret, "backend_secret"), _s(listed, "workers")
+            )
+        elif workers is not None:
+            raise ValueError("workers need backend_secret")
+        else:
+            h = _call_handle(_lib.ot_broker_new, fe, be, opts)
+        super().__init__(h)
+
+    @property
+    def backend_public(self) -> Optional[str]:
+        """The backend's CURVE public key (Z85) for the workers' options; None without keys."""
+        try:
+            return _call_text(_lib.ot_broker_backend_public, self.handle)
+        except InvalidArgumentError:
+            return None
+
+    def allow_worker(self, public_z85: str) -> None:
+        """Adds a worker's CURVE public key to the backend's allow-list (from its next handshake)."""
+        _check(_lib.ot_broker_allow_worker(self.handle, _s(public_z85, "worker key")))
 
     @property
     def frontend(self) -> str:
@@ -1222,6 +1270,7 @@ __all__ = [
     "armor_decode",
     "armor_encode",
     "curve_keypair",
+    "curve_public",
     "id_decode",
     "id_encode",
     "id_of",

@@ -208,6 +208,12 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_broker_backend": ("result", ["handle", "out"]),
     "ot_broker_get_stats": ("result", ["handle", "broker_stats*"]),
     "ot_broker_free": ("void", ["handle"]),
+    # who may be a worker (issue 17)
+    "ot_broker_new_secure": ("result", ["str", "str", "handle", "str", "str", "out"]),
+    "ot_broker_new_from_files": ("result", ["str", "str", "handle", "str", "str", "out"]),
+    "ot_broker_allow_worker": ("result", ["handle", "str"]),
+    "ot_broker_backend_public": ("result", ["handle", "out"]),
+    "ot_curve_public": ("result", ["str", "out"]),
     # counters by name (hostile-network round 3)
     "ot_session_counter": ("result", ["handle", "str", "u64*"]),
     "ot_session_counter_name": ("str", ["size"]),

@@ -30,6 +30,7 @@ from typing import (
     Callable,
     Deque,
     Dict,
+    Iterable,
     Optional,
     Set,
     Tuple,
@@ -748,9 +749,37 @@ class AsyncBroker:
     here is pumped: this is the ``Broker`` with an async context manager, ``wait_for_workers``
     and a close that does not block the loop while the broker's thread stops."""
 
-    def __init__(self, frontend: str, backend: str, options: Optional[SessionOptions] = None) -> None:
-        """Binds both endpoints (``tcp://127.0.0.1:*`` picks free ports) and starts the broker."""
-        self._broker = Broker(frontend, backend, options)
+    def __init__(
+        self,
+        frontend: str,
+        backend: str,
+        options: Optional[SessionOptions] = None,
+        *,
+        backend_secret: Optional[str] = None,
+        workers: Optional[Iterable[str]] = None,
+        key_file: Optional[str] = None,
+        workers_file: Optional[str] = None,
+    ) -> None:
+        """Binds both endpoints (``tcp://127.0.0.1:*`` picks free ports) and starts the broker;
+        the keys as ``Broker``'s (a network backend admits only listed workers)."""
+        self._broker = Broker(
+            frontend,
+            backend,
+            options,
+            backend_secret=backend_secret,
+            workers=workers,
+            key_file=key_file,
+            workers_file=workers_file,
+        )
+
+    @property
+    def backend_public(self) -> Optional[str]:
+        """The backend's CURVE public key (Z85), for the workers' options."""
+        return self._broker.backend_public
+
+    def allow_worker(self, public_z85: str) -> None:
+        """Adds a worker's CURVE public key to the backend's allow-list."""
+        self._broker.allow_worker(public_z85)
 
     @property
     def broker(self) -> Broker:

@@ -53,3 +53,18 @@ def bob() -> ot.Key:
 @pytest.fixture(scope="session")
 def carol() -> ot.Key:
     return ot.Key.generate(1024)
+
+
+class BrokerKeys:
+    """CURVE keys for a broker whose backend admits only listed workers: the backend's pair,
+    and one pair for the workers (``options()`` makes a worker's options)."""
+
+    def __init__(self) -> None:
+        self.backend_public, self.backend_secret = ot.curve_keypair()
+        self.worker_public, self.worker_secret = ot.curve_keypair()
+
+    def broker_args(self) -> dict:
+        return {"backend_secret": self.backend_secret, "workers": [self.worker_public]}
+
+    def options(self) -> ot.SessionOptions:
+        return ot.SessionOptions().set_curve_client(self.backend_public, self.worker_public, self.worker_secret)

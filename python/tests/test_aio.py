@@ -11,6 +11,7 @@ import pytest
 
 import ot_transport as ot
 from ot_transport.aio import AsyncBroker, AsyncNotary, AsyncRequest, AsyncSession
+from conftest import BrokerKeys
 
 
 @pytest.fixture(scope="module")
@@ -291,9 +292,11 @@ def test_broker_with_async_workers(v3: Dict[str, ot.Key]) -> None:
     workers, counted by the broker."""
 
     async def main() -> None:
-        async with AsyncBroker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*") as b:
+        keys = BrokerKeys()
+        async with AsyncBroker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", **keys.broker_args()) as b:
+            assert b.backend_public == keys.backend_public
             workers = [
-                AsyncNotary.connect(b.backend, v3["n_auth"], v3["n_enc"], v3["n_auth"].nym_id)
+                AsyncNotary.connect(b.backend, v3["n_auth"], v3["n_enc"], v3["n_auth"].nym_id, keys.options())
                 for _ in range(2)
             ]
             served = [0, 0]

@@ -1,8 +1,10 @@
-"""The broker trusts a worker only for what it handed that worker (backend protocol 1,
-docs/wire-format.md "Broker ↔ worker"): peers on the backend written here with pyzmq from the
-spec, next to real worker notaries of the library.
+"""Who may be a worker, and what a worker is trusted with (docs/wire-format.md "Broker ↔
+worker"): peers on the backend written here with pyzmq from the spec, next to real worker
+notaries of the library.
 
-- a rogue backend peer that announces itself and answers junk, sprays forged ERR frames for a
+- a network backend admits only listed CURVE keys: a peer with another key, or without CURVE, is
+  refused at the handshake, counted, and handed nothing even if it says READY;
+- a listed worker that turned rogue (its key stolen, its host taken) and answers junk that announces itself and answers junk, sprays forged ERR frames for a
   client's next request ids and pushes to clients that never subscribed through it: nothing of it
   reaches a client, honest requests all succeed;
 - a worker whose application froze (it stopped taking requests) stops receiving work and gets it
@@ -20,6 +22,7 @@ import pytest
 import zmq
 
 import ot_transport as ot
+from conftest import BrokerKeys
 from test_transport_v2 import v2_session
 
 TAG, CLIENT, CONTROL = b"OTb1", b"C", b"B"
@@ -34,9 +37,9 @@ class Serving:
     """A worker notary and a thread that answers every request with `name:` + content until
     frozen or stopped."""
 
-    def __init__(self, ids: dict, backend: str, name: str) -> None:
+    def __init__(self, ids: dict, backend: str, name: str, keys: BrokerKeys) -> None:
         self.ids, self.name = ids, name
-        self.notary = ot.Notary.connect(backend, ids["n_auth"], ids["n_enc"])
+        self.notary = ot.Notary.connect(backend, ids["n_auth"], ids["n_enc"], options=keys.options())
         self.served = 0
         self.running = threading.Event()
         self.running.set()
@@ -70,17 +73,59 @@ def wait_for(cond, seconds: float, what: str) -> None:
         time.sleep(0.02)
 
 
+def curve_dealer(keys: BrokerKeys, public: str, secret: str) -> zmq.Socket:
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.linger = 0
+    s.curve_serverkey = keys.backend_public.encode()
+    s.curve_publickey = public.encode()
+    s.curve_secretkey = secret.encode()
+    return s
+
+
+def test_unlisted_and_plain_backend_peers_are_refused_and_handed_nothing(ids: dict) -> None:
+    keys = BrokerKeys()
+    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", **keys.broker_args()) as broker:
+        stranger = curve_dealer(keys, *ot.curve_keypair())
+        plain = zmq.Context.instance().socket(zmq.DEALER)
+        plain.linger = 0
+        for s in (stranger, plain):
+            s.connect(broker.backend)
+            s.send_multipart([TAG, CONTROL, b"READY"])
+        wait_for(lambda: broker.counter("workers_refused") >= 2, 10, "two refused handshakes")
+        honest = Serving(ids, broker.backend, "honest", keys)
+        try:
+            wait_for(lambda: broker.counter("workers") == 1, 5, "the honest worker in the pool")
+            with v2_session(ids, broker.frontend) as s:
+                for k in range(10):
+                    assert s.request(f"r{k}") == f"honest:r{k}\n".encode()
+            assert broker.counter("workers") == 1 and broker.counter("refused") == 0
+            for s in (stranger, plain):  # nothing ever reached them
+                assert not s.poll(100)
+            # a key added while the broker runs is admitted from its next handshake
+            pub, sec = ot.curve_keypair()
+            late = curve_dealer(keys, pub, sec)
+            broker.allow_worker(pub)
+            late.connect(broker.backend)
+            late.send_multipart([TAG, CONTROL, b"READY"])
+            wait_for(lambda: broker.counter("workers") == 2, 5, "the added worker in the pool")
+            late.close()
+        finally:
+            honest.close()
+            stranger.close()
+            plain.close()
+
+
 def test_a_rogue_backend_peer_cannot_answer_for_others_or_push_unasked(ids: dict) -> None:
-    ctx = zmq.Context.instance()
-    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*") as broker:
-        rogue = ctx.socket(zmq.DEALER)
-        rogue.linger = 0
+    # A listed key: what a worker whose key was stolen can still do.
+    keys = BrokerKeys()
+    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", **keys.broker_args()) as broker:
+        rogue = curve_dealer(keys, keys.worker_public, keys.worker_secret)
         rogue.connect(broker.backend)
         rogue.send_multipart([TAG, CONTROL, b"READY"])
         # The rogue joins the pool first: on a tie the first worker is chosen, so it is handed
         # the first request.
         wait_for(lambda: broker.counter("workers") == 1, 5, "the rogue in the pool")
-        honest = Serving(ids, broker.backend, "honest")
+        honest = Serving(ids, broker.backend, "honest", keys)
         wait_for(lambda: broker.counter("workers") == 2, 5, "the honest worker in the pool")
         handed: List[List[bytes]] = []
         forged = 0
@@ -136,9 +181,10 @@ def test_a_rogue_backend_peer_cannot_answer_for_others_or_push_unasked(ids: dict
 
 
 def test_a_frozen_worker_stops_receiving_work_and_gets_it_back(ids: dict) -> None:
-    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*") as broker:
-        a = Serving(ids, broker.backend, "a")
-        b = Serving(ids, broker.backend, "b")
+    keys = BrokerKeys()
+    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", **keys.broker_args()) as broker:
+        a = Serving(ids, broker.backend, "a", keys)
+        b = Serving(ids, broker.backend, "b", keys)
         try:
             wait_for(lambda: broker.counter("workers") == 2, 5, "two workers")
             with v2_session(ids, broker.frontend, max_resends=8) as s:
@@ -174,10 +220,9 @@ def test_a_frozen_worker_stops_receiving_work_and_gets_it_back(ids: dict) -> Non
 
 
 def test_a_peer_without_backend_protocol_1_is_refused(ids: dict) -> None:
-    ctx = zmq.Context.instance()
-    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*") as broker:
-        old = ctx.socket(zmq.DEALER)
-        old.linger = 0
+    keys = BrokerKeys()
+    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", **keys.broker_args()) as broker:
+        old = curve_dealer(keys, keys.worker_public, keys.worker_secret)
         old.connect(broker.backend)
         # the pre-protocol-1 announcement, a tag with an unknown word, and a short message
         for f in ([CONTROL, b"READY"], [TAG, CONTROL, b"HELLO"], [TAG, CONTROL], [b"OTb2", CONTROL, b"READY"]):

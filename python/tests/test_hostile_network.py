@@ -487,7 +487,8 @@ _PARKED = textwrap.dedent(
         n = ot.Notary("tcp://127.0.0.1:*", a, e)
         ep = n.endpoint
     else:
-        n = ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*")
+        _, backend_secret = ot.curve_keypair()
+        n = ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", backend_secret=backend_secret)
         ep = n.frontend
     print(ep, hwm(), flush=True)
     sys.stdin.readline()  # the application is busy (the broker has no worker) meanwhile

@@ -10,6 +10,7 @@ from typing import List
 import pytest
 
 import ot_transport as ot
+from conftest import BrokerKeys
 from test_errors import fast_options
 
 
@@ -157,9 +158,10 @@ def test_legacy_session_refuses_v2_calls(ids: dict) -> None:
 
 
 def test_broker_with_a_worker_serves_a_request(ids: dict) -> None:
-    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*") as broker:
-        assert broker.frontend != broker.backend
-        with ot.Notary.connect(broker.backend, ids["n_auth"], ids["n_enc"]) as worker:
+    keys = BrokerKeys()
+    with ot.Broker("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", **keys.broker_args()) as broker:
+        assert broker.frontend != broker.backend and broker.backend_public == keys.backend_public
+        with ot.Notary.connect(broker.backend, ids["n_auth"], ids["n_enc"], options=keys.options()) as worker:
 
             def serve() -> None:
                 r = worker.receive(10)

@@ -6,8 +6,8 @@ use std::ffi::c_char;
 use super::buffer_getter;
 use super::options::{opts, ot_session_options};
 use super::{Handle, HandleKind, cstr, free, guard, guard_value, handle, ot_buffer, ot_result};
-use super::{OutHandle, OutValue};
-use crate::transport::Broker;
+use super::{OutHandle, OutValue, invalid, opt_cstr};
+use crate::transport::{Broker, WorkerKeys};
 
 /// A broker: clients (legacy REQ and v2) connect to its frontend, worker notaries
 /// (`ot_notary_connect`) to its backend; each client message goes to the live worker with the
@@ -75,11 +75,14 @@ pub struct ot_session_stats {
     pub timeouts: u64,
 }
 
-/// Binds `frontend_endpoint` (clients) and `backend_endpoint` (workers), e.g.
-/// `tcp://0.0.0.0:7085` and `tcp://0.0.0.0:7086`, and starts the broker's thread. `options`
-/// (NULL: defaults; copied) applies to the frontend (CURVE, `max_message_size`); the backend runs
-/// ZMTP heartbeats (1 s interval, 3 s timeout) so a worker on a dead machine is dropped.
-/// Read the bound endpoints back with `ot_broker_frontend` / `ot_broker_backend`.
+/// Binds `frontend_endpoint` (clients) and `backend_endpoint` (workers) and starts the broker's
+/// thread, for a backend only local workers can reach: `inproc://` (threads of this process) or
+/// `ipc://` (protected by the file system's permissions). A network backend (`tcp://`) admits
+/// only listed workers and is refused here (`OT_ERR_INVALID_ARGUMENT`): use
+/// `ot_broker_new_secure` or `ot_broker_new_from_files`. `options` (NULL: defaults; copied)
+/// applies to the frontend (CURVE, `max_message_size`); the backend runs ZMTP heartbeats (1 s
+/// interval, 3 s timeout) so a worker on a dead machine is dropped. Read the bound endpoints back
+/// with `ot_broker_frontend` / `ot_broker_backend`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_broker_new(
     frontend_endpoint: *const c_char,
@@ -96,6 +99,113 @@ pub unsafe extern "C" fn ot_broker_new(
         let b = Broker::new(fe, be, &opts(options)?)?;
         broker.put(ot_broker(b));
         Ok(())
+    })
+}
+
+/// `ot_broker_new` with a CURVE backend that admits only the listed workers, e.g. frontend
+/// `tcp://0.0.0.0:7085` and backend `tcp://0.0.0.0:7086`. `options` (NULL: defaults; copied)
+/// applies to the frontend, as in `ot_broker_new`. `backend_secret_z85` is the backend's CURVE
+/// secret key (Z85, 40 characters; `ot_curve_keypair`). `workers` (NULL: none yet, add them with
+/// `ot_broker_allow_worker`) lists the workers' CURVE public keys as text: one Z85 key per line,
+/// each optionally followed by blanks and a name; blank lines and comment lines (their first
+/// character the number sign) are skipped, as in `ot_broker_new_from_files`'s worker list. A
+/// worker connects with `ot_notary_connect` and options made by
+/// `ot_session_options_set_curve_client` (the backend's public key, `ot_broker_backend_public`,
+/// as the server key; its own listed key pair). Any other peer is refused at the CURVE handshake
+/// (ZAP, RFC 27) and counted (`workers_refused`); a plain (NULL mechanism) peer gets nothing.
+/// `OT_ERR_INVALID_ARGUMENT` names a malformed key and its line; `OT_ERR_UNSUPPORTED` when libzmq
+/// lacks CURVE or is older than 4.3.3.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_broker_new_secure(
+    frontend_endpoint: *const c_char,
+    backend_endpoint: *const c_char,
+    options: *const ot_session_options,
+    backend_secret_z85: *const c_char,
+    workers: *const c_char,
+    broker: *mut *mut ot_broker,
+) -> ot_result {
+    guard(|| {
+        // SAFETY: NUL-terminated strings (header contract).
+        let fe = unsafe { cstr(frontend_endpoint, "frontend_endpoint") }?;
+        // SAFETY: as above.
+        let be = unsafe { cstr(backend_endpoint, "backend_endpoint") }?;
+        // SAFETY: as above.
+        let secret = unsafe { cstr(backend_secret_z85, "backend_secret_z85") }?;
+        // SAFETY: as above; NULL allowed.
+        let list = unsafe { opt_cstr(workers, "workers") }?.unwrap_or("");
+        let broker = OutHandle::new(broker, "broker")?;
+        let keys = WorkerKeys::from_list(secret, list, "workers")?;
+        let b = Broker::with_workers(fe, be, &opts(options)?, keys)?;
+        broker.put(ot_broker(b));
+        Ok(())
+    })
+}
+
+/// `ot_broker_new_secure` with the keys read from files, as the `ot-broker` program's `--key`
+/// and `--workers`. `options` (NULL: defaults; copied) applies to the frontend. `key_file` holds
+/// the backend's CURVE secret key (Z85) on its one line that is not blank or a comment line (first
+/// character the number sign), and must not be readable by group or others (mode 600);
+/// `workers_file` holds one worker public key (Z85) per line, each optionally followed by blanks
+/// and a name, blank and comment lines skipped. `OT_ERR_INVALID_ARGUMENT` names the file and line
+/// at fault.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_broker_new_from_files(
+    frontend_endpoint: *const c_char,
+    backend_endpoint: *const c_char,
+    options: *const ot_session_options,
+    key_file: *const c_char,
+    workers_file: *const c_char,
+    broker: *mut *mut ot_broker,
+) -> ot_result {
+    guard(|| {
+        // SAFETY: NUL-terminated strings (header contract).
+        let fe = unsafe { cstr(frontend_endpoint, "frontend_endpoint") }?;
+        // SAFETY: as above.
+        let be = unsafe { cstr(backend_endpoint, "backend_endpoint") }?;
+        // SAFETY: as above.
+        let kf = unsafe { cstr(key_file, "key_file") }?;
+        // SAFETY: as above.
+        let wf = unsafe { cstr(workers_file, "workers_file") }?;
+        let broker = OutHandle::new(broker, "broker")?;
+        let keys = WorkerKeys::from_files(kf.as_ref(), wf.as_ref())?;
+        let b = Broker::with_workers(fe, be, &opts(options)?, keys)?;
+        broker.put(ot_broker(b));
+        Ok(())
+    })
+}
+
+/// Adds a worker's CURVE public key (Z85) to the backend's allow-list of a broker made by
+/// `ot_broker_new_secure` / `ot_broker_new_from_files`; admitted from its next handshake
+/// (connections already admitted stay). `OT_ERR_INVALID_ARGUMENT` for a malformed key, a broker
+/// without backend keys, or a list already at 65 536 keys.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_broker_allow_worker(
+    broker: *const ot_broker,
+    worker_public_z85: *const c_char,
+) -> ot_result {
+    guard(|| {
+        let b = handle(broker, "broker")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let key = unsafe { cstr(worker_public_z85, "worker_public_z85") }?;
+        b.0.allow_worker(key)?;
+        Ok(())
+    })
+}
+
+/// The backend's CURVE public key (Z85, NUL-terminated) in a new `*public_z85`, for the workers'
+/// `ot_session_options_set_curve_client`. `OT_ERR_INVALID_ARGUMENT` for a broker without backend
+/// keys (`ot_broker_new`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_broker_backend_public(
+    broker: *const ot_broker,
+    public_z85: *mut *mut ot_buffer,
+) -> ot_result {
+    buffer_getter(broker, "broker", public_z85, "public_z85", |b| {
+        b.0.backend_public()
+            .map(|k| k.as_bytes().to_vec())
+            .ok_or_else(|| {
+                invalid("this broker's backend has no CURVE keys (made by ot_broker_new)")
+            })
     })
 }
 
@@ -159,8 +269,9 @@ pub unsafe extern "C" fn ot_broker_free(broker: *mut ot_broker) {
 /// dropped beyond), then `unexpected` (worker messages dropped: an answer to nothing the broker
 /// handed that worker, or a push on a stream none of its replies registered), `stalled_workers`
 /// (times a worker got no new work: no application heartbeat for 3 s), `refused` (backend
-/// messages not in backend protocol 1) and `ignored` (client messages that are neither a v2
-/// `REQ`/`PING` nor a legacy request).
+/// messages not in backend protocol 1), `ignored` (client messages that are neither a v2
+/// `REQ`/`PING` nor a legacy request) and `workers_refused` (backend handshakes refused: a key
+/// not on the list, or no CURVE).
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_broker_counter(

@@ -124,6 +124,25 @@ pub unsafe extern "C" fn ot_curve_keypair(
     })
 }
 
+/// The CURVE public key of a CURVE secret key (both Z85, 40 characters), in a new `*public_z85`
+/// (NUL-terminated; written only on success): what a peer needs of a key pair kept as its
+/// secret half alone, e.g. a broker's backend key file. `OT_ERR_INVALID_ARGUMENT` for a
+/// malformed key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_curve_public(
+    secret_z85: *const c_char,
+    public_z85: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        // SAFETY: a NUL-terminated string (header contract).
+        let secret = unsafe { cstr(secret_z85, "secret_z85") }?;
+        let public_z85 = OutHandle::new(public_z85, "public_z85")?;
+        let p = crate::transport::curve_public(secret)?;
+        public_z85.put(ot_buffer::new(p.into_bytes()));
+        Ok(())
+    })
+}
+
 /// Turns on CURVE transport security for a notary (ZeroMQ CurveZMQ: the connection is encrypted
 /// and the server authenticated, in addition to the sealed envelopes). `server_secret_z85` is the
 /// notary's long-term secret key (Z85, 40 characters); clients need its public half. Legacy

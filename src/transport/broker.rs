@@ -18,15 +18,18 @@
 //! that worker's reply registered; anything else is dropped (`unexpected`). A worker not heard
 //! from for 3 s gets no new work (`stalled_workers`) until it is heard again.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::frames::{BACKEND_TAG, BROKER_CLIENT, BROKER_CONTROL, TAG};
+use super::options::z85_key;
+use super::zap::Domain;
 use super::{Options, check_bind_endpoint, context, zmq_err};
 use crate::error::{Error, Result};
+use zeroize::Zeroizing;
 
 /// Counters of a broker.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,9 @@ pub struct BrokerStats {
     pub refused: u64,
     /// Client messages dropped: neither a v2 `REQ`/`PING` nor a legacy request.
     pub ignored: u64,
+    /// Backend handshakes that failed: a peer whose CURVE key is not listed, a peer without
+    /// CURVE, a broken greeting (a backend with keys only).
+    pub workers_refused: u64,
 }
 
 /// The names [`BrokerStats::counter`] knows, in a stable order.
@@ -74,6 +80,7 @@ pub const BROKER_COUNTERS: &[&str] = &[
     "stalled_workers",
     "refused",
     "ignored",
+    "workers_refused",
 ];
 
 impl BrokerStats {
@@ -93,6 +100,7 @@ impl BrokerStats {
             "stalled_workers" => self.stalled_workers,
             "refused" => self.refused,
             "ignored" => self.ignored,
+            "workers_refused" => self.workers_refused,
             _ => return None,
         })
     }
@@ -136,17 +144,171 @@ const PUSH_ROUTES: usize = 65_536;
 pub struct Broker {
     frontend: String,
     backend: String,
+    /// The backend's CURVE public key (Z85), when it has one.
+    backend_public: Option<String>,
+    /// The backend's ZAP domain: the workers it admits.
+    domain: Option<Domain>,
     stop: Arc<AtomicU64>,
     stats: Arc<Mutex<BrokerStats>>,
     thread: Option<JoinHandle<()>>,
     pid: u32,
 }
 
+/// Who may be a worker on a broker's backend: the backend's CURVE secret key and the workers'
+/// CURVE public keys. Every other peer is refused at the handshake (ZAP, RFC 27) and counted
+/// (`workers_refused`).
+pub struct WorkerKeys {
+    secret: Zeroizing<[u8; 32]>,
+    workers: HashSet<[u8; 32]>,
+}
+
+impl WorkerKeys {
+    /// From the backend's secret key and the workers' public keys, all Z85 (40 characters).
+    /// An empty list is allowed (workers are added later with [`Broker::allow_worker`]).
+    pub fn new(backend_secret_z85: &str, worker_public_z85: &[&str]) -> Result<WorkerKeys> {
+        let secret = Zeroizing::new(z85_key(backend_secret_z85, "the backend's secret key")?);
+        let mut workers = HashSet::new();
+        for (i, w) in worker_public_z85.iter().enumerate() {
+            workers.insert(z85_key(w, &format!("worker key {i}"))?);
+        }
+        if workers.len() > super::zap::MAX_ALLOWED_KEYS {
+            return Err(Error::invalid(format!(
+                "at most {} worker keys",
+                super::zap::MAX_ALLOWED_KEYS
+            )));
+        }
+        Ok(WorkerKeys { secret, workers })
+    }
+}
+
+/// The largest key file or worker list read (a list of 65 536 keys with names fits).
+const KEY_FILE_MAX: u64 = 16 << 20;
+
+/// The lines of a key file that hold something, with their numbers: blank lines and comments
+/// (a line whose first non-blank character is `#`; no Z85 key starts with `#`, its largest digit,
+/// while one may contain it) skipped, surrounding blanks trimmed.
+fn key_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter_map(|(i, l)| {
+        let l = l.trim();
+        (!l.is_empty() && !l.starts_with('#')).then_some((i + 1, l))
+    })
+}
+
+fn read_key_file(path: &std::path::Path, what: &str, secret: bool) -> Result<Zeroizing<String>> {
+    use std::io::Read;
+    let shown = crate::error::quote(&path.display().to_string());
+    let cannot = |e: std::io::Error| Error::invalid(format!("cannot read the {what} {shown}: {e}"));
+    let f = std::fs::File::open(path).map_err(cannot)?;
+    let meta = f.metadata().map_err(cannot)?;
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(Error::invalid(format!(
+                "the {what} {shown} is readable by other users (mode {:o}): it holds a secret \
+                 key; chmod 600 it",
+                meta.permissions().mode() & 0o777
+            )));
+        }
+    }
+    if !meta.is_file() || meta.len() > KEY_FILE_MAX {
+        return Err(Error::invalid(format!(
+            "the {what} {shown} is not a regular file of at most {} MiB",
+            KEY_FILE_MAX >> 20
+        )));
+    }
+    let mut text = Zeroizing::new(String::new());
+    f.take(KEY_FILE_MAX + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    Ok(text)
+}
+
+impl WorkerKeys {
+    /// From files: `key_file` holds the backend's CURVE secret key (Z85, 40 characters) on its
+    /// one line that is not blank or a comment (a line starting with `#`), and must not be
+    /// readable by other users; `workers_file` holds one worker public key (Z85) per
+    /// line, each optionally followed by blanks and a name, comments and blank lines ignored. The `ot-broker` program's
+    /// `--key` and `--workers`.
+    pub fn from_files(
+        key_file: &std::path::Path,
+        workers_file: &std::path::Path,
+    ) -> Result<WorkerKeys> {
+        let key_text = read_key_file(key_file, "key file", true)?;
+        let lines: Vec<(usize, &str)> = key_lines(&key_text).collect();
+        let [(_, line)] = lines.as_slice() else {
+            return Err(Error::invalid(format!(
+                "the key file {} must hold exactly one line with the secret key (it has {})",
+                crate::error::quote(&key_file.display().to_string()),
+                lines.len()
+            )));
+        };
+        let secret = line.split_whitespace().next().unwrap_or("");
+        let list = read_key_file(workers_file, "worker list", false)?;
+        let source = format!(
+            "the worker list {}",
+            crate::error::quote(&workers_file.display().to_string())
+        );
+        WorkerKeys::from_list(secret, &list, &source)
+    }
+
+    /// From the backend's secret key (Z85) and a worker list as text: one worker public key
+    /// (Z85) per line, each optionally followed by blanks and a name; blank lines and comments
+    /// (lines starting with `#`) ignored. `source` names the list in errors ("the worker list F").
+    pub fn from_list(backend_secret_z85: &str, list: &str, source: &str) -> Result<WorkerKeys> {
+        let mut keys = Vec::new();
+        for (n, line) in key_lines(list) {
+            let key = line.split_whitespace().next().unwrap_or("");
+            z85_key(key, &format!("the key on line {n} of {source}"))?;
+            keys.push(key);
+        }
+        WorkerKeys::new(backend_secret_z85, &keys)
+    }
+}
+
+/// Whether a backend endpoint is reachable only from this process (`inproc://`) or through the
+/// file system's permissions (`ipc://`): the only backends that may go without [`WorkerKeys`].
+fn local_endpoint(ep: &str) -> bool {
+    ep.starts_with("inproc://") || ep.starts_with("ipc://")
+}
+
 impl Broker {
-    /// Binds `frontend` (clients) and `backend` (workers) and starts the loop. `opts` gives the
-    /// frontend's socket options (e.g. CURVE, max_message_size); the backend always runs ZMTP
-    /// heartbeats (1 s, 3 s timeout) so that a worker on a dead machine is dropped.
+    /// Binds `frontend` (clients) and `backend` (workers) and starts the loop, for a backend that
+    /// only local peers can reach (`inproc://`, or `ipc://` protected by the file system's
+    /// permissions); a network backend needs [`Broker::with_workers`] and is refused here. `opts`
+    /// gives the frontend's socket options (e.g. CURVE, max_message_size); the backend always
+    /// runs ZMTP heartbeats (1 s, 3 s timeout) so that a worker on a dead machine is dropped.
     pub fn new(frontend: &str, backend: &str, opts: &Options) -> Result<Broker> {
+        check_bind_endpoint(backend)?;
+        if !local_endpoint(backend) {
+            return Err(Error::invalid(format!(
+                "the broker backend {} is on the network: it admits only listed workers, so \
+                 give it a CURVE secret key and the workers' public keys (only inproc:// and \
+                 ipc:// backends may go without)",
+                crate::error::quote(backend)
+            )));
+        }
+        Broker::start(frontend, backend, opts, None)
+    }
+
+    /// [`Broker::new`] with a CURVE backend that admits only the listed workers: a worker
+    /// connects with a CURVE client key pair whose public key is listed, and the backend's public
+    /// key ([`Broker::backend_public`]) as the server key. Any backend endpoint.
+    pub fn with_workers(
+        frontend: &str,
+        backend: &str,
+        opts: &Options,
+        keys: WorkerKeys,
+    ) -> Result<Broker> {
+        Broker::start(frontend, backend, opts, Some(keys))
+    }
+
+    fn start(
+        frontend: &str,
+        backend: &str,
+        opts: &Options,
+        keys: Option<WorkerKeys>,
+    ) -> Result<Broker> {
         check_bind_endpoint(frontend)?;
         check_bind_endpoint(backend)?;
         let ctx = context();
@@ -168,11 +330,26 @@ impl Broker {
         let back = ctx
             .socket(zmq::ROUTER)
             .map_err(|e| zmq_err("creating the backend", e))?;
-        let backend_opts = Options {
+        let mut backend_opts = Options {
             heartbeat_ivl_ms: 1_000,
             heartbeat_timeout_ms: 3_000,
             curve: None,
             ..opts.clone()
+        };
+        let mut domain = None;
+        let mut backend_public = None;
+        if let Some(k) = keys {
+            let secret = super::z85::encode(&k.secret[..])?;
+            backend_opts.set_curve_server(&secret)?;
+            backend_public = Some(super::options::curve_public(&secret)?);
+            let d = Domain::new(Some(k.workers))?;
+            back.set_zap_domain(d.name())
+                .map_err(|e| zmq_err("ZMQ_ZAP_DOMAIN", e))?;
+            domain = Some(d);
+        }
+        let handshakes = match domain {
+            Some(_) => Some(Handshakes::attach(&back)?),
+            None => None,
         };
         backend_opts.apply_listener(&back)?;
         back.set_router_mandatory(true)
@@ -192,12 +369,14 @@ impl Broker {
         let thread = std::thread::Builder::new()
             .name("ot-broker".into())
             .spawn(move || {
-                Loop::new(front, back).run(&stop2, &stats2);
+                Loop::new(front, back, handshakes).run(&stop2, &stats2);
             })
             .map_err(|e| Error::internal(format!("starting the broker thread: {e}")))?;
         Ok(Broker {
             frontend: fe,
             backend: be,
+            backend_public,
+            domain,
             stop,
             stats,
             thread: Some(thread),
@@ -213,6 +392,24 @@ impl Broker {
     /// The bound backend endpoint (wildcard port resolved).
     pub fn backend(&self) -> &str {
         &self.backend
+    }
+
+    /// The backend's CURVE public key (Z85, for the workers' options), or `None` for a local
+    /// backend without keys.
+    pub fn backend_public(&self) -> Option<&str> {
+        self.backend_public.as_deref()
+    }
+
+    /// Adds a worker's CURVE public key (Z85) to the backend's allow-list; it is admitted from
+    /// its next handshake. Refused for a backend without keys.
+    pub fn allow_worker(&self, public_z85: &str) -> Result<()> {
+        let key = z85_key(public_z85, "the worker's public key")?;
+        match &self.domain {
+            Some(d) => d.allow(key),
+            None => Err(Error::invalid(
+                "this broker's backend has no CURVE keys: it has no allow-list",
+            )),
+        }
     }
 
     /// The broker's counters (`workers` = live workers now).
@@ -234,9 +431,61 @@ impl Drop for Broker {
     }
 }
 
+/// Counts the backend's failed handshakes (a key not on the list, a peer without CURVE, a
+/// broken greeting) through a libzmq socket monitor.
+struct Handshakes {
+    pair: zmq::Socket,
+}
+
+impl Handshakes {
+    fn attach(socket: &zmq::Socket) -> Result<Handshakes> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let ep = format!(
+            "inproc://ot-broker-handshakes-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let events = zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL.to_raw()
+            | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL.to_raw()
+            | zmq::SocketEvent::HANDSHAKE_FAILED_AUTH.to_raw();
+        socket
+            .monitor(&ep, i32::from(events))
+            .map_err(|e| zmq_err("zmq_socket_monitor", e))?;
+        let pair = context()
+            .socket(zmq::PAIR)
+            .map_err(|e| zmq_err("creating the monitor socket", e))?;
+        pair.set_linger(0).map_err(|e| zmq_err("ZMQ_LINGER", e))?;
+        pair.connect(&ep)
+            .map_err(|e| zmq_err("connecting the monitor socket", e))?;
+        Ok(Handshakes { pair })
+    }
+
+    /// Failed handshakes reported since the last call.
+    fn drain(&self) -> u64 {
+        let mut n = 0;
+        while let Ok(parts) = self.pair.recv_multipart(zmq::DONTWAIT) {
+            n += u64::from(parts.first().is_some_and(|f| f.len() >= 2));
+        }
+        n
+    }
+
+    /// Stops the monitor before its socket closes (see [`super::monitor::Monitor::detach`]).
+    fn detach(&self, socket: &zmq::Socket) {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let ep = format!(
+            "inproc://ot-broker-monitor-off-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let _ = socket.monitor(&ep, 0);
+        self.drain();
+    }
+}
+
 struct Loop {
     front: zmq::Socket,
     back: zmq::Socket,
+    handshakes: Option<Handshakes>,
     workers: Vec<Worker>,
     queue: VecDeque<Vec<Vec<u8>>>,
     queued_bytes: usize,
@@ -307,10 +556,11 @@ fn answer_of(f: &[Vec<u8>]) -> Option<Answer> {
 }
 
 impl Loop {
-    fn new(front: zmq::Socket, back: zmq::Socket) -> Loop {
+    fn new(front: zmq::Socket, back: zmq::Socket, handshakes: Option<Handshakes>) -> Loop {
         Loop {
             front,
             back,
+            handshakes,
             workers: Vec::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
@@ -324,6 +574,9 @@ impl Loop {
     fn run(&mut self, stop: &AtomicU64, shared: &Mutex<BrokerStats>) {
         let mut next_ping = Instant::now();
         while stop.load(Ordering::Acquire) == 0 {
+            if let Some(h) = &self.handshakes {
+                self.stats.workers_refused += h.drain();
+            }
             let mut items = [
                 self.back.as_poll_item(zmq::POLLIN),
                 self.front.as_poll_item(zmq::POLLIN),
@@ -367,6 +620,9 @@ impl Loop {
             self.stats.queued = self.queue.len() as u64;
             self.stats.queued_bytes = self.queued_bytes as u64;
             *shared.lock().unwrap_or_else(|p| p.into_inner()) = self.stats;
+        }
+        if let Some(h) = &self.handshakes {
+            h.detach(&self.back);
         }
     }
 

@@ -36,13 +36,21 @@ impl std::fmt::Debug for Curve {
 }
 
 /// Decodes a Z85 CURVE key (40 characters).
-fn z85_key(text: &str, what: &str) -> Result<[u8; 32]> {
+pub(crate) fn z85_key(text: &str, what: &str) -> Result<[u8; 32]> {
     let bad = || Error::invalid(format!("{what} is not a 40-character Z85 CURVE key"));
     if text.len() != 40 {
         return Err(bad());
     }
     let v = super::z85::decode(text).map_err(|_| bad())?;
     v.as_slice().try_into().map_err(|_| bad())
+}
+
+/// The CURVE public key (Z85) of a CURVE secret key (Z85): X25519 of the base point, as
+/// libzmq's `zmq_curve_public`.
+pub fn curve_public(secret_z85: &str) -> Result<String> {
+    let secret = Zeroizing::new(z85_key(secret_z85, "the secret key")?);
+    let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*secret));
+    Ok(super::z85::encode(public.as_bytes())?.to_string())
 }
 
 /// The oldest libzmq CURVE is enabled on: 4.3.3 fixed a use-after-free reachable by a peer

@@ -256,9 +256,24 @@ def test_ping_a_notary_and_nobody() -> None:
     assert b"no v2 answer within 200 ms" in r.stdout and r.stderr.startswith(b"ot: timed out: ")
 
 
-def test_stats_of_a_broker_with_a_worker_and_a_client() -> None:
+def test_stats_of_a_broker_with_a_worker_and_a_client(tmp_path) -> None:
+    import ot_transport as ot_lib
+    # A tcp backend admits only listed workers: without --key/--workers it is refused.
+    r = ot("stats", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "--duration", "1", code=2)
+    assert b"admits only listed workers" in r.stderr
+    backend_pub, backend_sec = ot_lib.curve_keypair()
+    worker_pub, worker_sec = ot_lib.curve_keypair()
+    key_file, workers_file = tmp_path / "backend.key", tmp_path / "workers"
+    key_file.write_text(f"# the backend key\n{backend_sec}\n")
+    key_file.chmod(0o644)
+    workers_file.write_text(f"# the workers\n{worker_pub} worker-1\n")
+    args = [OT, "stats", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "--key", str(key_file), "--workers",
+            str(workers_file)]
+    r = ot(*args[1:], "--duration", "1", code=2)
+    assert b"readable by other users" in r.stderr
+    key_file.chmod(0o600)
     p = subprocess.Popen(
-        [OT, "stats", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "--every", "0.3", "--duration", "4", "--json"],
+        args + ["--every", "0.3", "--duration", "4", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert p.stderr is not None
@@ -270,7 +285,8 @@ def test_stats_of_a_broker_with_a_worker_and_a_client() -> None:
             "from ot_transport.aio import AsyncBroker, AsyncNotary, AsyncSession\n"
             "async def main():\n"
             "    ca, ce, na, ne = ot.Key.generate_ed25519(), ot.Key.generate_x25519(), ot.Key.generate_ed25519(), ot.Key.generate_x25519()\n"
-            f"    w = AsyncNotary.connect('{m.group(2)}', na, ne, na.nym_id)\n"
+            f"    o = ot.SessionOptions().set_curve_client('{backend_pub}', '{worker_pub}', '{worker_sec}')\n"
+            f"    w = AsyncNotary.connect('{m.group(2)}', na, ne, na.nym_id, o)\n"
             "    async def serve():\n"
             "        async for r in w:\n"
             "            await r.reply(r.verify(ca), ce)\n"
@@ -294,7 +310,8 @@ def test_stats_of_a_broker_with_a_worker_and_a_client() -> None:
     reports = [json.loads(line) for line in out.splitlines()]
     assert len(reports) >= 5
     assert set(reports[-1]) == {"requests", "replies", "pushes", "dropped", "unroutable", "workers",
-                                "dead_workers", "queued", "queued_bytes"}
+                                "dead_workers", "queued", "queued_bytes", "unexpected", "stalled_workers",
+                                "refused", "ignored", "workers_refused"}
     assert reports[-1]["requests"] == 5 and reports[-1]["replies"] == 5 and reports[-1]["workers"] == 1
     assert p.returncode == 0
 

@@ -83,6 +83,21 @@ def load_keys(d: str) -> Dict[str, ot.Key]:
 def write_keys(d: str, bits: int = 1024) -> None:
     for n in ("n_auth", "n_enc", "c_auth", "c_enc"):
         (Path(d) / f"{n}.pem").write_bytes(ot.Key.generate(bits).export(ot.KeyFormat.PKCS8_PLAIN))
+    # The broker's backend admits only listed workers: its CURVE key file (mode 600), the worker
+    # list, and the workers' key pair.
+    backend_pub, backend_sec = ot.curve_keypair()
+    worker_pub, worker_sec = ot.curve_keypair()
+    key_file = Path(d) / "backend.key"
+    key_file.touch(mode=0o600)
+    key_file.write_text(f"{backend_sec}\n")
+    (Path(d) / "workers").write_text(f"{worker_pub} worker\n")
+    (Path(d) / "worker.json").write_text(json.dumps({"backend": backend_pub, "public": worker_pub, "secret": worker_sec}))
+
+
+def worker_options(d: str, **extra: int) -> ot.SessionOptions:
+    """A worker's options: a CURVE client of the broker's backend with the listed key pair."""
+    k = json.loads((Path(d) / "worker.json").read_text())
+    return ot.SessionOptions(**extra).set_curve_client(k["backend"], k["public"], k["secret"])
 
 
 class Control:
@@ -162,14 +177,15 @@ def run_notary(args: argparse.Namespace, ctl: Control) -> None:
 
 def run_worker(args: argparse.Namespace, ctl: Control) -> None:
     keys = load_keys(args.keys)
-    opts = ot.SessionOptions(**WORKER_HEARTBEATS) if args.heartbeats else None
+    opts = worker_options(args.keys, **(WORKER_HEARTBEATS if args.heartbeats else {}))
     with ot.Notary.connect(args.connect, keys["n_auth"], keys["n_enc"], options=opts) as n:
         say(ev="ready", endpoint=args.connect)
         serve(n, keys, ctl, args.work_ms / 1000)
 
 
 def run_broker(args: argparse.Namespace, ctl: Control) -> None:
-    with ot.Broker(args.front, args.back) as b:
+    d = Path(args.keys)
+    with ot.Broker(args.front, args.back, key_file=str(d / "backend.key"), workers_file=str(d / "workers")) as b:
         say(ev="ready", frontend=b.frontend, backend=b.backend)
         last: Optional[Tuple[int, int]] = None
         while not ctl.quit.wait(0.02):
@@ -312,8 +328,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     for role in ("notary", "worker", "broker", "client"):
         q = sub.add_parser(role)
         q.add_argument("--max-seconds", type=float, default=600)
-        if role != "broker":
-            q.add_argument("--keys", required=True)
+        q.add_argument("--keys", required=True)
     for role in ("notary", "worker"):
         sub.choices[role].add_argument("--work-ms", type=float, default=0, help="time the application takes per request")
     sub.choices["notary"].add_argument("--bind", required=True)

@@ -195,7 +195,7 @@ class Experiment:
 
     def start(self, host: str, name: str, argv: List[str], script: str = ROLES) -> Proc:
         if script == ROLES:
-            argv = [argv[0], "--keys", self.keys.name, *argv[1:]] if argv[0] != "broker" else argv
+            argv = [argv[0], "--keys", self.keys.name, *argv[1:]]
         p = Proc(self.net, host, name, [script, *argv], self.env)
         self.procs[name] = p
         return p

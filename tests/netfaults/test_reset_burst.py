@@ -140,7 +140,7 @@ def test_a_peer_reset_cannot_abort_a_busy_notary(keys: "tempfile.TemporaryDirect
 
 def test_a_client_reset_cannot_abort_a_broker_waiting_for_workers(keys: "tempfile.TemporaryDirectory[str]") -> None:
     front, back = free_port(), free_port()
-    broker = Role(["broker", "--front", f"tcp://127.0.0.1:{front}", "--back", f"tcp://127.0.0.1:{back}"])
+    broker = Role(["broker", "--keys", keys.name, "--front", f"tcp://127.0.0.1:{front}", "--back", f"tcp://127.0.0.1:{back}"])
     worker = None
     try:
         # No worker: the broker leaves clients' messages in libzmq, 4 per connection. A v2 client

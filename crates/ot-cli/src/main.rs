@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ot_transport::envelope::{Envelope, Recipient};
 use ot_transport::keys::{Key, KeyFormat};
-use ot_transport::transport::{Broker, Options, Protocol, Session};
+use ot_transport::transport::{Broker, Options, Protocol, Session, WorkerKeys};
 use ot_transport::{Error, ErrorKind, armor, hash, signed};
 
 use crate::io::{Input, Output, Progress};
@@ -313,6 +313,13 @@ struct StatsArgs {
     /// One JSON object per report instead of a line of name=value
     #[arg(long)]
     json: bool,
+    /// The backend's CURVE secret key file (mode 600; `ot-broker --new-key` makes one); with
+    /// --workers. A network backend needs both: it admits only listed workers
+    #[arg(long, value_name = "FILE", requires = "workers")]
+    key: Option<std::path::PathBuf>,
+    /// The workers' CURVE public keys, one per line (Z85, optionally followed by a name)
+    #[arg(long, value_name = "FILE", requires = "key")]
+    workers: Option<std::path::PathBuf>,
 }
 
 /// An error as the library reports it: its `ot_result` code is the exit status.
@@ -583,7 +590,15 @@ fn stats(a: StatsArgs) -> Result<(), Error> {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         set
     };
-    let broker = Broker::new(&a.frontend, &a.backend, &Options::default())?;
+    let broker = match (&a.key, &a.workers) {
+        (Some(key), Some(workers)) => Broker::with_workers(
+            &a.frontend,
+            &a.backend,
+            &Options::default(),
+            WorkerKeys::from_files(key, workers)?,
+        )?,
+        _ => Broker::new(&a.frontend, &a.backend, &Options::default())?,
+    };
     eprintln!(
         "ot stats: a broker: clients -> {}, workers -> {}",
         broker.frontend(),
