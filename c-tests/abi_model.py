@@ -48,6 +48,7 @@ OPTIONAL: Dict[Tuple[str, str], str] = {
     ("ot_envelope_open_bytes", "nym_id"): "as ot_envelope_open: the key's own NymID",
     ("ot_key_load", "passphrase"): "no passphrase (with pass_len 0)",
     ("ot_notary_bind", "options"): "default options",
+    ("ot_notary_bind_curve", "options"): "default options",
     ("ot_notary_connect", "options"): "default options",
     ("ot_notary_new", "options"): "default options",
     ("ot_notary_new_from_nym", "options"): "default options (as ot_notary_new)",

@@ -67,6 +67,7 @@ STRINGS = {
     "key_file": "walk_key_file",
     "workers_file": "walk_workers_file",
     ("ot_notary_bind", "endpoint"): '"tcp://127.0.0.1:*"',
+    ("ot_notary_bind_curve", "endpoint"): '"tcp://127.0.0.1:*"',
     ("ot_notary_connect", "backend_endpoint"): "broker_backend",
     ("ot_session_new", "endpoint"): "NOWHERE",
     ("ot_session_new_from_contract", "endpoint"): "NOWHERE",
@@ -112,6 +113,7 @@ SCALARS = {
     ("int", "last"): "1",
     ("size_t", "in_len"): "3",
     ("size_t", "out_cap"): "128",  # the size of the output area a plain output gets (uint64_t[16])
+    ("uint64_t", "valid_until"): "4102444800u",  # 2100-01-01
 }
 
 # Where the library's refusal names a parameter differently from the header. Each row is a

@@ -201,6 +201,69 @@ static void pushes_and_two_endpoints(void) {
   printf("  pushes: 2 subscribers (plain and CURVE endpoints of one notary) x 100, in order, none missed\n");
 }
 
+static void *echo_three(void *arg) {
+  ot_notary *n = arg;
+  int i;
+  for (i = 0; i < 3; i++) {
+    ot_request *r = NULL;
+    ot_buffer *c = NULL;
+    if (ot_notary_receive(n, 10000, &r) != OT_OK) return NULL;
+    if (ot_request_verify(r, c_auth, &c) == OT_OK) {
+      ot_notary_reply(n, r, ot_buffer_data(c), ot_buffer_len(c), c_enc);
+      ot_buffer_free(c);
+    }
+    ot_request_free(r);
+  }
+  return NULL;
+}
+
+/* CURVE with no configuration: the notary publishes its transport key (signed by its identity)
+ * and a v2 session with the notary's keys verifies it and moves to the CURVE endpoint. */
+static void curve_without_configuration(void) {
+  ot_notary *n = NULL;
+  ot_buffer *b = NULL, *key = NULL, *pub = NULL, *sec = NULL;
+  char ep[128];
+  uint64_t v = 0;
+  int i;
+  CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &n));
+  ot_test_notary_endpoint(n, ep, sizeof ep);
+  CHECK_RC(ot_notary_transport_key(n, &key), OT_ERR_STATE);
+  CHECK(key == NULL);
+  CHECK_OK(ot_notary_bind_curve(n, "tcp://127.0.0.1:*", NULL, &b));
+  CHECK(b && strcmp(BUF_STR(b), ep) != 0);
+  CHECK_OK(ot_notary_transport_key(n, &key));
+  CHECK(key && strlen(BUF_STR(key)) == 40);
+  /* the key is set before the first CURVE endpoint, not after */
+  CHECK_OK(ot_curve_keypair(&pub, &sec));
+  CHECK_RC(ot_notary_set_transport_key(n, BUF_STR(sec), 4102444800u), OT_ERR_STATE);
+  pthread_t t;
+  pthread_create(&t, NULL, echo_three, n);
+  ot_session_options *o = v2_options();
+  ot_session *s = session_to(ep, o); /* the plain endpoint: nothing about CURVE configured */
+  for (i = 0; i < 3; i++) {
+    ot_buffer *r = NULL;
+    CHECK_OK(ot_session_request(s, (const uint8_t *)"over curve\n", 11, &r));
+    CHECK(r && strcmp(BUF_STR(r), "over curve\n") == 0);
+    ot_buffer_free(r);
+  }
+  pthread_join(t, NULL);
+  CHECK_OK(ot_session_counter(s, "curve", &v));
+  CHECK(v == 1);
+  CHECK_OK(ot_session_counter(s, "transport_keys_refused", &v));
+  CHECK(v == 0);
+  CHECK_OK(ot_notary_counter(n, "requests_curve", &v));
+  CHECK(v == 3);
+  printf("  a v2 session with default options verified the notary's transport key and sent 3 of 3 "
+         "requests over CURVE (%s)\n", BUF_STR(b));
+  ot_session_free(s);
+  ot_session_options_free(o);
+  ot_notary_free(n);
+  ot_buffer_free(b);
+  ot_buffer_free(key);
+  ot_buffer_free(pub);
+  ot_buffer_free(sec);
+}
+
 static void legacy_session_refuses_v2_calls(void) {
   ot_session *s = NULL;
   uint64_t id = 0;
@@ -227,6 +290,7 @@ int main(void) {
   ot_buffer_free(b);
   pipelining();
   pushes_and_two_endpoints();
+  curve_without_configuration();
   legacy_session_refuses_v2_calls();
   ot_key_free(c_auth);
   ot_key_free(c_enc);

@@ -70,6 +70,7 @@
  *  - max_in_flight (64; 1 … 65536): v2: most requests in flight at once.
  *  - probe_timeout_ms (1000; 1 … 60000): auto: how long the v2 probe waits for an answer.
  *  - reply_errors (0; 0 or 1): Notary: 1 answers an unreadable legacy request with a signed error instead of the legacy silence.
+ *  - curve_policy (1; 0 … 2): v2: CURVE with a notary that publishes a transport key signed by its identity (checked with the notary's auth key): 0 off, 1 when it publishes one, 2 required (requests fail without one).
  */
 
 
@@ -1145,6 +1146,41 @@ ot_result ot_notary_bind(ot_notary *notary,
                          ot_buffer **bound_endpoint);
 
 /**
+ * Listens on `endpoint` with CURVE only, under the notary's transport key (generated now unless
+ * `ot_notary_set_transport_key` set one), and publishes the key: from then on v2 probes that ask
+ * for it are answered with one transport-key document per identity, signed by that identity's
+ * auth key (`docs/wire-format.md`, "Transport keys"), and v2 sessions that know the notary's
+ * keys (`ot_session_set_notary`; option `curve_policy` 1, the default, or 2) verify it and move
+ * to this endpoint over CURVE by themselves. A peer without CURVE cannot connect here; legacy
+ * peers keep using the plain endpoints, byte for byte as before. `options` (NULL: defaults;
+ * copied) as for `ot_notary_bind`, its own CURVE settings replaced. The bound endpoint, wildcard
+ * port resolved, goes to a new `*bound_endpoint`. `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE
+ * or is older than 4.3.3.
+ */
+ot_result ot_notary_bind_curve(ot_notary *notary,
+                               const char *endpoint,
+                               const ot_session_options *options,
+                               ot_buffer **bound_endpoint);
+
+/**
+ * Sets the notary's transport key, so that it survives restarts: `secret_z85` a CURVE secret
+ * key (Z85, 40 characters; `ot_curve_keypair`), `valid_until` the end of its documents'
+ * validity in Unix seconds (its rotation date). Call it before the first
+ * `ot_notary_bind_curve`; afterwards `OT_ERR_STATE`. `OT_ERR_INVALID_ARGUMENT` for a malformed
+ * key or a date in the past.
+ */
+ot_result ot_notary_set_transport_key(ot_notary *notary,
+                                      const char *secret_z85,
+                                      uint64_t valid_until);
+
+/**
+ * The notary's transport key (its CURVE public key, Z85) in a new `*public_z85`.
+ * `OT_ERR_STATE` while it has none (no `ot_notary_bind_curve` or `ot_notary_set_transport_key`
+ * yet).
+ */
+ot_result ot_notary_transport_key(const ot_notary *notary, ot_buffer **public_z85);
+
+/**
  * Registers the route `request` came from for pushes to `nym_id`, sealed to
  * `subscriber_encryption_public` (copied; RSA or X25519) and signed by the notary identity that
  * opened the subscription request. Call it after verifying a subscription request (the client
@@ -1222,7 +1258,8 @@ ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
  * refused: the receive queue was full), `reaped` (idle or frozen connections closed), and the
  * gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
  * (connections open on the notary's bound endpoints, legacy and silent ones included),
- * `queued_requests` (waiting for `ot_notary_receive`).
+ * `queued_requests` (waiting for `ot_notary_receive`), then `requests_curve` (v2 requests
+ * received on CURVE endpoints, `ot_notary_bind_curve`).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_notary_counter(const ot_notary *notary, const char *name, uint64_t *value);
@@ -1596,8 +1633,10 @@ ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stat
  * not open or verify, dropped), `pushes_overflow` (unread pushes dropped, oldest first, beyond
  * 4096 pushes or 16 MiB), `pushes_duplicate` (pushes whose number was not past their stream's
  * last one, dropped), `renewals` (v2 connections dropped and made again after a request
- * failed while the connection was down: nothing libzmq still queued for it goes out later), and
- * the gauges `pushes_queued` / `pushes_queued_bytes`.
+ * failed while the connection was down: nothing libzmq still queued for it goes out later),
+ * the gauges `pushes_queued` / `pushes_queued_bytes`, the gauge `curve` (1 while the session
+ * talks CURVE to the notary's published transport key, option `curve_policy`) and
+ * `transport_keys_refused` (transport-key documents naming the notary that did not verify).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_session_counter(const ot_session *session, const char *name, uint64_t *value);

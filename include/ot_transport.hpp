@@ -538,6 +538,12 @@ class notary {
                         std::string_view nym_id, const session_options *options = nullptr);
   /** Listens on one more endpoint with its own options (ot_notary_bind); the bound endpoint. */
   std::string add_endpoint(std::string_view endpoint, const session_options *options = nullptr);
+  /** A CURVE endpoint under the notary's transport key, published to v2 sessions (ot_notary_bind_curve). */
+  std::string add_curve_endpoint(std::string_view endpoint, const session_options *options = nullptr);
+  /** Sets the transport key before the first CURVE endpoint (ot_notary_set_transport_key). */
+  void set_transport_key(std::string_view secret_z85, std::uint64_t valid_until);
+  /** The transport key's CURVE public key, Z85 (ot_notary_transport_key). */
+  std::string transport_key() const;
   /** Registers req's route for pushes to nym_id, sealed to subscriber_encryption_public. */
   void register_push(const request &req, std::string_view nym_id, const key &subscriber_encryption_public);
   /** Pushes content to nym_id's subscribers; how many routes it reached (0: nobody). */
@@ -1131,6 +1137,24 @@ inline result<std::string> notary_bind(notary &n, std::string_view endpoint, con
       [&](ot_buffer **out) { return ot_notary_bind(n.get(), e.c_str(), options ? options->get() : nullptr, out); });
 }
 
+inline result<std::string> notary_bind_curve(notary &n, std::string_view endpoint,
+                                             const session_options *options = nullptr) {
+  detail::c_text e(endpoint);
+  if (!e.ok) return detail::err<std::string>(detail::nul_in_text("endpoint"));
+  return detail::call_text(
+      [&](ot_buffer **out) { return ot_notary_bind_curve(n.get(), e.c_str(), options ? options->get() : nullptr, out); });
+}
+
+inline result<void> notary_set_transport_key(notary &n, std::string_view secret_z85, std::uint64_t valid_until) {
+  detail::c_text s(secret_z85);
+  if (!s.ok) return detail::err<void>(detail::nul_in_text("key"));
+  return detail::call_void(ot_notary_set_transport_key(n.get(), s.c_str(), valid_until));
+}
+
+inline result<std::string> notary_transport_key(const notary &n) {
+  return detail::call_text([&](ot_buffer **out) { return ot_notary_transport_key(n.get(), out); });
+}
+
 inline result<void> notary_register_push(notary &n, const request &req, std::string_view nym_id,
                                          const key &subscriber_encryption_public) {
   detail::c_text id(nym_id);
@@ -1587,6 +1611,13 @@ inline notary notary::connect(std::string_view backend_endpoint, const key &auth
 inline std::string notary::add_endpoint(std::string_view endpoint, const session_options *options) {
   return detail::unwrap(nothrow::notary_bind(*this, endpoint, options));
 }
+inline std::string notary::add_curve_endpoint(std::string_view endpoint, const session_options *options) {
+  return detail::unwrap(nothrow::notary_bind_curve(*this, endpoint, options));
+}
+inline void notary::set_transport_key(std::string_view secret_z85, std::uint64_t valid_until) {
+  detail::unwrap(nothrow::notary_set_transport_key(*this, secret_z85, valid_until));
+}
+inline std::string notary::transport_key() const { return detail::unwrap(nothrow::notary_transport_key(*this)); }
 inline void notary::register_push(const request &req, std::string_view nym_id, const key &subscriber_encryption_public) {
   detail::unwrap(nothrow::notary_register_push(*this, req, nym_id, subscriber_encryption_public));
 }

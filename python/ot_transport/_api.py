@@ -28,6 +28,7 @@ from ._errors import (
     MalformedError,
     NoMatchingRecipientError,
     OtError,
+    StateError,
     TimeoutError,
     error_for,
 )
@@ -986,6 +987,26 @@ class Notary(_Handle):
         """Listens on one more endpoint with its own options (e.g. a CURVE port next to a plain
         one); the bound endpoint, wildcard port resolved."""
         return _call_text(_lib.ot_notary_bind, self.handle, _s(endpoint, "endpoint"), _options_handle(options))
+
+    def bind_curve(self, endpoint: str, options: Optional[SessionOptions] = None) -> str:
+        """Listens on ``endpoint`` with CURVE only, under the notary's transport key (generated now
+        unless ``set_transport_key`` set one), and publishes the key signed by each identity: v2
+        sessions that know the notary's keys move there over CURVE by themselves (option
+        ``curve_policy``). The bound endpoint, wildcard port resolved."""
+        return _call_text(_lib.ot_notary_bind_curve, self.handle, _s(endpoint, "endpoint"), _options_handle(options))
+
+    def set_transport_key(self, secret_z85: str, valid_until: int) -> None:
+        """Sets the transport key (a CURVE secret key, Z85) and the end of its documents' validity
+        (Unix seconds), before the first ``bind_curve``."""
+        _check(_lib.ot_notary_set_transport_key(self.handle, _s(secret_z85, "secret"), int(valid_until)))
+
+    @property
+    def transport_key(self) -> Optional[str]:
+        """The transport key's CURVE public key (Z85), or None while the notary has none."""
+        try:
+            return _call_text(_lib.ot_notary_transport_key, self.handle)
+        except StateError:
+            return None
 
     def register_push(self, request: Request, nym_id: str, subscriber_encryption_public: Key) -> None:
         """Registers the route ``request`` came from for pushes to ``nym_id`` (after verifying the

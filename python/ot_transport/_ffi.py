@@ -79,7 +79,7 @@ TYPES: Dict[str, object] = {
     "int": ctypes.c_int,
     "u32": ctypes.c_uint32,  # uint32_t, ot_armor_kind, ot_key_format
     "i64": ctypes.c_int64,
-    "u64": ctypes.c_uint64,
+    "u64": ctypes.c_uint64,  # uint64_t (a Unix time)
     "size": ctypes.c_size_t,
     "str": ctypes.c_char_p,  # const char * (NUL-terminated text in, or static text out)
     "bytes": ctypes.c_char_p,  # const uint8_t * input (borrowed for the call)
@@ -214,6 +214,9 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_broker_allow_worker": ("result", ["handle", "str"]),
     "ot_broker_backend_public": ("result", ["handle", "out"]),
     "ot_curve_public": ("result", ["str", "out"]),
+    "ot_notary_bind_curve": ("result", ["handle", "str", "handle", "out"]),
+    "ot_notary_set_transport_key": ("result", ["handle", "str", "u64"]),
+    "ot_notary_transport_key": ("result", ["handle", "out"]),
     # counters by name (hostile-network round 3)
     "ot_session_counter": ("result", ["handle", "str", "u64*"]),
     "ot_session_counter_name": ("str", ["size"]),

@@ -699,6 +699,16 @@ class AsyncNotary(_Driven):
         serves the others)."""
         return self._notary.bind(endpoint, options)
 
+    def bind_curve(self, endpoint: str, options: Optional[SessionOptions] = None) -> str:
+        """A CURVE endpoint under the notary's transport key, published to v2 sessions (see
+        ``Notary.bind_curve``; served by the timer, as ``bind``'s)."""
+        return self._notary.bind_curve(endpoint, options)
+
+    @property
+    def transport_key(self) -> Optional[str]:
+        """The transport key's CURVE public key (Z85), or None."""
+        return self._notary.transport_key
+
     def add_identity(self, auth_private: Key, encryption_private: Key, nym_id: str) -> None:
         self._notary.add_identity(auth_private, encryption_private, nym_id)
 

@@ -31,15 +31,8 @@ abi_model = _load_abi_model()
 ABI = abi_model.parse(HEADER)
 
 # Plain C types (as the model normalises them) -> token of _ffi.TYPES.
-PLAIN = {
-    "void": "void",
-    "int": "int",
-    "size_t": "size",
-    "int64_t": "i64",
-    "uint32_t": "u32",
-    "uint64_t": "u64",
-    "ot_result": "result",
-}
+PLAIN = {"void": "void", "int": "int", "size_t": "size", "int64_t": "i64", "uint32_t": "u32", "uint64_t": "u64",
+         "ot_result": "result"}
 POINTERS = {
     "char *": "str",
     "int64_t *": "i64*",

@@ -217,6 +217,74 @@ pub unsafe extern "C" fn ot_notary_bind(
     })
 }
 
+/// Listens on `endpoint` with CURVE only, under the notary's transport key (generated now unless
+/// `ot_notary_set_transport_key` set one), and publishes the key: from then on v2 probes that ask
+/// for it are answered with one transport-key document per identity, signed by that identity's
+/// auth key (`docs/wire-format.md`, "Transport keys"), and v2 sessions that know the notary's
+/// keys (`ot_session_set_notary`; option `curve_policy` 1, the default, or 2) verify it and move
+/// to this endpoint over CURVE by themselves. A peer without CURVE cannot connect here; legacy
+/// peers keep using the plain endpoints, byte for byte as before. `options` (NULL: defaults;
+/// copied) as for `ot_notary_bind`, its own CURVE settings replaced. The bound endpoint, wildcard
+/// port resolved, goes to a new `*bound_endpoint`. `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE
+/// or is older than 4.3.3.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_bind_curve(
+    notary: *mut ot_notary,
+    endpoint: *const c_char,
+    options: *const ot_session_options,
+    bound_endpoint: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let ep = unsafe { cstr(endpoint, "endpoint") }?;
+        let bound_endpoint = OutHandle::new(bound_endpoint, "bound_endpoint")?;
+        let o = opts(options)?;
+        let b = n.0.bind_curve(ep, &o)?;
+        bound_endpoint.put(ot_buffer::new(b.into_bytes()));
+        Ok(())
+    })
+}
+
+/// Sets the notary's transport key, so that it survives restarts: `secret_z85` a CURVE secret
+/// key (Z85, 40 characters; `ot_curve_keypair`), `valid_until` the end of its documents'
+/// validity in Unix seconds (its rotation date). Call it before the first
+/// `ot_notary_bind_curve`; afterwards `OT_ERR_STATE`. `OT_ERR_INVALID_ARGUMENT` for a malformed
+/// key or a date in the past.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_set_transport_key(
+    notary: *mut ot_notary,
+    secret_z85: *const c_char,
+    valid_until: u64,
+) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let secret = unsafe { cstr(secret_z85, "secret_z85") }?;
+        n.0.set_transport_key(secret, valid_until)?;
+        Ok(())
+    })
+}
+
+/// The notary's transport key (its CURVE public key, Z85) in a new `*public_z85`.
+/// `OT_ERR_STATE` while it has none (no `ot_notary_bind_curve` or `ot_notary_set_transport_key`
+/// yet).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_transport_key(
+    notary: *const ot_notary,
+    public_z85: *mut *mut ot_buffer,
+) -> ot_result {
+    buffer_getter(notary, "notary", public_z85, "public_z85", |n| {
+        n.0.transport_key().map(String::into_bytes).ok_or_else(|| {
+            crate::error::Error::new(
+                crate::error::ErrorKind::State,
+                "the notary has no transport key yet (ot_notary_bind_curve)",
+            )
+            .into()
+        })
+    })
+}
+
 /// Registers the route `request` came from for pushes to `nym_id`, sealed to
 /// `subscriber_encryption_public` (copied; RSA or X25519) and signed by the notary identity that
 /// opened the subscription request. Call it after verifying a subscription request (the client
@@ -358,7 +426,8 @@ pub unsafe extern "C" fn ot_notary_get_stats(
 /// refused: the receive queue was full), `reaped` (idle or frozen connections closed), and the
 /// gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
 /// (connections open on the notary's bound endpoints, legacy and silent ones included),
-/// `queued_requests` (waiting for `ot_notary_receive`).
+/// `queued_requests` (waiting for `ot_notary_receive`), then `requests_curve` (v2 requests
+/// received on CURVE endpoints, `ot_notary_bind_curve`).
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_counter(

@@ -547,7 +547,7 @@ fn answer_of(f: &[Vec<u8>]) -> Option<Answer> {
         let id = u64::from_be_bytes(f.get(3)?.as_slice().try_into().ok()?);
         return match f.get(2)?.as_slice() {
             b"REP" | b"ERR" => Some(Answer::Owed(Owed::Request(id))),
-            b"PONG" if f.len() == 4 => Some(Answer::Owed(Owed::Probe(id))),
+            b"PONG" => Some(Answer::Owed(Owed::Probe(id))),
             b"PUSH" if f.len() == 7 => Some(Answer::Push(f[5].clone())),
             _ => None,
         };

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::frames::{self, Command};
 use super::monitor::Monitor;
+use super::notary::KEYS_FLAG;
 use super::{Options, context, zmq_err};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -80,6 +81,9 @@ pub(crate) struct V2Client {
     /// The connection was renewed ([`V2Client::renew`]): re-send everything once it is up, even
     /// if it is the first connection the monitor saw.
     resend_on_up: bool,
+    /// The socket moved to the notary's CURVE endpoint ([`V2Client::switch_to_curve`]): its first
+    /// connection there is no reconnect (what was sent since waits in its pipe).
+    switched: bool,
 }
 
 /// The options a v2 socket runs with: heartbeats on unless set.
@@ -122,6 +126,7 @@ impl V2Client {
             pushes_unsolicited: 0,
             renewals: 0,
             resend_on_up: false,
+            switched: false,
         })
     }
 
@@ -136,15 +141,57 @@ impl V2Client {
     /// Probes the endpoint with a PING: true when a v2 notary answers within `timeout`.
     pub(crate) fn probe(&mut self, timeout: Duration) -> Result<bool> {
         let id = self.take_id();
+        Ok(self.ping(id, timeout)?.is_some())
+    }
+
+    /// Asks the notary for its transport-key documents (a `PING` whose number has
+    /// [`KEYS_FLAG`] set) and waits up to `timeout`: the documents its `PONG` carried (none: it
+    /// publishes no transport key, or is older), or `None` when no `PONG` came.
+    pub(crate) fn discover(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>> {
+        let id = self.take_id() | KEYS_FLAG;
+        self.ping(id, timeout)
+    }
+
+    /// Connects the same socket (and descriptor) to `endpoint` with CURVE instead of the plain
+    /// endpoint it was connected to: the notary's transport key as the server key, and a key
+    /// pair made for this session. Called before the first request.
+    pub(crate) fn switch_to_curve(&mut self, endpoint: &str, server_key: &[u8; 32]) -> Result<()> {
+        crate::transport::check_endpoint(endpoint)?;
+        let (public, secret) = crate::transport::curve_keypair()?;
+        let mut o = self.opts.clone();
+        let server = crate::transport::z85::encode(server_key)?;
+        o.set_curve_client(&server, &public, &secret)?;
+        // The plain connection's events so far are no reconnect (zmq_disconnect reports none).
+        self.monitor.drain()?;
+        self.ups_seen = self.monitor.ups;
+        self.switched = true;
+        let linger = self.opts.linger_ms.clamp(-1, i64::from(i32::MAX)) as i32;
+        let _ = self.socket.set_linger(0);
+        let _ = self.socket.disconnect(&self.endpoint);
+        let _ = self.socket.set_linger(linger);
+        // CURVE options apply to the connections made after they are set.
+        o.apply_curve(&self.socket)?;
+        self.socket
+            .connect(endpoint)
+            .map_err(|e| zmq_err(&format!("connecting to {endpoint}"), e))?;
+        self.endpoint = endpoint.to_string();
+        self.opts = o;
+        self.resend_on_up = false;
+        Ok(())
+    }
+
+    /// Sends `PING` number `id` and waits up to `timeout` for its `PONG` (what else arrives
+    /// meanwhile is dropped: it runs before any request).
+    fn ping(&mut self, id: u64, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>> {
         self.send_frames(frames::v2(Command::Ping, id, b""))?;
         let end = Instant::now() + timeout;
         loop {
             match self.socket.recv_multipart(zmq::DONTWAIT) {
                 Ok(f) => {
-                    if frames::parse_v2(f)
-                        .is_some_and(|m| m.command == Command::Pong && m.number == id)
+                    if let Some(m) =
+                        frames::parse_v2(f).filter(|m| m.command == Command::Pong && m.number == id)
                     {
-                        return Ok(true);
+                        return Ok(Some(m.extra));
                     }
                     continue;
                 }
@@ -153,7 +200,7 @@ impl V2Client {
             }
             let left = end.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Ok(false);
+                return Ok(None);
             }
             match self
                 .socket
@@ -376,7 +423,8 @@ impl V2Client {
         if self.monitor.ups <= self.ups_seen {
             return Ok(());
         }
-        let first = self.ups_seen == 0 && !self.resend_on_up;
+        let first = (self.ups_seen == 0 && !self.resend_on_up) || self.switched;
+        self.switched = false;
         self.ups_seen = self.monitor.ups;
         self.resend_on_up = false;
         if first {

@@ -84,9 +84,14 @@ pub struct V2 {
     /// The frames after the body: `PUSH` — the stream (the subscribed NymID, UTF-8) and the
     /// notary's epoch (8 bytes); `REP` — for each push subscription the request registered, its
     /// stream and 16 bytes: the epoch and the stream's sequence number when the request registered
-    /// it. Empty otherwise.
+    /// it; `PONG` — the notary's signed transport-key documents, when the `PING` asked for them.
+    /// Empty otherwise.
     pub extra: Vec<Vec<u8>>,
 }
+
+/// Most frames after a `PONG`: the signed transport-key documents (one per identity), sent only
+/// to a `PING` whose number has its top bit set.
+pub const MAX_PONG_EXTRA: usize = 8;
 
 /// Most frames after the body of a `REP` (a request may register up to this many streams / 2).
 pub const MAX_EXTRA_FRAMES: usize = 32;
@@ -120,10 +125,16 @@ pub fn parse_v2(mut frames: Vec<Vec<u8>>) -> Option<V2> {
     let command = Command::parse(&frames[1])?;
     let number = u64::from_be_bytes(frames[2].as_slice().try_into().ok()?);
     let want = if command.has_body() { 4 } else { 3 };
-    let extra_ok = matches!(command, Command::Rep | Command::Push)
-        && frames.len() > want
-        && (frames.len() - want).is_multiple_of(2)
-        && frames.len() - want <= MAX_EXTRA_FRAMES;
+    let extra_ok = match command {
+        Command::Rep | Command::Push => {
+            frames.len() > want
+                && (frames.len() - want).is_multiple_of(2)
+                && frames.len() - want <= MAX_EXTRA_FRAMES
+        }
+        // The transport-key documents, one per identity, for a probe that asked for them.
+        Command::Pong => frames.len() > want && frames.len() - want <= MAX_PONG_EXTRA,
+        _ => false,
+    };
     if frames.len() != want && !extra_ok {
         return None;
     }

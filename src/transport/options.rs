@@ -45,6 +45,11 @@ pub(crate) fn z85_key(text: &str, what: &str) -> Result<[u8; 32]> {
     v.as_slice().try_into().map_err(|_| bad())
 }
 
+/// The 32 bytes of a CURVE key given as Z85 text (40 characters).
+pub fn curve_key_from_z85(text: &str) -> Result<[u8; 32]> {
+    z85_key(text, "the key")
+}
+
 /// The CURVE public key (Z85) of a CURVE secret key (Z85): X25519 of the base point, as
 /// libzmq's `zmq_curve_public`.
 pub fn curve_public(secret_z85: &str) -> Result<String> {
@@ -208,6 +213,8 @@ options_table! {
     probe_timeout_ms: i64 = 1000, 1, 60_000;
     /// Notary: 1 answers an unreadable legacy request with a signed error instead of the legacy silence.
     reply_errors: bool = false, 0, 1;
+    /// v2: CURVE with a notary that publishes a transport key signed by its identity (checked with the notary's auth key): 0 off, 1 when it publishes one, 2 required (requests fail without one).
+    curve_policy: i64 = 1, 0, 2;
 }
 
 /// What notaries and brokers accept per message unless `max_message_size` is set: 8 MiB. Real OT
@@ -435,6 +442,12 @@ impl Options {
             s.set_heartbeat_ttl(self.heartbeat_ttl_ms as i32)
                 .map_err(e("ZMQ_HEARTBEAT_TTL"))?;
         }
+        self.apply_curve(s)
+    }
+
+    /// Sets the CURVE options alone (a client's apply to the connections made afterwards).
+    pub(crate) fn apply_curve(&self, s: &zmq::Socket) -> Result<()> {
+        let e = |what: &'static str| move |err| super::zmq_err(what, err);
         match &self.curve {
             None => {}
             Some(Curve::Server { secret }) => {

@@ -7,16 +7,19 @@ use std::mem::MaybeUninit;
 /// `ZMQ_SRCFD` (libzmq's zmq.h: 2), a message property this zmq-sys does not export.
 const ZMQ_SRCFD: i32 = 2;
 
-/// A whole message (every frame) and the descriptor of the connection it came from.
-pub(crate) type Sourced = (Vec<Vec<u8>>, i32);
+/// A whole message (every frame), the descriptor of the connection it came from, and the
+/// connection's ZAP user id (`User-Id`: a CURVE client's public key in Z85 on a socket with a ZAP
+/// domain, see [`super::zap`]), when it has one.
+pub(crate) type Sourced = (Vec<Vec<u8>>, i32, Option<Vec<u8>>);
 
 /// Receives one whole message (every frame) without waiting: `None` when none is queued. The
 /// second value is the file descriptor of the TCP/IPC connection the message came from (`-1`
-/// when libzmq does not know one, e.g. `inproc`).
+/// when libzmq does not know one, e.g. `inproc`), the third its ZAP user id.
 pub(crate) fn recv_with_fd(socket: &mut zmq::Socket) -> Result<Option<Sourced>, zmq::Error> {
     let sock = socket.as_mut_ptr();
     let mut frames = Vec::new();
     let mut fd = -1;
+    let mut user = None;
     loop {
         let mut msg = MaybeUninit::<zmq_sys::zmq_msg_t>::uninit();
         // SAFETY: zmq_msg_init initialises the message in place; it cannot fail.
@@ -57,13 +60,22 @@ pub(crate) fn recv_with_fd(socket: &mut zmq::Socket) -> Result<Option<Sourced>, 
         if src >= 0 {
             fd = src;
         }
+        if user.is_none() && src >= 0 {
+            // SAFETY: `msg` holds a received message; the property name is a NUL-terminated
+            // literal; the returned string (if any) lives as long as the message, and is copied
+            // out before the message is closed.
+            user = unsafe {
+                let p = zmq_sys::zmq_msg_gets(msg.as_mut_ptr(), c"User-Id".as_ptr());
+                (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_bytes().to_vec())
+            };
+        }
         // SAFETY: as above.
         let more = unsafe { zmq_sys::zmq_msg_more(msg.as_mut_ptr()) } != 0;
         // SAFETY: closed once, after its data was copied.
         unsafe { zmq_sys::zmq_msg_close(msg.as_mut_ptr()) };
         frames.push(data);
         if !more {
-            return Ok(Some((frames, fd)));
+            return Ok(Some((frames, fd, user)));
         }
     }
 }

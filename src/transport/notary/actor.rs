@@ -27,6 +27,8 @@ pub(crate) enum Cmd {
         socket: zmq::Socket,
         conns: Option<Conns>,
         worker: Option<WorkerLink>,
+        /// A CURVE endpoint under the transport key.
+        curve: bool,
         done: mpsc::SyncSender<()>,
     },
     /// Send a signed reply (and keep a v2 one for resends).
@@ -66,6 +68,7 @@ struct Bound {
     socket: zmq::Socket,
     conns: Option<Conns>,
     worker: Option<WorkerLink>,
+    curve: bool,
 }
 
 struct Actor {
@@ -111,7 +114,9 @@ impl Actor {
             }
             for _ in 0..ROUND {
                 match self.try_recv() {
-                    Some((socket, frames, fd)) => self.handle(socket, frames, fd, Instant::now()),
+                    Some((socket, (frames, fd, user))) => {
+                        self.handle(socket, frames, fd, user.as_deref(), Instant::now())
+                    }
                     None => break,
                 }
             }
@@ -181,12 +186,14 @@ impl Actor {
                     socket,
                     conns,
                     worker,
+                    curve,
                     done,
                 } => {
                     self.bound.push(Bound {
                         socket,
                         conns,
                         worker,
+                        curve,
                     });
                     let _ = done.send(());
                 }
@@ -293,13 +300,14 @@ impl Actor {
         }
     }
 
-    /// One message from any socket, round robin, without waiting: (socket, frames, source fd).
-    fn try_recv(&mut self) -> Option<(usize, Vec<Vec<u8>>, i32)> {
+    /// One message from any socket, round robin, without waiting: (socket, frames, source fd,
+    /// the connection's ZAP user id).
+    fn try_recv(&mut self) -> Option<(usize, raw::Sourced)> {
         let n = self.bound.len();
         for k in 0..n {
             let i = (self.next_socket + k) % n;
             let got = raw::recv_with_fd(&mut self.bound[i].socket);
-            if let Ok(Some((mut frames, fd))) = got {
+            if let Ok(Some((mut frames, fd, user))) = got {
                 self.next_socket = (i + 1) % n;
                 if self.bound[i].worker.is_some() {
                     // From the broker: client traffic, or a control message (a liveness PING,
@@ -309,14 +317,21 @@ impl Actor {
                     }
                     frames.drain(..2);
                 }
-                return Some((i, frames, fd));
+                return Some((i, (frames, fd, user)));
             }
         }
         None
     }
 
     /// Handles one message at once; a request goes to the application's queue.
-    fn handle(&mut self, socket: usize, frames: Vec<Vec<u8>>, fd: i32, now: Instant) {
+    fn handle(
+        &mut self,
+        socket: usize,
+        frames: Vec<Vec<u8>>,
+        fd: i32,
+        user: Option<&[u8]>,
+        now: Instant,
+    ) {
         let incoming = frames::classify(frames);
         if let Some(c) = self.bound[socket].conns.as_mut() {
             c.seen(fd, matches!(incoming, Incoming::V2 { .. }), now);
@@ -342,12 +357,23 @@ impl Actor {
             Incoming::V2 { peer, msg } => match msg.command {
                 Command::Ping => {
                     let mut f = vec![peer];
-                    f.extend(frames::v2(Command::Pong, msg.number, b""));
+                    // A probe that asks for them gets the signed transport-key documents.
+                    let docs = if msg.number & super::curve::KEYS_FLAG != 0 {
+                        self.core.transport_docs()
+                    } else {
+                        Vec::new()
+                    };
+                    f.extend(frames::v2_extra(Command::Pong, msg.number, b"", &docs));
                     if self.send(socket, f).is_ok() {
                         self.core.stats().pongs += 1;
                     }
                 }
-                _ => self.v2_request(socket, peer, msg.number, msg.body, now),
+                _ => {
+                    if self.bound[socket].curve {
+                        self.core.stats().requests_curve += 1;
+                    }
+                    self.v2_request(socket, peer, msg.number, msg.body, user, now)
+                }
             },
             Incoming::Unknown => self.core.stats().rejected += 1,
         }
@@ -359,9 +385,23 @@ impl Actor {
         peer: Vec<u8>,
         number: u64,
         body: Vec<u8>,
+        user: Option<&[u8]>,
         now: Instant,
     ) {
-        let key = (crate::hash::sha256(&body), number);
+        // The reply cache's key: the request (its id and bytes), and on a CURVE endpoint the
+        // client's public key too, so that a peer with another key never gets its replies.
+        let digest = match user {
+            Some(u) => {
+                use sha2::Digest;
+                let mut h = sha2::Sha256::new();
+                h.update(u);
+                h.update([0u8]);
+                h.update(&body);
+                h.finalize().into()
+            }
+            None => crate::hash::sha256(&body),
+        };
+        let key = (digest, number);
         let from: Peer = (socket, peer);
         let err = |a: &Actor, peer: &[u8], reason: &str| {
             let mut f = vec![peer.to_vec()];

@@ -73,6 +73,8 @@ impl Notary {
             )));
         }
         ids.push(id);
+        drop(ids);
+        self.core.transport_docs_stale();
         *self
             .core
             .signed_unreadable

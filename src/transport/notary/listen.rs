@@ -29,6 +29,18 @@ impl Notary {
     /// a v2 port with CURVE: ZMTP allows one security mechanism per socket). Returns the bound
     /// endpoint with a wildcard port resolved.
     pub fn add_endpoint(&self, endpoint: &str, opts: &Options) -> Result<String> {
+        self.add_endpoint_with(endpoint, opts, None)
+    }
+
+    /// [`Notary::add_endpoint`]; `curve`: a CURVE endpoint under the transport key, with its
+    /// ZAP domain (every CURVE key admitted, its `User-Id` the client's key; its v2 requests are
+    /// counted in `requests_curve`).
+    pub(super) fn add_endpoint_with(
+        &self,
+        endpoint: &str,
+        opts: &Options,
+        curve: Option<&crate::transport::zap::Domain>,
+    ) -> Result<String> {
         self.check_process()?;
         check_bind_endpoint(endpoint)?;
         if self.endpoints().len() >= 64 {
@@ -38,6 +50,10 @@ impl Notary {
             .socket(zmq::ROUTER)
             .map_err(|e| zmq_err("creating the ROUTER socket", e))?;
         opts.apply_listener(&s)?;
+        if let Some(d) = curve {
+            s.set_zap_domain(d.name())
+                .map_err(|e| zmq_err("ZMQ_ZAP_DOMAIN", e))?;
+        }
         // A reply to a peer that is gone is an error (not silently dropped). No handover: a
         // peer presenting a routing id already in use is refused, so no one can take over
         // another's route (v2 clients let libzmq choose their routing id; a reconnect gets a
@@ -72,6 +88,7 @@ impl Notary {
             socket: s,
             conns: Some(conns),
             worker: None,
+            curve: curve.is_some(),
             done,
         })?;
         self.core

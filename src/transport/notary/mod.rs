@@ -19,12 +19,14 @@
 mod actor;
 mod answers;
 mod conns;
+mod curve;
 mod identities;
 mod listen;
 mod push;
 mod reply_book;
 mod request;
 mod worker;
+pub use curve::KEYS_FLAG;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -103,6 +105,8 @@ pub struct NotaryStats {
     pub overloaded: u64,
     /// Connections closed by the notary: silent for too long, or never sent anything.
     pub reaped: u64,
+    /// v2 requests received on CURVE endpoints ([`Notary::bind_curve`]).
+    pub requests_curve: u64,
 }
 
 /// The names [`Notary::counter`] knows, in a stable order.
@@ -130,6 +134,7 @@ pub const NOTARY_COUNTERS: &[&str] = &[
     "reaped",
     "connections",
     "queued_requests",
+    "requests_curve",
 ];
 
 /// What the actor reports besides the counters (gauges, read by [`Notary::counter`]).
@@ -196,6 +201,10 @@ pub(crate) struct Core {
     streams: Mutex<Streams>,
     /// The actor has stopped (the notary is being dropped, or its loop failed).
     stopped: AtomicBool,
+    /// The transport key of the CURVE endpoints and its signed documents ([`curve`]).
+    transport: Mutex<Option<curve::TransportKey>>,
+    /// The ZAP domains of the CURVE endpoints (dropped with the notary).
+    domains: Mutex<Vec<crate::transport::zap::Domain>>,
 }
 
 impl Core {
@@ -319,6 +328,8 @@ impl Notary {
             next_id: AtomicU64::new(1),
             streams: Mutex::new(Streams::default()),
             stopped: AtomicBool::new(false),
+            transport: Mutex::new(None),
+            domains: Mutex::new(Vec::new()),
         });
         let actor = actor::start(core.clone())?;
         Ok(Notary {
@@ -392,6 +403,7 @@ impl Notary {
             "reaped" => s.reaped,
             "connections" => g.connections,
             "queued_requests" => queued,
+            "requests_curve" => s.requests_curve,
             _ => return None,
         })
     }

@@ -105,6 +105,7 @@ impl Notary {
                 announced: false,
                 next_heartbeat: std::time::Instant::now(),
             }),
+            curve: false,
             done,
         })?;
         n.core

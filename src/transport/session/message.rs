@@ -19,9 +19,9 @@ pub(super) struct Identity {
 /// The notary: its NymID and `enc` (requests are sealed to them), its `auth` (replies must be
 /// signed by it).
 pub(super) struct NotaryInfo {
-    nym_id: String,
-    enc: Key,
-    auth: Key,
+    pub(super) nym_id: String,
+    pub(super) enc: Key,
+    pub(super) auth: Key,
 }
 
 impl Session {

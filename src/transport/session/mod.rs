@@ -42,6 +42,11 @@ pub struct SessionStats {
     /// v2 connections dropped and made again because a request failed while the connection was
     /// down (so that nothing libzmq queued for it goes out later).
     pub renewals: u64,
+    /// 1 while the session talks CURVE to the notary's published transport key (gauge).
+    pub curve: u64,
+    /// Transport-key documents refused: not signed by the notary's auth key, another notary's,
+    /// not valid now, malformed, or naming no endpoint this session can reach.
+    pub transport_keys_refused: u64,
 }
 
 /// The names [`Session::counter`] knows, in a stable order.
@@ -57,6 +62,8 @@ pub const SESSION_COUNTERS: &[&str] = &[
     "renewals",
     "pushes_queued",
     "pushes_queued_bytes",
+    "curve",
+    "transport_keys_refused",
 ];
 
 /// Unread pushes a session keeps: at most this many…
@@ -87,6 +94,8 @@ pub struct Session {
     monitor: Option<Monitor>,
     identity: Option<Identity>,
     notary: Option<NotaryInfo>,
+    /// The notary was asked for its transport key (option `curve_policy`; once per session).
+    curve_checked: bool,
     stats: SessionStats,
     /// The process that created the session: its sockets are useless in a forked child.
     pid: u32,
@@ -125,6 +134,7 @@ impl Session {
             monitor: None,
             identity: None,
             notary: None,
+            curve_checked: false,
             stats: SessionStats::default(),
             pid: std::process::id(),
         };
@@ -167,6 +177,8 @@ impl Session {
             "pushes_unsolicited" => s.pushes_unsolicited + s.pushes_unsolicited_streams,
             "pushes_duplicate" => s.pushes_duplicate,
             "renewals" => s.renewals,
+            "curve" => s.curve,
+            "transport_keys_refused" => s.transport_keys_refused,
             "pushes_invalid" => s.pushes_invalid,
             "pushes_overflow" => s.pushes_overflow,
             "pushes_queued" => self.inbox.pushes.len() as u64,

@@ -7,6 +7,14 @@ use std::time::{Duration, Instant};
 use super::{PUSH_QUEUE, PUSH_QUEUE_BYTES, Protocol, Session};
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::client::{Counted, Event, Push, V2Client};
+use crate::transport::transport_key::{TransportKeyDoc, now_unix};
+
+/// Whether a document's text names the NymID (before verifying it): documents of the notary's
+/// other identities are skipped, not counted as refused.
+fn names_notary(doc: &[u8], nym_id: &str) -> bool {
+    let needle = format!("notaryID=\"{nym_id}\"");
+    doc.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
 
 impl Session {
     pub(super) fn v2_client(&mut self) -> Result<&mut V2Client> {
@@ -17,9 +25,78 @@ impl Session {
                  a notary that speaks it); this session speaks legacy REQ",
             ));
         }
+        self.secure()?;
         self.v2
             .as_mut()
             .ok_or_else(|| Error::internal("v2 session without its socket"))
+    }
+
+    /// Option `curve_policy`: once the notary's keys are known, asks the notary for its
+    /// transport key (before the first request), verifies it with the notary's auth key and
+    /// from then on talks CURVE to the endpoint it names, on the same socket. Nothing is trusted
+    /// on first use: a document that does not verify is refused (`transport_keys_refused`).
+    /// With `curve_policy` 2 a notary that publishes no valid key is an error, and asked again
+    /// at the next call.
+    fn secure(&mut self) -> Result<()> {
+        let policy = self.opts.curve_policy;
+        if self.curve_checked || policy == 0 || self.opts.curve.is_some() {
+            return Ok(());
+        }
+        let Some(notary) = self.notary.as_ref() else {
+            if policy == 2 {
+                return Err(Error::new(
+                    ErrorKind::State,
+                    "curve_policy 2 (CURVE required): set the notary's keys before the first \
+                     request, so that its transport key can be verified",
+                ));
+            }
+            return Ok(());
+        };
+        let (auth, nym_id) = (notary.auth.clone(), notary.nym_id.clone());
+        let wait = Duration::from_millis(self.opts.probe_timeout_ms as u64);
+        let reached = self.endpoint.clone();
+        let c = self
+            .v2
+            .as_mut()
+            .ok_or_else(|| Error::internal("v2 session without its socket"))?;
+        let docs = c.discover(wait)?.unwrap_or_default();
+        let now = now_unix();
+        let mut found = None;
+        for d in &docs {
+            let ok = TransportKeyDoc::verify(d, &auth, &nym_id, now)
+                .ok()
+                .and_then(|doc| {
+                    let ep = doc
+                        .endpoints
+                        .iter()
+                        .find_map(|e| TransportKeyDoc::resolve_endpoint(e, &reached))?;
+                    Some((doc.curve_key, ep))
+                });
+            match ok {
+                Some(k) if found.is_none() => found = Some(k),
+                Some(_) => {}
+                // Another identity's document is no failure; one that names ours and does not
+                // verify is.
+                None => self.stats.transport_keys_refused += u64::from(names_notary(d, &nym_id)),
+            }
+        }
+        match found {
+            Some((key, ep)) => {
+                c.switch_to_curve(&ep, &key)?;
+                self.stats.curve = 1;
+                self.curve_checked = true;
+                Ok(())
+            }
+            None if policy == 2 => Err(Error::new(
+                ErrorKind::State,
+                "curve_policy 2 (CURVE required): the notary published no transport key signed \
+                 by its auth key",
+            )),
+            None => {
+                self.curve_checked = true;
+                Ok(())
+            }
+        }
     }
 
     pub(super) fn v2_send(&mut self, frame: Vec<u8>, subscription: bool) -> Result<u64> {

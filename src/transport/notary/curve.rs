@@ -1,0 +1,218 @@
+//! The notary's transport key: a CURVE key pair for its CURVE endpoints ([`Notary::bind_curve`]),
+//! published in `PONG` as one signed transport-key document per identity
+//! ([`crate::transport::transport_key`]), so that a v2 session that knows the notary's keys
+//! verifies it and talks CURVE to it with no configuration.
+//!
+//! The documents are signed when something they say changes (a CURVE endpoint, an identity, the
+//! key) and again when less than [`RESIGN_BEFORE`] of their validity is left — by the first
+//! `PING` that asks for them: never per request, and a garbage request never makes the notary
+//! use a private key.
+
+use zeroize::Zeroizing;
+
+use super::Notary;
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::Options;
+use crate::transport::transport_key::{TransportKeyDoc, now_unix};
+use crate::transport::zap::Domain;
+
+/// How long a generated transport key's documents say they are valid. The key lives as long as
+/// the process; a notary that runs longer re-signs them before they expire.
+pub const GENERATED_VALIDITY_S: u64 = 30 * 86_400;
+/// Documents are signed again once less than this is left of their validity.
+pub const RESIGN_BEFORE: u64 = 7 * 86_400;
+/// The bit a `PING`'s number sets to ask for the transport-key documents in its `PONG` (older
+/// clients never set it: their probes count from 1, so older clients never see the documents).
+pub const KEYS_FLAG: u64 = 1 << 63;
+/// Most documents one `PONG` carries (one per identity).
+pub const MAX_PONG_DOCS: usize = crate::transport::frames::MAX_PONG_EXTRA;
+
+/// The key pair and what was published with it.
+pub(super) struct TransportKey {
+    secret: Zeroizing<[u8; 32]>,
+    public: [u8; 32],
+    /// Set by the operator: documents say exactly this validity. Generated: rolling.
+    configured_until: Option<u64>,
+    /// Published endpoints (`tcp://*:PORT`, or the full endpoint for other transports).
+    endpoints: Vec<String>,
+    /// Signed documents, one per identity, and until when they are valid; empty: sign again.
+    docs: Vec<Vec<u8>>,
+    docs_until: u64,
+}
+
+impl TransportKey {
+    fn new(secret: [u8; 32], configured_until: Option<u64>) -> TransportKey {
+        let public =
+            x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret)).to_bytes();
+        TransportKey {
+            secret: Zeroizing::new(secret),
+            public,
+            configured_until,
+            endpoints: Vec::new(),
+            docs: Vec::new(),
+            docs_until: 0,
+        }
+    }
+
+    fn generate() -> Result<TransportKey> {
+        let (_, secret) = crate::transport::curve_keypair()?;
+        let secret = Zeroizing::new(crate::transport::options::z85_key(
+            &secret,
+            "the generated secret key",
+        )?);
+        Ok(TransportKey::new(*secret, None))
+    }
+}
+
+/// The published form of a bound endpoint: `tcp://*:PORT` (the client keeps the host it
+/// reached), or the endpoint itself.
+fn published(bound: &str) -> String {
+    match bound.strip_prefix("tcp://") {
+        Some(rest) => match rest.rfind(':') {
+            Some(i) => format!("tcp://*:{}", &rest[i + 1..]),
+            None => bound.to_string(),
+        },
+        None => bound.to_string(),
+    }
+}
+
+impl Notary {
+    /// Sets the notary's transport key (a CURVE secret key, Z85, e.g. from
+    /// [`crate::transport::curve_keypair`]) so that it survives restarts, and the end of its
+    /// documents' validity (Unix seconds; the key's rotation date). Before the first
+    /// [`Notary::bind_curve`]: a CURVE endpoint keeps the key it was bound with.
+    pub fn set_transport_key(&self, secret_z85: &str, valid_until: u64) -> Result<()> {
+        self.check_process()?;
+        let secret = Zeroizing::new(crate::transport::options::z85_key(
+            secret_z85,
+            "the transport secret key",
+        )?);
+        if valid_until <= now_unix() {
+            return Err(Error::invalid(
+                "valid_until is in the past: the documents would be refused",
+            ));
+        }
+        let mut tk = self
+            .core
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if tk.as_ref().is_some_and(|k| !k.endpoints.is_empty()) {
+            return Err(Error::new(
+                ErrorKind::State,
+                "the notary already listens with its transport key: set the key before the first \
+                 bind_curve",
+            ));
+        }
+        *tk = Some(TransportKey::new(*secret, Some(valid_until)));
+        Ok(())
+    }
+
+    /// The transport key's CURVE public key (Z85), once the notary has one.
+    pub fn transport_key(&self) -> Option<String> {
+        let tk = self
+            .core
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        tk.as_ref()
+            .and_then(|k| crate::transport::z85::encode(&k.public).ok())
+            .map(|z| z.to_string())
+    }
+
+    /// Listens on `endpoint` with CURVE only, under the notary's transport key (generated now
+    /// if none was set), and publishes it: from now on every `PING` that asks for them is
+    /// answered with the signed transport-key documents, so that v2 sessions with the notary's
+    /// keys (option `curve_policy` 1 or 2) switch to this endpoint over CURVE. A peer without
+    /// CURVE cannot connect here. `opts` as for [`Notary::add_endpoint`] (its own CURVE settings
+    /// are replaced). Returns the bound endpoint.
+    pub fn bind_curve(&self, endpoint: &str, opts: &Options) -> Result<String> {
+        self.check_process()?;
+        let secret = {
+            let mut tk = self
+                .core
+                .transport
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if tk.is_none() {
+                *tk = Some(TransportKey::generate()?);
+            }
+            let k = tk
+                .as_ref()
+                .ok_or_else(|| Error::internal("no transport key"))?;
+            crate::transport::z85::encode(&k.secret[..])?
+        };
+        let mut o = opts.clone();
+        o.set_curve_server(&secret)?;
+        // Every CURVE key is admitted; the ZAP handler gives each connection its client's key as
+        // `User-Id`, which binds its cached replies to that key.
+        let domain = Domain::new(None)?;
+        let bound = self.add_endpoint_with(endpoint, &o, Some(&domain))?;
+        self.core
+            .domains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(domain);
+        let mut tk = self
+            .core
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = tk.as_mut() {
+            k.endpoints.push(published(&bound));
+            k.docs.clear();
+        }
+        Ok(bound)
+    }
+}
+
+impl super::Core {
+    /// The documents a `PING` with [`KEYS_FLAG`] gets: signed again when something changed or
+    /// they are close to expiry. Empty when the notary has no CURVE endpoint.
+    pub(super) fn transport_docs(&self) -> Vec<Vec<u8>> {
+        let mut tk = self.transport.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(k) = tk.as_mut() else {
+            return Vec::new();
+        };
+        if k.endpoints.is_empty() {
+            return Vec::new();
+        }
+        let now = now_unix();
+        if k.docs.is_empty() || k.docs_until.saturating_sub(now) < RESIGN_BEFORE {
+            let until = k
+                .configured_until
+                .unwrap_or(now.saturating_add(GENERATED_VALIDITY_S));
+            let ids = self.identities.read().unwrap_or_else(|p| p.into_inner());
+            k.docs = ids
+                .iter()
+                .take(MAX_PONG_DOCS)
+                .filter_map(|id| {
+                    TransportKeyDoc {
+                        notary_id: id.nym_id.clone(),
+                        curve_key: k.public,
+                        valid_from: now.saturating_sub(60),
+                        valid_until: until,
+                        endpoints: k.endpoints.clone(),
+                    }
+                    .sign(&id.auth)
+                    .ok()
+                    .map(String::into_bytes)
+                })
+                .collect();
+            k.docs_until = until;
+        }
+        k.docs.clone()
+    }
+
+    /// Identities changed: their documents are signed again at the next request for them.
+    pub(super) fn transport_docs_stale(&self) {
+        if let Some(k) = self
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            k.docs.clear();
+        }
+    }
+}
