@@ -12,6 +12,7 @@ Reads from BENCH_OUT_DIR (default: bench/results next to this file):
   stream.tsv     bench_stream    streaming envelopes vs libsodium secretstream, RSS of a 4 GiB stream
   push.tsv       bench_push      push fan-out to N subscribers
   notary_threads.tsv  bench_notary_threads  one notary served by 1 vs 2 application threads
+  curve.tsv      bench_curve     transport v2 with vs without CURVE
   meta_*.tsv     library versions the programs ran with; meta_run.tsv: load average before/after
 Writes to the same folder:
   ratios.svg     horizontal bars of every ratio (log2 axis, a line at 1.0), drawn by hand as SVG
@@ -160,9 +161,9 @@ def verdict(ratio, target):
     return "✓" if ratio >= target else "✗"
 
 
-def sections(v2, scaleout, v3, stream, push, threads, chart):
-    """Markdown for bench_v2, bench_scaleout, bench_v3, bench_stream, bench_push and
-    bench_notary_threads; adds their ratios to `chart`."""
+def sections(v2, scaleout, v3, stream, push, threads, curve, chart):
+    """Markdown for bench_v2, bench_scaleout, bench_v3, bench_stream, bench_push,
+    bench_notary_threads and bench_curve; adds their ratios to `chart`."""
     md = []
     if v3:
         md.append("## Suite v3: ours vs OpenSSL EVP and libsodium (same process, interleaved)")
@@ -262,6 +263,16 @@ def sections(v2, scaleout, v3, stream, push, threads, chart):
             one, two = rate.get((suite, "1")), rate.get((suite, "2"))
             if one and two:
                 md.append("| %s | %s | %s | **%.2f** |" % (names[suite], fmt(one), fmt(two), two / one))
+        md.append("")
+    if curve:
+        md.append("## Transport v2 with and without CURVE (same notary and session code, interleaved)")
+        md.append("")
+        md.append("| row | plain /s | CURVE /s | CURVE / plain |")
+        md.append("|---|---:|---:|---:|")
+        for r in curve:
+            ratio = float(r["ratio"])
+            md.append("| %s | %s | %s | **%.3f** |" % (r["row"], fmt(r["plain_per_s"]), fmt(r["curve_per_s"]), ratio))
+            chart.append(("transport v2 with CURVE (vs the same without)", r["row"], ratio))
         md.append("")
     return md
 
@@ -438,7 +449,8 @@ def main():
     stream = read_tsv("stream.tsv")
     push = read_tsv("push.tsv")
     threads = read_tsv("notary_threads.tsv")
-    extra = sections(v2, scaleout, v3, stream, push, threads, chart)
+    curve = read_tsv("curve.tsv")
+    extra = sections(v2, scaleout, v3, stream, push, threads, curve, chart)
     md.extend(extra)
 
     svg_path = os.path.join(OUT, "ratios.svg")
