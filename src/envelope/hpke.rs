@@ -280,14 +280,35 @@ pub(crate) fn open_base_dh(
     ct: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
     let n = ct.len().checked_sub(TAG_LEN)?;
+    let mut v = Zeroizing::new(vec![0u8; n]);
+    open_base_dh_into(dh, pk_r, enc, info, aad, ct, &mut v).then_some(v)
+}
+
+/// [`open_base_dh`] into the caller's area `out` (`ct.len()` - 16 bytes): true when the
+/// plaintext is there; false for an all-zero DH output, a bad tag or a wrong length, and `out`
+/// then holds no secret (the ciphertext XOR a public keystream, [`aead_open_payload`]). Both
+/// outcomes of a well-formed input do the same work.
+pub(crate) fn open_base_dh_into(
+    dh: &[u8; 32],
+    pk_r: &[u8; 32],
+    enc: &[u8; ENC_LEN],
+    info: &[u8],
+    aad: &[u8],
+    ct: &[u8],
+    out: &mut [u8],
+) -> bool {
+    let Some(n) = ct.len().checked_sub(TAG_LEN) else {
+        return false;
+    };
+    let Ok(tag) = <&[u8; TAG_LEN]>::try_from(&ct[n..]) else {
+        return false;
+    };
     // An all-zero DH output is refused (RFC 9180 §7.1.4); the work is done either way.
     let contributory = *dh != [0u8; 32];
     let shared = kem_shared_secret(dh, enc, pk_r);
     let (key, nonce) = key_schedule(&shared, info);
-    let mut v = Zeroizing::new(ct[..n].to_vec());
-    let tag: &[u8; TAG_LEN] = ct[n..].try_into().ok()?;
-    let ok = aead_open_in_place(&key, &nonce, aad, &mut v, tag);
-    (ok && contributory).then_some(v)
+    let ok = aead_open_payload(&key, &nonce, aad, &ct[..n], out, tag);
+    ok & contributory
 }
 
 /// [`open_base`] with the recipient's raw secret bytes, for the RFC 9180 known-answer tests.

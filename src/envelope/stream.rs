@@ -573,15 +573,13 @@ impl StreamOpener {
     /// The header is complete: choose the entry, unwrap the stream key, derive the payload key.
     fn start_body(&mut self, header: Vec<u8>) -> Result<()> {
         let entries: Vec<V3Entry> = codec::parse_entries(&header, FIXED_LEN)?;
-        let cek = unwrap_content_key(
+        let (wrap_ok, stream_key) = unwrap_content_key(
             &entries,
             STREAM_INFO_PREFIX,
             STREAM_TYPE,
             self.nym_id.as_deref(),
             &self.key,
         )?;
-        let wrap_ok = cek.is_some();
-        let stream_key = cek.unwrap_or_else(|| Zeroizing::new([0u8; 32]));
         let key = payload_key(&stream_key, &header);
         self.state = OpenState::Body {
             aead: ChunkAead::new(&key)?,

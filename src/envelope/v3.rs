@@ -101,15 +101,17 @@ pub(super) fn seal_v3_to_bytes(recipients: &[Recipient<'_>], plaintext: &[u8]) -
 }
 
 /// The content key of a type-3 or type-4 header for `key`: the entry carrying `nym_id`, else
-/// the entry with an empty NymID; with `nym_id` `None`, every entry in order. `Ok(None)` when
-/// the chosen wrap does not open (the caller carries on with a dummy key and fails uniformly).
+/// the entry with an empty NymID; with `nym_id` `None`, every entry in order. Returns whether
+/// the chosen wrap opened, with the key: all zero when it did not (the caller carries on with
+/// that dummy key and fails uniformly). The wrap is opened into the returned key's own area and
+/// the key chosen by a mask, so a wrap that opens and one that does not take the same path.
 pub(super) fn unwrap_content_key(
     entries: &[V3Entry],
     info_prefix: &[u8],
     envelope_type: u16,
     nym_id: Option<&str>,
     key: &Key,
-) -> Result<Option<Zeroizing<[u8; 32]>>> {
+) -> Result<(bool, Zeroizing<[u8; 32]>)> {
     if key.algorithm() != Algorithm::X25519 {
         return Err(Error::invalid(format!(
             "a type-{envelope_type} envelope opens with an X25519 private key, not {:?}",
@@ -118,14 +120,19 @@ pub(super) fn unwrap_content_key(
     }
     key.x25519_secret()?;
     let pk = key.x25519_public()?.to_bytes();
-    let unwrap = |e: &V3Entry| -> Option<Zeroizing<Vec<u8>>> {
-        let enc: &[u8; 32] = e.wrap[..32].try_into().ok()?;
+    let mut cek = Zeroizing::new([0u8; 32]);
+    let mut unwrap = |e: &V3Entry| -> bool {
+        let Ok(enc) = <&[u8; 32]>::try_from(&e.wrap[..32]) else {
+            return false;
+        };
         let info = info_with(info_prefix, &e.id_bytes);
         // The key's X25519 engine (OpenSSL by default, docs/x25519-engine.md).
-        let dh = key.x25519_dh(enc).ok()?;
-        hpke::open_base_dh(&dh, &pk, enc, &info, b"", &e.wrap[32..]).filter(|k| k.len() == 32)
+        let Ok(dh) = key.x25519_dh(enc) else {
+            return false;
+        };
+        hpke::open_base_dh_into(&dh, &pk, enc, &info, b"", &e.wrap[32..], &mut cek[..])
     };
-    let cek = match nym_id {
+    let ok = match nym_id {
         Some(want) => {
             let hit = entries
                 .iter()
@@ -141,13 +148,14 @@ pub(super) fn unwrap_content_key(
                 }
             }
         }
-        None => entries.iter().find_map(unwrap),
+        None => entries.iter().any(&mut unwrap),
     };
-    Ok(cek.map(|k| {
-        let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(&k);
-        out
-    }))
+    // The key, or all zero when no wrap opened (then the area holds no secret either way).
+    let mask = std::hint::black_box(0u8.wrapping_sub(u8::from(ok)));
+    for b in cek.iter_mut() {
+        *b &= mask;
+    }
+    Ok((ok, cek))
 }
 
 /// [`Envelope::open`] of a type-3 envelope given as its parts; the plaintext has `room` spare
@@ -160,12 +168,10 @@ pub(super) fn open_v3(
     key: &Key,
     room: usize,
 ) -> Result<Vec<u8>> {
-    let cek = unwrap_content_key(entries, V3_INFO_PREFIX, 3, nym_id, key)?;
-    // A wrap that does not open still runs the payload check (with a dummy key; the result
-    // is refused whatever it says), so that every failure takes the same path and returns
-    // the same error.
-    let ok_wrap = cek.is_some();
-    let content_key = cek.unwrap_or_else(|| Zeroizing::new([0u8; 32]));
+    // A wrap that does not open still runs the payload check (with the all-zero dummy key; the
+    // result is refused whatever it says), so that every failure takes the same path and
+    // returns the same error.
+    let (ok_wrap, content_key) = unwrap_content_key(entries, V3_INFO_PREFIX, 3, nym_id, key)?;
     let Some(n) = payload.len().checked_sub(hpke::TAG_LEN) else {
         return Err(Error::decrypt_failed());
     };
