@@ -66,11 +66,13 @@ def machine():
 
 def machine_line(m):
     """One line naming the machine, the load and the references, for the summary and the README."""
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     return ("Measured %s on %s, %s vCPU (kernel %s; load average %s before the run, %s after); against %s, "
-            "libzmq %s, libsodium %s; RSA engine: %s." % (
+            "libzmq %s, libsodium %s; RSA engine: %s.%s" % (
                 m.get("date"), m.get("cpu"), m.get("nproc"), m.get("kernel"), m.get("load_before", "?"),
                 m.get("load_after", "?"), m.get("openssl", "OpenSSL ?"), m.get("libzmq", "?"),
-                m.get("libsodium", "?"), m.get("rsa_engine", "?")))
+                m.get("libsodium", "?"), m.get("rsa_engine", "?"),
+                " **BENCH_QUICK=1 smoke run: short rounds, noisy numbers.**" if quick else ""))
 
 
 def kib(n):
@@ -174,7 +176,7 @@ def sections(v2, scaleout, v3, stream, push, threads, curve, chart):
             ratio, target = float(r["ratio"]), float(r["target"])
             refs = [fmt(r[k]) if float(r[k]) > 0 else "-" for k in ("openssl_ops", "libsodium_ops")]
             if r["best_ref"].startswith("RSA"):
-                tgt = "≥ %g× RSA-2048 requests" % target
+                tgt = "≥ %g× RSA-2048 requests" % target if target > 0 else "-"
             else:
                 tgt = "≥ %.2f %s" % (target, verdict(ratio, target)) if target > 0 else "-"
             md.append("| %s | %s | %s | %s | **%.3f** (%s) | %s |" % (
