@@ -40,6 +40,7 @@ HEADER = Path(__file__).resolve().parents[1] / "include" / "ot_transport.h"
 OPTIONAL: Dict[Tuple[str, str], str] = {
     ("ot_armor_encode", "bookend_type"): "bare armor, no bookends",
     ("ot_broker_new", "options"): "default options",
+    ("ot_broker_bind_curve", "secret_z85"): "a generated key",
     ("ot_broker_new_from_files", "options"): "default options",
     ("ot_broker_new_secure", "options"): "default options",
     ("ot_broker_new_secure", "workers"): "no workers yet",

@@ -201,10 +201,10 @@ static void pushes_and_two_endpoints(void) {
   printf("  pushes: 2 subscribers (plain and CURVE endpoints of one notary) x 100, in order, none missed\n");
 }
 
-static void *echo_three(void *arg) {
+static void *echo_four(void *arg) {
   ot_notary *n = arg;
   int i;
-  for (i = 0; i < 3; i++) {
+  for (i = 0; i < 4; i++) {
     ot_request *r = NULL;
     ot_buffer *c = NULL;
     if (ot_notary_receive(n, 10000, &r) != OT_OK) return NULL;
@@ -233,11 +233,10 @@ static void curve_without_configuration(void) {
   CHECK(b && strcmp(BUF_STR(b), ep) != 0);
   CHECK_OK(ot_notary_transport_key(n, &key));
   CHECK(key && strlen(BUF_STR(key)) == 40);
-  /* the key is set before the first CURVE endpoint, not after */
   CHECK_OK(ot_curve_keypair(&pub, &sec));
-  CHECK_RC(ot_notary_set_transport_key(n, BUF_STR(sec), 4102444800u), OT_ERR_STATE);
+  CHECK_RC(ot_notary_set_transport_key(n, BUF_STR(sec), 1000), OT_ERR_INVALID_ARGUMENT); /* past */
   pthread_t t;
-  pthread_create(&t, NULL, echo_three, n);
+  pthread_create(&t, NULL, echo_four, n);
   ot_session_options *o = v2_options();
   ot_session *s = session_to(ep, o); /* the plain endpoint: nothing about CURVE configured */
   for (i = 0; i < 3; i++) {
@@ -246,15 +245,29 @@ static void curve_without_configuration(void) {
     CHECK(r && strcmp(BUF_STR(r), "over curve\n") == 0);
     ot_buffer_free(r);
   }
-  pthread_join(t, NULL);
   CHECK_OK(ot_session_counter(s, "curve", &v));
   CHECK(v == 1);
   CHECK_OK(ot_session_counter(s, "transport_keys_refused", &v));
   CHECK(v == 0);
   CHECK_OK(ot_notary_counter(n, "requests_curve", &v));
   CHECK(v == 3);
+  { /* rotation: the notary's CURVE endpoint is bound again under a new key; the session's next
+     * handshake is refused, it asks again and follows */
+    ot_buffer *r = NULL, *now_key = NULL;
+    ot_test_sleep_ms(1100); /* a session asks again at most once a second */
+    CHECK_OK(ot_notary_set_transport_key(n, BUF_STR(sec), (uint64_t)time(NULL) + 3600));
+    CHECK_OK(ot_notary_transport_key(n, &now_key));
+    CHECK(now_key && strcmp(BUF_STR(now_key), BUF_STR(pub)) == 0);
+    CHECK_OK(ot_session_request(s, (const uint8_t *)"rotated\n", 8, &r));
+    CHECK(r && strcmp(BUF_STR(r), "rotated\n") == 0);
+    CHECK_OK(ot_session_counter(s, "transport_key_changes", &v));
+    CHECK(v == 1);
+    ot_buffer_free(r);
+    ot_buffer_free(now_key);
+  }
+  pthread_join(t, NULL);
   printf("  a v2 session with default options verified the notary's transport key and sent 3 of 3 "
-         "requests over CURVE (%s)\n", BUF_STR(b));
+         "requests over CURVE (%s), and followed a key rotation\n", BUF_STR(b));
   ot_session_free(s);
   ot_session_options_free(o);
   ot_notary_free(n);

@@ -22,7 +22,7 @@ static void *serve(void *p) {  /* any number of threads may receive and reply on
 
 int main(void) {
     ot_key *n_auth = NULL, *n_enc = NULL, *c_auth = NULL, *c_enc = NULL;
-    ot_buffer *n_id = NULL, *endpoint = NULL;
+    ot_buffer *n_id = NULL, *endpoint = NULL, *curve_endpoint = NULL;
     ot_notary *notary = NULL;
     ot_session *session = NULL;
     ot_session_options *opts = NULL;
@@ -35,6 +35,9 @@ int main(void) {
     const char *nym = (const char *)ot_buffer_data(n_id);
     if (ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, nym, NULL, &notary)) goto done;
     if (ot_notary_endpoint(notary, &endpoint)) goto done;
+    /* transport v2 over CURVE: an endpoint under the notary's transport key, which sessions that
+     * know the notary's keys find (signed by its identity), verify and move to by themselves */
+    if (ot_notary_bind_curve(notary, "tcp://127.0.0.1:*", NULL, &curve_endpoint)) goto done;
     s = (server){notary, c_auth, c_enc, 0};
     for (; started < 2; started++)
         if (pthread_create(&threads[started], NULL, serve, &s)) goto done;
@@ -65,7 +68,7 @@ done:
     s.stop = 1;
     for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
     ot_session_free(session); ot_session_options_free(opts); ot_notary_free(notary);
-    ot_buffer_free(endpoint); ot_buffer_free(n_id);
+    ot_buffer_free(curve_endpoint); ot_buffer_free(endpoint); ot_buffer_free(n_id);
     ot_key_free(c_enc); ot_key_free(c_auth); ot_key_free(n_enc); ot_key_free(n_auth);
     return answered == 8 ? 0 : 1;
 }

@@ -70,6 +70,7 @@
  *  - max_in_flight (64; 1 … 65536): v2: most requests in flight at once.
  *  - probe_timeout_ms (1000; 1 … 60000): auto: how long the v2 probe waits for an answer.
  *  - reply_errors (0; 0 or 1): Notary: 1 answers an unreadable legacy request with a signed error instead of the legacy silence.
+ *  - require_curve (0; 0 or 1): Notary endpoint: 1 refuses v2 requests on this plain endpoint (ERR CURVE_REQUIRED; probes are answered, legacy REQ served as before), so v2 runs only over the notary's CURVE endpoints.
  *  - curve_policy (1; 0 … 2): v2: CURVE with a notary that publishes a transport key signed by its identity (checked with the notary's auth key): 0 off, 1 when it publishes one, 2 required (requests fail without one).
  */
 
@@ -599,6 +600,21 @@ ot_result ot_broker_allow_worker(const ot_broker *broker, const char *worker_pub
  * keys (`ot_broker_new`).
  */
 ot_result ot_broker_backend_public(const ot_broker *broker, ot_buffer **public_z85);
+
+/**
+ * Adds a frontend on `endpoint` with CURVE only, under `secret_z85` (a CURVE secret key, Z85;
+ * NULL: one is generated), next to the plain one. The bound endpoint goes to a new
+ * `*bound_endpoint` and the frontend's public key (Z85) to a new `*public_z85` (both written only
+ * on success). Workers vouch for it (`ot_notary_vouch_transport_key`, with the host `*` and its port), and v2
+ * sessions that reach the notary through the broker then verify that document (signed by the
+ * notary's identity) and talk CURVE to the broker by themselves. At most 15 CURVE frontends.
+ * `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE or is older than 4.3.3.
+ */
+ot_result ot_broker_bind_curve(const ot_broker *broker,
+                               const char *endpoint,
+                               const char *secret_z85,
+                               ot_buffer **bound_endpoint,
+                               ot_buffer **public_z85);
 
 /**
  * The bound frontend endpoint (wildcard port resolved) in a new `*endpoint`.
@@ -1165,13 +1181,29 @@ ot_result ot_notary_bind_curve(ot_notary *notary,
 /**
  * Sets the notary's transport key, so that it survives restarts: `secret_z85` a CURVE secret
  * key (Z85, 40 characters; `ot_curve_keypair`), `valid_until` the end of its documents'
- * validity in Unix seconds (its rotation date). Call it before the first
- * `ot_notary_bind_curve`; afterwards `OT_ERR_STATE`. `OT_ERR_INVALID_ARGUMENT` for a malformed
+ * validity in Unix seconds (its rotation date). Before the first `ot_notary_bind_curve`, or
+ * later to rotate the key: the CURVE endpoints are then bound again under the new key (their
+ * connections drop; v2 sessions find their next handshake refused, ask for the new key, verify
+ * it and come back, re-sending what was in flight). `OT_ERR_INVALID_ARGUMENT` for a malformed
  * key or a date in the past.
  */
 ot_result ot_notary_set_transport_key(ot_notary *notary,
                                       const char *secret_z85,
                                       uint64_t valid_until);
+
+/**
+ * Vouches for a CURVE key this notary does not hold — the CURVE frontend of the broker that
+ * fronts it (`ot_broker_bind_curve`): `public_z85` (Z85), `endpoint` (tcp with the host `*` and a port:
+ * that port on the host the client reached, i.e. the broker's; or a full endpoint) and `valid_until` (Unix
+ * seconds). Its replies to v2 probes that ask then carry that transport-key document, signed by
+ * each identity, and v2 sessions that reach the notary through the broker verify it and talk
+ * CURVE to the broker. At most 4 keys; vouching again for a key replaces its entry.
+ * `OT_ERR_INVALID_ARGUMENT` for a malformed key or endpoint, or a date in the past.
+ */
+ot_result ot_notary_vouch_transport_key(ot_notary *notary,
+                                        const char *public_z85,
+                                        const char *endpoint,
+                                        uint64_t valid_until);
 
 /**
  * The notary's transport key (its CURVE public key, Z85) in a new `*public_z85`.
@@ -1259,7 +1291,8 @@ ot_result ot_notary_get_stats(const ot_notary *notary, ot_notary_stats *stats);
  * gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
  * (connections open on the notary's bound endpoints, legacy and silent ones included),
  * `queued_requests` (waiting for `ot_notary_receive`), then `requests_curve` (v2 requests
- * received on CURVE endpoints, `ot_notary_bind_curve`).
+ * received on CURVE endpoints, `ot_notary_bind_curve`) and `curve_required` (v2 requests refused
+ * on a plain endpoint whose options set `require_curve`).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_notary_counter(const ot_notary *notary, const char *name, uint64_t *value);
@@ -1635,8 +1668,10 @@ ot_result ot_session_get_stats(const ot_session *session, ot_session_stats *stat
  * last one, dropped), `renewals` (v2 connections dropped and made again after a request
  * failed while the connection was down: nothing libzmq still queued for it goes out later),
  * the gauges `pushes_queued` / `pushes_queued_bytes`, the gauge `curve` (1 while the session
- * talks CURVE to the notary's published transport key, option `curve_policy`) and
- * `transport_keys_refused` (transport-key documents naming the notary that did not verify).
+ * talks CURVE to the notary's published transport key, option `curve_policy`),
+ * `transport_keys_refused` (transport-key documents naming the notary that did not verify) and
+ * `transport_key_changes` (moves to a new key the notary published after a CURVE handshake
+ * failed: a rotation).
  * `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
  */
 ot_result ot_session_counter(const ot_session *session, const char *name, uint64_t *value);

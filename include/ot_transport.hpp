@@ -540,10 +540,12 @@ class notary {
   std::string add_endpoint(std::string_view endpoint, const session_options *options = nullptr);
   /** A CURVE endpoint under the notary's transport key, published to v2 sessions (ot_notary_bind_curve). */
   std::string add_curve_endpoint(std::string_view endpoint, const session_options *options = nullptr);
-  /** Sets the transport key before the first CURVE endpoint (ot_notary_set_transport_key). */
+  /** Sets (or rotates) the notary's transport key (ot_notary_set_transport_key). */
   void set_transport_key(std::string_view secret_z85, std::uint64_t valid_until);
   /** The transport key's CURVE public key, Z85 (ot_notary_transport_key). */
   std::string transport_key() const;
+  /** Vouches for its broker's CURVE frontend (ot_notary_vouch_transport_key). */
+  void vouch_transport_key(std::string_view public_z85, std::string_view endpoint, std::uint64_t valid_until);
   /** Registers req's route for pushes to nym_id, sealed to subscriber_encryption_public. */
   void register_push(const request &req, std::string_view nym_id, const key &subscriber_encryption_public);
   /** Pushes content to nym_id's subscribers; how many routes it reached (0: nobody). */
@@ -582,6 +584,9 @@ class broker {
                                 std::string_view key_file, std::string_view workers_file,
                                 const session_options *options = nullptr);
   void allow_worker(std::string_view worker_public_z85) const;
+  /** A CURVE-only frontend (ot_broker_bind_curve; empty secret: generated): (bound endpoint, public key). */
+  std::pair<std::string, std::string> add_curve_frontend(std::string_view endpoint,
+                                                         std::string_view secret_z85 = {}) const;
   std::string backend_public() const;
   std::string frontend() const;
   std::string backend() const;
@@ -1151,6 +1156,13 @@ inline result<void> notary_set_transport_key(notary &n, std::string_view secret_
   return detail::call_void(ot_notary_set_transport_key(n.get(), s.c_str(), valid_until));
 }
 
+inline result<void> notary_vouch_transport_key(notary &n, std::string_view public_z85, std::string_view endpoint,
+                                               std::uint64_t valid_until) {
+  detail::c_text k(public_z85), e(endpoint);
+  if (!k.ok || !e.ok) return detail::err<void>(detail::nul_in_text("key or endpoint"));
+  return detail::call_void(ot_notary_vouch_transport_key(n.get(), k.c_str(), e.c_str(), valid_until));
+}
+
 inline result<std::string> notary_transport_key(const notary &n) {
   return detail::call_text([&](ot_buffer **out) { return ot_notary_transport_key(n.get(), out); });
 }
@@ -1246,6 +1258,20 @@ inline result<void> broker_allow_worker(const broker &b, std::string_view worker
   detail::c_text k(worker_public_z85);
   if (!k.ok) return detail::err<void>(detail::nul_in_text("key"));
   return detail::call_void(ot_broker_allow_worker(b.get(), k.c_str()));
+}
+
+/** A CURVE-only frontend (ot_broker_bind_curve); an empty secret: one is generated. */
+inline result<std::pair<std::string, std::string>> broker_bind_curve(const broker &b, std::string_view endpoint,
+                                                                      std::string_view secret_z85 = {}) {
+  using pair = std::pair<std::string, std::string>;
+  detail::c_text e(endpoint), s(secret_z85);
+  if (!e.ok || !s.ok) return detail::err<pair>(detail::nul_in_text("endpoint or key"));
+  ot_buffer *bound = nullptr, *pub = nullptr;
+  if (ot_result rc = ot_broker_bind_curve(b.get(), e.c_str(), secret_z85.empty() ? nullptr : s.c_str(), &bound, &pub))
+    return detail::err<pair>(detail::fail(rc));
+  std::string x = detail::take_text(bound);
+  std::string y = detail::take_text(pub);
+  return std::make_pair(std::move(x), std::move(y));
 }
 
 /** The backend's CURVE public key, Z85 (ot_broker_backend_public). */
@@ -1618,6 +1644,10 @@ inline void notary::set_transport_key(std::string_view secret_z85, std::uint64_t
   detail::unwrap(nothrow::notary_set_transport_key(*this, secret_z85, valid_until));
 }
 inline std::string notary::transport_key() const { return detail::unwrap(nothrow::notary_transport_key(*this)); }
+inline void notary::vouch_transport_key(std::string_view public_z85, std::string_view endpoint,
+                                        std::uint64_t valid_until) {
+  detail::unwrap(nothrow::notary_vouch_transport_key(*this, public_z85, endpoint, valid_until));
+}
 inline void notary::register_push(const request &req, std::string_view nym_id, const key &subscriber_encryption_public) {
   detail::unwrap(nothrow::notary_register_push(*this, req, nym_id, subscriber_encryption_public));
 }
@@ -1651,6 +1681,10 @@ inline void broker::allow_worker(std::string_view worker_public_z85) const {
   detail::unwrap(nothrow::broker_allow_worker(*this, worker_public_z85));
 }
 inline std::string broker::backend_public() const { return detail::unwrap(nothrow::broker_backend_public(*this)); }
+inline std::pair<std::string, std::string> broker::add_curve_frontend(std::string_view endpoint,
+                                                                      std::string_view secret_z85) const {
+  return detail::unwrap(nothrow::broker_bind_curve(*this, endpoint, secret_z85));
+}
 inline std::string broker::frontend() const { return detail::unwrap(nothrow::broker_frontend(*this)); }
 inline std::string broker::backend() const { return detail::unwrap(nothrow::broker_backend(*this)); }
 inline ot_broker_stats broker::stats() const { return detail::unwrap(nothrow::broker_get_stats(*this)); }

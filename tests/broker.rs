@@ -238,3 +238,68 @@ fn a_network_backend_needs_its_workers_listed() {
     assert!(WorkerKeys::new("short", &[]).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Clients of the broker's frontend use the broker's CURVE key, which the notary's workers vouch
+/// for: a worker signs a transport-key document for the broker's CURVE frontend, its PONG goes
+/// back through the broker, and a v2 session with default options verifies it (the notary's
+/// identity signed it) and talks CURVE to the broker.
+#[test]
+fn sessions_use_the_brokers_curve_frontend_that_the_workers_vouch_for() {
+    use ot_transport::transport::transport_key::now_unix;
+    let (backend_pub, backend_sec) = curve_keypair().unwrap();
+    let (worker_pub, worker_sec) = curve_keypair().unwrap();
+    let broker = Broker::with_workers(
+        "tcp://127.0.0.1:*",
+        "tcp://127.0.0.1:*",
+        &Options::default(),
+        WorkerKeys::new(&backend_sec, &[&worker_pub]).unwrap(),
+    )
+    .unwrap();
+    let (curve_front, front_key) = broker.bind_curve("tcp://127.0.0.1:*", None).unwrap();
+    assert_eq!(
+        broker.curve_frontends(),
+        vec![(curve_front.clone(), front_key.clone())]
+    );
+    let port = curve_front.rsplit(':').next().unwrap();
+    let mut wopts = Options::default();
+    wopts
+        .set_curve_client(&backend_pub, &worker_pub, &worker_sec)
+        .unwrap();
+    let (client, n) = pair();
+    let w = Arc::new(Notary::connect(broker.backend(), &n.auth, &n.enc, &n.id, wopts).unwrap());
+    w.vouch_transport_key(&front_key, &format!("tcp://*:{port}"), now_unix() + 3600)
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (w2, stop2, client) = (w.clone(), stop.clone(), client.clone());
+    let t = thread::spawn(move || {
+        while !stop2.load(Ordering::Relaxed) {
+            let Ok(req) = w2.receive(20) else { continue };
+            if let Ok(c) = req.verify(&client.auth) {
+                let body = [b"w:".as_slice(), c].concat();
+                let _ = w2.reply(&req, &body, Some(&client.enc));
+            }
+        }
+    });
+    let t0 = Instant::now();
+    while broker.stats().workers < 1 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the worker never announced itself"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let mut s = session(broker.frontend(), client_opts(1));
+    assert_eq!(s.request(b"via curve").unwrap(), b"w:via curve\n");
+    assert_eq!(s.counter("curve"), Some(1));
+    let mut plain = session(
+        broker.frontend(),
+        Options {
+            curve_policy: 0,
+            ..client_opts(1)
+        },
+    );
+    assert_eq!(plain.request(b"in clear").unwrap(), b"w:in clear\n");
+    assert_eq!(plain.counter("curve"), Some(0));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap();
+}

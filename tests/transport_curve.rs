@@ -110,10 +110,6 @@ fn a_configured_transport_key_is_published_and_used() {
     assert_eq!(n.transport_key().as_deref(), Some(public.as_str()));
     n.bind_curve("tcp://127.0.0.1:*", &Options::default())
         .unwrap();
-    let e = n
-        .set_transport_key(&secret, now_unix() + 86_400)
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::State);
     assert_eq!(curve_public(&secret).unwrap(), public);
 
     // What a client receives: one document per identity, signed, naming the key.
@@ -257,4 +253,127 @@ fn cached_replies_are_bound_to_the_client_key() {
     assert_ne!(rep_b.body, rep.body);
     assert_eq!(n.counter("duplicates"), Some(1));
     assert_eq!(n.counter("requests_curve"), Some(3));
+}
+
+/// Key rotation while running: the notary binds its CURVE endpoints again under the new key; a
+/// session whose next handshake is refused asks again, verifies the new key and comes back,
+/// re-sending what was in flight; new sessions get the new key.
+#[test]
+fn a_rotated_transport_key_is_found_again() {
+    let n = Arc::new(notary(Options::default()));
+    n.bind_curve("tcp://127.0.0.1:*", &Options::default())
+        .unwrap();
+    let first = n.transport_key().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = serve(n.clone(), stop.clone());
+    let patient = Options {
+        latency_receive_ms: 1000,
+        latency_receive_no_tries: 3,
+        ..v2(1)
+    };
+    let mut s = session(&n.endpoint(), patient.clone());
+    assert_eq!(s.request(b"before").unwrap(), b"ok:before\n");
+    assert_eq!(s.counter("curve"), Some(1));
+    thread::sleep(std::time::Duration::from_millis(1100));
+
+    let (public, secret) = curve_keypair().unwrap();
+    n.set_transport_key(&secret, now_unix() + 3600).unwrap();
+    assert_eq!(n.transport_key().as_deref(), Some(public.as_str()));
+    assert_ne!(first, public);
+    let t0 = std::time::Instant::now();
+    assert_eq!(s.request(b"after").unwrap(), b"ok:after\n");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(s.counter("transport_key_changes"), Some(1));
+    assert_eq!(s.counter("curve"), Some(1));
+    let mut fresh = session(&n.endpoint(), patient);
+    assert_eq!(fresh.request(b"fresh").unwrap(), b"ok:fresh\n");
+    assert_eq!(fresh.counter("curve"), Some(1));
+    assert_eq!(n.counter("requests_curve"), Some(3));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap();
+}
+
+/// `require_curve` on the plain endpoint: v2 requests there get `ERR` CURVE_REQUIRED (a session
+/// with `curve_policy` 0 fails with it), probes are answered with the documents, and sessions
+/// with the default policy move to CURVE and are served; legacy REQ is served as before.
+#[test]
+fn a_plain_endpoint_can_require_curve_for_v2() {
+    let n = Arc::new(notary(Options::default()));
+    let strict = n
+        .add_endpoint(
+            "tcp://127.0.0.1:*",
+            &Options {
+                require_curve: true,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+    n.bind_curve("tcp://127.0.0.1:*", &Options::default())
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = serve(n.clone(), stop.clone());
+    let mut plain = session(&strict, v2(0));
+    let e = plain.request(b"in clear").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(ot_transport::transport::CURVE_REQUIRED),
+        "{e}"
+    );
+    assert_eq!(n.counter("curve_required"), Some(1));
+    let mut s = session(&strict, v2(1));
+    assert_eq!(s.request(b"over curve").unwrap(), b"ok:over curve\n");
+    assert_eq!(s.counter("curve"), Some(1));
+    let mut legacy = session(&strict, fast());
+    assert_eq!(legacy.request(b"legacy").unwrap(), b"ok:legacy\n");
+    assert_eq!(n.counter("curve_required"), Some(1));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap();
+}
+
+/// A notary unreachable at the first request: the probe goes unanswered and the request waits
+/// on the plain connection; once the connection is up, the session asks again and moves to CURVE.
+#[test]
+fn a_notary_that_was_down_is_asked_again_once_up() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let mut s = session(
+        &ep,
+        Options {
+            probe_timeout_ms: 200,
+            latency_receive_ms: 1000,
+            latency_receive_no_tries: 3,
+            ..v2(1)
+        },
+    );
+    let id = s.send(b"early").unwrap(); // nobody listens: the probe goes unanswered
+    assert_eq!(s.counter("curve"), Some(0));
+    let (_, notary) = pair();
+    let n = Arc::new(
+        Notary::bind(
+            &ep,
+            &notary.auth,
+            &notary.enc,
+            &notary.id,
+            Options::default(),
+        )
+        .unwrap(),
+    );
+    n.bind_curve("tcp://127.0.0.1:*", &Options::default())
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = serve(n.clone(), stop.clone());
+    let (got, reply) = s.receive(10_000).unwrap();
+    assert_eq!((got, reply.unwrap()), (id, b"ok:early\n".to_vec()));
+    assert_eq!(s.request(b"later").unwrap(), b"ok:later\n");
+    assert_eq!(s.counter("curve"), Some(1));
+    assert_eq!(n.counter("requests_curve"), Some(1));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap();
 }

@@ -6,8 +6,9 @@
 use ot_transport::keys::Key;
 use ot_transport::transport::frames::{self, Command};
 use ot_transport::transport::{
-    BROKER_COUNTERS, BUSY, NOTARY_COUNTERS, OPTION_NAMES, OVERLOADED, Options, PUSH_QUEUE,
-    PUSH_QUEUE_BYTES, REPLY_NOT_KEPT, SESSION_COUNTERS, Session, UNREADABLE, open_request_frame,
+    BROKER_COUNTERS, BUSY, CURVE_REQUIRED, NOTARY_COUNTERS, OPTION_NAMES, OVERLOADED, Options,
+    PUSH_QUEUE, PUSH_QUEUE_BYTES, REPLY_NOT_KEPT, SESSION_COUNTERS, Session, UNREADABLE,
+    open_request_frame,
 };
 
 fn doc() -> String {
@@ -100,6 +101,7 @@ fn every_err_reason_is_quoted_exactly() {
         ("BUSY", BUSY),
         ("OVERLOADED", OVERLOADED),
         ("REPLY_NOT_KEPT", REPLY_NOT_KEPT),
+        ("CURVE_REQUIRED", CURVE_REQUIRED),
     ] {
         for form in [format!("%s\"{reason}\""), format!("`{reason}`")] {
             assert!(

@@ -1,6 +1,7 @@
 /* ot-broker: the notary scale-out broker as a program, for operators.
  *
  *   ot-broker FRONTEND BACKEND --key KEYFILE --workers WORKERFILE [--stats SECONDS]
+ *             [--curve-frontend ENDPOINT [--frontend-key KEYFILE]]
  *   ot-broker FRONTEND ipc://PATH [--stats SECONDS]        (a local backend: no keys)
  *   ot-broker --new-key KEYFILE                            (writes a backend key, mode 600)
  *
@@ -10,8 +11,10 @@
  *   ot-broker tcp://0.0.0.0:7085 tcp://0.0.0.0:7086 --key /etc/ot/backend.key --workers /etc/ot/workers
  * KEYFILE holds the backend's CURVE secret key (Z85) and must be mode 600; WORKERFILE one worker
  * CURVE public key (Z85) per line, optionally followed by a name; a line starting with # is a
- * comment. Any other peer is refused at the CURVE handshake. Runs until SIGINT or SIGTERM; with --stats prints the
- * counters every SECONDS seconds. */
+ * comment. Any other peer is refused at the CURVE handshake. --curve-frontend adds a CURVE-only
+ * frontend (its key from --frontend-key, mode 600, or generated) and prints its public key, for
+ * the workers to vouch for (ot_notary_vouch_transport_key): v2 clients then use it by themselves.
+ * Runs until SIGINT or SIGTERM; with --stats prints the counters every SECONDS seconds. */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <signal.h>
@@ -40,9 +43,47 @@ static void print_stats(const ot_broker *b) {
   fflush(stdout);
 }
 
+/* Reads the one key line of a key file (mode 600; lines starting with # are comments) into
+ * out[41]; 0 on success. */
+static int read_key_file(const char *path, char out[41]) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    perror(path);
+    return -1;
+  }
+  if (st.st_mode & 077) {
+    fprintf(stderr, "ot-broker: %s is readable by other users: chmod 600 it\n", path);
+    return -1;
+  }
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    perror(path);
+    return -1;
+  }
+  char line[256];
+  int rc = -1;
+  while (fgets(line, sizeof line, f)) {
+    char *p = line;
+    while (*p == ' ' || *p == '\t') p++;
+    if (*p == '#' || *p == '\n' || *p == '\r' || *p == 0) continue;
+    size_t n = strcspn(p, " \t\r\n");
+    if (n == 40) {
+      memcpy(out, p, 40);
+      out[40] = 0;
+      rc = 0;
+    }
+    break;
+  }
+  fclose(f);
+  if (rc) fprintf(stderr, "ot-broker: %s holds no 40-character Z85 key\n", path);
+  memset(line, 0, sizeof line);
+  return rc;
+}
+
 static int usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s FRONTEND BACKEND --key KEYFILE --workers WORKERFILE [--stats SECONDS]\n"
+          "          [--curve-frontend ENDPOINT [--frontend-key KEYFILE]]\n"
           "       %s FRONTEND ipc://PATH [--stats SECONDS]      (a local backend: no keys)\n"
           "       %s --new-key KEYFILE                           (a new backend key, mode 600)\n"
           "  e.g. %s tcp://0.0.0.0:7085 tcp://0.0.0.0:7086 --key backend.key --workers workers\n",
@@ -81,7 +122,7 @@ static int new_key(const char *path) {
 
 int main(int argc, char **argv) {
   int every = 0;
-  const char *key = NULL, *workers = NULL;
+  const char *key = NULL, *workers = NULL, *curve_front = NULL, *front_key = NULL;
   if (argc == 3 && strcmp(argv[1], "--new-key") == 0) return new_key(argv[2]);
   if (argc < 3) return usage(argv[0]);
   for (int i = 3; i < argc; i += 2) {
@@ -89,12 +130,20 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--stats") == 0 && (every = atoi(argv[i + 1])) > 0) continue;
     if (strcmp(argv[i], "--key") == 0 && !key) key = argv[i + 1];
     else if (strcmp(argv[i], "--workers") == 0 && !workers) workers = argv[i + 1];
+    else if (strcmp(argv[i], "--curve-frontend") == 0 && !curve_front) curve_front = argv[i + 1];
+    else if (strcmp(argv[i], "--frontend-key") == 0 && !front_key) front_key = argv[i + 1];
     else return usage(argv[0]);
   }
   if (!key != !workers) {
     fprintf(stderr, "ot-broker: --key and --workers go together\n");
     return 2;
   }
+  if (front_key && !curve_front) {
+    fprintf(stderr, "ot-broker: --frontend-key goes with --curve-frontend\n");
+    return 2;
+  }
+  char front_secret[41] = "";
+  if (front_key && read_key_file(front_key, front_secret)) return 1;
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -119,6 +168,21 @@ int main(int argc, char **argv) {
   ot_buffer_free(fe);
   ot_buffer_free(be);
   ot_buffer_free(pub);
+  if (curve_front) {
+    ot_buffer *cf = NULL, *ck = NULL;
+    if (ot_broker_bind_curve(b, curve_front, front_key ? front_secret : NULL, &cf, &ck) != OT_OK) {
+      fprintf(stderr, "ot-broker: %s\n", ot_last_error());
+      memset(front_secret, 0, sizeof front_secret);
+      ot_broker_free(b);
+      return 1;
+    }
+    printf("ot-broker: CURVE clients -> %s (frontend key %s)\n", (const char *)ot_buffer_data(cf),
+           (const char *)ot_buffer_data(ck));
+    fflush(stdout);
+    ot_buffer_free(cf);
+    ot_buffer_free(ck);
+  }
+  memset(front_secret, 0, sizeof front_secret);
   for (;;) {
     struct timespec t = {every > 0 ? every : 3600, 0};
     int sig = sigtimedwait(&set, NULL, &t);

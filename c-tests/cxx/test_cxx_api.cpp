@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -379,6 +380,11 @@ static void test_broker() {
   ot::session_options wo = ot::session_options::make();
   wo.set_curve_client(backend_pub, worker_pub, worker_sec);
   ot::notary worker = ot::notary::connect(back, n_auth, n_enc, n_id, &wo);
+  // The broker's CURVE frontend, which the worker vouches for: the session below moves to it.
+  const auto [curve_front, curve_key] = b.add_curve_frontend("tcp://127.0.0.1:*");
+  CHECK(curve_key.size() == 40 && curve_front != front);
+  worker.vouch_transport_key(curve_key, "tcp://*:" + curve_front.substr(curve_front.rfind(':') + 1),
+                             static_cast<std::uint64_t>(std::time(nullptr)) + 3600);
   std::thread serve([&] {
     ot::result<ot::request> r = ot::nothrow::notary_receive(worker, 60000);  // slow under valgrind
     if (!r) return;
@@ -390,6 +396,7 @@ static void test_broker() {
   s.set_identity(c_auth, c_enc);
   s.set_notary(n_id, n_enc.public_key(), n_auth.public_key());
   CHECK(str(s.request("via broker")) == "worker:via broker\n");
+  CHECK(s.counter("curve") == 1);
   serve.join();
   // The broker's thread publishes its counters after each round of its loop: wait for them.
   ot_broker_stats st = b.stats();

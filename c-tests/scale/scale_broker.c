@@ -150,7 +150,7 @@ static void cli_exits_promptly(void) {
     close(out[0]);
     close(out[1]);
     execl(OT_BROKER_BIN, "ot-broker", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "--key", keyfile, "--workers",
-          listfile, (char *)NULL);
+          listfile, "--curve-frontend", "tcp://127.0.0.1:*", "--frontend-key", keyfile, (char *)NULL);
     _exit(127);
   }
   close(out[1]);
@@ -164,6 +164,15 @@ static void cli_exits_promptly(void) {
     CHECK(strncmp(bk + 14, k, 40) == 0); /* the key --new-key printed */
   }
   printf("  ot-broker bound %s and %s, backend key %s\n", f, b, k);
+  { /* and its CURVE frontend, under the key from --frontend-key (here the same file) */
+    char second[512] = "";
+    CHECK(ot_test_read_line(out[0], second, sizeof second) > 0);
+    CHECK(strstr(second, "CURVE clients -> tcp://127.0.0.1:") != NULL);
+    char want[80];
+    snprintf(want, sizeof want, "(frontend key %s)", k);
+    CHECK(strstr(second, want) != NULL);
+    printf("  %s\n", second);
+  }
   ot_notary *w = NULL;
   ot_session *s = NULL;
   ot_session_options *wo = worker_options(1, k);

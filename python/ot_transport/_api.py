@@ -997,8 +997,19 @@ class Notary(_Handle):
 
     def set_transport_key(self, secret_z85: str, valid_until: int) -> None:
         """Sets the transport key (a CURVE secret key, Z85) and the end of its documents' validity
-        (Unix seconds), before the first ``bind_curve``."""
+        (Unix seconds): before the first ``bind_curve``, or later to rotate it (the CURVE
+        endpoints are bound again under the new key; sessions follow)."""
         _check(_lib.ot_notary_set_transport_key(self.handle, _s(secret_z85, "secret"), int(valid_until)))
+
+    def vouch_transport_key(self, public_z85: str, endpoint: str, valid_until: int) -> None:
+        """Vouches for its broker's CURVE frontend (``Broker.bind_curve``): probes through the
+        broker then get a transport-key document for that key and ``endpoint`` (``tcp://*:PORT``),
+        signed by each identity, and sessions talk CURVE to the broker."""
+        _check(
+            _lib.ot_notary_vouch_transport_key(
+                self.handle, _s(public_z85, "public"), _s(endpoint, "endpoint"), int(valid_until)
+            )
+        )
 
     @property
     def transport_key(self) -> Optional[str]:
@@ -1141,6 +1152,17 @@ class Broker(_Handle):
             return _call_text(_lib.ot_broker_backend_public, self.handle)
         except InvalidArgumentError:
             return None
+
+    def bind_curve(self, endpoint: str, secret_z85: Optional[str] = None) -> Tuple[str, str]:
+        """Adds a CURVE-only frontend (``secret_z85``: its CURVE secret key; None: generated):
+        ``(bound endpoint, public key)``. Workers vouch for it (``Notary.vouch_transport_key``)."""
+        bound, pub = ctypes.c_void_p(), ctypes.c_void_p()
+        _check(
+            _lib.ot_broker_bind_curve(
+                self.handle, _s(endpoint, "endpoint"), _s(secret_z85, "secret"), ctypes.byref(bound), ctypes.byref(pub)
+            )
+        )
+        return _take(bound).decode(), _take(pub).decode()
 
     def allow_worker(self, public_z85: str) -> None:
         """Adds a worker's CURVE public key to the backend's allow-list (from its next handshake)."""

@@ -217,6 +217,8 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     "ot_notary_bind_curve": ("result", ["handle", "str", "handle", "out"]),
     "ot_notary_set_transport_key": ("result", ["handle", "str", "u64"]),
     "ot_notary_transport_key": ("result", ["handle", "out"]),
+    "ot_broker_bind_curve": ("result", ["handle", "str", "str", "out", "out"]),
+    "ot_notary_vouch_transport_key": ("result", ["handle", "str", "str", "u64"]),
     # counters by name (hostile-network round 3)
     "ot_session_counter": ("result", ["handle", "str", "u64*"]),
     "ot_session_counter_name": ("str", ["size"]),

@@ -6,6 +6,7 @@ signed itself: refused."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import zmq
@@ -119,3 +120,35 @@ def test_a_transport_key_signed_by_another_key_is_refused(ids: dict) -> None:
         stop.set()
         t.join(10)
         r.close()
+
+
+def test_a_session_follows_a_rotated_transport_key(ids: dict) -> None:
+    with ot.Notary("tcp://127.0.0.1:*", ids["n_auth"], ids["n_enc"], ids["n_auth"].nym_id) as n:
+        n.bind_curve("tcp://127.0.0.1:*")
+        first = n.transport_key
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    r = n.receive(0.05)
+                except ot.TimeoutError:
+                    continue
+                r.reply(b"ok:" + r.verify(ids["c_auth"]), ids["c_enc"])
+                r.close()
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        try:
+            with session(ids, n.endpoint, latency_receive_ms=1000, latency_receive_no_tries=3) as s:
+                assert s.request("before") == b"ok:before\n" and s.counter("curve") == 1
+                time.sleep(1.1)  # a session asks again at most once a second
+                public, secret = ot.curve_keypair()
+                n.set_transport_key(secret, int(time.time()) + 3600)  # rotation while running
+                assert n.transport_key == public != first
+                assert s.request("after") == b"ok:after\n"
+                assert s.counter("transport_key_changes") == 1 and s.counter("curve") == 1
+            assert n.counter("requests_curve") == 2
+        finally:
+            stop.set()
+            t.join(10)

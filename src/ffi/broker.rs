@@ -209,6 +209,36 @@ pub unsafe extern "C" fn ot_broker_backend_public(
     })
 }
 
+/// Adds a frontend on `endpoint` with CURVE only, under `secret_z85` (a CURVE secret key, Z85;
+/// NULL: one is generated), next to the plain one. The bound endpoint goes to a new
+/// `*bound_endpoint` and the frontend's public key (Z85) to a new `*public_z85` (both written only
+/// on success). Workers vouch for it (`ot_notary_vouch_transport_key`, with the host `*` and its port), and v2
+/// sessions that reach the notary through the broker then verify that document (signed by the
+/// notary's identity) and talk CURVE to the broker by themselves. At most 15 CURVE frontends.
+/// `OT_ERR_UNSUPPORTED` when libzmq lacks CURVE or is older than 4.3.3.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_broker_bind_curve(
+    broker: *const ot_broker,
+    endpoint: *const c_char,
+    secret_z85: *const c_char,
+    bound_endpoint: *mut *mut ot_buffer,
+    public_z85: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        let b = handle(broker, "broker")?;
+        // SAFETY: a NUL-terminated string (header contract).
+        let ep = unsafe { cstr(endpoint, "endpoint") }?;
+        // SAFETY: as above; NULL allowed.
+        let secret = unsafe { opt_cstr(secret_z85, "secret_z85") }?;
+        let bound_endpoint = OutHandle::new(bound_endpoint, "bound_endpoint")?;
+        let public_z85 = OutHandle::new(public_z85, "public_z85")?;
+        let (bound, public) = b.0.bind_curve(ep, secret)?;
+        bound_endpoint.put(ot_buffer::new(bound.into_bytes()));
+        public_z85.put(ot_buffer::new(public.into_bytes()));
+        Ok(())
+    })
+}
+
 /// The bound frontend endpoint (wildcard port resolved) in a new `*endpoint`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_broker_frontend(

@@ -248,8 +248,10 @@ pub unsafe extern "C" fn ot_notary_bind_curve(
 
 /// Sets the notary's transport key, so that it survives restarts: `secret_z85` a CURVE secret
 /// key (Z85, 40 characters; `ot_curve_keypair`), `valid_until` the end of its documents'
-/// validity in Unix seconds (its rotation date). Call it before the first
-/// `ot_notary_bind_curve`; afterwards `OT_ERR_STATE`. `OT_ERR_INVALID_ARGUMENT` for a malformed
+/// validity in Unix seconds (its rotation date). Before the first `ot_notary_bind_curve`, or
+/// later to rotate the key: the CURVE endpoints are then bound again under the new key (their
+/// connections drop; v2 sessions find their next handshake refused, ask for the new key, verify
+/// it and come back, re-sending what was in flight). `OT_ERR_INVALID_ARGUMENT` for a malformed
 /// key or a date in the past.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_set_transport_key(
@@ -262,6 +264,31 @@ pub unsafe extern "C" fn ot_notary_set_transport_key(
         // SAFETY: a NUL-terminated string (header contract).
         let secret = unsafe { cstr(secret_z85, "secret_z85") }?;
         n.0.set_transport_key(secret, valid_until)?;
+        Ok(())
+    })
+}
+
+/// Vouches for a CURVE key this notary does not hold — the CURVE frontend of the broker that
+/// fronts it (`ot_broker_bind_curve`): `public_z85` (Z85), `endpoint` (tcp with the host `*` and a port:
+/// that port on the host the client reached, i.e. the broker's; or a full endpoint) and `valid_until` (Unix
+/// seconds). Its replies to v2 probes that ask then carry that transport-key document, signed by
+/// each identity, and v2 sessions that reach the notary through the broker verify it and talk
+/// CURVE to the broker. At most 4 keys; vouching again for a key replaces its entry.
+/// `OT_ERR_INVALID_ARGUMENT` for a malformed key or endpoint, or a date in the past.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_notary_vouch_transport_key(
+    notary: *mut ot_notary,
+    public_z85: *const c_char,
+    endpoint: *const c_char,
+    valid_until: u64,
+) -> ot_result {
+    guard(|| {
+        let n = handle(notary, "notary")?;
+        // SAFETY: NUL-terminated strings (header contract).
+        let public = unsafe { cstr(public_z85, "public_z85") }?;
+        // SAFETY: as above.
+        let ep = unsafe { cstr(endpoint, "endpoint") }?;
+        n.0.vouch_transport_key(public, ep, valid_until)?;
         Ok(())
     })
 }
@@ -427,7 +454,8 @@ pub unsafe extern "C" fn ot_notary_get_stats(
 /// gauges `in_progress`, `cached_replies`, `cached_bytes`, `pending_answers`, `connections`
 /// (connections open on the notary's bound endpoints, legacy and silent ones included),
 /// `queued_requests` (waiting for `ot_notary_receive`), then `requests_curve` (v2 requests
-/// received on CURVE endpoints, `ot_notary_bind_curve`).
+/// received on CURVE endpoints, `ot_notary_bind_curve`) and `curve_required` (v2 requests refused
+/// on a plain endpoint whose options set `require_curve`).
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_notary_counter(

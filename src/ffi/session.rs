@@ -384,8 +384,10 @@ fn timeout(ms: u32) -> i64 {
 /// last one, dropped), `renewals` (v2 connections dropped and made again after a request
 /// failed while the connection was down: nothing libzmq still queued for it goes out later),
 /// the gauges `pushes_queued` / `pushes_queued_bytes`, the gauge `curve` (1 while the session
-/// talks CURVE to the notary's published transport key, option `curve_policy`) and
-/// `transport_keys_refused` (transport-key documents naming the notary that did not verify).
+/// talks CURVE to the notary's published transport key, option `curve_policy`),
+/// `transport_keys_refused` (transport-key documents naming the notary that did not verify) and
+/// `transport_key_changes` (moves to a new key the notary published after a CURVE handshake
+/// failed: a rotation).
 /// `OT_ERR_INVALID_ARGUMENT` for an unknown name. New counters may be added in later versions.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ot_session_counter(

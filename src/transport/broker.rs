@@ -148,6 +148,12 @@ pub struct Broker {
     backend_public: Option<String>,
     /// The backend's ZAP domain: the workers it admits.
     domain: Option<Domain>,
+    /// Frontends to hand to the loop ([`Broker::bind_curve`]).
+    add_front: Arc<Mutex<Vec<AddFront>>>,
+    /// The frontend's options (CURVE frontends take them too).
+    frontend_opts: Options,
+    /// The CURVE frontends: (bound endpoint, public key).
+    curve_fronts: Mutex<Vec<(String, String)>>,
     stop: Arc<AtomicU64>,
     stats: Arc<Mutex<BrokerStats>>,
     thread: Option<JoinHandle<()>>,
@@ -366,10 +372,12 @@ impl Broker {
         let stop = Arc::new(AtomicU64::new(0));
         let stats = Arc::new(Mutex::new(BrokerStats::default()));
         let (stop2, stats2) = (stop.clone(), stats.clone());
+        let add_front = Arc::new(Mutex::new(Vec::new()));
+        let add_front2 = add_front.clone();
         let thread = std::thread::Builder::new()
             .name("ot-broker".into())
             .spawn(move || {
-                Loop::new(front, back, handshakes).run(&stop2, &stats2);
+                Loop::new(front, back, handshakes, add_front2).run(&stop2, &stats2);
             })
             .map_err(|e| Error::internal(format!("starting the broker thread: {e}")))?;
         Ok(Broker {
@@ -377,6 +385,9 @@ impl Broker {
             backend: be,
             backend_public,
             domain,
+            add_front,
+            frontend_opts: opts.clone(),
+            curve_fronts: Mutex::new(Vec::new()),
             stop,
             stats,
             thread: Some(thread),
@@ -410,6 +421,63 @@ impl Broker {
                 "this broker's backend has no CURVE keys: it has no allow-list",
             )),
         }
+    }
+
+    /// Adds a frontend on `endpoint` with CURVE only, under `secret_z85` (a CURVE secret key,
+    /// Z85; `None`: one is generated): clients that know its public key (from the transport-key
+    /// document the notary's workers sign for it, [`Notary::vouch_transport_key`]) connect
+    /// there. Returns the bound endpoint and the public key (Z85).
+    ///
+    /// [`Notary::vouch_transport_key`]: crate::transport::Notary::vouch_transport_key
+    pub fn bind_curve(&self, endpoint: &str, secret_z85: Option<&str>) -> Result<(String, String)> {
+        check_bind_endpoint(endpoint)?;
+        let mut fronts = self.curve_fronts.lock().unwrap_or_else(|p| p.into_inner());
+        if fronts.len() + 1 >= MAX_FRONTENDS {
+            return Err(Error::invalid(format!(
+                "a broker has at most {MAX_FRONTENDS} frontends"
+            )));
+        }
+        let secret = match secret_z85 {
+            Some(s) => Zeroizing::new(s.to_string()),
+            None => super::curve_keypair()?.1,
+        };
+        let public = super::options::curve_public(&secret)?;
+        let mut o = self.frontend_opts.clone();
+        o.set_curve_server(&secret)?;
+        let s = context()
+            .socket(zmq::ROUTER)
+            .map_err(|e| zmq_err("creating the frontend", e))?;
+        o.apply_listener(&s)?;
+        s.set_router_mandatory(true)
+            .map_err(|e| zmq_err("ZMQ_ROUTER_MANDATORY", e))?;
+        s.set_router_handover(false)
+            .map_err(|e| zmq_err("ZMQ_ROUTER_HANDOVER", e))?;
+        s.bind(endpoint)
+            .map_err(|e| zmq_err(&format!("binding {}", crate::error::quote(endpoint)), e))?;
+        let bound = match s.get_last_endpoint() {
+            Ok(Ok(e)) => e,
+            _ => endpoint.to_string(),
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.add_front
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(AddFront {
+                socket: s,
+                done: tx,
+            });
+        rx.recv_timeout(Duration::from_secs(5))
+            .map_err(|_| Error::internal("the broker's loop did not take the frontend"))?;
+        fronts.push((bound.clone(), public.clone()));
+        Ok((bound, public))
+    }
+
+    /// The CURVE frontends: (bound endpoint, public key Z85), in the order they were bound.
+    pub fn curve_frontends(&self) -> Vec<(String, String)> {
+        self.curve_fronts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The broker's counters (`workers` = live workers now).
@@ -482,8 +550,21 @@ impl Handshakes {
     }
 }
 
+/// A frontend socket handed to the broker's loop while it runs ([`Broker::bind_curve`]).
+struct AddFront {
+    socket: zmq::Socket,
+    done: std::sync::mpsc::SyncSender<()>,
+}
+
+/// Most frontends one broker has: its plain one and up to 15 CURVE ones (one byte names each in
+/// the client id a worker sees).
+const MAX_FRONTENDS: usize = 16;
+
 struct Loop {
-    front: zmq::Socket,
+    /// The frontends: the plain one given at creation first, then CURVE ones. A client's id on
+    /// the backend is the frontend's index (one byte) followed by its routing id there.
+    fronts: Vec<zmq::Socket>,
+    add_front: Arc<Mutex<Vec<AddFront>>>,
     back: zmq::Socket,
     handshakes: Option<Handshakes>,
     workers: Vec<Worker>,
@@ -556,9 +637,15 @@ fn answer_of(f: &[Vec<u8>]) -> Option<Answer> {
 }
 
 impl Loop {
-    fn new(front: zmq::Socket, back: zmq::Socket, handshakes: Option<Handshakes>) -> Loop {
+    fn new(
+        front: zmq::Socket,
+        back: zmq::Socket,
+        handshakes: Option<Handshakes>,
+        add_front: Arc<Mutex<Vec<AddFront>>>,
+    ) -> Loop {
         Loop {
-            front,
+            fronts: vec![front],
+            add_front,
             back,
             handshakes,
             workers: Vec::new(),
@@ -577,10 +664,18 @@ impl Loop {
             if let Some(h) = &self.handshakes {
                 self.stats.workers_refused += h.drain();
             }
-            let mut items = [
-                self.back.as_poll_item(zmq::POLLIN),
-                self.front.as_poll_item(zmq::POLLIN),
-            ];
+            for a in self
+                .add_front
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .drain(..)
+            {
+                self.fronts.push(a.socket);
+                let _ = a.done.send(());
+            }
+            let mut items: Vec<zmq::PollItem> = Vec::with_capacity(1 + self.fronts.len());
+            items.push(self.back.as_poll_item(zmq::POLLIN));
+            items.extend(self.fronts.iter().map(|s| s.as_poll_item(zmq::POLLIN)));
             // Clients are read whether or not a worker is there: what waits for a worker waits
             // in the broker's bounded queue, not in libzmq's per-connection pipes (a connection
             // whose pipe is full stops being read, and libzmq 4.3 aborts the process when such a
@@ -601,15 +696,19 @@ impl Loop {
                     }
                 }
             }
-            for _ in 0..256 {
-                let Ok(f) = self.front.recv_multipart(zmq::DONTWAIT) else {
-                    break;
-                };
-                if f.len() < 2 {
-                    continue;
+            for i in 0..self.fronts.len() {
+                for _ in 0..256 {
+                    let Ok(mut f) = self.fronts[i].recv_multipart(zmq::DONTWAIT) else {
+                        break;
+                    };
+                    if f.len() < 2 {
+                        continue;
+                    }
+                    // The client id the workers see: this frontend's index, then the routing id.
+                    f[0].insert(0, i as u8);
+                    // With no live worker this queues it (bounded: the oldest dropped beyond).
+                    self.hand_to_worker(f, now);
                 }
-                // With no live worker this queues it (bounded: the oldest dropped beyond).
-                self.hand_to_worker(f, now);
             }
             if now >= next_ping {
                 next_ping = now + PING_EVERY;
@@ -695,7 +794,14 @@ impl Loop {
                 return;
             }
         };
-        match self.front.send_multipart(f, zmq::DONTWAIT) {
+        // The client id names the frontend (first byte), then the routing id there.
+        let front = f[0].first().map(|b| usize::from(*b));
+        let Some(front) = front.filter(|i| *i < self.fronts.len() && f[0].len() > 1) else {
+            self.stats.unroutable += 1;
+            return;
+        };
+        f[0].remove(0);
+        match self.fronts[front].send_multipart(f, zmq::DONTWAIT) {
             Ok(()) => {
                 self.stats.replies += 1;
                 self.stats.pushes += u64::from(push);

@@ -54,6 +54,10 @@ pub(crate) enum Event {
     Subscribed(Vec<(String, u64, u64)>),
 }
 
+/// Most messages kept while a probe waits for its `PONG` (beyond, they are dropped; replies come
+/// again on resend).
+const STASH: usize = 4096;
+
 /// Most subscriptions one session re-sends after a reconnect.
 pub(crate) const MAX_SUBSCRIPTIONS: usize = 64;
 
@@ -84,7 +88,26 @@ pub(crate) struct V2Client {
     /// The socket moved to the notary's CURVE endpoint ([`V2Client::switch_to_curve`]): its first
     /// connection there is no reconnect (what was sent since waits in its pipe).
     switched: bool,
+    /// Messages that arrived while a probe waited for its `PONG`: read before the socket.
+    stash: VecDeque<Vec<Vec<u8>>>,
+    /// While on a CURVE endpoint found by discovery: the plain endpoint the session was given
+    /// (asked again when a CURVE handshake fails: the notary's key changed), the CURVE endpoint
+    /// and key in use, and the handshake failures already seen.
+    discovered: Option<Discovered>,
 }
+
+/// Where discovery led a v2 client.
+pub(crate) struct Discovered {
+    pub(crate) plain: String,
+    pub(crate) curve: String,
+    pub(crate) key: [u8; 32],
+    failures_seen: u64,
+    /// No new discovery before this (at most one a second while handshakes keep failing).
+    not_before: Instant,
+}
+
+/// The least time between two discoveries after failed CURVE handshakes.
+const REDISCOVERY_EVERY: Duration = Duration::from_secs(1);
 
 /// The options a v2 socket runs with: heartbeats on unless set.
 pub(crate) fn v2_options(opts: &Options) -> Options {
@@ -127,6 +150,8 @@ impl V2Client {
             renewals: 0,
             resend_on_up: false,
             switched: false,
+            stash: VecDeque::new(),
+            discovered: None,
         })
     }
 
@@ -152,19 +177,76 @@ impl V2Client {
         self.ping(id, timeout)
     }
 
-    /// Connects the same socket (and descriptor) to `endpoint` with CURVE instead of the plain
-    /// endpoint it was connected to: the notary's transport key as the server key, and a key
-    /// pair made for this session. Called before the first request.
-    pub(crate) fn switch_to_curve(&mut self, endpoint: &str, server_key: &[u8; 32]) -> Result<()> {
+    /// Connects the same socket (and descriptor) to `endpoint` with CURVE instead of the endpoint
+    /// it is connected to: the notary's transport key as the server key, and a key pair made
+    /// for this session. `resend`: requests in flight are sent again once it is up (after a
+    /// key change; at the first switch nothing is in flight).
+    pub(crate) fn switch_to_curve(
+        &mut self,
+        endpoint: &str,
+        server_key: &[u8; 32],
+        resend: bool,
+    ) -> Result<()> {
         crate::transport::check_endpoint(endpoint)?;
         let (public, secret) = crate::transport::curve_keypair()?;
         let mut o = self.opts.clone();
         let server = crate::transport::z85::encode(server_key)?;
         o.set_curve_client(&server, &public, &secret)?;
-        // The plain connection's events so far are no reconnect (zmq_disconnect reports none).
+        let plain = match &self.discovered {
+            Some(d) => d.plain.clone(),
+            None => self.endpoint.clone(),
+        };
+        self.reconnect_as(endpoint, &o, resend)?;
+        self.discovered = Some(Discovered {
+            plain,
+            curve: endpoint.to_string(),
+            key: *server_key,
+            failures_seen: self.monitor.handshake_failures,
+            not_before: Instant::now() + REDISCOVERY_EVERY,
+        });
+        Ok(())
+    }
+
+    /// Back to the plain endpoint the session was given, without CURVE (to ask for the notary's
+    /// transport key again); `None` unless discovery had moved it.
+    pub(crate) fn switch_to_plain(&mut self) -> Result<Option<Discovered>> {
+        let Some(d) = self.discovered.take() else {
+            return Ok(None);
+        };
+        let mut o = self.opts.clone();
+        o.curve = None;
+        // A socket leaves CURVE (for the connections made afterwards) when ZMQ_CURVE_SERVER is
+        // set to 0: libzmq then uses the NULL mechanism.
+        self.socket
+            .set_curve_server(false)
+            .map_err(|e| zmq_err("ZMQ_CURVE_SERVER", e))?;
+        self.reconnect_as(&d.plain.clone(), &o, false)?;
+        Ok(Some(d))
+    }
+
+    /// Connections made so far (a new one after a probe went unanswered may answer it).
+    pub(crate) fn connections_up(&mut self) -> u64 {
+        let _ = self.monitor.drain();
+        self.monitor.ups
+    }
+
+    /// Whether a CURVE handshake failed since discovery moved this client (the notary's key
+    /// changed, or it is not the notary any more): the session then asks again.
+    pub(crate) fn curve_failed(&mut self) -> bool {
+        let _ = self.monitor.drain();
+        self.discovered.as_ref().is_some_and(|d| {
+            self.monitor.handshake_failures > d.failures_seen && Instant::now() >= d.not_before
+        })
+    }
+
+    /// Drops the connection to the current endpoint (and what libzmq queued for it) and connects
+    /// the same socket to `endpoint` with `o`'s CURVE settings.
+    fn reconnect_as(&mut self, endpoint: &str, o: &Options, resend: bool) -> Result<()> {
+        // The old connection's events so far are no reconnect (zmq_disconnect reports none).
         self.monitor.drain()?;
         self.ups_seen = self.monitor.ups;
-        self.switched = true;
+        self.switched = !resend;
+        self.resend_on_up = resend;
         let linger = self.opts.linger_ms.clamp(-1, i64::from(i32::MAX)) as i32;
         let _ = self.socket.set_linger(0);
         let _ = self.socket.disconnect(&self.endpoint);
@@ -175,23 +257,27 @@ impl V2Client {
             .connect(endpoint)
             .map_err(|e| zmq_err(&format!("connecting to {endpoint}"), e))?;
         self.endpoint = endpoint.to_string();
-        self.opts = o;
-        self.resend_on_up = false;
+        self.opts = o.clone();
         Ok(())
     }
 
-    /// Sends `PING` number `id` and waits up to `timeout` for its `PONG` (what else arrives
-    /// meanwhile is dropped: it runs before any request).
+    /// Sends `PING` number `id` and waits up to `timeout` for its `PONG`; what else arrives
+    /// meanwhile (replies, pushes) is kept for [`V2Client::pump`], within [`STASH`] messages.
     fn ping(&mut self, id: u64, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>> {
         self.send_frames(frames::v2(Command::Ping, id, b""))?;
         let end = Instant::now() + timeout;
         loop {
             match self.socket.recv_multipart(zmq::DONTWAIT) {
                 Ok(f) => {
-                    if let Some(m) =
-                        frames::parse_v2(f).filter(|m| m.command == Command::Pong && m.number == id)
-                    {
-                        return Ok(Some(m.extra));
+                    let pong = f.len() >= 3
+                        && f[0] == frames::TAG
+                        && f[1] == Command::Pong.name()
+                        && f[2] == id.to_be_bytes();
+                    if pong {
+                        return Ok(frames::parse_v2(f).map(|m| m.extra));
+                    }
+                    if self.stash.len() < STASH {
+                        self.stash.push_back(f);
                     }
                     continue;
                 }
@@ -302,6 +388,10 @@ impl V2Client {
         let mut events = Vec::new();
         loop {
             self.monitor.drain()?;
+            if self.curve_failed() {
+                // The session asks for the notary's key again before waiting on.
+                return Ok(events);
+            }
             self.on_reconnect()?;
             while let Some(f) = self.recv()? {
                 if let Some(e) = self.on_message(f) {
@@ -343,7 +433,10 @@ impl V2Client {
         }
     }
 
-    fn recv(&self) -> Result<Option<Vec<Vec<u8>>>> {
+    fn recv(&mut self) -> Result<Option<Vec<Vec<u8>>>> {
+        if let Some(f) = self.stash.pop_front() {
+            return Ok(Some(f));
+        }
         match self.socket.recv_multipart(zmq::DONTWAIT) {
             Ok(f) => Ok(Some(f)),
             Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => Ok(None),

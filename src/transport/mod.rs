@@ -34,8 +34,8 @@ pub mod zap;
 pub use broker::{BROKER_COUNTERS, Broker, BrokerStats, WorkerKeys};
 pub use client::Push;
 pub use notary::{
-    BUSY, KEYS_FLAG, NOTARY_COUNTERS, Notary, NotaryStats, OVERLOADED, REPLY_NOT_KEPT, Request,
-    UNREADABLE, open_request_frame, unreadable_answer_delay,
+    BUSY, CURVE_REQUIRED, KEYS_FLAG, NOTARY_COUNTERS, Notary, NotaryStats, OVERLOADED,
+    REPLY_NOT_KEPT, Request, UNREADABLE, open_request_frame, unreadable_answer_delay,
 };
 pub use options::{
     Curve, NAMES as OPTION_NAMES, Options, curve_key_from_z85, curve_keypair, curve_public,

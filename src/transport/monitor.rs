@@ -18,6 +18,8 @@ pub(crate) struct Monitor {
     pub(crate) down_since: Option<Instant>,
     /// Times the connection came (back) up.
     pub(crate) ups: u64,
+    /// Handshakes that failed (e.g. a CURVE server key that is no longer the notary's).
+    pub(crate) handshake_failures: u64,
 }
 
 impl Monitor {
@@ -30,7 +32,10 @@ impl Monitor {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let events = zmq::SocketEvent::HANDSHAKE_SUCCEEDED.to_raw()
-            | zmq::SocketEvent::DISCONNECTED.to_raw();
+            | zmq::SocketEvent::DISCONNECTED.to_raw()
+            | zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL.to_raw()
+            | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL.to_raw()
+            | zmq::SocketEvent::HANDSHAKE_FAILED_AUTH.to_raw();
         socket
             .monitor(&ep, i32::from(events))
             .map_err(|e| zmq_err("zmq_socket_monitor", e))?;
@@ -46,6 +51,7 @@ impl Monitor {
             lost: false,
             down_since: None,
             ups: 0,
+            handshake_failures: 0,
         })
     }
 
@@ -78,6 +84,15 @@ impl Monitor {
                         self.up = true;
                         self.ups += 1;
                         self.down_since = None;
+                    } else if [
+                        zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL,
+                        zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL,
+                        zmq::SocketEvent::HANDSHAKE_FAILED_AUTH,
+                    ]
+                    .iter()
+                    .any(|e| e.to_raw() == event)
+                    {
+                        self.handshake_failures += 1;
                     } else if event == zmq::SocketEvent::DISCONNECTED.to_raw() {
                         self.up = false;
                         self.lost = true;

@@ -213,6 +213,8 @@ options_table! {
     probe_timeout_ms: i64 = 1000, 1, 60_000;
     /// Notary: 1 answers an unreadable legacy request with a signed error instead of the legacy silence.
     reply_errors: bool = false, 0, 1;
+    /// Notary endpoint: 1 refuses v2 requests on this plain endpoint (ERR CURVE_REQUIRED; probes are answered, legacy REQ served as before), so v2 runs only over the notary's CURVE endpoints.
+    require_curve: bool = false, 0, 1;
     /// v2: CURVE with a notary that publishes a transport key signed by its identity (checked with the notary's auth key): 0 off, 1 when it publishes one, 2 required (requests fail without one).
     curve_policy: i64 = 1, 0, 2;
 }

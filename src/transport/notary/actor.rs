@@ -27,9 +27,17 @@ pub(crate) enum Cmd {
         socket: zmq::Socket,
         conns: Option<Conns>,
         worker: Option<WorkerLink>,
-        /// A CURVE endpoint under the transport key.
-        curve: bool,
+        /// A CURVE endpoint under the transport key: its bound endpoint.
+        curve: Option<String>,
+        /// Option `require_curve` on a plain endpoint.
+        plain_v2_refused: bool,
         done: mpsc::SyncSender<()>,
+    },
+    /// A new transport key: the CURVE endpoints are bound again under it (their connections
+    /// drop; clients ask for the new key and come back).
+    Rekey {
+        secret: zeroize::Zeroizing<[u8; 32]>,
+        done: mpsc::SyncSender<Result<()>>,
     },
     /// Send a signed reply (and keep a v2 one for resends).
     Reply {
@@ -68,7 +76,10 @@ struct Bound {
     socket: zmq::Socket,
     conns: Option<Conns>,
     worker: Option<WorkerLink>,
-    curve: bool,
+    /// A CURVE endpoint under the transport key: its bound endpoint.
+    curve: Option<String>,
+    /// A plain endpoint that refuses v2 requests (option `require_curve`).
+    plain_v2_refused: bool,
 }
 
 struct Actor {
@@ -187,6 +198,7 @@ impl Actor {
                     conns,
                     worker,
                     curve,
+                    plain_v2_refused,
                     done,
                 } => {
                     self.bound.push(Bound {
@@ -194,8 +206,13 @@ impl Actor {
                         conns,
                         worker,
                         curve,
+                        plain_v2_refused,
                     });
                     let _ = done.send(());
+                }
+                Cmd::Rekey { secret, done } => {
+                    let r = self.rekey(&secret);
+                    let _ = done.send(r);
                 }
                 Cmd::Reply {
                     route,
@@ -369,7 +386,18 @@ impl Actor {
                     }
                 }
                 _ => {
-                    if self.bound[socket].curve {
+                    if self.bound[socket].plain_v2_refused {
+                        self.core.stats().curve_required += 1;
+                        let mut f = vec![peer];
+                        f.extend(frames::v2(
+                            Command::Err,
+                            msg.number,
+                            super::CURVE_REQUIRED.as_bytes(),
+                        ));
+                        let _ = self.send(socket, f);
+                        return;
+                    }
+                    if self.bound[socket].curve.is_some() {
                         self.core.stats().requests_curve += 1;
                     }
                     self.v2_request(socket, peer, msg.number, msg.body, user, now)
@@ -452,6 +480,35 @@ impl Actor {
             self.core.stats().overloaded += 1;
             err(self, &peer, OVERLOADED);
         }
+    }
+
+    /// Binds every CURVE endpoint again under a new secret key: unbinding drops its connections
+    /// (their clients' handshakes with the old key then fail, and they ask for the new one).
+    fn rekey(&mut self, secret: &[u8; 32]) -> Result<()> {
+        for b in &self.bound {
+            let Some(ep) = &b.curve else { continue };
+            let _ = b.socket.unbind(ep);
+            b.socket
+                .set_curve_secretkey(secret)
+                .map_err(|e| crate::transport::zmq_err("ZMQ_CURVE_SECRETKEY", e))?;
+            let start = Instant::now();
+            loop {
+                match b.socket.bind(ep) {
+                    Ok(()) => break,
+                    // libzmq releases the port asynchronously.
+                    Err(zmq::Error::EADDRINUSE) if start.elapsed() < Duration::from_secs(2) => {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(e) => {
+                        return Err(crate::transport::zmq_err(
+                            &format!("binding {} again", crate::error::quote(ep)),
+                            e,
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Announces a worker to its broker (again after every reconnect).

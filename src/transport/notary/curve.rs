@@ -11,7 +11,7 @@
 use zeroize::Zeroizing;
 
 use super::Notary;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::transport::Options;
 use crate::transport::transport_key::{TransportKeyDoc, now_unix};
 use crate::transport::zap::Domain;
@@ -76,11 +76,80 @@ fn published(bound: &str) -> String {
     }
 }
 
+/// A key this notary vouches for without holding it: its broker's CURVE frontend
+/// ([`Notary::vouch_transport_key`]).
+pub(super) struct Vouched {
+    public: [u8; 32],
+    endpoints: Vec<String>,
+    until: u64,
+    /// Signed documents, one per identity; empty: sign again.
+    docs: Vec<Vec<u8>>,
+}
+
+/// Most keys one notary vouches for.
+pub const MAX_VOUCHED: usize = 4;
+
 impl Notary {
+    /// Vouches for a CURVE key this notary does not hold — the CURVE frontend of the broker that
+    /// fronts it ([`crate::transport::Broker::bind_curve`]): its `PONG`s to probes that ask then
+    /// carry a transport-key document for that key and `endpoint` (`tcp://*:PORT`: that port on
+    /// the host the client reached, i.e. the broker's), signed by each identity, valid until
+    /// `valid_until` (Unix seconds). v2 sessions that reach the notary through the broker then
+    /// verify it and talk CURVE to the broker. A worker's PONGs reach clients only through its
+    /// broker, so the identity vouches for the broker that fronts it. At most [`MAX_VOUCHED`]
+    /// keys; vouching again for a key replaces its entry.
+    pub fn vouch_transport_key(
+        &self,
+        public_z85: &str,
+        endpoint: &str,
+        valid_until: u64,
+    ) -> Result<()> {
+        self.check_process()?;
+        let public = crate::transport::options::z85_key(public_z85, "the public key")?;
+        if valid_until <= now_unix() {
+            return Err(Error::invalid(
+                "valid_until is in the past: the documents would be refused",
+            ));
+        }
+        // The document's own checks (endpoint form and length), before anything is stored.
+        let ids = self
+            .core
+            .identities
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = ids.first() {
+            TransportKeyDoc {
+                notary_id: id.nym_id.clone(),
+                curve_key: public,
+                valid_from: now_unix().saturating_sub(60),
+                valid_until,
+                endpoints: vec![endpoint.to_string()],
+            }
+            .content()?;
+        }
+        drop(ids);
+        let mut v = self.core.vouched.lock().unwrap_or_else(|p| p.into_inner());
+        v.retain(|k| k.public != public);
+        if v.len() >= MAX_VOUCHED {
+            return Err(Error::invalid(format!(
+                "a notary vouches for at most {MAX_VOUCHED} keys"
+            )));
+        }
+        v.push(Vouched {
+            public,
+            endpoints: vec![endpoint.to_string()],
+            until: valid_until,
+            docs: Vec::new(),
+        });
+        Ok(())
+    }
+
     /// Sets the notary's transport key (a CURVE secret key, Z85, e.g. from
     /// [`crate::transport::curve_keypair`]) so that it survives restarts, and the end of its
     /// documents' validity (Unix seconds; the key's rotation date). Before the first
-    /// [`Notary::bind_curve`]: a CURVE endpoint keeps the key it was bound with.
+    /// [`Notary::bind_curve`], or later to **rotate** the key: the CURVE endpoints are bound again
+    /// under the new key (their connections drop; sessions find their next CURVE handshake
+    /// refused, ask for the new key, verify it and come back, re-sending what was in flight).
     pub fn set_transport_key(&self, secret_z85: &str, valid_until: u64) -> Result<()> {
         self.check_process()?;
         let secret = Zeroizing::new(crate::transport::options::z85_key(
@@ -92,19 +161,23 @@ impl Notary {
                 "valid_until is in the past: the documents would be refused",
             ));
         }
-        let mut tk = self
-            .core
-            .transport
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if tk.as_ref().is_some_and(|k| !k.endpoints.is_empty()) {
-            return Err(Error::new(
-                ErrorKind::State,
-                "the notary already listens with its transport key: set the key before the first \
-                 bind_curve",
-            ));
+        let rotate = {
+            let mut tk = self
+                .core
+                .transport
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let endpoints = tk.as_ref().map(|k| k.endpoints.clone()).unwrap_or_default();
+            let mut k = TransportKey::new(*secret, Some(valid_until));
+            k.endpoints = endpoints;
+            let rotate = !k.endpoints.is_empty();
+            *tk = Some(k);
+            rotate
+        };
+        if rotate {
+            self.core
+                .call(|done| super::actor::Cmd::Rekey { secret, done })??;
         }
-        *tk = Some(TransportKey::new(*secret, Some(valid_until)));
         Ok(())
     }
 
@@ -170,6 +243,35 @@ impl super::Core {
     /// The documents a `PING` with [`KEYS_FLAG`] gets: signed again when something changed or
     /// they are close to expiry. Empty when the notary has no CURVE endpoint.
     pub(super) fn transport_docs(&self) -> Vec<Vec<u8>> {
+        let mut docs = self.own_transport_docs();
+        let now = now_unix();
+        let ids = self.identities.read().unwrap_or_else(|p| p.into_inner());
+        let mut vouched = self.vouched.lock().unwrap_or_else(|p| p.into_inner());
+        for v in vouched.iter_mut().filter(|v| v.until > now) {
+            if v.docs.is_empty() {
+                v.docs = ids
+                    .iter()
+                    .filter_map(|id| {
+                        TransportKeyDoc {
+                            notary_id: id.nym_id.clone(),
+                            curve_key: v.public,
+                            valid_from: now.saturating_sub(60),
+                            valid_until: v.until,
+                            endpoints: v.endpoints.clone(),
+                        }
+                        .sign(&id.auth)
+                        .ok()
+                        .map(String::into_bytes)
+                    })
+                    .collect();
+            }
+            docs.extend(v.docs.iter().cloned());
+        }
+        docs.truncate(MAX_PONG_DOCS);
+        docs
+    }
+
+    fn own_transport_docs(&self) -> Vec<Vec<u8>> {
         let mut tk = self.transport.lock().unwrap_or_else(|p| p.into_inner());
         let Some(k) = tk.as_mut() else {
             return Vec::new();
@@ -206,6 +308,14 @@ impl super::Core {
 
     /// Identities changed: their documents are signed again at the next request for them.
     pub(super) fn transport_docs_stale(&self) {
+        for v in self
+            .vouched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter_mut()
+        {
+            v.docs.clear();
+        }
         if let Some(k) = self
             .transport
             .lock()

@@ -88,7 +88,8 @@ impl Notary {
             socket: s,
             conns: Some(conns),
             worker: None,
-            curve: curve.is_some(),
+            curve: curve.map(|_| resolved.clone()),
+            plain_v2_refused: curve.is_none() && opts.require_curve,
             done,
         })?;
         self.core

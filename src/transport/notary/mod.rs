@@ -53,6 +53,9 @@ pub use request::{Request, UNREADABLE, open_request_frame, unreadable_answer_del
 pub const REPLY_NOT_KEPT: &str = "this request was answered, and its reply is no longer kept";
 /// The reason sent when a connection has too many requests in progress (see the README).
 pub const BUSY: &str = "too many requests in progress from this connection: wait for replies";
+/// The reason sent to a v2 request on a plain endpoint whose options set `require_curve`.
+pub const CURVE_REQUIRED: &str =
+    "this notary takes v2 requests over CURVE only: ask for its transport key (PING)";
 /// The reason sent when the application's queue is full (it is not keeping up).
 pub const OVERLOADED: &str = "the notary is overloaded: try again later";
 
@@ -107,6 +110,8 @@ pub struct NotaryStats {
     pub reaped: u64,
     /// v2 requests received on CURVE endpoints ([`Notary::bind_curve`]).
     pub requests_curve: u64,
+    /// v2 requests refused on a plain endpoint with `require_curve` (`ERR` [`CURVE_REQUIRED`]).
+    pub curve_required: u64,
 }
 
 /// The names [`Notary::counter`] knows, in a stable order.
@@ -135,6 +140,7 @@ pub const NOTARY_COUNTERS: &[&str] = &[
     "connections",
     "queued_requests",
     "requests_curve",
+    "curve_required",
 ];
 
 /// What the actor reports besides the counters (gauges, read by [`Notary::counter`]).
@@ -203,6 +209,8 @@ pub(crate) struct Core {
     stopped: AtomicBool,
     /// The transport key of the CURVE endpoints and its signed documents ([`curve`]).
     transport: Mutex<Option<curve::TransportKey>>,
+    /// Keys this notary vouches for (its broker's CURVE frontend).
+    vouched: Mutex<Vec<curve::Vouched>>,
     /// The ZAP domains of the CURVE endpoints (dropped with the notary).
     domains: Mutex<Vec<crate::transport::zap::Domain>>,
 }
@@ -330,6 +338,7 @@ impl Notary {
             stopped: AtomicBool::new(false),
             transport: Mutex::new(None),
             domains: Mutex::new(Vec::new()),
+            vouched: Mutex::new(Vec::new()),
         });
         let actor = actor::start(core.clone())?;
         Ok(Notary {
@@ -404,6 +413,7 @@ impl Notary {
             "connections" => g.connections,
             "queued_requests" => queued,
             "requests_curve" => s.requests_curve,
+            "curve_required" => s.curve_required,
             _ => return None,
         })
     }

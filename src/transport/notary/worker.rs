@@ -105,7 +105,8 @@ impl Notary {
                 announced: false,
                 next_heartbeat: std::time::Instant::now(),
             }),
-            curve: false,
+            curve: None,
+            plain_v2_refused: false,
             done,
         })?;
         n.core

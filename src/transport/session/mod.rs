@@ -47,6 +47,9 @@ pub struct SessionStats {
     /// Transport-key documents refused: not signed by the notary's auth key, another notary's,
     /// not valid now, malformed, or naming no endpoint this session can reach.
     pub transport_keys_refused: u64,
+    /// Times the session moved to a new transport key the notary published after a CURVE
+    /// handshake failed (a key rotation).
+    pub transport_key_changes: u64,
 }
 
 /// The names [`Session::counter`] knows, in a stable order.
@@ -64,6 +67,7 @@ pub const SESSION_COUNTERS: &[&str] = &[
     "pushes_queued_bytes",
     "curve",
     "transport_keys_refused",
+    "transport_key_changes",
 ];
 
 /// Unread pushes a session keeps: at most this many…
@@ -96,6 +100,9 @@ pub struct Session {
     notary: Option<NotaryInfo>,
     /// The notary was asked for its transport key (option `curve_policy`; once per session).
     curve_checked: bool,
+    /// The last transport-key probe got no answer (the notary was unreachable): the connections
+    /// made by then (a new one may answer).
+    discovery_unanswered: Option<u64>,
     stats: SessionStats,
     /// The process that created the session: its sockets are useless in a forked child.
     pid: u32,
@@ -135,6 +142,7 @@ impl Session {
             identity: None,
             notary: None,
             curve_checked: false,
+            discovery_unanswered: None,
             stats: SessionStats::default(),
             pid: std::process::id(),
         };
@@ -179,6 +187,7 @@ impl Session {
             "renewals" => s.renewals,
             "curve" => s.curve,
             "transport_keys_refused" => s.transport_keys_refused,
+            "transport_key_changes" => s.transport_key_changes,
             "pushes_invalid" => s.pushes_invalid,
             "pushes_overflow" => s.pushes_overflow,
             "pushes_queued" => self.inbox.pushes.len() as u64,

@@ -9,6 +9,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::transport::client::{Counted, Event, Push, V2Client};
 use crate::transport::transport_key::{TransportKeyDoc, now_unix};
 
+/// A verified transport key and the CURVE endpoint it names (resolved).
+type Found = ([u8; 32], String);
+
 /// Whether a document's text names the NymID (before verifying it): documents of the notary's
 /// other identities are skipped, not counted as refused.
 fn names_notary(doc: &[u8], nym_id: &str) -> bool {
@@ -36,13 +39,28 @@ impl Session {
     /// from then on talks CURVE to the endpoint it names, on the same socket. Nothing is trusted
     /// on first use: a document that does not verify is refused (`transport_keys_refused`).
     /// With `curve_policy` 2 a notary that publishes no valid key is an error, and asked again
-    /// at the next call.
+    /// at the next call. When a CURVE handshake fails later (the notary changed its key), asks
+    /// again ([`Session::rediscover`]).
     fn secure(&mut self) -> Result<()> {
         let policy = self.opts.curve_policy;
-        if self.curve_checked || policy == 0 || self.opts.curve.is_some() {
+        if policy == 0 || self.opts.curve.is_some() {
             return Ok(());
         }
-        let Some(notary) = self.notary.as_ref() else {
+        if self.curve_checked {
+            if self.v2.as_mut().is_some_and(|c| c.curve_failed()) {
+                return self.rediscover();
+            }
+            return Ok(());
+        }
+        // A probe that went unanswered (the notary was unreachable) is asked again only once a
+        // connection came up since, so that no call waits for a notary that is down (or for a
+        // peer that never answers probes).
+        if let Some(ups) = self.discovery_unanswered
+            && self.v2.as_mut().is_none_or(|c| c.connections_up() <= ups)
+        {
+            return Ok(());
+        }
+        if self.notary.is_none() {
             if policy == 2 {
                 return Err(Error::new(
                     ErrorKind::State,
@@ -51,15 +69,53 @@ impl Session {
                 ));
             }
             return Ok(());
+        }
+        let (answered, found) = self.find_transport_key()?;
+        self.discovery_unanswered = if answered {
+            None
+        } else {
+            Some(self.v2_mut()?.connections_up())
+        };
+        match found {
+            Some((key, ep)) => {
+                let c = self.v2_mut()?;
+                let resend = c.in_flight() > 0;
+                c.switch_to_curve(&ep, &key, resend)?;
+                self.stats.curve = 1;
+                self.curve_checked = true;
+                Ok(())
+            }
+            None if policy == 2 => Err(Error::new(
+                ErrorKind::State,
+                "curve_policy 2 (CURVE required): the notary published no transport key signed \
+                 by its auth key",
+            )),
+            None => {
+                // No PONG at all: asked again once the connection is up.
+                self.curve_checked = answered;
+                Ok(())
+            }
+        }
+    }
+
+    fn v2_mut(&mut self) -> Result<&mut V2Client> {
+        self.v2
+            .as_mut()
+            .ok_or_else(|| Error::internal("v2 session without its socket"))
+    }
+
+    /// Asks the notary on the connected (plain) endpoint for its transport-key documents:
+    /// whether it answered, and the key and CURVE endpoint of the first document that verifies.
+    fn find_transport_key(&mut self) -> Result<(bool, Option<Found>)> {
+        let Some(notary) = self.notary.as_ref() else {
+            return Ok((false, None));
         };
         let (auth, nym_id) = (notary.auth.clone(), notary.nym_id.clone());
         let wait = Duration::from_millis(self.opts.probe_timeout_ms as u64);
         let reached = self.endpoint.clone();
-        let c = self
-            .v2
-            .as_mut()
-            .ok_or_else(|| Error::internal("v2 session without its socket"))?;
-        let docs = c.discover(wait)?.unwrap_or_default();
+        let Some(docs) = self.v2_mut()?.discover(wait)? else {
+            return Ok((false, None));
+        };
         let now = now_unix();
         let mut found = None;
         for d in &docs {
@@ -80,21 +136,31 @@ impl Session {
                 None => self.stats.transport_keys_refused += u64::from(names_notary(d, &nym_id)),
             }
         }
+        Ok((true, found))
+    }
+
+    /// A CURVE handshake failed after discovery: back to the plain endpoint, ask again, and move
+    /// to the key now published (requests in flight are sent again there). If no valid key is
+    /// published now, the session goes back to the key it had — never to plain (a peer that
+    /// makes handshakes fail must not downgrade it) — and asks again at most once a second.
+    fn rediscover(&mut self) -> Result<()> {
+        let Some(old) = self.v2_mut()?.switch_to_plain()? else {
+            return Ok(());
+        };
+        let found = self.find_transport_key().map(|(_, f)| f);
+        let c = self.v2_mut()?;
         match found {
-            Some((key, ep)) => {
-                c.switch_to_curve(&ep, &key)?;
-                self.stats.curve = 1;
-                self.curve_checked = true;
+            Ok(Some((key, ep))) => {
+                c.switch_to_curve(&ep, &key, true)?;
+                if key != old.key {
+                    self.stats.transport_key_changes += 1;
+                }
                 Ok(())
             }
-            None if policy == 2 => Err(Error::new(
-                ErrorKind::State,
-                "curve_policy 2 (CURVE required): the notary published no transport key signed \
-                 by its auth key",
-            )),
-            None => {
-                self.curve_checked = true;
-                Ok(())
+            Ok(None) => c.switch_to_curve(&old.curve, &old.key, true),
+            Err(e) => {
+                c.switch_to_curve(&old.curve, &old.key, true)?;
+                Err(e)
             }
         }
     }
