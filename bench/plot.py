@@ -13,6 +13,7 @@ Reads from BENCH_OUT_DIR (default: bench/results next to this file):
   push.tsv       bench_push      push fan-out to N subscribers
   notary_threads.tsv  bench_notary_threads  one notary served by 1 vs 2 application threads
   curve.tsv      bench_curve     transport v2 with vs without CURVE
+  rogue.tsv      bench_rogue     honest clients through a broker, calm vs rogue backend peers
   meta_*.tsv     library versions the programs ran with; meta_run.tsv: load average before/after
 Writes to the same folder:
   ratios.svg     horizontal bars of every ratio (log2 axis, a line at 1.0), drawn by hand as SVG
@@ -163,9 +164,9 @@ def verdict(ratio, target):
     return "✓" if ratio >= target else "✗"
 
 
-def sections(v2, scaleout, v3, stream, push, threads, curve, chart):
+def sections(v2, scaleout, v3, stream, push, threads, curve, rogue, chart):
     """Markdown for bench_v2, bench_scaleout, bench_v3, bench_stream, bench_push,
-    bench_notary_threads and bench_curve; adds their ratios to `chart`."""
+    bench_notary_threads, bench_curve and bench_rogue; adds their ratios to `chart`."""
     md = []
     if v3:
         md.append("## Suite v3: ours vs OpenSSL EVP and libsodium (same process, interleaved)")
@@ -275,6 +276,17 @@ def sections(v2, scaleout, v3, stream, push, threads, curve, chart):
             ratio = float(r["ratio"])
             md.append("| %s | %s | %s | **%.3f** |" % (r["row"], fmt(r["plain_per_s"]), fmt(r["curve_per_s"]), ratio))
             chart.append(("transport v2 with CURVE (vs the same without)", r["row"], ratio))
+        md.append("")
+    if rogue:
+        md.append("## Honest clients through a broker, calm vs rogue backend peers (suite v3, 2 workers)")
+        md.append("")
+        md.append("| phase | honest req/s | ratio to calm | failed requests |")
+        md.append("|---|---:|---:|---:|")
+        for r in rogue:
+            ratio = float(r["ratio_to_calm"])
+            md.append("| %s | %s | **%.3f** | %s |" % (r["phase"], fmt(r["honest_per_s"]), ratio, r["failed"]))
+            if r["phase"] != "calm":
+                chart.append(("broker under rogue backend peers (vs calm)", r["phase"], ratio))
         md.append("")
     return md
 
@@ -452,7 +464,8 @@ def main():
     push = read_tsv("push.tsv")
     threads = read_tsv("notary_threads.tsv")
     curve = read_tsv("curve.tsv")
-    extra = sections(v2, scaleout, v3, stream, push, threads, curve, chart)
+    rogue = read_tsv("rogue.tsv")
+    extra = sections(v2, scaleout, v3, stream, push, threads, curve, rogue, chart)
     md.extend(extra)
 
     svg_path = os.path.join(OUT, "ratios.svg")
