@@ -102,6 +102,14 @@ static void ossl_seal_op(void *p) {
   free(ossl_seal(c->or, c->n, c->pt, c->len, &n));
 }
 
+/* One-shot: seal straight into the envelope's bytes (no envelope object, no copy). */
+static void ours_seal_oneshot(void *p) {
+  seal_ctx *c = p;
+  ot_buffer *b = NULL;
+  OT_TRY(ot_envelope_seal_to_bytes(c->r, c->n, c->pt, c->len, &b));
+  ot_buffer_free(b);
+}
+
 typedef struct {
   const uint8_t *env;
   size_t env_len;
@@ -119,6 +127,14 @@ static void ours_open(void *p) {
   if (ot_buffer_len(pt) != c->expect) bench_die("ours: open gave %zu bytes", ot_buffer_len(pt));
   ot_buffer_free(pt);
   ot_envelope_free(e);
+}
+/* One-shot: open straight from the bytes (no envelope object, the ciphertext read in place). */
+static void ours_open_oneshot(void *p) {
+  open_ctx *c = p;
+  ot_buffer *pt = NULL;
+  OT_TRY(ot_envelope_open_bytes(c->env, c->env_len, c->nym_id, c->key, &pt));
+  if (ot_buffer_len(pt) != c->expect) bench_die("ours: open gave %zu bytes", ot_buffer_len(pt));
+  ot_buffer_free(pt);
 }
 static void ossl_open_op(void *p) {
   open_ctx *c = p;
@@ -298,6 +314,18 @@ static void check_envelopes(const ot_recipient *r, const ossl_recipient *or, con
     ot_buffer_free(id2);
     ot_buffer_free(tp);
     ot_envelope_free(te);
+    /* the one-shot calls: our one-shot envelope opened by the OpenSSL side, theirs by ours */
+    ot_buffer *ob = NULL, *op = NULL;
+    OT_TRY(ot_envelope_seal_to_bytes(r, n, (const uint8_t *)pt, len, &ob));
+    CHECK_OR_DIE(ot_buffer_len(ob) == ol, "one-shot envelope has the same size");
+    o = ossl_open(ot_buffer_data(ob), ot_buffer_len(ob), r[i].nym_id, pk[i], &pl);
+    CHECK_OR_DIE(o && pl == len && memcmp(o, pt, len) == 0, "OpenSSL side opens our one-shot envelope");
+    free(o);
+    OT_TRY(ot_envelope_open_bytes(theirs, ol, r[i].nym_id, keys[i], &op));
+    CHECK_OR_DIE(ot_buffer_len(op) == len && memcmp(ot_buffer_data(op), pt, len) == 0,
+                 "ours opens the OpenSSL-side envelope in one step");
+    ot_buffer_free(op);
+    ot_buffer_free(ob);
   }
   /* the header bytes (type, count, NymIDs, key lengths) are identical up to the first key */
   size_t hdr = 6 + 4 + get_u32(theirs + 6);
@@ -444,6 +472,14 @@ int main(void) {
     seal_ctx sc = {r, or, seals[i].n, (const uint8_t *)seals[i].pt, seals[i].len};
     run_pair("seal", seals[i].name, 0, 1, ours_seal, &sc, ossl_seal_op, &sc);
   }
+  /* the one-shot calls (ot_envelope_seal_to_bytes / ot_envelope_open_bytes) on 1 KiB and 1 MiB */
+  size_t oneshot[2] = {0, 3};
+  const char *oneshot_names[2] = {"1KiB x1 one-shot", "1MiB x1 one-shot"};
+  for (size_t j = 0; j < 2; j++) {
+    size_t i = oneshot[j];
+    seal_ctx sc = {r, or, seals[i].n, (const uint8_t *)seals[i].pt, seals[i].len};
+    run_pair("seal", oneshot_names[j], 0, 1, ours_seal_oneshot, &sc, ossl_seal_op, &sc);
+  }
   for (size_t i = 0; i < 4; i++) {
     /* each side opens an envelope it sealed itself (same layout, same size) */
     ot_envelope *e = NULL;
@@ -455,6 +491,9 @@ int main(void) {
     open_ctx oc = {ot_buffer_data(b), ot_buffer_len(b), ids[0], keys[0], pk[0], seals[i].len};
     open_ctx tc = {theirs, tl, ids[0], keys[0], pk[0], seals[i].len};
     run_pair("open", seals[i].name, 0, 1, ours_open, &oc, ossl_open_op, &tc);
+    if (i == 0 || i == 3)
+      run_pair("open", i == 0 ? "1KiB x1 one-shot" : "1MiB x1 one-shot", 0, 1, ours_open_oneshot, &oc,
+               ossl_open_op, &tc);
     free(theirs);
     ot_buffer_free(b);
     ot_envelope_free(e);

@@ -360,7 +360,7 @@ int main(void) {
     double r2[2];
     run3(2, f, c, r2);
     double rr[3] = {r2[0], 0, r2[1]};
-    report("v3 open 1 KiB", rr, 0.8);
+    report("v3 open 1 KiB", rr, 0.9); /* issue 19 item 4 (0.8 before) */
   }
   {
     rt_ctx v3 = {0}, legacy = {0};
@@ -371,10 +371,11 @@ int main(void) {
     double r2[2];
     run3(2, f, c, r2);
     double ratio = r2[0] / r2[1];
-    printf("%-22s %12.0f %12s %12s   %7.3f vs RSA-2048 legacy requests (%.0f/s)  target 10.00  %s\n",
-           "v3 request round trip", r2[0], "-", "-", ratio, r2[1], ratio >= 10 ? "met" : "NOT MET");
-    fprintf(tsv, "v3 request round trip\t%.6g\t0\t0\tRSA-2048 request\t%.6f\t10.00\t%s\n", r2[0], ratio,
-            ratio >= 10 ? "met" : "not met");
+    /* No target any more: the 10x was set when our RSA was slow; suite v3 is measured against its
+     * own primitives on libsodium (the rows above), issue 19. */
+    printf("%-22s %12.0f %12s %12s   %7.3f vs RSA-2048 legacy requests (%.0f/s)  (no target)\n",
+           "v3 request round trip", r2[0], "-", "-", ratio, r2[1]);
+    fprintf(tsv, "v3 request round trip\t%.6g\t0\t0\tRSA-2048 request\t%.6f\t0\t-\n", r2[0], ratio);
     rt_stop(&v3);
     rt_stop(&legacy);
   }

@@ -6,10 +6,20 @@ Reads from BENCH_OUT_DIR (default: bench/results next to this file):
   transport.tsv  bench_transport ours vs bare libzmq (tcp loopback)
   legacy.tsv     bench_transport ot_session_request vs the legacy pipeline on OpenSSL + libzmq
   scaling.tsv    bench_scaling   seal+open vs payload size and recipient count
-  meta_*.tsv     library versions the programs ran with
+  v2.tsv         bench_v2        transport v2: exchange vs bare DEALER/ROUTER, pipelined requests, attack
+  scaleout.tsv   bench_scaleout  requests/s through the broker with 1, 2, 4 workers
+  v3.tsv         bench_v3        suite v3 vs OpenSSL EVP and libsodium
+  stream.tsv     bench_stream    streaming envelopes vs libsodium secretstream, RSS of a 4 GiB stream
+  push.tsv       bench_push      push fan-out to N subscribers
+  notary_threads.tsv  bench_notary_threads  one notary served by 1 vs 2 application threads
+  curve.tsv      bench_curve     transport v2 with vs without CURVE
+  rogue.tsv      bench_rogue     honest clients through a broker, calm vs rogue backend peers
+  meta_*.tsv     library versions the programs ran with; meta_run.tsv: load average before/after
 Writes to the same folder:
   ratios.svg     horizontal bars of every ratio (log2 axis, a line at 1.0), drawn by hand as SVG
-  summary.md     Markdown tables of every ratio, plus the machine description
+  summary.md     Markdown tables of every row, plus the machine description
+  readme.md      the block scripts/bench puts between README.md's BENCH-TABLE markers (the machine
+                 line and the main tables, made from the same rows)
 """
 import csv
 import datetime
@@ -46,9 +56,24 @@ def machine():
     for prog in ("crypto", "transport", "scaling", "engine"):
         for row in read_tsv("meta_%s.tsv" % prog) or []:
             info.setdefault(row["key"], row["value"])
+    for row in read_tsv("meta_run.tsv") or []:
+        info.setdefault(row["key"], row["value"])
+    for row in read_tsv("meta_stream.tsv") or []:
+        info.setdefault(row["key"], row["value"])
     info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     info["kernel"] = platform.release()
     return info
+
+
+def machine_line(m):
+    """One line naming the machine, the load and the references, for the summary and the README."""
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    return ("Measured %s on %s, %s vCPU (kernel %s; load average %s before the run, %s after); against %s, "
+            "libzmq %s, libsodium %s; RSA engine: %s.%s" % (
+                m.get("date"), m.get("cpu"), m.get("nproc"), m.get("kernel"), m.get("load_before", "?"),
+                m.get("load_after", "?"), m.get("openssl", "OpenSSL ?"), m.get("libzmq", "?"),
+                m.get("libsodium", "?"), m.get("rsa_engine", "?"),
+                " **BENCH_QUICK=1 smoke run: short rounds, noisy numbers.**" if quick else ""))
 
 
 def kib(n):
@@ -132,6 +157,185 @@ def svg_chart(rows, path):
     return True
 
 
+# ------------------------------------------------------------------ the other programs' rows
+
+
+def verdict(ratio, target):
+    return "✓" if ratio >= target else "✗"
+
+
+def sections(v2, scaleout, v3, stream, push, threads, curve, rogue, chart):
+    """Markdown for bench_v2, bench_scaleout, bench_v3, bench_stream, bench_push,
+    bench_notary_threads, bench_curve and bench_rogue; adds their ratios to `chart`."""
+    md = []
+    if v3:
+        md.append("## Suite v3: ours vs OpenSSL EVP and libsodium (same process, interleaved)")
+        md.append("")
+        md.append("| operation | ours /s | OpenSSL /s | libsodium /s | ratio vs the faster reference | target |")
+        md.append("|---|---:|---:|---:|---:|---|")
+        for r in v3:
+            ratio, target = float(r["ratio"]), float(r["target"])
+            refs = [fmt(r[k]) if float(r[k]) > 0 else "-" for k in ("openssl_ops", "libsodium_ops")]
+            if r["best_ref"].startswith("RSA"):
+                tgt = "≥ %g× RSA-2048 requests" % target if target > 0 else "-"
+            else:
+                tgt = "≥ %.2f %s" % (target, verdict(ratio, target)) if target > 0 else "-"
+            md.append("| %s | %s | %s | %s | **%.3f** (%s) | %s |" % (
+                r["op"], fmt(r["ours_ops"]), refs[0], refs[1], ratio, r["best_ref"], tgt))
+            if not r["best_ref"].startswith("RSA"):
+                chart.append(("suite v3 (vs the faster of OpenSSL and libsodium)", r["op"], ratio))
+        md.append("")
+        md.append("Ed25519 rows: ours is a whole `ot_signed_create` / `ot_signed_verify` (text built and parsed), "
+                  "the references sign / verify the SHA256D digest only. seal / open: type-3 envelope to one "
+                  "X25519 recipient vs `crypto_box_seal` / `crypto_box_seal_open` (docs/x25519-engine.md).")
+        md.append("")
+    if stream:
+        md.append("## Streaming envelopes: ours vs libsodium crypto_secretstream_xchacha20poly1305 (64 KiB chunks)")
+        md.append("")
+        md.append("| row | ours | reference | unit | ratio | target |")
+        md.append("|---|---:|---:|---|---:|---|")
+        for r in stream:
+            if r["ratio"] in ("-", ""):
+                md.append("| %s | %s | whole process peak %s | %s | - | %s %s |" % (
+                    r["row"], fmt(r["ours"]), fmt(r["reference"]), r["unit"], r["target"],
+                    "✓" if r["verdict"] == "met" else "✗"))
+            else:
+                ratio = float(r["ratio"])
+                md.append("| %s | %s | %s | %s | **%.3f** | ≥ %s %s |" % (
+                    r["row"], fmt(r["ours"]), fmt(r["reference"]), r["unit"], ratio, r["target"],
+                    verdict(ratio, float(r["target"]))))
+                chart.append(("streaming (vs libsodium secretstream, MiB/s)", r["row"], ratio))
+        md.append("")
+        md.append("seal / open: a 16 MiB stream to one X25519 recipient, fed in 1 MiB pieces (ours: "
+                  "ot_stream_seal/open_update into a reused area; libsodium: push / pull of each 64 KiB chunk). "
+                  "RSS: a fresh child process seals a stream in 256 KiB pieces and opens it as it goes; the row "
+                  "is its peak RSS over what it held before the stream (shared libraries included in both).")
+        md.append("")
+    if v2:
+        md.append("## Transport v2 (DEALER/ROUTER), pipelining and the garbage attack")
+        md.append("")
+        md.append("| row | ours | bare libzmq | ratio | max latency ms |")
+        md.append("|---|---:|---:|---:|---:|")
+        for r in v2:
+            ratio = r.get("ratio", "-")
+            md.append("| %s | %s | %s | %s | %s |" % (
+                r["row"], fmt(r["ours"]), r["libzmq"] if r["libzmq"] == "-" else fmt(r["libzmq"]),
+                "-" if ratio in ("-", "") else "**%.3f**" % float(ratio),
+                r.get("max_latency_ms") or "-"))
+            if ratio not in ("-", ""):
+                chart.append(("transport v2 (vs bare libzmq DEALER/ROUTER)", r["row"], float(ratio)))
+        md.append("")
+        md.append("exchange_1k_1: ot_session_exchange (v2, 1 in flight, no crypto) vs bare DEALER/ROUTER; "
+                  "request_1k_inflight_N: RSA-2048 v2 requests per s with N in flight; attack_*: 4 honest "
+                  "clients' req/s, calm and with a garbage frame every 100 ms, ROUTER notary vs a legacy-style REP.")
+        md.append("")
+    if scaleout:
+        md.append("## Scale-out through the broker (RSA-2048 notary, 8 v2 clients × 4 in flight)")
+        md.append("")
+        md.append("| row | req/s | ratio to 1 worker | mean latency ms |")
+        md.append("|---|---:|---:|---:|")
+        for r in scaleout:
+            md.append("| %s | %s | %s | %s |" % (r["row"], r["req_per_s"] if r["req_per_s"] == "-" else fmt(r["req_per_s"]),
+                                               r["ratio_to_1_worker"], r["mean_latency_ms"]))
+        md.append("")
+        md.append("![scale-out](scaleout.svg)")
+        md.append("")
+    if push:
+        md.append("## Push fan-out: one push to N subscribers (notary side, tcp loopback)")
+        md.append("")
+        md.append("| keys | subscribers | pushes/s | deliveries/s | µs per delivery | one signature per subscriber: pushes/s | gain |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|")
+        for r in push:
+            md.append("| %s | %s | %s | %s | %s | %s | **%.2f×** |" % (
+                r["suite"], r["subscribers"], fmt(r["pushes_per_s"]), fmt(r["deliveries_per_s"]),
+                fmt(r["us_per_delivery"]), fmt(r["one_sig_per_subscriber_pushes_per_s"]), float(r["gain"])))
+        md.append("")
+        md.append("ot_notary_push of a 1 KiB MESSAGE: signed once per push, sealed to each subscriber. The "
+                  "one-signature-per-subscriber column adds (N − 1) signatures per push at the signing rate "
+                  "measured in the same run (what signing per subscriber would cost).")
+        md.append("")
+    if threads:
+        rate = {(r["suite"], r["threads"]): float(r["requests_per_s"]) for r in threads}
+        md.append("## One notary, 1 vs 2 application threads (tcp loopback, 4 clients × 16 in flight)")
+        md.append("")
+        md.append("| row | 1 thread /s | 2 threads /s | 2 / 1 |")
+        md.append("|---|---:|---:|---:|")
+        names = {"openssl_sign": "OpenSSL RSA-2048 sign (the machine's ceiling)",
+                 "rsa2048": "notary requests, RSA-2048", "v3": "notary requests, suite v3"}
+        for suite in ("openssl_sign", "rsa2048", "v3"):
+            one, two = rate.get((suite, "1")), rate.get((suite, "2"))
+            if one and two:
+                md.append("| %s | %s | %s | **%.2f** |" % (names[suite], fmt(one), fmt(two), two / one))
+        md.append("")
+    if curve:
+        md.append("## Transport v2 with and without CURVE (same notary and session code, interleaved)")
+        md.append("")
+        md.append("| row | plain /s | CURVE /s | CURVE / plain |")
+        md.append("|---|---:|---:|---:|")
+        for r in curve:
+            ratio = float(r["ratio"])
+            md.append("| %s | %s | %s | **%.3f** |" % (r["row"], fmt(r["plain_per_s"]), fmt(r["curve_per_s"]), ratio))
+            chart.append(("transport v2 with CURVE (vs the same without)", r["row"], ratio))
+        md.append("")
+    if rogue:
+        md.append("## Honest clients through a broker, calm vs rogue backend peers (suite v3, 2 workers)")
+        md.append("")
+        md.append("| phase | honest req/s | ratio to calm | failed requests |")
+        md.append("|---|---:|---:|---:|")
+        for r in rogue:
+            ratio = float(r["ratio_to_calm"])
+            md.append("| %s | %s | **%.3f** | %s |" % (r["phase"], fmt(r["honest_per_s"]), ratio, r["failed"]))
+            if r["phase"] != "calm":
+                chart.append(("broker under rogue backend peers (vs calm)", r["phase"], ratio))
+        md.append("")
+    return md
+
+
+def readme_block(m, crypto, legacy, transport, extra):
+    """README.md's generated block: the machine line, the crypto and headline tables, then the
+    other programs' sections (the same Markdown as summary.md)."""
+    out = [machine_line(m), "",
+           "Ratio = our speed / the reference's speed in the same interleaved run (> 1: we are faster). "
+           "Every row below comes from `bench/results/summary.md` (written by `bench/plot.py`); "
+           "`scripts/bench` rewrites this block.", ""]
+    if crypto:
+        out.append("| operation | ours | OpenSSL | unit | ratio |")
+        out.append("|---|---:|---:|---|---:|")
+        for r in crypto:
+            out.append("| %s %s | %s | %s | %s | **%.3f** |" % (
+                r["group"], r["op"], fmt(r["ours"]), fmt(r["openssl"]), r["unit"], float(r["ratio"])))
+        out.append("")
+        out.append("RSA-2048 unless stated; *one-shot* rows: `ot_envelope_seal_to_bytes` / `ot_envelope_open_bytes` "
+                   "(the other seal/open rows: `ot_envelope_seal` + `ot_envelope_to_bytes`, `ot_envelope_parse` + "
+                   "`ot_envelope_open`).")
+        out.append("")
+    if legacy:
+        out.append("**Headline: a notary's request round trip** (`ot_session_request` against an `ot_notary` "
+                   "thread, versus the same legacy pipeline written on OpenSSL's libcrypto + bare libzmq):")
+        out.append("")
+        out.append("| payload | clients | ours req/s | OpenSSL+libzmq req/s | req/s ratio |")
+        out.append("|---|---:|---:|---:|---:|")
+        for r in legacy:
+            out.append("| %s | %s | %s | %s | **%.3f** |" % (
+                kib(r["payload"]), r["clients"], fmt(r["request_rps"]), fmt(r["legacy_rps"]), float(r["rps_ratio"])))
+        out.append("")
+    if transport:
+        out.append("Transport on tcp loopback (req/s ratio to bare libzmq REQ/REP, same payload and clients):")
+        out.append("")
+        out.append("| impl | payload | clients | delay_after ms | req/s | ratio to libzmq |")
+        out.append("|---|---|---:|---:|---:|---:|")
+        for r in transport:
+            is_base = r["impl"] == "libzmq"
+            out.append("| %s | %s | %s | %s | %s | %s |" % (
+                r["impl"], kib(r["payload"]), r["clients"], r["delay_after_ms"], fmt(r["rps"]),
+                "-" if is_base else "**%.4f**" % float(r["rps_ratio_vs_libzmq"])))
+        out.append("")
+    out.extend([line.replace("(scaleout.svg)", "(bench/results/scaleout.svg)").replace("## ", "#### ")
+                for line in extra])
+    out.append("![ratio per operation](bench/results/ratios.svg)")
+    return out
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -156,8 +360,12 @@ def main():
     md.append("| ot-transport | %s (RSA engine: %s) |" % (m.get("ot_transport", "?"), m.get("rsa_engine", "?")))
     md.append("| kernel | %s |" % m.get("kernel"))
     md.append("| date | %s |" % m.get("date"))
+    md.append("| load average (1 min) before / after the run | %s / %s |" % (m.get("load_before", "?"), m.get("load_after", "?")))
+    md.append("| libsodium | %s |" % m.get("libsodium", "?"))
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     md.append("| settings | BENCH_SECONDS=%s%s |" % (os.environ.get("BENCH_SECONDS", "default"), ", BENCH_QUICK=1 (smoke run, noisy)" if quick else ""))
+    md.append("")
+    md.append(machine_line(m))
     md.append("")
     md.append("Ratios are speed ratios: **> 1 means ot-transport is faster**. ![ratios](ratios.svg)")
     md.append("")
@@ -249,12 +457,27 @@ def main():
                   "linear (small rows are noisy: one RSA private operation dominates them).")
         md.append("")
 
+    v2 = read_tsv("v2.tsv")
+    scaleout = read_tsv("scaleout.tsv")
+    v3 = read_tsv("v3.tsv")
+    stream = read_tsv("stream.tsv")
+    push = read_tsv("push.tsv")
+    threads = read_tsv("notary_threads.tsv")
+    curve = read_tsv("curve.tsv")
+    rogue = read_tsv("rogue.tsv")
+    extra = sections(v2, scaleout, v3, stream, push, threads, curve, rogue, chart)
+    md.extend(extra)
+
     svg_path = os.path.join(OUT, "ratios.svg")
     if svg_chart(chart, svg_path):
         print("plot.py: wrote %s" % svg_path)
     with open(os.path.join(OUT, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     print("plot.py: wrote %s" % os.path.join(OUT, "summary.md"))
+    readme = readme_block(m, crypto, legacy, transport, extra)
+    with open(os.path.join(OUT, "readme.md"), "w") as f:
+        f.write("\n".join(readme) + "\n")
+    print("plot.py: wrote %s" % os.path.join(OUT, "readme.md"))
     return 0
 
 

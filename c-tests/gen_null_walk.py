@@ -40,6 +40,8 @@ BLOBS = {
     ("ot_contract_load", "text"): "contract",
     ("ot_envelope_parse", "data"): "env_bytes",
     ("ot_envelope_from_armor", "text"): "env_armor",
+    ("ot_envelope_open_bytes", "data"): "env_bytes",
+    ("ot_envelope_open_armor", "text"): "env_armor",
     ("ot_envelope_encrypt_symmetric", "raw_key"): "raw16",
     ("ot_envelope_decrypt_symmetric", "raw_key"): "raw16",
     ("ot_key_load", "data"): "key_pem",
@@ -98,6 +100,7 @@ STRINGS = {
 HANDLES = {
     ("ot_request_verify", "sender_auth_public"): "client_auth",
     ("ot_notary_reply", "recipient_encryption_public"): "client_enc",
+    ("ot_stream_open_init", "private_key"): "xkey",  # streams take X25519 keys
 }
 
 SCALARS = {
@@ -109,6 +112,10 @@ SCALARS = {
     ("int", "bookends"): "0",
     ("int64_t", "value"): "0",
     ("size_t", "index"): "0",
+    ("uint64_t", "index"): "0",
+    ("int", "last"): "1",
+    ("size_t", "in_len"): "3",
+    ("size_t", "out_cap"): "128",  # the size of the output area a plain output gets (uint64_t[16])
     ("uint64_t", "valid_until"): "4102444800u",  # 2100-01-01
 }
 

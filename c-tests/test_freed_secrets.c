@@ -146,6 +146,17 @@ static void check_open(const char *what, ot_key *key, size_t len) {
   ot_envelope_free(in);
   ot_buffer_free(armor);
   ot_envelope_free(env);
+  /* the one-step calls: sealed straight to bytes and armor, opened straight from them */
+  ot_buffer *one = NULL, *one_armor = NULL, *p1 = NULL, *p2 = NULL;
+  CHECK_OK(ot_envelope_seal_to_bytes(&to, 1, (const uint8_t *)text, len, &one));
+  CHECK_OK(ot_envelope_seal_to_armor(&to, 1, (const uint8_t *)text, len, 1, &one_armor));
+  CHECK_OK(ot_envelope_open_bytes(ot_buffer_data(one), ot_buffer_len(one), (const char *)ot_buffer_data(id), key, &p1));
+  CHECK_OK(ot_envelope_open_armor(ot_buffer_data(one_armor), ot_buffer_len(one_armor), NULL, key, &p2));
+  CHECK(p1 && ot_buffer_len(p1) == len && p2 && ot_buffer_len(p2) == len);
+  ot_buffer_free(p1);
+  ot_buffer_free(p2);
+  ot_buffer_free(one_armor);
+  ot_buffer_free(one);
   size_t found = quarantine_end(CANARY, strlen(CANARY));
   /* The test's own copy of the text is still allocated (not freed) while scanning. */
   if (found) fprintf(stderr, "%s (%zu bytes): the plaintext is in %zu freed block(s)\n", what, len, found);
@@ -153,6 +164,45 @@ static void check_open(const char *what, ot_key *key, size_t len) {
   memset(text, 0, len);
   free(text);
   ot_buffer_free(id);
+}
+
+/* Streams: CANARY-led plaintext of `len` bytes sealed in pieces of `piece` bytes and opened in
+ * pieces of the sealed size; the sealer's held-back plaintext and the keys of both sides must be
+ * wiped when they are freed (the output areas are this test's own static storage). */
+static unsigned char stream_in[300000], stream_ct[400000], stream_out[400000];
+static void check_stream(ot_key *x25519, size_t len, size_t piece) {
+  for (size_t i = 0; i < len; i++) stream_in[i] = (unsigned char)('a' + i % 26);
+  /* the canary in the last chunk too: it stays held back in the sealer until final */
+  memcpy(stream_in, CANARY, strlen(CANARY));
+  if (len > 2 * strlen(CANARY)) memcpy(stream_in + len - strlen(CANARY), CANARY, strlen(CANARY));
+  ot_recipient to = {"", x25519};
+  ot_stream_sealer *s = NULL;
+  ot_stream_opener *o = NULL;
+  size_t sealed = 0, n = 0, opened = 0;
+  quarantine_begin();
+  CHECK_OK(ot_stream_seal_init(&to, 1, &s));
+  CHECK_OK(ot_stream_open_init(NULL, x25519, &o));
+  for (size_t off = 0; off < len; off += piece) {
+    size_t k = len - off < piece ? len - off : piece;
+    CHECK_OK(ot_stream_seal_update(s, stream_in + off, k, stream_ct + sealed, sizeof stream_ct - sealed, &n));
+    sealed += n;
+  }
+  CHECK_OK(ot_stream_seal_final(s, stream_ct + sealed, sizeof stream_ct - sealed, &n));
+  sealed += n;
+  ot_stream_sealer_free(s);
+  for (size_t off = 0; off < sealed; off += 70000) {
+    size_t k = sealed - off < 70000 ? sealed - off : 70000;
+    CHECK_OK(ot_stream_open_update(o, stream_ct + off, k, stream_out + opened, sizeof stream_out - opened, &n));
+    opened += n;
+  }
+  CHECK_OK(ot_stream_open_final(o, stream_out + opened, sizeof stream_out - opened, &n));
+  opened += n;
+  ot_stream_opener_free(o);
+  size_t found = quarantine_end(CANARY, strlen(CANARY));
+  if (found) fprintf(stderr, "stream (%zu bytes, pieces of %zu): the plaintext is in %zu freed block(s)\n", len, piece, found);
+  CHECK(found == 0);
+  CHECK(opened == len && memcmp(stream_out, stream_in, len) == 0);
+  memset(stream_out, 0, sizeof stream_out);
 }
 
 static void check_private_key_export(ot_key *key) {
@@ -186,6 +236,11 @@ int main(void) {
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     check_open("type 1 (RSA)", rsa, sizes[i]);
     check_open("type 3 (X25519)", x25519, sizes[i]);
+  }
+  size_t stream_sizes[] = {100, 65536, 65537, 200000};
+  for (size_t i = 0; i < sizeof stream_sizes / sizeof stream_sizes[0]; i++) {
+    check_stream(x25519, stream_sizes[i], 1000);
+    check_stream(x25519, stream_sizes[i], 100000);
   }
   check_private_key_export(rsa);
   ot_key_free(x25519);

@@ -42,6 +42,9 @@
 #define OT_SAMY_LEN 32
 #define OT_SHA256_LEN 32
 #define OT_WHIRLPOOL_LEN 64
+/** Streaming envelopes: plaintext bytes per chunk, and bytes of a full sealed chunk (+ 16-byte tag). */
+#define OT_STREAM_CHUNK_LEN 65536
+#define OT_STREAM_SEALED_CHUNK_LEN 65552
 
 /**
  * Options (ot_session_options_set / _get; the keys of ot_session_options_load_ini),
@@ -152,7 +155,8 @@ typedef struct ot_broker ot_broker;
 /**
  * Bytes returned by the library (text, IDs, plaintext, keys). Owned by the caller, who frees it
  * with `ot_buffer_free`. The bytes are followed by a NUL that `ot_buffer_len` does not count,
- * so text results can be used as C strings. Freeing overwrites the bytes with zeros.
+ * so text results can be used as C strings. Freeing overwrites the bytes with zeros (all but the
+ * public ciphertext of `ot_envelope_seal_to_bytes` and `ot_envelope_seal_to_armor`).
  */
 typedef struct ot_buffer ot_buffer;
 
@@ -238,6 +242,21 @@ typedef struct ot_session ot_session;
  * and brokers.
  */
 typedef struct ot_session_options ot_session_options;
+
+/**
+ * A stream being opened. Created by `ot_stream_open_init`, fed with `ot_stream_open_update`,
+ * ended with `ot_stream_open_final`, freed with `ot_stream_opener_free` (which wipes the keys).
+ * One thread at a time.
+ */
+typedef struct ot_stream_opener ot_stream_opener;
+
+/**
+ * A stream being sealed (a streaming envelope, type 4, to suite v3 X25519 keys). Created by
+ * `ot_stream_seal_init`, fed with `ot_stream_seal_update`, ended with `ot_stream_seal_final`,
+ * freed with `ot_stream_sealer_free` (which wipes the key and the held-back plaintext). One
+ * thread at a time (another thread's call at the same moment is `OT_ERR_STATE`).
+ */
+typedef struct ot_stream_sealer ot_stream_sealer;
 
 /**
  * Which armor path: a value of `OT_ARMOR_DATA` or `OT_ARMOR_STRING`.
@@ -653,7 +672,7 @@ const uint8_t *ot_buffer_data(const ot_buffer *buf);
 size_t ot_buffer_len(const ot_buffer *buf);
 
 /**
- * Zeroes and frees a buffer. `ot_buffer_free(NULL)` does nothing.
+ * Zeroes (when it may hold a secret) and frees a buffer. `ot_buffer_free(NULL)` does nothing.
  */
 void ot_buffer_free(ot_buffer *buf);
 
@@ -722,6 +741,56 @@ ot_result ot_envelope_seal(const ot_recipient *recipients,
                            const uint8_t *plaintext,
                            size_t len,
                            ot_envelope **envelope);
+
+/**
+ * Seals `plaintext[0..len]` exactly as `ot_envelope_seal` does (same recipients, types and
+ * errors) and returns the envelope's bytes (what `ot_envelope_to_bytes` of that envelope
+ * gives) in a new `*out`, in one step: the ciphertext is written once, straight into the
+ * returned buffer, with no envelope object and no copy. The bytes are public (ciphertext), so
+ * freeing this buffer does not overwrite them.
+ */
+ot_result ot_envelope_seal_to_bytes(const ot_recipient *recipients,
+                                    size_t n,
+                                    const uint8_t *plaintext,
+                                    size_t len,
+                                    ot_buffer **out);
+
+/**
+ * Seals `plaintext[0..len]` exactly as `ot_envelope_seal` does and returns the envelope's armor
+ * (what `ot_envelope_to_armor` with the same `bookends` gives) in a new `*out`, in one step.
+ * Freeing this buffer does not overwrite it (public ciphertext).
+ */
+ot_result ot_envelope_seal_to_armor(const ot_recipient *recipients,
+                                    size_t n,
+                                    const uint8_t *plaintext,
+                                    size_t len,
+                                    int bookends,
+                                    ot_buffer **out);
+
+/**
+ * Opens envelope bytes `data[0..len]` with a private key in one step: `ot_envelope_parse` then
+ * `ot_envelope_open` (same entry rules, same errors: `OT_ERR_MALFORMED` for bytes that do not
+ * parse, `OT_ERR_NO_MATCHING_RECIPIENT`, and one `OT_ERR_DECRYPT_FAILED` for every
+ * cryptographic failure), without the envelope object: the ciphertext is read where it lies and
+ * decrypted once, straight into the new `*plaintext`. `nym_id` may be NULL, with the meaning it
+ * has for `ot_envelope_open`.
+ */
+ot_result ot_envelope_open_bytes(const uint8_t *data,
+                                 size_t len,
+                                 const char *nym_id,
+                                 const ot_key *private_key,
+                                 ot_buffer **plaintext);
+
+/**
+ * Opens an armored envelope `text[0..len]` (bare or bookended) in one step:
+ * `ot_envelope_from_armor` then `ot_envelope_open`, as `ot_envelope_open_bytes` does for bytes.
+ * `nym_id` may be NULL, with the meaning it has for `ot_envelope_open`.
+ */
+ot_result ot_envelope_open_armor(const uint8_t *text,
+                                 size_t len,
+                                 const char *nym_id,
+                                 const ot_key *private_key,
+                                 ot_buffer **plaintext);
 
 /**
  * Parses envelope bytes (v1, v0, symmetric or type 3). Every length field is checked against the bytes
@@ -1668,6 +1737,134 @@ ot_result ot_signed_verify(const uint8_t *text,
  * `ot_signed_verify` cannot parse (including content lines over 2046 bytes).
  */
 ot_result ot_signed_content(const uint8_t *text, size_t len, ot_buffer **content);
+
+/**
+ * Starts sealing a stream to `n` recipients (1..=4096), all with X25519 keys (suite v3; an RSA
+ * or Ed25519 key is `OT_ERR_INVALID_ARGUMENT`: legacy peers cannot read streams). A fresh
+ * 32-byte stream key is wrapped to each recipient with HPKE base mode, entries sorted by NymID
+ * (as in type 3); the payload is a sequence of 64 KiB ChaCha20-Poly1305 chunks
+ * (`docs/streaming-envelopes.md`). Nothing is written until the first update or final.
+ */
+ot_result ot_stream_seal_init(const ot_recipient *recipients, size_t n, ot_stream_sealer **sealer);
+
+/**
+ * The most bytes `ot_stream_seal_update` with `in_len` input bytes, or `ot_stream_seal_final`
+ * right after it, writes: an `out_cap` of this size is always enough for either call. 0 if
+ * `sealer` is NULL or not a live sealer.
+ */
+size_t ot_stream_seal_output_max(const ot_stream_sealer *sealer, size_t in_len);
+
+/**
+ * Seals `input[0..in_len]`, the next plaintext of the stream, writing to `out[0..out_cap]` the
+ * header (on the first call) and every chunk now complete; `*out_len` gets the number of bytes
+ * written (0 is common: a chunk is sealed only once 64 KiB and at least one more byte have
+ * come, because only the last chunk carries the last-chunk flag). `out_cap` must be at least
+ * `ot_stream_seal_output_max(sealer, in_len)` (else `OT_ERR_INVALID_ARGUMENT`, nothing taken);
+ * the areas must not overlap. After `ot_stream_seal_final` this is `OT_ERR_STATE`.
+ */
+ot_result ot_stream_seal_update(ot_stream_sealer *sealer,
+                                const uint8_t *input,
+                                size_t in_len,
+                                uint8_t *out,
+                                size_t out_cap,
+                                size_t *out_len);
+
+/**
+ * Ends the stream: seals the held-back plaintext (0..=65536 bytes) as the last chunk into
+ * `out[0..out_cap]` (and the header first, if no update wrote it); `*out_len` gets the number
+ * of bytes written. `out_cap` must be at least `ot_stream_seal_output_max(sealer, 0)`. The
+ * sealer is then finished (further updates are `OT_ERR_STATE`); free it.
+ */
+ot_result ot_stream_seal_final(ot_stream_sealer *sealer,
+                               uint8_t *out,
+                               size_t out_cap,
+                               size_t *out_len);
+
+/**
+ * Frees a sealer (wiping its keys and held-back plaintext). `ot_stream_sealer_free(NULL)` does
+ * nothing. A sealer freed before `ot_stream_seal_final` leaves a stream that fails to open.
+ */
+void ot_stream_sealer_free(ot_stream_sealer *sealer);
+
+/**
+ * Starts opening a stream with an X25519 private key (another algorithm is
+ * `OT_ERR_INVALID_ARGUMENT`). The entry used follows the type-3 rules: the one carrying
+ * `nym_id`, else the one with an empty NymID; with `nym_id` NULL, every entry in order. The key
+ * is copied: it may be freed after this call.
+ */
+ot_result ot_stream_open_init(const char *nym_id,
+                              const ot_key *private_key,
+                              ot_stream_opener **opener);
+
+/**
+ * The most bytes `ot_stream_open_update` with `in_len` input bytes, or `ot_stream_open_final`
+ * after it, writes (plaintext is never longer than the ciphertext held back plus the input).
+ * 0 if `opener` is NULL or not a live opener.
+ */
+size_t ot_stream_open_output_max(const ot_stream_opener *opener, size_t in_len);
+
+/**
+ * Reads `input[0..in_len]`, the next bytes of the stream (any split), and writes to
+ * `out[0..out_cap]` the plaintext of every chunk now known not to be the last and verified;
+ * `*out_len` gets its length. `out_cap` must be at least
+ * `ot_stream_open_output_max(opener, in_len)`; the areas must not overlap.
+ *
+ * Plaintext comes out before the end of the stream is seen: act on it only once
+ * `ot_stream_open_final` has succeeded (until then the stream may be cut short).
+ * Errors: `OT_ERR_MALFORMED` for a header that cannot be read, `OT_ERR_NO_MATCHING_RECIPIENT`,
+ * and `OT_ERR_DECRYPT_FAILED` — the same text — for every cryptographic failure: a wrap that
+ * does not open, any chunk whose tag does not verify (altered, reordered, from another stream).
+ * After a failure, every further call on the opener gives `OT_ERR_DECRYPT_FAILED` again, and
+ * nothing is written to `out` by the failing call (plaintext it had written is wiped).
+ */
+ot_result ot_stream_open_update(ot_stream_opener *opener,
+                                const uint8_t *input,
+                                size_t in_len,
+                                uint8_t *out,
+                                size_t out_cap,
+                                size_t *out_len);
+
+/**
+ * Ends the stream: opens the held-back ciphertext as the last chunk into `out[0..out_cap]`
+ * (at least `ot_stream_open_output_max(opener, 0)` bytes); `*out_len` gets its length. A stream
+ * that ends inside its header, or whose last chunk is missing, cut, extended, or not marked
+ * last (truncation at a chunk boundary), is `OT_ERR_DECRYPT_FAILED`. Only after this succeeds
+ * is the whole stream authentic and complete.
+ */
+ot_result ot_stream_open_final(ot_stream_opener *opener,
+                               uint8_t *out,
+                               size_t out_cap,
+                               size_t *out_len);
+
+/**
+ * Random access: once `ot_stream_open_update` has read the header, opens chunk `index` alone.
+ * `chunk[0..len]` is the `OT_STREAM_SEALED_CHUNK_LEN` bytes at payload offset
+ * `index * OT_STREAM_SEALED_CHUNK_LEN` (the payload starts `ot_stream_opener_header_len` bytes
+ * into the stream); for the last chunk (`last` non-zero) what remains of the payload. Its
+ * plaintext (plaintext bytes `index * OT_STREAM_CHUNK_LEN` onwards) goes to `out[0..out_cap]`
+ * (`len - 16` bytes); `*out_len` gets its length. A chunk that does not verify at that index
+ * with that flag is `OT_ERR_DECRYPT_FAILED` (and leaves the opener usable); before the header
+ * is read this is `OT_ERR_STATE`.
+ */
+ot_result ot_stream_open_chunk(ot_stream_opener *opener,
+                               uint64_t index,
+                               int last,
+                               const uint8_t *chunk,
+                               size_t len,
+                               uint8_t *out,
+                               size_t out_cap,
+                               size_t *out_len);
+
+/**
+ * The length of the stream's header into `*len` once `ot_stream_open_update` has read it (the
+ * payload, chunk 0, starts there); `OT_ERR_STATE` before.
+ */
+ot_result ot_stream_opener_header_len(const ot_stream_opener *opener, size_t *len);
+
+/**
+ * Frees an opener (wiping its keys). `ot_stream_opener_free(NULL)` does nothing.
+ */
+void ot_stream_opener_free(ot_stream_opener *opener);
 
 /**
  * Unlocks a legacy serialized `OTSymmetricKey` (binary, or its data-path armor as found in a

@@ -375,6 +375,13 @@ class envelope {
   std::size_t recipient_count() const noexcept { return ot_envelope_recipient_count(get()); }
 #if OT_TRANSPORT_HPP_EXCEPTIONS
   static envelope seal(const std::vector<recipient> &to, bytes_view plaintext);
+  /** One step, no envelope object: the sealed bytes / armor, and the plaintext from bytes / armor. */
+  static bytes seal_to_bytes(const std::vector<recipient> &to, bytes_view plaintext);
+  static std::string seal_to_armor(const std::vector<recipient> &to, bytes_view plaintext, bool bookends = true);
+  static bytes open_bytes(bytes_view data, const key &private_key,
+                          std::optional<std::string_view> nym_id = std::nullopt);
+  static bytes open_armor(bytes_view text, const key &private_key,
+                          std::optional<std::string_view> nym_id = std::nullopt);
   static envelope parse(bytes_view data);
   static envelope from_armor(bytes_view text);
   static envelope encrypt_symmetric(bytes_view raw_key, bytes_view plaintext);
@@ -596,6 +603,50 @@ class broker {
 
 // ---- the non-throwing API -----------------------------------------------------------------------
 
+/** Seals a streaming envelope (type 4, X25519 recipients; docs/streaming-envelopes.md) a piece at
+ * a time: update() returns the bytes to send next (the header first, then whole 64 KiB chunks;
+ * often none), final() the rest. One thread at a time. */
+class stream_sealer {
+ public:
+  stream_sealer() noexcept = default;
+  explicit stream_sealer(ot_stream_sealer *adopt) noexcept : h_(adopt) {}
+  ot_stream_sealer *get() const noexcept { return h_.get(); }
+  ot_stream_sealer *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static stream_sealer init(const std::vector<recipient> &to);
+  bytes update(bytes_view data);
+  bytes final();
+#endif
+
+ private:
+  unique_handle<ot_stream_sealer, ot_stream_sealer_free> h_;
+};
+
+/** Opens a streaming envelope a piece at a time: update() with the bytes as they arrive returns
+ * the plaintext verified so far, final() the last of it. The stream is complete and authentic
+ * only once final() has returned: do not act on the plaintext before. One thread at a time. */
+class stream_opener {
+ public:
+  stream_opener() noexcept = default;
+  explicit stream_opener(ot_stream_opener *adopt) noexcept : h_(adopt) {}
+  ot_stream_opener *get() const noexcept { return h_.get(); }
+  ot_stream_opener *release() noexcept { return h_.release(); }
+  explicit operator bool() const noexcept { return bool(h_); }
+#if OT_TRANSPORT_HPP_EXCEPTIONS
+  static stream_opener init(const key &private_key, std::optional<std::string_view> nym_id = std::nullopt);
+  bytes update(bytes_view data);
+  bytes final();
+  /** Random access once update() has read the header: chunk `index` alone (`last`: the final one). */
+  bytes open_chunk(std::uint64_t index, bytes_view chunk, bool last);
+  /** The header's length once update() has read it (the payload starts there). */
+  std::size_t header_len() const;
+#endif
+
+ private:
+  unique_handle<ot_stream_opener, ot_stream_opener_free> h_;
+};
+
 namespace nothrow {
 
 inline result<key> key_generate(std::uint32_t bits = 2048) {
@@ -629,25 +680,84 @@ inline result<std::string> key_nym_id(const key &k) {
   return detail::call_text([&](ot_buffer **out) { return ot_key_nym_id(k.get(), out); });
 }
 
-inline result<envelope> envelope_seal(const std::vector<recipient> &to, bytes_view plaintext) {
-  std::vector<std::string> ids;
+namespace impl {
+/** The recipients as C structs; `ids` keeps their NymID texts alive. An error for a NUL in a NymID
+ * or a key whose NymID cannot be read. */
+inline result<std::vector<ot_recipient>> c_recipients(const std::vector<recipient> &to, std::vector<std::string> &ids) {
+  ids.clear();
   ids.reserve(to.size());
   for (const recipient &r : to) {
     if (r.nym_) {
-      if (r.nym_->find('\0') != std::string::npos) return detail::err<envelope>(detail::nul_in_text("nym_id"));
+      if (r.nym_->find('\0') != std::string::npos)
+        return detail::err<std::vector<ot_recipient>>(detail::nul_in_text("nym_id"));
       ids.push_back(*r.nym_);
     } else {
       result<std::string> id = key_nym_id(*r.k_);
-      if (!id) return result<envelope>(id.code(), id.detail());
+      if (!id) return result<std::vector<ot_recipient>>(id.code(), id.detail());
       ids.push_back(std::move(id).value());
     }
   }
   std::vector<ot_recipient> c(to.size());
   for (std::size_t i = 0; i < to.size(); ++i) c[i] = ot_recipient{ids[i].c_str(), to[i].k_->get()};
+  return c;
+}
+}  // namespace impl
+
+inline result<envelope> envelope_seal(const std::vector<recipient> &to, bytes_view plaintext) {
+  std::vector<std::string> ids;
+  result<std::vector<ot_recipient>> c = impl::c_recipients(to, ids);
+  if (!c) return result<envelope>(c.code(), c.detail());
   ot_envelope *e = nullptr;
-  if (ot_result rc = ot_envelope_seal(c.data(), c.size(), plaintext.data(), plaintext.size(), &e))
+  if (ot_result rc = ot_envelope_seal(c->data(), c->size(), plaintext.data(), plaintext.size(), &e))
     return detail::err<envelope>(detail::fail(rc));
   return envelope(e);
+}
+
+/** Seal straight into the envelope's bytes, in one step (ot_envelope_seal_to_bytes). */
+inline result<bytes> envelope_seal_to_bytes(const std::vector<recipient> &to, bytes_view plaintext) {
+  std::vector<std::string> ids;
+  result<std::vector<ot_recipient>> c = impl::c_recipients(to, ids);
+  if (!c) return result<bytes>(c.code(), c.detail());
+  return detail::call_bytes([&](ot_buffer **out) {
+    return ot_envelope_seal_to_bytes(c->data(), c->size(), plaintext.data(), plaintext.size(), out);
+  });
+}
+
+/** Seal straight into armor, in one step (ot_envelope_seal_to_armor). */
+inline result<std::string> envelope_seal_to_armor(const std::vector<recipient> &to, bytes_view plaintext,
+                                                  bool bookends = true) {
+  std::vector<std::string> ids;
+  result<std::vector<ot_recipient>> c = impl::c_recipients(to, ids);
+  if (!c) return result<std::string>(c.code(), c.detail());
+  return detail::call_text([&](ot_buffer **out) {
+    return ot_envelope_seal_to_armor(c->data(), c->size(), plaintext.data(), plaintext.size(), bookends ? 1 : 0, out);
+  });
+}
+
+/** Open envelope bytes in one step (ot_envelope_open_bytes). */
+inline result<bytes> envelope_open_bytes(bytes_view data, const key &private_key,
+                                         std::optional<std::string_view> nym_id = std::nullopt) {
+  std::optional<detail::c_text> id;
+  if (nym_id) {
+    id.emplace(*nym_id);
+    if (!id->ok) return detail::err<bytes>(detail::nul_in_text("nym_id"));
+  }
+  return detail::call_bytes([&](ot_buffer **out) {
+    return ot_envelope_open_bytes(data.data(), data.size(), id ? id->c_str() : nullptr, private_key.get(), out);
+  });
+}
+
+/** Open an armored envelope in one step (ot_envelope_open_armor). */
+inline result<bytes> envelope_open_armor(bytes_view text, const key &private_key,
+                                         std::optional<std::string_view> nym_id = std::nullopt) {
+  std::optional<detail::c_text> id;
+  if (nym_id) {
+    id.emplace(*nym_id);
+    if (!id->ok) return detail::err<bytes>(detail::nul_in_text("nym_id"));
+  }
+  return detail::call_bytes([&](ot_buffer **out) {
+    return ot_envelope_open_armor(text.data(), text.size(), id ? id->c_str() : nullptr, private_key.get(), out);
+  });
 }
 
 inline result<envelope> envelope_parse(bytes_view data) {
@@ -1285,6 +1395,78 @@ inline result<notary> notary_new_from_nym(std::string_view endpoint, const nym &
   return notary(p);
 }
 
+inline result<stream_sealer> stream_seal_init(const std::vector<recipient> &to) {
+  std::vector<std::string> ids;
+  result<std::vector<ot_recipient>> c = impl::c_recipients(to, ids);
+  if (!c) return result<stream_sealer>(c.code(), c.detail());
+  ot_stream_sealer *s = nullptr;
+  if (ot_result rc = ot_stream_seal_init(c->data(), c->size(), &s)) return detail::err<stream_sealer>(detail::fail(rc));
+  return stream_sealer(s);
+}
+
+inline result<bytes> stream_seal_update(stream_sealer &s, bytes_view data) {
+  bytes out(ot_stream_seal_output_max(s.get(), data.size()));
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_seal_update(s.get(), data.data(), data.size(), out.data(), out.size(), &n))
+    return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<bytes> stream_seal_final(stream_sealer &s) {
+  bytes out(ot_stream_seal_output_max(s.get(), 0));
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_seal_final(s.get(), out.data(), out.size(), &n)) return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<stream_opener> stream_open_init(const key &private_key,
+                                              std::optional<std::string_view> nym_id = std::nullopt) {
+  std::optional<detail::c_text> id;
+  if (nym_id) {
+    id.emplace(*nym_id);
+    if (!id->ok) return detail::err<stream_opener>(detail::nul_in_text("nym_id"));
+  }
+  ot_stream_opener *o = nullptr;
+  if (ot_result rc = ot_stream_open_init(id ? id->c_str() : nullptr, private_key.get(), &o))
+    return detail::err<stream_opener>(detail::fail(rc));
+  return stream_opener(o);
+}
+
+inline result<bytes> stream_open_update(stream_opener &o, bytes_view data) {
+  bytes out(ot_stream_open_output_max(o.get(), data.size()));
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_open_update(o.get(), data.data(), data.size(), out.data(), out.size(), &n))
+    return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<bytes> stream_open_final(stream_opener &o) {
+  bytes out(ot_stream_open_output_max(o.get(), 0));
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_open_final(o.get(), out.data(), out.size(), &n)) return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<bytes> stream_open_chunk(stream_opener &o, std::uint64_t index, bytes_view chunk, bool last) {
+  bytes out(chunk.size());
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_open_chunk(o.get(), index, last ? 1 : 0, chunk.data(), chunk.size(), out.data(),
+                                          out.size(), &n))
+    return detail::err<bytes>(detail::fail(rc));
+  out.resize(n);
+  return out;
+}
+
+inline result<std::size_t> stream_opener_header_len(const stream_opener &o) {
+  std::size_t n = 0;
+  if (ot_result rc = ot_stream_opener_header_len(o.get(), &n)) return detail::err<std::size_t>(detail::fail(rc));
+  return n;
+}
+
 }  // namespace nothrow
 
 // ---- the throwing API ---------------------------------------------------------------------------
@@ -1328,6 +1510,32 @@ inline std::string key::nym_id() const { return detail::unwrap(nothrow::key_nym_
 
 inline envelope envelope::seal(const std::vector<recipient> &to, bytes_view plaintext) {
   return detail::unwrap(nothrow::envelope_seal(to, plaintext));
+}
+inline stream_sealer stream_sealer::init(const std::vector<recipient> &to) {
+  return detail::unwrap(nothrow::stream_seal_init(to));
+}
+inline bytes stream_sealer::update(bytes_view data) { return detail::unwrap(nothrow::stream_seal_update(*this, data)); }
+inline bytes stream_sealer::final() { return detail::unwrap(nothrow::stream_seal_final(*this)); }
+inline stream_opener stream_opener::init(const key &private_key, std::optional<std::string_view> nym_id) {
+  return detail::unwrap(nothrow::stream_open_init(private_key, nym_id));
+}
+inline bytes stream_opener::update(bytes_view data) { return detail::unwrap(nothrow::stream_open_update(*this, data)); }
+inline bytes stream_opener::final() { return detail::unwrap(nothrow::stream_open_final(*this)); }
+inline bytes stream_opener::open_chunk(std::uint64_t index, bytes_view chunk, bool last) {
+  return detail::unwrap(nothrow::stream_open_chunk(*this, index, chunk, last));
+}
+inline std::size_t stream_opener::header_len() const { return detail::unwrap(nothrow::stream_opener_header_len(*this)); }
+inline bytes envelope::seal_to_bytes(const std::vector<recipient> &to, bytes_view plaintext) {
+  return detail::unwrap(nothrow::envelope_seal_to_bytes(to, plaintext));
+}
+inline std::string envelope::seal_to_armor(const std::vector<recipient> &to, bytes_view plaintext, bool bookends) {
+  return detail::unwrap(nothrow::envelope_seal_to_armor(to, plaintext, bookends));
+}
+inline bytes envelope::open_bytes(bytes_view data, const key &private_key, std::optional<std::string_view> nym_id) {
+  return detail::unwrap(nothrow::envelope_open_bytes(data, private_key, nym_id));
+}
+inline bytes envelope::open_armor(bytes_view text, const key &private_key, std::optional<std::string_view> nym_id) {
+  return detail::unwrap(nothrow::envelope_open_armor(text, private_key, nym_id));
 }
 inline envelope envelope::parse(bytes_view data) { return detail::unwrap(nothrow::envelope_parse(data)); }
 inline envelope envelope::from_armor(bytes_view text) { return detail::unwrap(nothrow::envelope_from_armor(text)); }

@@ -288,3 +288,74 @@ fn signed_text_across_key_sizes() {
         assert_eq!(p.signatures[0].bytes.len(), k.size());
     }
 }
+
+/// The one-shot calls (`seal_to_bytes` / `seal_to_armor`, `open_bytes` / `open_armor`) give what
+/// the two-step calls give, for type 1 and type 3, and the same errors.
+#[test]
+fn one_shot_seal_and_open_match_the_two_step_calls() {
+    let rsa = &keys()[0];
+    let x = Key::generate_x25519().unwrap();
+    let other_x = Key::generate_x25519().unwrap();
+    for (key, wrong) in [(rsa, &keys()[1]), (&x, &other_x)] {
+        for n in [0usize, 1, 15, 16, 17, 1000, 70_000, 1 << 20] {
+            let msg = payload(n);
+            let r = [Recipient { nym_id: "to", key }];
+            let bytes = Envelope::seal_to_bytes(&r, &msg).unwrap();
+            // Same layout as the envelope's bytes: it parses, and both ways open it.
+            let env = Envelope::parse(&bytes).unwrap();
+            assert_eq!(env.to_bytes(), bytes);
+            assert_eq!(env.open(Some("to"), key).unwrap(), msg);
+            assert_eq!(Envelope::open_bytes(&bytes, Some("to"), key).unwrap(), msg);
+            let two_step = Envelope::seal(&r, &msg).unwrap().to_bytes();
+            assert_eq!(two_step.len(), bytes.len());
+            assert_eq!(
+                Envelope::open_bytes(&two_step, Some("to"), key).unwrap(),
+                msg
+            );
+            for bookends in [false, true] {
+                let text = Envelope::seal_to_armor(&r, &msg, bookends).unwrap();
+                assert_eq!(
+                    Envelope::open_armor(text.as_bytes(), Some("to"), key).unwrap(),
+                    msg
+                );
+                assert_eq!(
+                    Envelope::from_armor(text.as_bytes())
+                        .unwrap()
+                        .open(Some("to"), key)
+                        .unwrap(),
+                    msg
+                );
+            }
+            // Errors: the same kinds as the two steps.
+            let mut bad = bytes.clone();
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            let e = Envelope::open_bytes(&bad, Some("to"), key).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::DecryptFailed);
+            // A wrong key: the same error, with the same text.
+            let w = Envelope::open_bytes(&bytes, Some("to"), wrong).unwrap_err();
+            assert_eq!((w.kind(), w.to_string()), (e.kind(), e.to_string()));
+            assert_eq!(
+                Envelope::open_bytes(&bytes, Some("nobody"), key)
+                    .unwrap_err()
+                    .kind(),
+                ErrorKind::NoMatchingRecipient
+            );
+            assert_eq!(
+                Envelope::open_bytes(&bytes[..3], Some("to"), key)
+                    .unwrap_err()
+                    .kind(),
+                ErrorKind::Malformed
+            );
+        }
+    }
+    // Legacy rules hold on the one-shot path too: NUL refused for RSA recipients.
+    let r = [Recipient {
+        nym_id: "to",
+        key: rsa,
+    }];
+    assert_eq!(
+        Envelope::seal_to_bytes(&r, b"a\0b").unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}

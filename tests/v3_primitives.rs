@@ -109,15 +109,85 @@ fn rfc8439_chacha20poly1305() {
         let nonce = arr::<12>(&iv);
         let sealed = [&ct[..], &tag[..]].concat();
         let opened = hpke::chacha20poly1305_open(&key, &nonce, &aad, &sealed);
+        let (ok, out) = hpke::chacha20poly1305_open_payload(&key, &nonce, &aad, &sealed).unwrap();
         if fails {
             assert!(opened.is_none());
+            assert!(!ok);
+            assert_eq!(out, zero_key_xor(&nonce, &ct));
         } else {
             assert_eq!(opened.unwrap(), pt);
+            assert!(ok);
+            assert_eq!(out, pt);
             assert_eq!(hpke::chacha20poly1305_seal(&key, &nonce, &aad, &pt), sealed);
         }
         n += 1;
     }
     assert_eq!(n, 3);
+}
+
+/// `ct` XOR the keystream of the all-zero key from block 1: what our open leaves in its output
+/// area when the tag fails.
+fn zero_key_xor(nonce: &[u8; 12], ct: &[u8]) -> Vec<u8> {
+    // ChaCha20-Poly1305 sealing of `ct` under the zero key gives ct XOR that keystream.
+    let sealed = hpke::chacha20poly1305_seal(&[0u8; 32], nonce, b"", ct);
+    sealed[..ct.len()].to_vec()
+}
+
+/// Our ChaCha20-Poly1305 open (its own Poly1305 check, then one keystream under a masked key;
+/// `hpke::chacha20poly1305_open` in place, `chacha20poly1305_open_payload` into a second area)
+/// equals the `chacha20poly1305` crate's on random keys, nonces, AAD and lengths (0 to 300
+/// bytes, every Poly1305 padding case), intact and with any one bit of the ciphertext, tag or
+/// AAD flipped; after a failure the output is never the plaintext, only `ct` XOR a public
+/// keystream.
+#[test]
+fn our_open_equals_the_aead_crate() {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let mut rnd = [0u8; 32 + 12 + 40 + 300];
+    for len in 0..=300usize {
+        getrandom::fill(&mut rnd).unwrap();
+        let key = arr::<32>(&rnd[..32]);
+        let nonce = arr::<12>(&rnd[32..44]);
+        let aad = &rnd[44..44 + len % 40];
+        let pt = &rnd[84..84 + len];
+        let crate_aead = chacha20poly1305::ChaCha20Poly1305::new(&key.into());
+        let sealed = crate_aead
+            .encrypt(&nonce.into(), Payload { msg: pt, aad })
+            .unwrap();
+        assert_eq!(hpke::chacha20poly1305_seal(&key, &nonce, aad, pt), sealed);
+        assert_eq!(
+            hpke::chacha20poly1305_open(&key, &nonce, aad, &sealed).unwrap(),
+            pt
+        );
+        assert_eq!(
+            hpke::chacha20poly1305_open_payload(&key, &nonce, aad, &sealed),
+            Some((true, pt.to_vec()))
+        );
+        let flip = usize::from(u16::from_le_bytes([rnd[0], rnd[1]])) % (sealed.len() * 8);
+        let mut bad = sealed.clone();
+        bad[flip / 8] ^= 1 << (flip % 8);
+        assert!(
+            crate_aead
+                .decrypt(&nonce.into(), Payload { msg: &bad, aad })
+                .is_err()
+        );
+        assert!(hpke::chacha20poly1305_open(&key, &nonce, aad, &bad).is_none());
+        let (ok, out) = hpke::chacha20poly1305_open_payload(&key, &nonce, aad, &bad).unwrap();
+        assert!(!ok);
+        assert_eq!(out, zero_key_xor(&nonce, &bad[..len]));
+        if !aad.is_empty() {
+            let mut bad_aad = aad.to_vec();
+            bad_aad[0] ^= 0x80;
+            assert!(hpke::chacha20poly1305_open(&key, &nonce, &bad_aad, &sealed).is_none());
+            let (ok, _) =
+                hpke::chacha20poly1305_open_payload(&key, &nonce, &bad_aad, &sealed).unwrap();
+            assert!(!ok);
+        }
+    }
+    // Shorter than a tag: refused.
+    assert_eq!(
+        hpke::chacha20poly1305_open_payload(&[1u8; 32], &[2u8; 12], b"", &[0u8; 15]),
+        None
+    );
 }
 
 fn pkcs8_ed25519(seed: &[u8]) -> Vec<u8> {

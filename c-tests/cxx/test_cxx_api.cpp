@@ -4,6 +4,7 @@
 // pushes), a broker with a worker notary, and a session from the legacy credential files.
 #include <ot_transport.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -136,6 +137,15 @@ static void test_envelopes(const ot::key &alice, const ot::key &bob) {
   expect_error(OT_ERR_INVALID_ARGUMENT, [&] { ot::envelope::seal({alice}, std::string("a\0b", 3)); });
   expect_error(OT_ERR_INVALID_ARGUMENT, [&] { env.open(alice, std::string_view("a\0b", 3)); }, "NUL");
   expect_error(OT_ERR_MALFORMED, [] { ot::envelope::parse("garbage bytes"); });
+  // one step: sealed bytes / armor, opened from bytes / armor
+  const ot::bytes one = ot::envelope::seal_to_bytes({alice, {"", bob}}, msg);
+  CHECK(str(ot::envelope::parse(one).open(alice)) == msg);
+  CHECK(str(ot::envelope::open_bytes(one, alice)) == msg);
+  CHECK(str(ot::envelope::open_bytes(one, bob, "")) == msg);
+  CHECK(str(ot::envelope::open_armor(ot::envelope::seal_to_armor({alice}, msg, false), alice)) == msg);
+  CHECK(str(ot::envelope::open_armor(env.to_armor(), bob, "")) == msg);
+  expect_error(OT_ERR_DECRYPT_FAILED, [&] { ot::envelope::open_bytes(only_x.to_bytes(), bob, "X"); });
+  expect_error(OT_ERR_MALFORMED, [&] { ot::envelope::open_bytes(std::string("xx"), alice); });
 
   const std::array<std::uint8_t, 16> raw_key{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   ot::envelope sym = ot::envelope::encrypt_symmetric(raw_key, "symmetric secret");
@@ -488,6 +498,46 @@ static void test_credentials() {
   CHECK(ot::nothrow::nym_load_dir(d13, std::string_view("a\0b", 3)).code() == OT_ERR_INVALID_ARGUMENT);
 }
 
+static void test_streams() {
+  const ot::key a = ot::key::generate_x25519(), b = ot::key::generate_x25519();
+  std::string msg(3 * 65536 + 123, 'x');
+  for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<char>(i * 7);
+  ot::stream_sealer s = ot::stream_sealer::init({{"a", a}, {"", b}});
+  ot::bytes sealed;
+  for (std::size_t off = 0; off < msg.size(); off += 50000) {
+    ot::bytes part = s.update(std::string_view(msg).substr(off, 50000));
+    sealed.insert(sealed.end(), part.begin(), part.end());
+  }
+  ot::bytes tail = s.final();
+  sealed.insert(sealed.end(), tail.begin(), tail.end());
+  expect_error(OT_ERR_STATE, [&] { s.update("more"); });
+  for (const ot::key *k : {&a, &b}) {
+    ot::stream_opener o = ot::stream_opener::init(*k, k == &a ? std::optional<std::string_view>("a") : std::nullopt);
+    std::string back;
+    for (std::size_t off = 0; off < sealed.size(); off += 70000) {
+      ot::bytes p = o.update(ot::bytes_view(sealed.data() + off, std::min<std::size_t>(70000, sealed.size() - off)));
+      back += str(p);
+    }
+    back += str(o.final());
+    CHECK(back == msg);
+  }
+  // cut at a chunk boundary: the uniform error at the end
+  ot::stream_opener o = ot::stream_opener::init(a, "a");
+  std::size_t cut = sealed.size() - (123 + 16);
+  CHECK(o.update(ot::bytes_view(sealed.data(), cut)).size() == 2 * 65536);
+  const std::size_t hlen = o.header_len();
+  expect_error(OT_ERR_DECRYPT_FAILED, [&] { o.final(); });
+  // random access
+  ot::stream_opener r = ot::stream_opener::init(a, "a");
+  r.update(ot::bytes_view(sealed.data(), hlen));
+  CHECK(str(r.open_chunk(1, ot::bytes_view(sealed.data() + hlen + 65552, 65552), false)) == msg.substr(65536, 65536));
+  expect_error(OT_ERR_DECRYPT_FAILED, [&] { r.open_chunk(2, ot::bytes_view(sealed.data() + hlen + 65552, 65552), false); });
+  // legacy keys are refused; nothrow forms give the code
+  const ot::key rsa = ot::key::generate(1024);
+  expect_error(OT_ERR_INVALID_ARGUMENT, [&] { ot::stream_sealer::init({rsa}); });
+  CHECK(ot::nothrow::stream_open_init(rsa).code() == OT_ERR_INVALID_ARGUMENT);
+}
+
 int main() {
   const ot::key alice = ot::key::generate(1024), bob = ot::key::generate(1024);
   CHECK(ot::version() == ot_version() && std::get<0>(ot::zmq_version()) >= 4);
@@ -502,6 +552,7 @@ int main() {
   test_broker();
   test_suite_v3();
   test_credentials();
+  test_streams();
   std::printf("test_cxx_api: %d checks, %d passed, %d failed\n", checks, checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -18,6 +18,8 @@ static ot_request *live_ot_request;
 static ot_broker *live_ot_broker;
 static ot_nym *live_ot_nym;
 static ot_contract *live_ot_contract;
+static ot_stream_sealer *live_ot_stream_sealer;
+static ot_stream_opener *live_ot_stream_opener;
 static long calls;
 
 static void walk_result(const char *what, const char *fn, const char *param, ot_result rc, void **outs) {

@@ -2,7 +2,7 @@
 #define N_TYPES (sizeof handle_types / sizeof handle_types[0])
 #define SLOT(h) (((uintptr_t)(h)) & 0xFFFFFFFu) /* registry slot bits (src/ffi/registry.rs) */
 
-static ot_key *client_auth, *client_enc;
+static ot_key *client_auth, *client_enc, *walk_x25519;
 static char notary_ep[128], notary_id[128];
 static uint8_t *env_bytes;
 static char walk_id[64]; /* what make("ot_buffer") holds */
@@ -46,6 +46,11 @@ static void *make(const char *type) {
     CHECK_OK(ot_nym_load_dir(Y13 "/server_data/pubcred", DYEB, NULL, 0, (ot_nym **)&h));
   else if (!strcmp(type, "ot_contract"))
     CHECK_OK(ot_contract_load((const uint8_t *)contract_text, contract_len, (ot_contract **)&h));
+  else if (!strcmp(type, "ot_stream_sealer")) {
+    ot_recipient r = {"walk", walk_x25519};
+    CHECK_OK(ot_stream_seal_init(&r, 1, (ot_stream_sealer **)&h));
+  } else if (!strcmp(type, "ot_stream_opener"))
+    CHECK_OK(ot_stream_open_init(NULL, walk_x25519, (ot_stream_opener **)&h));
   else { fprintf(stderr, "no maker for %s: add one to handle_walk_main.h\n", type); ot_test_failures++; }
   return h;
 }
@@ -61,6 +66,8 @@ static void release(const char *type, void *h) {
   else if (!strcmp(type, "ot_broker")) ot_broker_free(h);
   else if (!strcmp(type, "ot_nym")) ot_nym_free(h);
   else if (!strcmp(type, "ot_contract")) ot_contract_free(h);
+  else if (!strcmp(type, "ot_stream_sealer")) ot_stream_sealer_free(h);
+  else if (!strcmp(type, "ot_stream_opener")) ot_stream_opener_free(h);
 }
 
 /* The object still answers as the one it was made as. */
@@ -101,6 +108,9 @@ static int intact(const char *type, void *h) {
     ot_buffer_free(b);
     return ok;
   }
+  /* a sealer always has its last chunk's tag to write; an opener's bound is at least its input */
+  if (!strcmp(type, "ot_stream_sealer")) return ot_stream_seal_output_max(h, 0) >= 16;
+  if (!strcmp(type, "ot_stream_opener")) return ot_stream_open_output_max(h, 5) >= 5;
   return 0;
 }
 
@@ -115,6 +125,8 @@ static void *live_of(const char *type) {
   if (!strcmp(type, "ot_broker")) return live_ot_broker;
   if (!strcmp(type, "ot_nym")) return live_ot_nym;
   if (!strcmp(type, "ot_contract")) return live_ot_contract;
+  if (!strcmp(type, "ot_stream_sealer")) return live_ot_stream_sealer;
+  if (!strcmp(type, "ot_stream_opener")) return live_ot_stream_opener;
   return NULL;
 }
 
@@ -154,6 +166,9 @@ int main(void) {
                                &contract_len);
   live_ot_nym = make("ot_nym");
   live_ot_contract = make("ot_contract");
+  CHECK_OK(ot_key_generate_x25519(&walk_x25519));
+  live_ot_stream_sealer = make("ot_stream_sealer");
+  live_ot_stream_opener = make("ot_stream_opener");
   CHECK_OK(ot_session_options_new(&live_ot_session_options));
   CHECK_OK(ot_session_new("tcp://127.0.0.1:1", NULL, &live_ot_session));
   CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", live_ot_key, live_ot_key, "walk", NULL, &live_ot_notary));
@@ -246,6 +261,7 @@ int main(void) {
   for (t = 0; t < N_TYPES; t++) release(handle_types[t], live_of(handle_types[t]));
   ot_key_free(client_auth);
   ot_key_free(client_enc);
+  ot_key_free(walk_x25519);
   free(env_bytes);
   free(contract_text);
   return ot_test_finish("test_handle_walk");

@@ -28,6 +28,9 @@ static ot_broker *live_ot_broker;
 static ot_nym *live_ot_nym; /* the 2013 notary's Nym with its private keys */
 static ot_contract *live_ot_contract; /* the 2013 notary's contract */
 static ot_key *client_auth, *client_enc;
+static ot_key *xkey;                               /* X25519, private: streams */
+static ot_stream_sealer *live_ot_stream_sealer;    /* to xkey under "x" */
+static ot_stream_opener *live_ot_stream_opener;    /* with xkey, no header read */
 static ot_buffer *curve_pub, *curve_sec;
 static char walk_dir[64], walk_key_file[128], walk_workers_file[128]; /* broker key files */
 static char key_id[128];         /* live_ot_key's NymID: the notary's */

@@ -116,6 +116,14 @@ int main(void) {
     CHECK(f != NULL);
     if (f) { fprintf(f, "# workers\n%s worker-1\n", BUF_STR(curve_pub)); fclose(f); }
   }
+  CHECK_OK(ot_key_generate_x25519(&xkey));
+  {
+    ot_recipient xr;
+    xr.nym_id = "x";
+    xr.key = xkey;
+    CHECK_OK(ot_stream_seal_init(&xr, 1, &live_ot_stream_sealer));
+  }
+  CHECK_OK(ot_stream_open_init(NULL, xkey, &live_ot_stream_opener));
 
   /* The session's schedule is a few milliseconds, so a call that does send (a frame of length
    * 0, say) ends in OT_ERR_TIMEOUT at once instead of blocking the walk. */
@@ -150,6 +158,9 @@ int main(void) {
   CHECK(ot_key_bits(live_ot_key) == 1024 && ot_key_is_private(live_ot_key));
   CHECK(ot_envelope_recipient_count(live_ot_envelope) == 1);
 
+  ot_stream_sealer_free(live_ot_stream_sealer);
+  ot_stream_opener_free(live_ot_stream_opener);
+  ot_key_free(xkey);
   ot_request_free(live_ot_request);
   ot_broker_free(live_ot_broker);
   ot_notary_free(live_ot_notary);

@@ -381,6 +381,27 @@ class Key(_Handle):
 RecipientSpec = Union[Key, Tuple[str, Key]]
 
 
+def _recipients(recipients: Union[RecipientSpec, Iterable[RecipientSpec]]) -> Tuple[ctypes.Array, int]:
+    """The C recipient array of a seal: a ``Key`` (its own NymID is written in the envelope) or a
+    ``(nym_id, key)`` pair (``""``: key-only)."""
+    if isinstance(recipients, (Key, tuple)):
+        recipients = [recipients]
+    pairs: List[Tuple[bytes, Key]] = []
+    for r in recipients:
+        if isinstance(r, Key):
+            pairs.append((_s(r.nym_id, "nym_id") or b"", r))
+        else:
+            nym_text, rkey = r
+            if not isinstance(rkey, Key):
+                raise TypeError("recipient key must be an ot_transport.Key")
+            pairs.append((_s(nym_text, "nym_id") or b"", rkey))
+    arr = (_ffi.Recipient * max(len(pairs), 1))()
+    for i, (nym, key) in enumerate(pairs):
+        arr[i].nym_id = nym
+        arr[i].key = key.handle
+    return arr, len(pairs)
+
+
 class Envelope(_Handle):
     """A sealed envelope (v1, v0 or symmetric). Immutable: safe to share between threads."""
 
@@ -392,23 +413,37 @@ class Envelope(_Handle):
         """Seals ``data`` (no NUL bytes) to one or more recipients: a ``Key`` (its own NymID is
         written in the envelope) or a ``(nym_id, key)`` pair (``""``: key-only, as notaries seal
         replies)."""
-        if isinstance(recipients, (Key, tuple)):
-            recipients = [recipients]
-        pairs: List[Tuple[bytes, Key]] = []
-        for r in recipients:
-            if isinstance(r, Key):
-                pairs.append((_s(r.nym_id, "nym_id") or b"", r))
-            else:
-                nym_text, rkey = r
-                if not isinstance(rkey, Key):
-                    raise TypeError("recipient key must be an ot_transport.Key")
-                pairs.append((_s(nym_text, "nym_id") or b"", rkey))
-        arr = (_ffi.Recipient * max(len(pairs), 1))()
-        for i, (nym, key) in enumerate(pairs):
-            arr[i].nym_id = nym
-            arr[i].key = key.handle
+        arr, n = _recipients(recipients)
         raw = _b(data)
-        return cls(_call_handle(_lib.ot_envelope_seal, arr, len(pairs), raw, len(raw)))
+        return cls(_call_handle(_lib.ot_envelope_seal, arr, n, raw, len(raw)))
+
+    @staticmethod
+    def seal_to_bytes(recipients: Union[RecipientSpec, Iterable[RecipientSpec]], data: BytesLike) -> bytes:
+        """``seal(...).to_bytes()`` in one step, without the envelope object or a copy."""
+        arr, n = _recipients(recipients)
+        raw = _b(data)
+        return _call_buf(_lib.ot_envelope_seal_to_bytes, arr, n, raw, len(raw))
+
+    @staticmethod
+    def seal_to_armor(
+        recipients: Union[RecipientSpec, Iterable[RecipientSpec]], data: BytesLike, bookends: bool = True
+    ) -> bytes:
+        """``seal(...).to_armor(bookends)`` in one step."""
+        arr, n = _recipients(recipients)
+        raw = _b(data)
+        return _call_buf(_lib.ot_envelope_seal_to_armor, arr, n, raw, len(raw), 1 if bookends else 0)
+
+    @staticmethod
+    def open_bytes(data: BytesLike, key: "Key", nym_id: Optional[str] = None) -> bytes:
+        """``from_bytes(data).open(key, nym_id)`` in one step, the ciphertext read in place."""
+        raw = _b(data)
+        return _call_buf(_lib.ot_envelope_open_bytes, raw, len(raw), _s(nym_id, "nym_id"), key.handle)
+
+    @staticmethod
+    def open_armor(text: BytesLike, key: "Key", nym_id: Optional[str] = None) -> bytes:
+        """``from_armor(text).open(key, nym_id)`` in one step."""
+        raw = _b(text)
+        return _call_buf(_lib.ot_envelope_open_armor, raw, len(raw), _s(nym_id, "nym_id"), key.handle)
 
     @classmethod
     def from_bytes(cls, data: BytesLike) -> "Envelope":
@@ -1160,6 +1195,97 @@ class Broker(_Handle):
 #: Pythonic API does not cover. Handles: ``obj.handle``.
 lib = _lib
 
+STREAM_CHUNK_LEN = 65536
+STREAM_SEALED_CHUNK_LEN = 65552
+
+
+def _secret_area(n: int) -> "ctypes.Array[ctypes.c_char]":
+    return ctypes.create_string_buffer(max(n, 1))
+
+
+def _wipe(area: "ctypes.Array[ctypes.c_char]") -> None:
+    ctypes.memset(area, 0, ctypes.sizeof(area))
+
+
+class StreamSealer(_Handle):
+    """Seals a streaming envelope (type 4, suite v3 X25519 keys: docs/streaming-envelopes.md)
+    a piece at a time: ``update(data)`` returns the bytes to send next (the header first, then
+    whole 64 KiB chunks; often ``b""``), ``final()`` the rest. One thread at a time."""
+
+    _free_name = "ot_stream_sealer_free"
+    __slots__ = ()
+
+    @classmethod
+    def init(cls, recipients: Union[RecipientSpec, Iterable[RecipientSpec]]) -> "StreamSealer":
+        """A sealer to one or more X25519 recipients: a ``Key`` or a ``(nym_id, key)`` pair."""
+        arr, n = _recipients(recipients)
+        return cls(_call_handle(_lib.ot_stream_seal_init, arr, n))
+
+    def update(self, data: BytesLike) -> bytes:
+        raw = _b(data)
+        cap = int(_lib.ot_stream_seal_output_max(self.handle, len(raw)))
+        out = ctypes.create_string_buffer(max(cap, 1))
+        n = ctypes.c_size_t(0)
+        _check(_lib.ot_stream_seal_update(self.handle, raw, len(raw), out, cap, ctypes.byref(n)))
+        return out.raw[: n.value]
+
+    def final(self) -> bytes:
+        cap = int(_lib.ot_stream_seal_output_max(self.handle, 0))
+        out = ctypes.create_string_buffer(max(cap, 1))
+        n = ctypes.c_size_t(0)
+        _check(_lib.ot_stream_seal_final(self.handle, out, cap, ctypes.byref(n)))
+        return out.raw[: n.value]
+
+
+class StreamOpener(_Handle):
+    """Opens a streaming envelope a piece at a time: ``update(data)`` with the bytes as they
+    arrive (any split) returns the plaintext of every chunk verified so far, ``final()`` the last.
+    The stream is complete and authentic only once ``final()`` has returned: do not act on the
+    plaintext before. Every cryptographic failure (a wrap that does not open, a chunk that does
+    not verify, truncation) is the same ``DecryptFailedError``. One thread at a time."""
+
+    _free_name = "ot_stream_opener_free"
+    __slots__ = ()
+
+    @classmethod
+    def init(cls, key: "Key", nym_id: Optional[str] = None) -> "StreamOpener":
+        """An opener with an X25519 private key; the entry for ``nym_id`` (else the key-only
+        entry), or with ``None`` every entry in order."""
+        return cls(_call_handle(_lib.ot_stream_open_init, _s(nym_id, "nym_id"), key.handle))
+
+    def _run(self, fn: Callable[..., int], cap: int, *args: object) -> bytes:
+        out = _secret_area(cap)
+        n = ctypes.c_size_t(0)
+        try:
+            _check(fn(self.handle, *args, out, cap, ctypes.byref(n)))
+            return out.raw[: n.value]
+        finally:
+            _wipe(out)
+
+    def update(self, data: BytesLike) -> bytes:
+        raw = _b(data)
+        cap = int(_lib.ot_stream_open_output_max(self.handle, len(raw)))
+        return self._run(_lib.ot_stream_open_update, cap, raw, len(raw))
+
+    def final(self) -> bytes:
+        cap = int(_lib.ot_stream_open_output_max(self.handle, 0))
+        return self._run(_lib.ot_stream_open_final, cap)
+
+    def open_chunk(self, index: int, chunk: BytesLike, last: bool) -> bytes:
+        """Random access, once ``update`` has read the header: the plaintext of chunk ``index``
+        (the ``STREAM_SEALED_CHUNK_LEN`` bytes at payload offset ``index *
+        STREAM_SEALED_CHUNK_LEN``; ``last`` for the final chunk)."""
+        raw = _b(chunk, "chunk")
+        return self._run(_lib.ot_stream_open_chunk, len(raw), index, 1 if last else 0, raw, len(raw))
+
+    @property
+    def header_len(self) -> Optional[int]:
+        """The header's length once ``update`` has read it (the payload starts there)."""
+        n = ctypes.c_size_t(0)
+        rc = _lib.ot_stream_opener_header_len(self.handle, ctypes.byref(n))
+        return int(n.value) if rc == 0 else None
+
+
 __all__ = [
     "ArmorKind",
     "Broker",
@@ -1171,6 +1297,10 @@ __all__ = [
     "Push",
     "SessionStats",
     "Envelope",
+    "StreamOpener",
+    "StreamSealer",
+    "STREAM_CHUNK_LEN",
+    "STREAM_SEALED_CHUNK_LEN",
     "Algorithm",
     "Key",
     "KeyFormat",

@@ -161,6 +161,10 @@ def test_constants_match() -> None:
     assert {f"OT_KEY_ROLE_{m.name}": m.value for m in ot.KeyRole} == defines("OT_KEY_ROLE_")
     lens = defines("OT_")
     assert (lens["OT_SAMY_LEN"], lens["OT_SHA256_LEN"], lens["OT_WHIRLPOOL_LEN"]) == (32, 32, 64)
+    assert (lens["OT_STREAM_CHUNK_LEN"], lens["OT_STREAM_SEALED_CHUNK_LEN"]) == (
+        ot.STREAM_CHUNK_LEN,
+        ot.STREAM_SEALED_CHUNK_LEN,
+    )
     assert (len(ot.samy(b"")), len(ot.sha256(b"")), len(ot.whirlpool(b""))) == (32, 32, 64)
     assert lens["OT_TRANSPORT_ABI_VERSION"] == _ffi.ABI_VERSION
     v = ".".join(str(lens[f"OT_TRANSPORT_VERSION_{p}"]) for p in ("MAJOR", "MINOR", "PATCH"))

@@ -75,6 +75,27 @@ def test_seal_open_many_recipients(alice: ot.Key, bob: ot.Key, carol: ot.Key) ->
         ot.seal(alice, b"a\0b")
 
 
+def test_one_shot_seal_and_open(alice: ot.Key, bob: ot.Key) -> None:
+    msg = os.urandom(70_000).replace(b"\0", b"x")
+    to = [alice.public(), ("", bob.public())]
+    raw = ot.Envelope.seal_to_bytes(to, msg)
+    assert ot.Envelope.from_bytes(raw).open(alice) == msg
+    assert ot.Envelope.open_bytes(raw, alice) == msg
+    assert ot.Envelope.open_bytes(raw, bob, "") == msg
+    for bookends in (True, False):
+        text = ot.Envelope.seal_to_armor(to, msg, bookends)
+        assert text.startswith(b"-----BEGIN") == bookends
+        assert ot.Envelope.open_armor(text, alice) == msg
+    assert ot.Envelope.open_bytes(ot.seal(alice, msg).to_bytes(), alice) == msg
+    bad = raw[:-1] + bytes([raw[-1] ^ 1])
+    with pytest.raises(ot.DecryptFailedError):
+        ot.Envelope.open_bytes(bad, alice)
+    with pytest.raises(ot.MalformedError):
+        ot.Envelope.open_bytes(b"xx", alice)
+    x = ot.Key.generate_x25519()
+    assert ot.Envelope.open_bytes(ot.Envelope.seal_to_bytes(("n", x.public()), b"\0v3\0"), x, "n") == b"\0v3\0"
+
+
 def test_symmetric_envelope() -> None:
     key = os.urandom(16)
     env = ot.Envelope.encrypt_symmetric(key, b"wallet secret")

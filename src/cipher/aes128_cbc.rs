@@ -21,6 +21,11 @@ pub fn encrypt(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], plaintext: &[u8]) -> Resu
     encrypt_parts(key, iv, plaintext, &[])
 }
 
+/// Length of the ciphertext of an `n`-byte message (PKCS#7 always adds 1..=16 bytes).
+pub(crate) fn ciphertext_len(n: usize) -> usize {
+    n + 16 - n % 16
+}
+
 /// Encrypts `a || b` (plus PKCS#7 padding) without building the concatenation first.
 pub(crate) fn encrypt_parts(
     key: &[u8; KEY_LEN],
@@ -28,11 +33,29 @@ pub(crate) fn encrypt_parts(
     a: &[u8],
     b: &[u8],
 ) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(ciphertext_len(a.len() + b.len()) + ROOM);
+    encrypt_parts_into(key, iv, a, b, &mut out)?;
+    Ok(out)
+}
+
+/// Spare capacity the backends want after their output (one block); callers that size a vector
+/// for a ciphertext add it so that the vector is never reallocated.
+pub(crate) const ROOM: usize = 16;
+
+/// [`encrypt_parts`] appending the ciphertext to `out` (reserved here if short of the ciphertext
+/// plus [`ROOM`]: `out` holds no secret before the ciphertext), written to memory once.
+pub(crate) fn encrypt_parts_into(
+    key: &[u8; KEY_LEN],
+    iv: &[u8; IV_LEN],
+    a: &[u8],
+    b: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let msg_len = a.len() + b.len();
     let pad = 16 - msg_len % 16;
     // Cannot fail with a 16-byte key and whole blocks; if it ever did, that is a bug
     // reported as such, never an empty or plaintext result.
-    backend::encrypt(key, iv, &[a, b, &[pad as u8; 16][..pad]])
+    backend::encrypt_into(key, iv, &[a, b, &[pad as u8; 16][..pad]], out)
         .ok_or_else(|| Error::internal("AES-128-CBC encryption failed"))
 }
 
@@ -43,13 +66,29 @@ pub fn decrypt(
     iv: &[u8; IV_LEN],
     ciphertext: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
+    decrypt_with_room(key, iv, ciphertext, 0)
+}
+
+/// [`decrypt`] into a vector with `room` spare bytes after the ciphertext's length, so that a
+/// caller appending a terminator (the C layer's NUL) never reallocates a plaintext.
+pub(crate) fn decrypt_with_room(
+    key: &[u8; KEY_LEN],
+    iv: &[u8; IV_LEN],
+    ciphertext: &[u8],
+    room: usize,
+) -> Option<Zeroizing<Vec<u8>>> {
     if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
         return None;
     }
-    let mut plain = Zeroizing::new(cbc_decrypt(key, iv, ciphertext)?);
+    let mut plain = Zeroizing::new(Vec::with_capacity(
+        ciphertext.len().checked_add(room.max(ROOM))?,
+    ));
+    backend::decrypt_into(key, iv, ciphertext, &mut plain)?;
     let (len, ok) = unpad_ct(&plain);
     // Both outcomes run the same code up to here; the branch is on the final verdict only.
     if ok == 1 {
+        // The padding bytes stay in the (wiped-on-drop) capacity; clear them anyway.
+        plain[len..].iter_mut().for_each(|b| *b = 0);
         plain.truncate(len);
         Some(plain)
     } else {
@@ -87,50 +126,91 @@ fn ct_lt(a: u8, b: u8) -> u8 {
 
 #[cfg(all(feature = "openssl-rsa-engine", not(feature = "rust-rsa-engine")))]
 mod backend {
-    use openssl::symm::{Cipher, Crypter, Mode};
-    use zeroize::{Zeroize, Zeroizing};
+    use openssl::cipher::Cipher;
+    use openssl::cipher_ctx::CipherCtx;
 
-    /// Bytes per OpenSSL call: the output goes through a buffer of this size that stays in
-    /// the L1/L2 cache, so the result is written once, straight into a vector that was never
-    /// zero-filled (zero-filling a 1 MiB output first is a whole extra pass). Also keeps
-    /// every call far below OpenSSL's `int` lengths.
+    /// Bytes per OpenSSL call: each piece is copied into the output vector and encrypted there
+    /// in place while it is still in the L1/L2 cache, so the output is written to memory once,
+    /// never zero-filled first, and never copied again.
     const STEP: usize = 16 * 1024;
+    /// OpenSSL's in-place update wants one block of room after its input.
+    const SLACK: usize = 16;
 
-    /// AES-128-CBC without padding over the concatenated `parts` (whole blocks in total).
-    /// On any failure nothing is returned and the partial output is wiped.
-    fn cbc(mode: Mode, key: &[u8; 16], iv: &[u8; 16], parts: &[&[u8]]) -> Option<Vec<u8>> {
+    /// AES-128-CBC without padding over the concatenated `parts` (whole blocks in total),
+    /// appended to `out`. `out` gets room reserved for every byte plus one block first (so it
+    /// never reallocates with output in it); on failure it keeps its length and the bytes
+    /// written beyond it are wiped.
+    fn cbc(
+        enc: bool,
+        key: &[u8; 16],
+        iv: &[u8; 16],
+        parts: &[&[u8]],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
-        // Exactly `total` bytes come out: the vector never reallocates (which would leave
-        // a copy of decrypted data behind unwiped).
-        let mut out = Vec::with_capacity(total);
-        // OpenSSL wants room for one more block than it is given in every update.
-        let mut tmp = Zeroizing::new([0u8; STEP + 16]);
-        let done = (|| {
-            let mut c = Crypter::new(Cipher::aes_128_cbc(), mode, key, Some(iv)).ok()?;
-            c.pad(false);
-            for part in parts {
-                for chunk in part.chunks(STEP) {
-                    let n = c.update(chunk, &mut tmp[..]).ok()?;
-                    out.extend_from_slice(&tmp[..n]);
-                }
-            }
-            let n = c.finalize(&mut tmp[..]).ok()?;
-            out.extend_from_slice(&tmp[..n]);
-            (out.len() == total).then_some(())
-        })();
-        if done.is_none() {
-            out.zeroize();
+        if !total.is_multiple_of(16) {
             return None;
         }
-        Some(out)
+        let base = out.len();
+        out.reserve_exact(total + SLACK);
+        let done = (|| {
+            let mut c = CipherCtx::new().ok()?;
+            let cipher = Cipher::aes_128_cbc();
+            if enc {
+                c.encrypt_init(Some(cipher), Some(key), Some(iv)).ok()?;
+            } else {
+                c.decrypt_init(Some(cipher), Some(key), Some(iv)).ok()?;
+            }
+            c.set_padding(false);
+            // Everything before `done` is output; what follows it (less than a block, or the
+            // piece just copied) is input waiting to be encrypted in place. OpenSSL is only ever
+            // given whole blocks, so it buffers nothing and writes exactly over what it reads.
+            let mut done = base;
+            for part in parts {
+                for piece in part.chunks(STEP) {
+                    out.extend_from_slice(piece);
+                    let whole = (out.len() - done) / 16 * 16;
+                    if whole == 0 {
+                        continue;
+                    }
+                    let end = out.len();
+                    out.extend_from_slice(&[0u8; SLACK]);
+                    let n = c.cipher_update_inplace(&mut out[done..], whole).ok()?;
+                    out.truncate(end);
+                    if n != whole {
+                        return None;
+                    }
+                    done += whole;
+                }
+            }
+            let mut last = [0u8; SLACK];
+            let n = c.cipher_final(&mut last).ok()?;
+            (n == 0 && out.len() == base + total).then_some(())
+        })();
+        if done.is_none() {
+            zeroize::Zeroize::zeroize(&mut out[base..]);
+            out.truncate(base);
+            return None;
+        }
+        Some(())
     }
 
-    pub(super) fn encrypt(key: &[u8; 16], iv: &[u8; 16], parts: &[&[u8]]) -> Option<Vec<u8>> {
-        cbc(Mode::Encrypt, key, iv, parts)
+    pub(super) fn encrypt_into(
+        key: &[u8; 16],
+        iv: &[u8; 16],
+        parts: &[&[u8]],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        cbc(true, key, iv, parts, out)
     }
 
-    pub(super) fn decrypt(key: &[u8; 16], iv: &[u8; 16], ct: &[u8]) -> Option<Vec<u8>> {
-        cbc(Mode::Decrypt, key, iv, &[ct])
+    pub(super) fn decrypt_into(
+        key: &[u8; 16],
+        iv: &[u8; 16],
+        ct: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        cbc(false, key, iv, &[ct], out)
     }
 }
 
@@ -139,22 +219,47 @@ mod backend {
     use aes::Aes128;
     use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::NoPadding};
 
-    pub(super) fn encrypt(key: &[u8; 16], iv: &[u8; 16], parts: &[&[u8]]) -> Option<Vec<u8>> {
-        let mut buf = parts.concat();
-        let n = buf.len();
+    /// Appends the concatenated `parts` to `out` (which the callers reserved: it does not
+    /// reallocate) and encrypts them in place.
+    pub(super) fn encrypt_into(
+        key: &[u8; 16],
+        iv: &[u8; 16],
+        parts: &[&[u8]],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        let base = out.len();
+        for p in parts {
+            out.extend_from_slice(p);
+        }
+        let n = out.len() - base;
         let enc = cbc::Encryptor::<Aes128>::new(key.into(), iv.into());
-        enc.encrypt_padded::<NoPadding>(&mut buf, n).ok()?;
-        Some(buf)
+        if enc
+            .encrypt_padded::<NoPadding>(&mut out[base..], n)
+            .is_err()
+        {
+            zeroize::Zeroize::zeroize(&mut out[base..]);
+            out.truncate(base);
+            return None;
+        }
+        Some(())
     }
 
-    pub(super) fn decrypt(key: &[u8; 16], iv: &[u8; 16], ct: &[u8]) -> Option<Vec<u8>> {
+    /// Appends the ciphertext to `out` (reserved by the caller) and decrypts it in place.
+    pub(super) fn decrypt_into(
+        key: &[u8; 16],
+        iv: &[u8; 16],
+        ct: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        let base = out.len();
+        out.extend_from_slice(ct);
         // The crate's one CBC decryption (the parent module); the padding is checked above.
-        super::super::aes128_cbc_decrypt_raw(key, iv, ct).map(|mut p| std::mem::take(&mut *p))
+        if super::super::aes128_cbc_decrypt_raw_in_place(key, iv, &mut out[base..]).is_none() {
+            out.truncate(base);
+            return None;
+        }
+        Some(())
     }
-}
-
-fn cbc_decrypt(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN], ct: &[u8]) -> Option<Vec<u8>> {
-    backend::decrypt(key, iv, ct)
 }
 
 #[cfg(test)]

@@ -62,15 +62,14 @@ where
 /// constant time: [`aes128_cbc`] with `rust-rsa-engine`). `None` for a length that is not whole
 /// blocks.
 #[cfg_attr(not(feature = "rust-rsa-engine"), allow(dead_code))]
-pub(crate) fn aes128_cbc_decrypt_raw(
+pub(crate) fn aes128_cbc_decrypt_raw_in_place(
     key: &[u8; 16],
     iv: &[u8; 16],
-    ciphertext: &[u8],
-) -> Option<Zeroizing<Vec<u8>>> {
+    buf: &mut [u8],
+) -> Option<()> {
     let d = cbc::Decryptor::<aes::Aes128>::new(key.into(), iv.into());
-    let mut buf = Zeroizing::new(ciphertext.to_vec());
-    d.decrypt_padded::<NoPadding>(&mut buf).ok()?;
-    Some(buf)
+    d.decrypt_padded::<NoPadding>(buf).ok()?;
+    Some(())
 }
 
 /// Decrypts `ciphertext` with cipher `C` in CBC mode and strips its PKCS#7 padding.

@@ -40,6 +40,17 @@ impl<'a> Cursor<'a> {
 
 /// [`Envelope::parse`]: the layout from the type field, then that layout's fields.
 pub(super) fn parse(b: &[u8]) -> Result<Envelope> {
+    let (layout, iv, ciphertext) = parse_parts(b)?;
+    Ok(Envelope {
+        layout,
+        iv,
+        ciphertext: ciphertext.to_vec(),
+    })
+}
+
+/// [`parse`] without copying the ciphertext: the layout, the IV (zero for type 3) and the
+/// ciphertext (type 3: the payload) borrowed from `b`.
+pub(super) fn parse_parts(b: &[u8]) -> Result<(Layout, [u8; IV_LEN], &[u8])> {
     let mut c = Cursor { b, pos: 0 };
     let ty = c.u16("type")?;
     let layout = match ty {
@@ -93,6 +104,11 @@ pub(super) fn parse(b: &[u8]) -> Result<Envelope> {
             Layout::Symmetric
         }
         3 => return parse_v3(b),
+        4 => {
+            return Err(Error::malformed(
+                "envelope type 4 is a streaming envelope: open it with a stream opener",
+            ));
+        }
         0 => {
             // v0 has no type: the first four bytes are the wrapped-key length.
             c.pos = 0;
@@ -119,16 +135,12 @@ pub(super) fn parse(b: &[u8]) -> Result<Envelope> {
             ciphertext.len()
         )));
     }
-    Ok(Envelope {
-        layout,
-        iv,
-        ciphertext: ciphertext.to_vec(),
-    })
+    Ok((layout, iv, ciphertext))
 }
 
 /// Type 3: every length is checked against what remains before anything is allocated. The
 /// payload is not checked here (a payload shorter than its tag fails to open, uniformly).
-fn parse_v3(b: &[u8]) -> Result<Envelope> {
+fn parse_v3(b: &[u8]) -> Result<(Layout, [u8; IV_LEN], &[u8])> {
     let mut c = Cursor { b, pos: 2 };
     let suite = c.u16("suite")?;
     if suite != V3_SUITE {
@@ -144,6 +156,13 @@ fn parse_v3(b: &[u8]) -> Result<Envelope> {
             c.remaining()
         )));
     }
+    let entries = read_entries(&mut c, n)?;
+    let header = b[..c.pos].to_vec();
+    Ok((Layout::V3 { entries, header }, [0u8; IV_LEN], &b[c.pos..]))
+}
+
+/// `n` type-3 style recipient entries (`u32 idlen | NymID | NUL | wrap[80]`) from the cursor.
+fn read_entries(c: &mut Cursor<'_>, n: usize) -> Result<Vec<V3Entry>> {
     let mut entries = Vec::with_capacity(n);
     for _ in 0..n {
         let id_len = c.u32("recipient ID length")?;
@@ -167,36 +186,59 @@ fn parse_v3(b: &[u8]) -> Result<Envelope> {
             wrap,
         });
     }
-    let header = b[..c.pos].to_vec();
-    let ciphertext = b[c.pos..].to_vec();
-    Ok(Envelope {
-        layout: Layout::V3 { entries, header },
-        iv: [0u8; IV_LEN],
-        ciphertext,
-    })
+    Ok(entries)
 }
 
-/// [`Envelope::to_bytes`].
-pub(super) fn to_bytes(e: &Envelope) -> Vec<u8> {
-    if let Layout::V3 { header, .. } = &e.layout {
-        return [&header[..], &e.ciphertext].concat();
+/// The recipient entries of a streaming (type 4) header `h` whose count is at `at - 4` and
+/// whose first entry is at `at` (the stream reader has already checked the lengths).
+pub(super) fn parse_entries(h: &[u8], at: usize) -> Result<Vec<V3Entry>> {
+    let mut c = Cursor { b: h, pos: at - 4 };
+    let n = c.u32("recipient count")?;
+    if n == 0 || n > MAX_RECIPIENTS || n > c.remaining() / (5 + V3_WRAP_LEN) {
+        return Err(Error::malformed(format!(
+            "envelope claims {n} recipients, which {} remaining bytes cannot hold",
+            c.remaining()
+        )));
     }
-    // The exact size up front (plus one byte, so that a caller appending a terminator, as
-    // the C layer does, need not reallocate): a large payload is copied exactly once.
-    let header = match &e.layout {
+    let entries = read_entries(&mut c, n)?;
+    if c.remaining() != 0 {
+        return Err(Error::malformed(
+            "streaming envelope header has trailing bytes",
+        ));
+    }
+    Ok(entries)
+}
+
+/// [`Envelope::to_bytes`]. The exact size up front (plus one byte, so that a caller appending a
+/// terminator, as the C layer does, need not reallocate): a large payload is copied exactly once.
+pub(super) fn to_bytes(e: &Envelope) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header_len(&e.layout) + IV_LEN + e.ciphertext.len() + 1);
+    write_header(&e.layout, &e.iv, &mut out);
+    out.extend_from_slice(&e.ciphertext);
+    out
+}
+
+/// Length of everything [`write_header`] writes: every byte before the ciphertext (type 3:
+/// before the payload).
+pub(super) fn header_len(layout: &Layout) -> usize {
+    match layout {
         Layout::V1(entries) => {
             6 + entries
                 .iter()
                 .map(|e| 4 + e.nym_id.len() + 1 + 4 + e.wrapped_key.len())
                 .sum::<usize>()
                 + 4
+                + IV_LEN
         }
-        Layout::V0(ek) => 2 + 4 + ek.len() + 4,
-        Layout::Symmetric => 2 + 4,
-        Layout::V3 { .. } => 0, // returned above
-    };
-    let mut out = Vec::with_capacity(header + IV_LEN + e.ciphertext.len() + 1);
-    match &e.layout {
+        Layout::V0(ek) => 4 + ek.len() + IV_LEN,
+        Layout::Symmetric => 2 + 4 + IV_LEN,
+        Layout::V3 { header, .. } => header.len(),
+    }
+}
+
+/// Writes the layout's fields and the IV (type 3: the header) to `out`.
+pub(super) fn write_header(layout: &Layout, iv: &[u8; IV_LEN], out: &mut Vec<u8>) {
+    match layout {
         Layout::V1(entries) => {
             out.extend_from_slice(&1u16.to_be_bytes());
             out.extend_from_slice(&(entries.len() as u32).to_be_bytes());
@@ -217,11 +259,12 @@ pub(super) fn to_bytes(e: &Envelope) -> Vec<u8> {
             out.extend_from_slice(&2u16.to_be_bytes());
             out.extend_from_slice(&(IV_LEN as u32).to_be_bytes());
         }
-        Layout::V3 { .. } => {}
+        Layout::V3 { header, .. } => {
+            out.extend_from_slice(header);
+            return;
+        }
     }
-    out.extend_from_slice(&e.iv);
-    out.extend_from_slice(&e.ciphertext);
-    out
+    out.extend_from_slice(iv);
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! Checked against the RFC 9180 test vectors in `tests/v3_primitives.rs`.
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use curve25519_dalek::montgomery::MontgomeryPoint;
 use hkdf::{Hkdf, HkdfExtract};
 use sha2::Sha256;
@@ -101,12 +101,45 @@ pub(crate) fn aead_seal_in_place(
         .unwrap_or([0u8; TAG_LEN])
 }
 
+/// The opening half of ChaCha20-Poly1305 (RFC 8439 §2.8) that both open calls share: checks
+/// `tag` over `aad` and `ct` (Poly1305 with the one-time key from block 0, constant-time
+/// comparison) and returns whether it verifies, with the ChaCha20 stream to decrypt with,
+/// positioned at block 1. That stream's key is chosen by a mask, not a branch: `key` when the
+/// tag verified, an all-zero (public) key when it did not. Both outcomes then run the same
+/// instructions on the same memory, and a failed open leaves `ct` XOR a public keystream where
+/// the plaintext would be, never plaintext.
+fn open_check(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    ct: &[u8],
+    tag: &[u8; TAG_LEN],
+) -> (bool, chacha20::ChaCha20) {
+    use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+    use poly1305::universal_hash::{KeyInit as _, UniversalHash};
+    let mut mac_key = Zeroizing::new([0u8; 32]);
+    chacha20::ChaCha20::new(key.into(), nonce.into()).apply_keystream(&mut mac_key[..]);
+    let mut mac = poly1305::Poly1305::new((&*mac_key).into());
+    mac.update_padded(aad);
+    mac.update_padded(ct);
+    let mut lens = [0u8; 16];
+    lens[..8].copy_from_slice(&(aad.len() as u64).to_le_bytes());
+    lens[8..].copy_from_slice(&(ct.len() as u64).to_le_bytes());
+    mac.update(&[lens.into()]);
+    let ok = mac.verify(&(*tag).into()).is_ok();
+    let mask = std::hint::black_box(0u8.wrapping_sub(u8::from(ok)));
+    let mut k = Zeroizing::new([0u8; 32]);
+    for (d, s) in k.iter_mut().zip(key) {
+        *d = s & mask;
+    }
+    let mut ks = chacha20::ChaCha20::new((&*k).into(), nonce.into());
+    ks.seek(64u32);
+    (ok, ks)
+}
+
 /// ChaCha20-Poly1305 open in place; true when the tag verifies (`buf` then holds the
-/// plaintext; otherwise its content is unspecified).
-///
-/// The AEAD crate checks the tag first and only then runs the keystream; when the tag fails we
-/// run the same keystream ourselves (ChaCha20 from block 1, as RFC 8439 §2.8 decrypts), so both
-/// outcomes cost the same work.
+/// plaintext; otherwise `buf` holds the ciphertext XOR a public keystream). Both outcomes do
+/// the same work ([`open_check`]).
 pub(crate) fn aead_open_in_place(
     key: &[u8; 32],
     nonce: &[u8; 12],
@@ -114,21 +147,31 @@ pub(crate) fn aead_open_in_place(
     buf: &mut [u8],
     tag: &[u8; TAG_LEN],
 ) -> bool {
-    use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
-    let c = ChaCha20Poly1305::new(key.into());
-    let ok = c
-        .decrypt_inout_detached(
-            &Nonce::from(*nonce),
-            aad,
-            (&mut *buf).into(),
-            &Tag::from(*tag),
-        )
-        .is_ok();
-    if !ok {
-        let mut ks = chacha20::ChaCha20::new(key.into(), nonce.into());
-        ks.seek(64u32);
-        ks.apply_keystream(buf);
+    use chacha20::cipher::StreamCipher;
+    let (ok, mut ks) = open_check(key, nonce, aad, buf, tag);
+    ks.apply_keystream(buf);
+    ok
+}
+
+/// ChaCha20-Poly1305 open of `ct` into `out` (same length), for a payload that is handed over
+/// on success; true when the tag verifies (`out` then holds the plaintext). Both outcomes do the
+/// same work ([`open_check`]); on failure `out` holds `ct` XOR a public keystream, never
+/// plaintext, so the caller drops it without a wiping pass, as the success path hands it over
+/// without one (`scripts/timing` case 3 measures valid against invalid tags).
+pub(crate) fn aead_open_payload(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    ct: &[u8],
+    out: &mut [u8],
+    tag: &[u8; TAG_LEN],
+) -> bool {
+    use chacha20::cipher::StreamCipher;
+    if ct.len() != out.len() {
+        return false;
     }
+    let (ok, mut ks) = open_check(key, nonce, aad, ct, tag);
+    ks.apply_keystream_b2b(ct, out);
     ok
 }
 
@@ -153,6 +196,23 @@ pub fn chacha20poly1305_open(
     let mut v = ct[..n].to_vec();
     let tag: &[u8; TAG_LEN] = ct[n..].try_into().ok()?;
     aead_open_in_place(key, nonce, aad, &mut v, tag).then_some(v)
+}
+
+/// [`chacha20poly1305_open`] through the type-3 payload's open ([`aead_open_payload`]): the
+/// plaintext when the tag verifies, else what the output area holds after the failure (`ct`
+/// XOR the all-zero key's keystream). For the known-answer and differential tests.
+#[doc(hidden)]
+pub fn chacha20poly1305_open_payload(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    ct: &[u8],
+) -> Option<(bool, Vec<u8>)> {
+    let n = ct.len().checked_sub(TAG_LEN)?;
+    let tag: &[u8; TAG_LEN] = ct[n..].try_into().ok()?;
+    let mut out = vec![0u8; n];
+    let ok = aead_open_payload(key, nonce, aad, &ct[..n], &mut out, tag);
+    Some((ok, out))
 }
 
 /// SealBase with a caller-chosen ephemeral secret `sk_e`: returns (enc, ciphertext || tag).
@@ -206,16 +266,49 @@ pub fn open_base(
     aad: &[u8],
     ct: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
+    open_base_dh(&x25519(sk_r.as_bytes(), enc), pk_r, enc, info, aad, ct)
+}
+
+/// [`open_base`] given the DH output `dh = X25519(skR, enc)`, computed by the caller (in the
+/// key's X25519 engine: [`crate::keys::Key`]).
+pub(crate) fn open_base_dh(
+    dh: &[u8; 32],
+    pk_r: &[u8; 32],
+    enc: &[u8; ENC_LEN],
+    info: &[u8],
+    aad: &[u8],
+    ct: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
     let n = ct.len().checked_sub(TAG_LEN)?;
-    let dh = x25519(sk_r.as_bytes(), enc);
+    let mut v = Zeroizing::new(vec![0u8; n]);
+    open_base_dh_into(dh, pk_r, enc, info, aad, ct, &mut v).then_some(v)
+}
+
+/// [`open_base_dh`] into the caller's area `out` (`ct.len()` - 16 bytes): true when the
+/// plaintext is there; false for an all-zero DH output, a bad tag or a wrong length, and `out`
+/// then holds no secret (the ciphertext XOR a public keystream, [`aead_open_payload`]). Both
+/// outcomes of a well-formed input do the same work.
+pub(crate) fn open_base_dh_into(
+    dh: &[u8; 32],
+    pk_r: &[u8; 32],
+    enc: &[u8; ENC_LEN],
+    info: &[u8],
+    aad: &[u8],
+    ct: &[u8],
+    out: &mut [u8],
+) -> bool {
+    let Some(n) = ct.len().checked_sub(TAG_LEN) else {
+        return false;
+    };
+    let Ok(tag) = <&[u8; TAG_LEN]>::try_from(&ct[n..]) else {
+        return false;
+    };
     // An all-zero DH output is refused (RFC 9180 §7.1.4); the work is done either way.
     let contributory = *dh != [0u8; 32];
-    let shared = kem_shared_secret(&dh, enc, pk_r);
+    let shared = kem_shared_secret(dh, enc, pk_r);
     let (key, nonce) = key_schedule(&shared, info);
-    let mut v = Zeroizing::new(ct[..n].to_vec());
-    let tag: &[u8; TAG_LEN] = ct[n..].try_into().ok()?;
-    let ok = aead_open_in_place(&key, &nonce, aad, &mut v, tag);
-    (ok && contributory).then_some(v)
+    let ok = aead_open_payload(&key, &nonce, aad, &ct[..n], out, tag);
+    ok & contributory
 }
 
 /// [`open_base`] with the recipient's raw secret bytes, for the RFC 9180 known-answer tests.

@@ -5,7 +5,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{Envelope, IV_LEN, KEY_LEN, Layout, MAX_PLAINTEXT, Recipient, RecipientEntry};
+use super::{Envelope, IV_LEN, KEY_LEN, Layout, MAX_PLAINTEXT, Recipient, RecipientEntry, codec};
 use crate::cipher::aes128_cbc;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{Algorithm, Key};
@@ -41,27 +41,121 @@ fn legacy_text(mut plain: Zeroizing<Vec<u8>>) -> Vec<u8> {
     std::mem::take(&mut *plain)
 }
 
+/// A random AES-128 key and IV, the key wrapped to every (RSA) recipient, entries sorted by
+/// NymID as legacy OT's `std::multimap` ordered them.
+fn v1_wrap(
+    recipients: &[Recipient<'_>],
+    plaintext: &[u8],
+) -> Result<(Layout, Zeroizing<[u8; KEY_LEN]>, [u8; IV_LEN])> {
+    check_plaintext(plaintext)?;
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    let mut iv = [0u8; IV_LEN];
+    crate::rng::fill(key.as_mut())?;
+    crate::rng::fill(&mut iv)?;
+    let mut order: Vec<&Recipient<'_>> = recipients.iter().collect();
+    order.sort_by(|a, b| a.nym_id.as_bytes().cmp(b.nym_id.as_bytes()));
+    let mut entries = Vec::with_capacity(order.len());
+    for r in order {
+        entries.push(RecipientEntry {
+            nym_id: r.nym_id.to_string(),
+            wrapped_key: r.key.wrap(key.as_ref())?,
+        });
+    }
+    Ok((Layout::V1(entries), key, iv))
+}
+
+/// The type of a legacy layout, for messages.
+fn layout_type(layout: &Layout) -> u16 {
+    match layout {
+        Layout::V0(_) => 0,
+        Layout::V1(_) => 1,
+        Layout::Symmetric => 2,
+        Layout::V3 { .. } => 3,
+    }
+}
+
+/// Type 1 straight into its bytes: header, IV, then the ciphertext written once into the same
+/// vector (one spare byte at the end for a caller's terminator).
+pub(super) fn seal_v1_to_bytes(recipients: &[Recipient<'_>], plaintext: &[u8]) -> Result<Vec<u8>> {
+    let (layout, key, iv) = v1_wrap(recipients, plaintext)?;
+    let ct_len = aes128_cbc::ciphertext_len(plaintext.len() + 1);
+    let mut out = Vec::with_capacity(codec::header_len(&layout) + ct_len + aes128_cbc::ROOM);
+    codec::write_header(&layout, &iv, &mut out);
+    aes128_cbc::encrypt_parts_into(&key, &iv, plaintext, &[0], &mut out)?;
+    Ok(out)
+}
+
+/// [`Envelope::open`] of a type-0 or type-1 envelope given as its parts: the entry chosen by the
+/// legacy rules, the AES key unwrapped with RSA, then the payload; every failure after the entry
+/// is chosen is the same [`ErrorKind::DecryptFailed`]. The plaintext has `room` spare bytes.
+pub(super) fn open_legacy(
+    layout: &Layout,
+    iv: &[u8; IV_LEN],
+    ciphertext: &[u8],
+    nym_id: Option<&str>,
+    key: &Key,
+    room: usize,
+) -> Result<Vec<u8>> {
+    if key.algorithm() != Algorithm::Rsa {
+        return Err(Error::invalid(format!(
+            "a type-{} envelope opens with an RSA private key, not {:?}",
+            layout_type(layout),
+            key.algorithm()
+        )));
+    }
+    key.private_key()?;
+    let wrapped = match layout {
+        Layout::V1(entries) => {
+            let own;
+            let want = match nym_id {
+                Some(n) => n,
+                None => {
+                    own = key.nym_id()?;
+                    own.as_str()
+                }
+            };
+            let hit = entries
+                .iter()
+                .find(|e| e.nym_id == want)
+                .or_else(|| entries.last().filter(|e| e.nym_id.is_empty()));
+            match hit {
+                Some(e) => &e.wrapped_key,
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::NoMatchingRecipient,
+                        "the envelope has no entry for this NymID and no empty-ID entry",
+                    ));
+                }
+            }
+        }
+        Layout::V0(ek) => ek,
+        Layout::Symmetric => {
+            return Err(Error::invalid(
+                "this is a symmetric envelope: open it with a symmetric key",
+            ));
+        }
+        Layout::V3 { .. } => return Err(Error::decrypt_failed()),
+    };
+    // A wrapped key of the wrong length is as much a failure as a bad padding: carry on with a
+    // dummy key either way, so both take the same path and return the same error.
+    let (aes_key, padding_ok) = key
+        .unwrap_session_key(wrapped)
+        .unwrap_or_else(|_| (Zeroizing::new([0u8; KEY_LEN]), 0));
+    let plain = aes128_cbc::decrypt_with_room(&aes_key, iv, ciphertext, room);
+    match (padding_ok, plain) {
+        (1, Some(p)) => Ok(legacy_text(p)),
+        _ => Err(Error::decrypt_failed()),
+    }
+}
+
 impl Envelope {
     /// Type 1 (v1 layout, entries sorted by NymID as legacy OT's `std::multimap` ordered them):
     /// a random AES-128 key and IV, the key wrapped to every (RSA) recipient. `plaintext` must
     /// not contain NUL bytes.
     pub(super) fn seal_v1(recipients: &[Recipient<'_>], plaintext: &[u8]) -> Result<Envelope> {
-        check_plaintext(plaintext)?;
-        let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        let mut iv = [0u8; IV_LEN];
-        crate::rng::fill(key.as_mut())?;
-        crate::rng::fill(&mut iv)?;
-        let mut order: Vec<&Recipient<'_>> = recipients.iter().collect();
-        order.sort_by(|a, b| a.nym_id.as_bytes().cmp(b.nym_id.as_bytes()));
-        let mut entries = Vec::with_capacity(order.len());
-        for r in order {
-            entries.push(RecipientEntry {
-                nym_id: r.nym_id.to_string(),
-                wrapped_key: r.key.wrap(key.as_ref())?,
-            });
-        }
+        let (layout, key, iv) = v1_wrap(recipients, plaintext)?;
         Ok(Envelope {
-            layout: Layout::V1(entries),
+            layout,
             iv,
             ciphertext: encrypt_body(&key, &iv, plaintext)?,
         })
@@ -80,62 +174,6 @@ impl Envelope {
             iv,
             ciphertext: encrypt_body(key, &iv, plaintext)?,
         })
-    }
-
-    /// [`Envelope::open`] of a type-0 or type-1 envelope: the entry chosen by the legacy rules,
-    /// the AES key unwrapped with RSA, then the payload; every failure after the entry is chosen
-    /// is the same [`ErrorKind::DecryptFailed`].
-    pub(super) fn open_legacy(&self, nym_id: Option<&str>, key: &Key) -> Result<Vec<u8>> {
-        if key.algorithm() != Algorithm::Rsa {
-            return Err(Error::invalid(format!(
-                "a type-{} envelope opens with an RSA private key, not {:?}",
-                self.envelope_type(),
-                key.algorithm()
-            )));
-        }
-        key.private_key()?;
-        let wrapped = match &self.layout {
-            Layout::V1(entries) => {
-                let own;
-                let want = match nym_id {
-                    Some(n) => n,
-                    None => {
-                        own = key.nym_id()?;
-                        own.as_str()
-                    }
-                };
-                let hit = entries
-                    .iter()
-                    .find(|e| e.nym_id == want)
-                    .or_else(|| entries.last().filter(|e| e.nym_id.is_empty()));
-                match hit {
-                    Some(e) => &e.wrapped_key,
-                    None => {
-                        return Err(Error::new(
-                            ErrorKind::NoMatchingRecipient,
-                            "the envelope has no entry for this NymID and no empty-ID entry",
-                        ));
-                    }
-                }
-            }
-            Layout::V0(ek) => ek,
-            Layout::Symmetric => {
-                return Err(Error::invalid(
-                    "this is a symmetric envelope: open it with a symmetric key",
-                ));
-            }
-            Layout::V3 { .. } => return Err(Error::decrypt_failed()),
-        };
-        // A wrapped key of the wrong length is as much a failure as a bad padding: carry on with a
-        // dummy key either way, so both take the same path and return the same error.
-        let (aes_key, padding_ok) = key
-            .unwrap_session_key(wrapped)
-            .unwrap_or_else(|_| (Zeroizing::new([0u8; KEY_LEN]), 0));
-        let plain = self.decrypt_body(&aes_key);
-        match (padding_ok, plain) {
-            (1, Some(p)) => Ok(legacy_text(p)),
-            _ => Err(Error::decrypt_failed()),
-        }
     }
 
     /// [`Envelope::decrypt_symmetric`].

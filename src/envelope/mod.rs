@@ -36,6 +36,7 @@ use crate::keys::{Algorithm, Key};
 mod codec;
 pub mod hpke;
 mod legacy;
+pub mod stream;
 mod v3;
 
 pub use crate::cipher::aes128_cbc::{IV_LEN, KEY_LEN};
@@ -110,6 +111,30 @@ pub struct Recipient<'a> {
     pub key: &'a Key,
 }
 
+/// Data-path armor of envelope bytes; with `bookends`, `-----BEGIN OT ARMORED ENVELOPE-----`.
+fn armor_bytes(bytes: &[u8], bookends: bool) -> Result<String> {
+    if bookends {
+        armor::encode_bookended(bytes, armor::Kind::Data, "ENVELOPE", false)
+    } else {
+        armor::encode(bytes, armor::Kind::Data)
+    }
+}
+
+/// [`Envelope::open`] of an envelope given as its parts; the plaintext has `room` spare bytes.
+fn open_parts(
+    layout: &Layout,
+    iv: &[u8; IV_LEN],
+    ciphertext: &[u8],
+    nym_id: Option<&str>,
+    key: &Key,
+    room: usize,
+) -> Result<Vec<u8>> {
+    if let Layout::V3 { entries, header } = layout {
+        return v3::open_v3(entries, header, ciphertext, nym_id, key, room);
+    }
+    legacy::open_legacy(layout, iv, ciphertext, nym_id, key, room)
+}
+
 /// The legacy cipher at its former path: [`crate::cipher::aes128_cbc`].
 pub use crate::cipher::aes128_cbc as cipher;
 
@@ -118,6 +143,14 @@ impl Envelope {
     /// `std::multimap` ordered them: type 1 for RSA recipients (`plaintext` must not contain NUL
     /// bytes), type 3 for X25519 recipients (suite v3); a mix is refused.
     pub fn seal(recipients: &[Recipient<'_>], plaintext: &[u8]) -> Result<Envelope> {
+        match Self::check_recipients(recipients)? {
+            Algorithm::X25519 => Self::seal_v3(recipients, plaintext),
+            _ => Self::seal_v1(recipients, plaintext),
+        }
+    }
+
+    /// The checks every seal makes on its recipients; the algorithm they share (RSA or X25519).
+    fn check_recipients(recipients: &[Recipient<'_>]) -> Result<Algorithm> {
         if recipients.is_empty() {
             return Err(Error::invalid("an envelope needs at least one recipient"));
         }
@@ -146,14 +179,14 @@ impl Envelope {
             ));
         }
         if x25519 == recipients.len() {
-            return Self::seal_v3(recipients, plaintext);
+            return Ok(Algorithm::X25519);
         }
         if x25519 != 0 {
             return Err(Error::invalid(
                 "an envelope cannot mix RSA and X25519 recipients: seal one envelope for each kind",
             ));
         }
-        Self::seal_v1(recipients, plaintext)
+        Ok(Algorithm::Rsa)
     }
 
     /// Encrypts with a raw AES-128 key into a symmetric (type 2) envelope.
@@ -178,11 +211,7 @@ impl Envelope {
 
     /// Data-path armor of the bytes; with `bookends`, `-----BEGIN OT ARMORED ENVELOPE-----`.
     pub fn to_armor(&self, bookends: bool) -> Result<String> {
-        if bookends {
-            armor::encode_bookended(&self.to_bytes(), armor::Kind::Data, "ENVELOPE", false)
-        } else {
-            armor::encode(&self.to_bytes(), armor::Kind::Data)
-        }
+        armor_bytes(&self.to_bytes(), bookends)
     }
 
     /// The layout.
@@ -221,10 +250,39 @@ impl Envelope {
     /// after the entry is chosen (wrap, tag, lengths) is the same
     /// [`ErrorKind::DecryptFailed`](crate::error::ErrorKind::DecryptFailed).
     pub fn open(&self, nym_id: Option<&str>, key: &Key) -> Result<Vec<u8>> {
-        if let Layout::V3 { entries, header } = &self.layout {
-            return self.open_v3(entries, header, nym_id, key);
+        open_parts(&self.layout, &self.iv, &self.ciphertext, nym_id, key, 0)
+    }
+
+    /// [`Envelope::seal`] straight into the envelope's bytes (what [`Envelope::to_bytes`] of the
+    /// sealed envelope gives), without the envelope: the ciphertext is written once, into the
+    /// vector returned, which has one spare byte of capacity (a C caller's terminator).
+    pub fn seal_to_bytes(recipients: &[Recipient<'_>], plaintext: &[u8]) -> Result<Vec<u8>> {
+        match Self::check_recipients(recipients)? {
+            Algorithm::X25519 => v3::seal_v3_to_bytes(recipients, plaintext),
+            _ => legacy::seal_v1_to_bytes(recipients, plaintext),
         }
-        self.open_legacy(nym_id, key)
+    }
+
+    /// [`Envelope::seal`] straight into armor (what [`Envelope::to_armor`] gives).
+    pub fn seal_to_armor(
+        recipients: &[Recipient<'_>],
+        plaintext: &[u8],
+        bookends: bool,
+    ) -> Result<String> {
+        armor_bytes(&Self::seal_to_bytes(recipients, plaintext)?, bookends)
+    }
+
+    /// [`Envelope::parse`] then [`Envelope::open`] in one step, without copying the ciphertext:
+    /// it is read where it lies in `bytes` and decrypted once, into the vector returned (one
+    /// spare byte of capacity, for a C caller's terminator). Same errors as the two steps.
+    pub fn open_bytes(bytes: &[u8], nym_id: Option<&str>, key: &Key) -> Result<Vec<u8>> {
+        let (layout, iv, ciphertext) = codec::parse_parts(bytes)?;
+        open_parts(&layout, &iv, ciphertext, nym_id, key, 1)
+    }
+
+    /// [`Envelope::from_armor`] then [`Envelope::open`] in one step (see [`Envelope::open_bytes`]).
+    pub fn open_armor(text: &[u8], nym_id: Option<&str>, key: &Key) -> Result<Vec<u8>> {
+        Self::open_bytes(&armor::decode(text, armor::Kind::Data)?, nym_id, key)
     }
 
     /// Decrypts a symmetric (type 2) envelope with a raw 16-byte key.

@@ -7,8 +7,8 @@ use super::OutValue;
 use super::buffer_getter;
 use super::from_bytes;
 use super::{
-    Handle, HandleKind, bytes, checked, cstr, free, guard, guard_value, handle, invalid, null,
-    opt_cstr, ot_buffer, ot_key, ot_result,
+    FfiResult, Handle, HandleKind, bytes, checked, cstr, free, guard, guard_value, handle, invalid,
+    null, opt_cstr, ot_buffer, ot_key, ot_result,
 };
 use crate::envelope::{Envelope, Recipient};
 
@@ -57,35 +57,162 @@ pub unsafe extern "C" fn ot_envelope_seal(
     envelope: *mut *mut ot_envelope,
 ) -> ot_result {
     guard(|| {
-        if recipients.is_null() {
-            return Err(null("recipients"));
-        }
-        if n == 0 || n > crate::envelope::MAX_RECIPIENTS {
-            return Err(invalid(format!("recipient count {n} is not in 1..=4096")));
-        }
+        recipient_count(recipients, n)?;
         // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
         let p = unsafe { bytes(plaintext, len, "plaintext") }?;
         let envelope = OutHandle::new(envelope, "envelope")?;
-        // SAFETY: the caller provides `n` recipient structs (header contract).
-        let rs = unsafe { std::slice::from_raw_parts(recipients, n) };
-        // The keys stay borrowed (so they cannot be freed) until the envelope is sealed.
-        let mut ids = Vec::with_capacity(n);
-        let mut keys = Vec::with_capacity(n);
-        for (i, r) in rs.iter().enumerate() {
-            // SAFETY: each `nym_id` is a NUL-terminated string (header contract).
-            ids.push(unsafe { cstr(r.nym_id, &format!("recipients[{i}].nym_id")) }?);
-            keys.push(handle(r.key, &format!("recipients[{i}].key"))?);
-        }
-        let list: Vec<Recipient> = ids
-            .iter()
-            .zip(&keys)
-            .map(|(id, k)| Recipient {
-                nym_id: id,
-                key: &k.0,
-            })
-            .collect();
-        let e = Envelope::seal(&list, p)?;
+        // SAFETY: `n` recipient structs (header contract).
+        let e = unsafe { with_recipients(recipients, n, |list| Ok(Envelope::seal(list, p)?)) }?;
         envelope.put(ot_envelope(e));
+        Ok(())
+    })
+}
+
+/// The first checks of every seal: `recipients` non-NULL, `n` in 1..=4096.
+fn recipient_count(recipients: *const ot_recipient, n: usize) -> FfiResult<()> {
+    if recipients.is_null() {
+        return Err(null("recipients"));
+    }
+    if n == 0 || n > crate::envelope::MAX_RECIPIENTS {
+        return Err(invalid(format!("recipient count {n} is not in 1..=4096")));
+    }
+    Ok(())
+}
+
+/// Checks the `n` recipients of a seal (count, every string and key) and hands them to `f` as
+/// core recipients; the keys stay borrowed (so they cannot be freed) until `f` returns.
+///
+/// # Safety
+/// `recipients` is NULL or points to `n` readable `ot_recipient` structs whose `nym_id`s are
+/// NULL or NUL-terminated (the header's contract).
+pub(crate) unsafe fn with_recipients<R>(
+    recipients: *const ot_recipient,
+    n: usize,
+    f: impl FnOnce(&[Recipient<'_>]) -> FfiResult<R>,
+) -> FfiResult<R> {
+    recipient_count(recipients, n)?;
+    // SAFETY: the caller provides `n` recipient structs (header contract).
+    let rs = unsafe { std::slice::from_raw_parts(recipients, n) };
+    let mut ids = Vec::with_capacity(n);
+    let mut keys = Vec::with_capacity(n);
+    for (i, r) in rs.iter().enumerate() {
+        // SAFETY: each `nym_id` is a NUL-terminated string (header contract).
+        ids.push(unsafe { cstr(r.nym_id, &format!("recipients[{i}].nym_id")) }?);
+        keys.push(handle(r.key, &format!("recipients[{i}].key"))?);
+    }
+    let list: Vec<Recipient> = ids
+        .iter()
+        .zip(&keys)
+        .map(|(id, k)| Recipient {
+            nym_id: id,
+            key: &k.0,
+        })
+        .collect();
+    f(&list)
+}
+
+/// Seals `plaintext[0..len]` exactly as `ot_envelope_seal` does (same recipients, types and
+/// errors) and returns the envelope's bytes (what `ot_envelope_to_bytes` of that envelope
+/// gives) in a new `*out`, in one step: the ciphertext is written once, straight into the
+/// returned buffer, with no envelope object and no copy. The bytes are public (ciphertext), so
+/// freeing this buffer does not overwrite them.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_seal_to_bytes(
+    recipients: *const ot_recipient,
+    n: usize,
+    plaintext: *const u8,
+    len: usize,
+    out: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        recipient_count(recipients, n)?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+        let p = unsafe { bytes(plaintext, len, "plaintext") }?;
+        let out = OutHandle::new(out, "out")?;
+        // SAFETY: `n` recipient structs (header contract).
+        let b = unsafe {
+            with_recipients(recipients, n, |list| Ok(Envelope::seal_to_bytes(list, p)?))
+        }?;
+        out.put(ot_buffer::public(b));
+        Ok(())
+    })
+}
+
+/// Seals `plaintext[0..len]` exactly as `ot_envelope_seal` does and returns the envelope's armor
+/// (what `ot_envelope_to_armor` with the same `bookends` gives) in a new `*out`, in one step.
+/// Freeing this buffer does not overwrite it (public ciphertext).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_seal_to_armor(
+    recipients: *const ot_recipient,
+    n: usize,
+    plaintext: *const u8,
+    len: usize,
+    bookends: c_int,
+    out: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        recipient_count(recipients, n)?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+        let p = unsafe { bytes(plaintext, len, "plaintext") }?;
+        let out = OutHandle::new(out, "out")?;
+        // SAFETY: `n` recipient structs (header contract).
+        let s = unsafe {
+            with_recipients(recipients, n, |list| {
+                Ok(Envelope::seal_to_armor(list, p, bookends != 0)?)
+            })
+        }?;
+        out.put(ot_buffer::public(s.into_bytes()));
+        Ok(())
+    })
+}
+
+/// Opens envelope bytes `data[0..len]` with a private key in one step: `ot_envelope_parse` then
+/// `ot_envelope_open` (same entry rules, same errors: `OT_ERR_MALFORMED` for bytes that do not
+/// parse, `OT_ERR_NO_MATCHING_RECIPIENT`, and one `OT_ERR_DECRYPT_FAILED` for every
+/// cryptographic failure), without the envelope object: the ciphertext is read where it lies and
+/// decrypted once, straight into the new `*plaintext`. `nym_id` may be NULL, with the meaning it
+/// has for `ot_envelope_open`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_open_bytes(
+    data: *const u8,
+    len: usize,
+    nym_id: *const c_char,
+    private_key: *const ot_key,
+    plaintext: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+        let d = unsafe { bytes(data, len, "data") }?;
+        // SAFETY: NULL or a NUL-terminated string (header contract).
+        let id = unsafe { opt_cstr(nym_id, "nym_id") }?;
+        let k = handle(private_key, "private_key")?;
+        let plaintext = OutHandle::new(plaintext, "plaintext")?;
+        let p = Envelope::open_bytes(d, id, &k.0)?;
+        plaintext.put(ot_buffer::new(p));
+        Ok(())
+    })
+}
+
+/// Opens an armored envelope `text[0..len]` (bare or bookended) in one step:
+/// `ot_envelope_from_armor` then `ot_envelope_open`, as `ot_envelope_open_bytes` does for bytes.
+/// `nym_id` may be NULL, with the meaning it has for `ot_envelope_open`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_envelope_open_armor(
+    text: *const u8,
+    len: usize,
+    nym_id: *const c_char,
+    private_key: *const ot_key,
+    plaintext: *mut *mut ot_buffer,
+) -> ot_result {
+    guard(|| {
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+        let t = unsafe { bytes(text, len, "text") }?;
+        // SAFETY: NULL or a NUL-terminated string (header contract).
+        let id = unsafe { opt_cstr(nym_id, "nym_id") }?;
+        let k = handle(private_key, "private_key")?;
+        let plaintext = OutHandle::new(plaintext, "plaintext")?;
+        let p = Envelope::open_armor(t, id, &k.0)?;
+        plaintext.put(ot_buffer::new(p));
         Ok(())
     })
 }

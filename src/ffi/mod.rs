@@ -23,6 +23,7 @@ mod registry;
 mod request;
 mod session;
 mod signed;
+mod stream;
 mod symkey;
 
 pub use armor::*;
@@ -39,6 +40,7 @@ pub use options::*;
 pub use request::*;
 pub use session::*;
 pub use signed::*;
+pub use stream::*;
 pub use symkey::*;
 
 use std::cell::RefCell;
@@ -142,6 +144,42 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &str) -> FfiRes
     }
     // SAFETY: the caller promises `ptr` points to `len` readable bytes (header contract).
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A caller's output area from a (pointer, capacity) pair. NULL is allowed only with capacity 0.
+pub(crate) unsafe fn bytes_mut<'a>(
+    ptr: *mut u8,
+    cap: usize,
+    name: &str,
+) -> FfiResult<&'a mut [u8]> {
+    if ptr.is_null() {
+        if cap == 0 {
+            return Ok(&mut []);
+        }
+        return Err(null(name));
+    }
+    if cap > isize::MAX as usize {
+        return Err(invalid(format!("capacity of `{name}` is too large")));
+    }
+    // SAFETY: the caller promises `ptr` points to `cap` writable bytes that nothing else uses
+    // during the call (header contract).
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, cap) })
+}
+
+/// `OT_ERR_INVALID_ARGUMENT` when an input area and an output area overlap (a slice and a
+/// mutable slice of the same bytes cannot both exist).
+pub(crate) fn disjoint(
+    input: *const u8,
+    in_len: usize,
+    out: *const u8,
+    cap: usize,
+) -> FfiResult<()> {
+    let (a, b) = (input as usize, out as usize);
+    if in_len == 0 || cap == 0 || a.saturating_add(in_len) <= b || b.saturating_add(cap) <= a {
+        Ok(())
+    } else {
+        Err(invalid("the input and output areas overlap"))
+    }
 }
 
 /// A borrowed NUL-terminated UTF-8 string.

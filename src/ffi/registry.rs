@@ -98,6 +98,8 @@ pub(crate) enum HandleKind {
     Broker = 8,
     Nym = 9,
     Contract = 10,
+    StreamSealer = 11,
+    StreamOpener = 12,
 }
 
 /// Implemented by every type handed to C as an opaque handle.

@@ -40,11 +40,74 @@ pub(crate) struct Ed {
     pub private: Option<Box<SigningKey>>,
 }
 
-/// An X25519 key: the public u-coordinate, and the static secret when private.
+/// An X25519 key: the public u-coordinate, and the static secret when private (with the
+/// engine's copy of it, loaded on the key's first Diffie-Hellman and kept: [`X::dh`],
+/// `docs/x25519-engine.md`; loading it at creation would slow key generation down).
 #[derive(Clone)]
 pub(crate) struct X {
     pub public: XPublic,
     pub private: Option<Box<StaticSecret>>,
+    pub engine: std::sync::OnceLock<Option<x_engine::Secret>>,
+}
+
+/// The X25519 engine for a private key's Diffie-Hellman (the variable-base scalar
+/// multiplication that opens every type-3 wrap): OpenSSL's `libcrypto` (x86-64 assembly, the
+/// key loaded once into an `EVP_PKEY`) with the default `openssl-rsa-engine` feature, and
+/// curve25519-dalek ([`crate::envelope::hpke::x25519`]) with `rust-rsa-engine` or when OpenSSL
+/// cannot load the key. Same results on every input (RFC 7748 vectors and random points,
+/// `tests/v3_primitives.rs`).
+#[cfg(all(feature = "openssl-rsa-engine", not(feature = "rust-rsa-engine")))]
+pub(crate) mod x_engine {
+    use openssl::derive::Deriver;
+    use openssl::pkey::{Id, PKey, Private};
+    use zeroize::Zeroizing;
+
+    /// OpenSSL's copy of the secret; `EVP_PKEY_free` clears it (`OPENSSL_secure_clear_free`).
+    #[derive(Clone)]
+    pub(crate) struct Secret(PKey<Private>);
+
+    impl Secret {
+        pub(crate) fn load(sk: &[u8; 32]) -> Option<Secret> {
+            PKey::private_key_from_raw_bytes(sk, Id::X25519)
+                .ok()
+                .map(Secret)
+        }
+
+        /// X25519(secret, u); all zero when OpenSSL refuses (it refuses exactly the all-zero
+        /// results of small-order `u`, which the callers treat as a failure anyway).
+        pub(crate) fn dh(&self, u: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+            let mut out = Zeroizing::new([0u8; 32]);
+            let ok = (|| {
+                let peer = PKey::public_key_from_raw_bytes(u, Id::X25519).ok()?;
+                let mut d = Deriver::new(&self.0).ok()?;
+                d.set_peer(&peer).ok()?;
+                (d.derive(out.as_mut()).ok()? == 32).then_some(())
+            })();
+            if ok.is_none() {
+                *out = [0u8; 32];
+            }
+            out
+        }
+    }
+}
+
+#[cfg(feature = "rust-rsa-engine")]
+pub(crate) mod x_engine {
+    use zeroize::Zeroizing;
+
+    /// The pure-Rust build has no second copy: [`super::X::dh`] uses the dalek secret.
+    #[derive(Clone)]
+    pub(crate) enum Secret {}
+
+    impl Secret {
+        pub(crate) fn load(_sk: &[u8; 32]) -> Option<Secret> {
+            None
+        }
+
+        pub(crate) fn dh(&self, _u: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+            match *self {}
+        }
+    }
 }
 
 fn bad_sig() -> Error {
@@ -144,7 +207,21 @@ impl X {
         X {
             public: XPublic::from(&s),
             private: Some(Box::new(s)),
+            engine: std::sync::OnceLock::new(),
         }
+    }
+
+    /// X25519(this private key, u): in the engine when it holds the key, else in dalek. `None`
+    /// for a public key.
+    pub fn dh(&self, u: &[u8; 32]) -> Option<Zeroizing<[u8; 32]>> {
+        let sk = self.private.as_ref()?;
+        if let Some(e) = self
+            .engine
+            .get_or_init(|| x_engine::Secret::load(sk.as_bytes()))
+        {
+            return Some(e.dh(u));
+        }
+        Some(crate::envelope::hpke::x25519(sk.as_bytes(), u))
     }
 
     pub fn spki_der(&self) -> Vec<u8> {
@@ -202,6 +279,7 @@ pub(crate) fn from_spki_der(der: &[u8]) -> Result<Option<Decoded>> {
         Decoded::X(X {
             public: x25519_public(raw)?,
             private: None,
+            engine: std::sync::OnceLock::new(),
         })
     }))
 }

@@ -258,6 +258,7 @@ impl Key {
             Material::X25519(x) => Material::X25519(ecc::X {
                 public: x.public,
                 private: None,
+                engine: std::sync::OnceLock::new(),
             }),
         };
         Key { m }
@@ -348,6 +349,18 @@ impl Key {
         }
     }
 
+    /// X25519(this private key, u) (RFC 7748), in the build's X25519 engine
+    /// (`docs/x25519-engine.md`). An all-zero result (small-order `u`) is returned as it is.
+    pub(crate) fn x25519_dh(&self, u: &[u8; 32]) -> Result<Zeroizing<[u8; 32]>> {
+        self.x25519_secret()?;
+        match &self.m {
+            Material::X25519(x) => x
+                .dh(u)
+                .ok_or_else(|| Error::invalid("this operation needs a private key")),
+            _ => Err(wrong_kind("this operation needs an X25519 key")),
+        }
+    }
+
     /// The X25519 static secret.
     pub(crate) fn x25519_secret(&self) -> Result<&x25519_dalek::StaticSecret> {
         match &self.m {
@@ -428,6 +441,93 @@ impl Key {
 mod tests {
     use super::*;
     use crate::hash;
+
+    fn x_key(k: &[u8; 32]) -> Key {
+        Key {
+            m: Material::X25519(ecc::X::from_secret(k)),
+        }
+    }
+
+    /// The key's X25519 engine (OpenSSL by default) equals the RFC 7748 function: the RFC
+    /// vectors, random points (half on the twist), small-order points (all zero), u >= p.
+    #[test]
+    fn x25519_engine_equals_rfc7748() {
+        let hex = |s: &str| -> [u8; 32] {
+            let v: Vec<u8> = (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect();
+            v.try_into().unwrap()
+        };
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/vectors/rfc/rfc7748_x25519.txt"
+        ))
+        .unwrap();
+        let mut n = 0;
+        for rec in text.split("\n\n") {
+            let get = |k: &str| {
+                rec.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{k} = ")))
+                    .map(hex)
+            };
+            if let (Some(k), Some(u), Some(out)) =
+                (get("INPUT_SCALAR"), get("INPUT_U"), get("OUTPUT_U"))
+            {
+                assert_eq!(*x_key(&k).x25519_dh(&u).unwrap(), out);
+                n += 1;
+            }
+        }
+        assert!(n >= 2);
+        let mut rnd = [0u8; 64 * 200];
+        crate::rng::fill(&mut rnd).unwrap();
+        for c in rnd.chunks(64) {
+            let k: [u8; 32] = c[..32].try_into().unwrap();
+            let u: [u8; 32] = c[32..].try_into().unwrap();
+            assert_eq!(
+                *x_key(&k).x25519_dh(&u).unwrap(),
+                x25519_dalek::x25519(k, u)
+            );
+        }
+        // small order: 0, 1, and the order-8 point (every result all zero)
+        let mut eight = [0u8; 32];
+        eight.copy_from_slice(&hex(
+            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        ));
+        for u in [
+            [0u8; 32],
+            {
+                let mut o = [0u8; 32];
+                o[0] = 1;
+                o
+            },
+            eight,
+        ] {
+            let k = [0x42u8; 32];
+            assert_eq!(*x_key(&k).x25519_dh(&u).unwrap(), [0u8; 32]);
+            assert_eq!(x25519_dalek::x25519(k, u), [0u8; 32]);
+        }
+        // a public key has no DH
+        assert!(x_key(&[1u8; 32]).to_public().x25519_dh(&[9u8; 32]).is_err());
+        // In the default build the DH above ran in OpenSSL: the key holds its OpenSSL copy
+        // after the first one (not the dalek fallback).
+        let k = x_key(&[7u8; 32]);
+        assert_eq!(
+            *k.x25519_dh(&[9u8; 32]).unwrap(),
+            x25519_dalek::x25519([7u8; 32], [9u8; 32])
+        );
+        let Material::X25519(x) = &k.m else {
+            panic!("an X25519 key")
+        };
+        let in_openssl = matches!(x.engine.get(), Some(Some(_)));
+        assert_eq!(
+            in_openssl,
+            cfg!(all(
+                feature = "openssl-rsa-engine",
+                not(feature = "rust-rsa-engine")
+            ))
+        );
+    }
 
     #[test]
     fn generate_export_load_every_format() {
