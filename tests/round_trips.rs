@@ -122,7 +122,10 @@ fn tampering_gives_the_uniform_error() {
                 Ok(pt) => assert_ne!(&pt[..], b"secret message", "tampering at {pos} went unseen"),
             }
         }
-        assert!(failed >= 3, "tampering at {pos}: only {failed} of 4 refused");
+        assert!(
+            failed >= 3,
+            "tampering at {pos}: only {failed} of 4 refused"
+        );
     }
     // Truncation anywhere is malformed, never a panic: every proper prefix fails to parse with
     // `Malformed` (or, if a prefix happened to parse, it must still not open).

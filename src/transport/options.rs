@@ -125,7 +125,8 @@ macro_rules! options_table {
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct Options {
             $($(#[doc = $doc])* pub $name: $ty,)*
-            /// CURVE transport security (off by default; legacy peers cannot use it).
+            /// CURVE keys set by hand (`None` by default: a v2 session then uses the transport key
+            /// the notary publishes, option `curve_policy`; legacy peers cannot use CURVE).
             pub curve: Option<Curve>,
             /// Whether `max_message_size` was set (by [`Options::set`] or an INI file): notaries
             /// and brokers use [`LISTENER_MAX_MESSAGE_SIZE`] otherwise.

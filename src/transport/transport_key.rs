@@ -1,7 +1,7 @@
 //! The transport-key document: a notary's CURVE public key, signed by its identity.
 //!
-//! A notary (or a worker for the broker that fronts it) answers every v2 `PING` with one document
-//! per identity it serves. A client that knows the notary's authentication key (from the server
+//! A notary (or a worker for the broker that fronts it) answers a v2 `PING` that asks for them
+//! (its id's top bit set) with one document per identity it serves. A client that knows the notary's authentication key (from the server
 //! contract, as for everything else) verifies the document, checks that it names the notary's
 //! NymID and is valid now, and from then on connects with CURVE to the key and endpoint it names:
 //! nothing is trusted on first use, and a peer that is not the notary cannot make a client talk
