@@ -54,9 +54,10 @@ pub(crate) enum Event {
     Subscribed(Vec<(String, u64, u64)>),
 }
 
-/// Most messages kept while a probe waits for its `PONG` (beyond, they are dropped; replies come
-/// again on resend).
+/// Most messages, and bytes, kept while a probe waits for its `PONG` (beyond, they are dropped:
+/// replies come again on resend), so that a peer cannot make a waiting probe hold more.
 const STASH: usize = 4096;
+const STASH_BYTES: usize = 16 << 20;
 
 /// Most subscriptions one session re-sends after a reconnect.
 pub(crate) const MAX_SUBSCRIPTIONS: usize = 64;
@@ -90,6 +91,7 @@ pub(crate) struct V2Client {
     switched: bool,
     /// Messages that arrived while a probe waited for its `PONG`: read before the socket.
     stash: VecDeque<Vec<Vec<u8>>>,
+    stash_bytes: usize,
     /// While on a CURVE endpoint found by discovery: the plain endpoint the session was given
     /// (asked again when a CURVE handshake fails: the notary's key changed), the CURVE endpoint
     /// and key in use, and the handshake failures already seen.
@@ -151,6 +153,7 @@ impl V2Client {
             resend_on_up: false,
             switched: false,
             stash: VecDeque::new(),
+            stash_bytes: 0,
             discovered: None,
         })
     }
@@ -276,7 +279,9 @@ impl V2Client {
                     if pong {
                         return Ok(frames::parse_v2(f).map(|m| m.extra));
                     }
-                    if self.stash.len() < STASH {
+                    let size: usize = f.iter().map(Vec::len).sum();
+                    if self.stash.len() < STASH && self.stash_bytes + size <= STASH_BYTES {
+                        self.stash_bytes += size;
                         self.stash.push_back(f);
                     }
                     continue;
@@ -435,6 +440,7 @@ impl V2Client {
 
     fn recv(&mut self) -> Result<Option<Vec<Vec<u8>>>> {
         if let Some(f) = self.stash.pop_front() {
+            self.stash_bytes -= f.iter().map(Vec::len).sum::<usize>();
             return Ok(Some(f));
         }
         match self.socket.recv_multipart(zmq::DONTWAIT) {
