@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("symkey_unlock", symkey_unlock),
     ("ini_load", ini_load),
     ("notary_request", notary_request),
+    ("transport_key", transport_key),
     ("credential_list", credential_list),
     ("credential", credential),
     ("contract", contract),
@@ -248,4 +249,22 @@ pub fn contract(data: &[u8]) {
             assert!(e.starts_with("tcp://"));
         }
     }
+}
+
+/// Transport-key documents (the signed text a `PONG` carries) verified against the fixed RSA and
+/// Ed25519 keys, and the document text alone; then the same bytes as the frames of a v2 message
+/// and of a broker's backend message (split at every 0xFF byte).
+pub fn transport_key(data: &[u8]) {
+    use ot_transport::transport::frames;
+    use ot_transport::transport::transport_key::TransportKeyDoc;
+    for k in [&*KEY, &*ED] {
+        if let Ok(nym) = k.nym_id() {
+            let _ = TransportKeyDoc::verify(data, k, &nym, 1_800_000_000);
+        }
+    }
+    let parts: Vec<Vec<u8>> = data.split(|b| *b == 0xFF).map(<[u8]>::to_vec).collect();
+    if let Some(m) = frames::parse_v2(parts.clone()) {
+        assert!(m.extra.len() <= frames::MAX_EXTRA_FRAMES);
+    }
+    let _ = frames::classify(parts);
 }
