@@ -38,5 +38,6 @@ pub mod transport;
 pub mod ffi;
 
 mod rng;
+mod secret;
 
 pub use error::{Error, ErrorKind, Result};

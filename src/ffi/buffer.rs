@@ -1,6 +1,6 @@
 //! `ot_buffer`: owned output bytes.
 
-use zeroize::Zeroize;
+use crate::secret::wipe_vec;
 
 use super::{Handle, HandleKind, checked, free, guard_value};
 
@@ -30,7 +30,7 @@ impl ot_buffer {
             };
         }
         let b = ot_buffer::from_slice(&v);
-        v.zeroize();
+        wipe_vec(&mut v);
         b
     }
 
@@ -59,7 +59,7 @@ impl Handle for ot_buffer {
 impl Drop for ot_buffer {
     fn drop(&mut self) {
         if self.secret {
-            self.data.zeroize();
+            wipe_vec(&mut self.data);
         }
     }
 }

@@ -5,8 +5,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use zeroize::Zeroizing;
-
 use super::Core;
 use super::actor::Cmd;
 use super::reply_book::Key as ReqKey;
@@ -14,6 +12,7 @@ use crate::armor::{self, Kind};
 use crate::envelope::Envelope;
 use crate::error::Result;
 use crate::keys::Key;
+use crate::secret::{SecretVec, wipe_vec};
 use crate::signed::{self, SignedText};
 use crate::transport::frames;
 
@@ -73,7 +72,7 @@ pub struct Request {
     pub(crate) identity: usize,
     /// Whether it came as a legacy (type 0/1) envelope: its reply must then be RSA/SAMY.
     pub(crate) legacy: bool,
-    pub(crate) text: Zeroizing<Vec<u8>>,
+    pub(crate) text: SecretVec,
     pub(crate) parsed: SignedText,
     pub(crate) route: Option<Route>,
     /// The notary that received it (its tag), so another notary cannot answer it.
@@ -88,7 +87,7 @@ pub struct Request {
 impl Drop for Request {
     fn drop(&mut self) {
         // The content is the sender's message: wiped (the text is; the parsed copy too).
-        zeroize::Zeroize::zeroize(&mut self.parsed.content);
+        wipe_vec(&mut self.parsed.content);
         if self.replied.load(Ordering::Acquire) {
             return;
         }
@@ -174,7 +173,7 @@ impl Request {
             id: 0,
             identity,
             legacy: env_type != 3,
-            text: Zeroizing::new(text),
+            text: SecretVec::new(text),
             parsed,
             route: None,
             notary: 0,
