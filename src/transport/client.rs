@@ -70,6 +70,15 @@ pub(crate) struct V2Client {
     monitor: Monitor,
     next_id: u64,
     in_flight: HashMap<u64, InFlight>,
+    /// The application's requests in `in_flight` (not the internal re-subscriptions): kept as
+    /// a count, so that the `max_in_flight` check costs no scan.
+    app_in_flight: usize,
+    /// No resend or deadline of `in_flight` falls before this (a lower bound: it may be early
+    /// after a request finished, never late), so that a pump with nothing due scans nothing.
+    next_due: Option<Instant>,
+    /// How long one attempt waits for its reply (the legacy receive schedule), computed when
+    /// the options are set.
+    attempt: Duration,
     /// The subscription request bodies to send again after a reconnect (one per
     /// [`Session::subscribe`](super::Session::subscribe), at most [`MAX_SUBSCRIPTIONS`]).
     subscriptions: Vec<Vec<u8>>,
@@ -111,6 +120,16 @@ pub(crate) struct Discovered {
 /// The least time between two discoveries after failed CURVE handshakes.
 const REDISCOVERY_EVERY: Duration = Duration::from_secs(1);
 
+/// How long one attempt waits for its reply: the legacy receive schedule's sum.
+fn attempt_time(opts: &Options) -> Duration {
+    let ms: i64 = opts
+        .receive_polls()
+        .iter()
+        .map(|p| p.unwrap_or(opts.latency_receive_ms))
+        .sum();
+    Duration::from_millis(ms.max(1) as u64)
+}
+
 /// The options a v2 socket runs with: heartbeats on unless set.
 pub(crate) fn v2_options(opts: &Options) -> Options {
     let mut o = opts.clone();
@@ -139,11 +158,14 @@ impl V2Client {
             .map_err(|e| zmq_err(&format!("connecting to {endpoint}"), e))?;
         Ok(V2Client {
             endpoint: endpoint.to_string(),
+            attempt: attempt_time(&opts),
             opts,
             socket,
             monitor,
             next_id: 1,
             in_flight: HashMap::new(),
+            app_in_flight: 0,
+            next_due: None,
             subscriptions: Vec::new(),
             ups_seen: 0,
             resends: 0,
@@ -163,7 +185,21 @@ impl V2Client {
     }
 
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.iter().filter(|(_, f)| !f.internal).count()
+        self.app_in_flight
+    }
+
+    /// Removes request `id` from the requests in flight (keeping the count right).
+    fn finish(&mut self, id: u64) -> Option<InFlight> {
+        let f = self.in_flight.remove(&id)?;
+        if !f.internal {
+            self.app_in_flight -= 1;
+        }
+        Some(f)
+    }
+
+    /// Lowers [`V2Client::next_due`] to `t`.
+    fn due_by(&mut self, t: Instant) {
+        self.next_due = Some(self.next_due.map_or(t, |d| d.min(t)));
     }
 
     /// Probes the endpoint with a PING: true when a v2 notary answers within `timeout`.
@@ -261,13 +297,14 @@ impl V2Client {
             .map_err(|e| zmq_err(&format!("connecting to {endpoint}"), e))?;
         self.endpoint = endpoint.to_string();
         self.opts = o.clone();
+        self.attempt = attempt_time(&self.opts);
         Ok(())
     }
 
     /// Sends `PING` number `id` and waits up to `timeout` for its `PONG`; what else arrives
     /// meanwhile (replies, pushes) is kept for [`V2Client::pump`], within [`STASH`] messages.
     fn ping(&mut self, id: u64, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>> {
-        self.send_frames(frames::v2(Command::Ping, id, b""))?;
+        self.send_v2(Command::Ping, id, b"")?;
         let end = Instant::now() + timeout;
         loop {
             match self.socket.recv_multipart(zmq::DONTWAIT) {
@@ -319,23 +356,28 @@ impl V2Client {
         Duration::from_millis(ms as u64)
     }
 
-    fn send_frames(&self, f: Vec<Vec<u8>>) -> Result<()> {
+    /// Sends the v2 message `command number [body]` (the layout of [`frames::v2`]) straight
+    /// from `body`: libzmq copies it once, as it would a C caller's buffer.
+    fn send_v2(&self, command: Command, number: u64, body: &[u8]) -> Result<()> {
         self.last_sent.set(Instant::now());
-        match self.socket.send_multipart(f, zmq::DONTWAIT) {
+        let more = zmq::SNDMORE | zmq::DONTWAIT;
+        let with_body = !matches!(command, Command::Ping | Command::Pong);
+        let last = if with_body { more } else { zmq::DONTWAIT };
+        // Once libzmq took the first frame, it takes the rest of the message (its queue limit
+        // counts whole messages), as with `send_multipart`.
+        let sent = self
+            .socket
+            .send(frames::TAG, more)
+            .and_then(|()| self.socket.send(command.name(), more))
+            .and_then(|()| self.socket.send(&number.to_be_bytes()[..], last))
+            .and_then(|()| match with_body {
+                true => self.socket.send(body, zmq::DONTWAIT),
+                false => Ok(()),
+            });
+        match sent {
             Ok(()) | Err(zmq::Error::EAGAIN) => Ok(()), // EAGAIN: the resend timer retries it
             Err(e) => Err(zmq_err("sending", e)),
         }
-    }
-
-    /// How long attempt `n` (0-based) waits for its reply: the legacy receive schedule.
-    fn attempt_time(&self) -> Duration {
-        let ms: i64 = self
-            .opts
-            .receive_polls()
-            .iter()
-            .map(|p| p.unwrap_or(self.opts.latency_receive_ms))
-            .sum();
-        Duration::from_millis(ms.max(1) as u64)
     }
 
     /// Sends a request body; returns its id.
@@ -356,20 +398,23 @@ impl V2Client {
             )));
         }
         let id = self.take_id();
-        self.send_frames(frames::v2(Command::Req, id, &body))?;
+        self.send_v2(Command::Req, id, &body)?;
         let now = Instant::now();
         let deadline = (self.opts.request_timeout_ms > 0)
             .then(|| now + Duration::from_millis(self.opts.request_timeout_ms as u64));
+        let next_resend = now + self.attempt;
+        self.due_by(deadline.map_or(next_resend, |d| d.min(next_resend)));
         self.in_flight.insert(
             id,
             InFlight {
                 body,
                 attempts: 1,
-                next_resend: now + self.attempt_time(),
+                next_resend,
                 deadline,
                 internal,
             },
         );
+        self.app_in_flight += usize::from(!internal);
         Ok(id)
     }
 
@@ -411,12 +456,7 @@ impl V2Client {
             let Some(until) = until.filter(|u| *u > now) else {
                 return Ok(events);
             };
-            let next_timer = self
-                .in_flight
-                .values()
-                .flat_map(|f| [Some(f.next_resend), f.deadline])
-                .flatten()
-                .min();
+            let next_timer = self.next_due;
             // While the connection is down, re-check the liveness limit every 100 ms.
             let tick = (!self.monitor.up).then(|| now + Duration::from_millis(100));
             let keepalive = Some(self.last_sent.get() + self.keepalive());
@@ -443,7 +483,7 @@ impl V2Client {
             self.stash_bytes -= f.iter().map(Vec::len).sum::<usize>();
             return Ok(Some(f));
         }
-        match self.socket.recv_multipart(zmq::DONTWAIT) {
+        match super::recv_frames(&self.socket, zmq::DONTWAIT) {
             Ok(f) => Ok(Some(f)),
             Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => Ok(None),
             Err(e) => Err(zmq_err("receiving", e)),
@@ -455,7 +495,7 @@ impl V2Client {
         match m.command {
             Command::Rep => {
                 // Late duplicates of answered requests are dropped here.
-                let f = self.in_flight.remove(&m.number)?;
+                let f = self.finish(m.number)?;
                 let streams = m
                     .extra
                     .chunks(2)
@@ -476,7 +516,7 @@ impl V2Client {
                 })
             }
             Command::Err => {
-                let f = self.in_flight.remove(&m.number)?;
+                let f = self.finish(m.number)?;
                 let reason = String::from_utf8_lossy(&m.body[..m.body.len().min(200)]).to_string();
                 (!f.internal).then(|| {
                     Event::Failed(
@@ -534,19 +574,17 @@ impl V2Client {
             self.send(sub, true)?;
         }
         let now = Instant::now();
-        let ids: Vec<u64> = self.in_flight.keys().copied().collect();
-        for id in ids {
-            if let Some(f) = self.in_flight.get_mut(&id) {
-                f.next_resend = now;
-            }
+        for f in self.in_flight.values_mut() {
+            f.next_resend = now;
         }
+        self.due_by(now);
         Ok(())
     }
 
     fn on_timers(&mut self, events: &mut Vec<Event>) -> Result<()> {
         if self.last_sent.get().elapsed() >= self.keepalive() {
             // A probe nobody waits for (its PONG is ignored): proof of life for the notary.
-            self.send_frames(frames::v2(Command::Ping, 0, b""))?;
+            self.send_v2(Command::Ping, 0, b"")?;
         }
         let now = Instant::now();
         let liveness = self
@@ -557,7 +595,11 @@ impl V2Client {
             (Some(t), Some(l)) => now.duration_since(t) >= l,
             _ => false,
         };
-        let attempt = self.attempt_time();
+        // Nothing is due: no scan (and no allocation) on the hot path.
+        if !dead && self.next_due.is_none_or(|d| now < d) {
+            return Ok(());
+        }
+        let attempt = self.attempt;
         let max_attempts = self.opts.max_resends + 1;
         let ids: Vec<u64> = self.in_flight.keys().copied().collect();
         let mut failed = false;
@@ -585,7 +627,7 @@ impl V2Client {
                 None
             };
             if let Some(why) = why {
-                let f = self.in_flight.remove(&id);
+                let f = self.finish(id);
                 if f.is_some_and(|f| !f.internal) {
                     events.push(Event::Failed(id, Error::new(ErrorKind::Timeout, why)));
                 }
@@ -595,11 +637,17 @@ impl V2Client {
             if now >= f.next_resend {
                 f.attempts += 1;
                 f.next_resend = now + attempt;
-                let body = f.body.clone();
                 self.resends += 1;
-                self.send_frames(frames::v2(Command::Req, id, &body))?;
+                let f = &self.in_flight[&id];
+                self.send_v2(Command::Req, id, &f.body)?;
             }
         }
+        self.next_due = self
+            .in_flight
+            .values()
+            .flat_map(|f| [Some(f.next_resend), f.deadline])
+            .flatten()
+            .min();
         if failed && !self.monitor.up {
             self.renew()?;
         }

@@ -249,7 +249,7 @@ impl Session {
         let Some(s) = self.socket.as_ref() else {
             return Ok((Waited::Lost, None));
         };
-        let parts = match s.recv_multipart(zmq::DONTWAIT) {
+        let parts = match crate::transport::recv_frames(s, zmq::DONTWAIT) {
             Ok(p) => p,
             Err(zmq::Error::EAGAIN) => return Ok((Waited::Lost, None)),
             Err(e) => return Err(zmq_err("receiving the reply", e)),

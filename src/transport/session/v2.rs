@@ -167,10 +167,11 @@ impl Session {
 
     pub(super) fn v2_send(&mut self, frame: Vec<u8>, subscription: bool) -> Result<u64> {
         let c = self.v2_client()?;
-        let id = c.send(frame.clone(), false)?;
-        if subscription {
-            c.add_subscription(frame);
+        if !subscription {
+            return c.send(frame, false);
         }
+        let id = c.send(frame.clone(), false)?;
+        c.add_subscription(frame);
         Ok(id)
     }
 
