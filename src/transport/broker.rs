@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use super::frames::{BACKEND_TAG, BROKER_CLIENT, BROKER_CONTROL, TAG};
 use super::options::z85_key;
 use super::zap::Domain;
-use super::{Options, check_bind_endpoint, context, zmq_err};
+use super::{Options, check_bind_endpoint, context, send_owned, send_parts, zmq_err};
 use crate::error::{Error, Result};
 use zeroize::Zeroizing;
 
@@ -801,7 +801,7 @@ impl Loop {
             return;
         };
         f[0].remove(0);
-        match self.fronts[front].send_multipart(f, zmq::DONTWAIT) {
+        match send_owned(&self.fronts[front], f, zmq::DONTWAIT) {
             Ok(()) => {
                 self.stats.replies += 1;
                 self.stats.pushes += u64::from(push);
@@ -871,12 +871,10 @@ impl Loop {
                 self.enqueue(f);
                 return false;
             };
-            let mut out = Vec::with_capacity(f.len() + 3);
-            out.push(self.workers[i].id.clone());
-            out.push(BACKEND_TAG.to_vec());
-            out.push(BROKER_CLIENT.to_vec());
-            out.extend(f.iter().cloned());
-            match self.back.send_multipart(out, zmq::DONTWAIT) {
+            // Sent from the frames where they are: another worker may be tried with them.
+            let head = [self.workers[i].id.as_slice(), BACKEND_TAG, BROKER_CLIENT];
+            let out = head.into_iter().chain(f.iter().map(Vec::as_slice));
+            match send_parts(&self.back, out, zmq::DONTWAIT) {
                 Ok(()) => {
                     self.workers[i].owed.insert(key, now);
                     self.stats.requests += 1;
@@ -914,13 +912,13 @@ impl Loop {
     fn ping_workers(&mut self) {
         let mut i = 0;
         while i < self.workers.len() {
-            let f = vec![
-                self.workers[i].id.clone(),
-                BACKEND_TAG.to_vec(),
-                BROKER_CONTROL.to_vec(),
-                b"PING".to_vec(),
+            let f = [
+                self.workers[i].id.as_slice(),
+                BACKEND_TAG,
+                BROKER_CONTROL,
+                b"PING",
             ];
-            match self.back.send_multipart(f, zmq::DONTWAIT) {
+            match send_parts(&self.back, f, zmq::DONTWAIT) {
                 Err(zmq::Error::EHOSTUNREACH) => self.remove_worker(i),
                 _ => i += 1,
             }

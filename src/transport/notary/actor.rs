@@ -299,7 +299,7 @@ impl Actor {
         if b.worker.is_some() {
             frames.splice(0..0, [BACKEND_TAG.to_vec(), BROKER_CLIENT.to_vec()]);
         }
-        b.socket.send_multipart(frames, zmq::DONTWAIT)
+        crate::transport::send_owned(&b.socket, frames, zmq::DONTWAIT)
     }
 
     fn send(&self, socket: usize, frames: Vec<Vec<u8>>) -> Result<()> {

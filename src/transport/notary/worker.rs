@@ -43,11 +43,7 @@ impl WorkerLink {
         }
         let control = |word: &[u8]| {
             // EAGAIN: not connected yet (or its queue is full); the next round tries again.
-            socket
-                .send_multipart(
-                    [BACKEND_TAG.to_vec(), BROKER_CONTROL.to_vec(), word.to_vec()],
-                    zmq::DONTWAIT,
-                )
+            crate::transport::send_parts(socket, [BACKEND_TAG, BROKER_CONTROL, word], zmq::DONTWAIT)
                 .is_ok()
         };
         if !self.announced {
