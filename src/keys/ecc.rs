@@ -58,31 +58,60 @@ pub(crate) struct X {
 /// `tests/v3_primitives.rs`).
 #[cfg(all(feature = "openssl-rsa-engine", not(feature = "rust-rsa-engine")))]
 pub(crate) mod x_engine {
-    use openssl::derive::Deriver;
+    use std::sync::{Arc, Mutex};
+
     use openssl::pkey::{Id, PKey, Private};
+    use openssl::pkey_ctx::PkeyCtx;
     use zeroize::Zeroizing;
 
     /// OpenSSL's copy of the secret; `EVP_PKEY_free` clears it (`OPENSSL_secure_clear_free`).
+    /// With it, a derivation context made ready once (`EVP_PKEY_derive_init`: the key-exchange
+    /// method fetched from the provider) and reused by the calls that find it free: only the
+    /// peer changes per call. A call that finds it taken (another thread) makes its own.
     #[derive(Clone)]
-    pub(crate) struct Secret(PKey<Private>);
+    pub(crate) struct Secret {
+        key: PKey<Private>,
+        ready: Arc<Mutex<Option<PkeyCtx<Private>>>>,
+    }
 
     impl Secret {
         pub(crate) fn load(sk: &[u8; 32]) -> Option<Secret> {
-            PKey::private_key_from_raw_bytes(sk, Id::X25519)
-                .ok()
-                .map(Secret)
+            let key = PKey::private_key_from_raw_bytes(sk, Id::X25519).ok()?;
+            let ready = Arc::new(Mutex::new(Self::context(&key)));
+            Some(Secret { key, ready })
+        }
+
+        fn context(key: &PKey<Private>) -> Option<PkeyCtx<Private>> {
+            let mut c = PkeyCtx::new(key).ok()?;
+            c.derive_init().ok()?;
+            Some(c)
         }
 
         /// X25519(secret, u); all zero when OpenSSL refuses (it refuses exactly the all-zero
         /// results of small-order `u`, which the callers treat as a failure anyway).
         pub(crate) fn dh(&self, u: &[u8; 32]) -> Zeroizing<[u8; 32]> {
             let mut out = Zeroizing::new([0u8; 32]);
-            let ok = (|| {
+            let derive = |c: &mut PkeyCtx<Private>, out: &mut [u8; 32]| -> Option<()> {
                 let peer = PKey::public_key_from_raw_bytes(u, Id::X25519).ok()?;
-                let mut d = Deriver::new(&self.0).ok()?;
-                d.set_peer(&peer).ok()?;
-                (d.derive(out.as_mut()).ok()? == 32).then_some(())
-            })();
+                c.derive_set_peer(&peer).ok()?;
+                (c.derive(Some(out)).ok()? == 32).then_some(())
+            };
+            let fresh = |out: &mut [u8; 32]| {
+                Self::context(&self.key).and_then(|mut c| derive(&mut c, out))
+            };
+            let ok = match self.ready.try_lock() {
+                Ok(mut g) => match g.as_mut().map(|c| derive(c, &mut out)) {
+                    Some(Some(())) => Some(()),
+                    // Refused (a small-order `u`, public): start the next call from a new
+                    // context rather than trust this one's state.
+                    Some(None) => {
+                        *g = Self::context(&self.key);
+                        None
+                    }
+                    None => fresh(&mut out),
+                },
+                Err(_) => fresh(&mut out),
+            };
             if ok.is_none() {
                 *out = [0u8; 32];
             }
