@@ -8,6 +8,7 @@ Reads from BENCH_OUT_DIR (default: bench/results next to this file):
   scaling.tsv    bench_scaling   seal+open vs payload size and recipient count
   v2.tsv         bench_v2        transport v2: exchange vs bare DEALER/ROUTER, pipelined requests, attack
   scaleout.tsv   bench_scaleout  requests/s through the broker with 1, 2, 4 workers
+  forward.tsv    bench_forward   the broker's forwarding rate vs zmq_proxy
   v3.tsv         bench_v3        suite v3 vs OpenSSL EVP and libsodium
   stream.tsv     bench_stream    streaming envelopes vs libsodium secretstream, RSS of a 4 GiB stream
   push.tsv       bench_push      push fan-out to N subscribers
@@ -291,6 +292,73 @@ def sections(v2, scaleout, v3, stream, push, threads, curve, rogue, chart):
     return md
 
 
+def targets(crypto, transport, v2, scaleout, forward, v3):
+    """Markdown: issue 19's targets, each computed from the rows of this run (never typed in)."""
+    rows = []
+
+    def add(name, ratio, target, source):
+        if ratio is None:
+            rows.append("| %s | not measured in this run | ≥ %g | %s |" % (name, target, source))
+        else:
+            rows.append("| %s | **%.3f** | ≥ %g %s | %s |" % (name, ratio, target, verdict(ratio, target), source))
+
+    def crypto_ratio(group, op):
+        for r in crypto or []:
+            if r["group"] == group and r["op"] == op:
+                return float(r["ratio"])
+        return None
+
+    def transport_ratio(impl, payload, clients):
+        for r in transport or []:
+            if (r["impl"], r["payload"], r["clients"], r["delay_after_ms"]) == (impl, payload, clients, "0"):
+                return float(r["rps_ratio_vs_libzmq"])
+        return None
+
+    add("seal 1 MiB, one-shot, vs OpenSSL EVP_Seal", crypto_ratio("seal", "1MiB x1 one-shot"), 0.8, "crypto.tsv")
+    add("open 1 MiB, one-shot, vs OpenSSL EVP_Open", crypto_ratio("open", "1MiB x1 one-shot"), 0.8, "crypto.tsv")
+    for clients in ("1", "4"):
+        add("exchange 64 KiB, %s client(s), vs bare REQ/REP" % clients,
+            transport_ratio("exchange", "65536", clients), 0.95, "transport.tsv")
+    ex = [r for r in v2 or [] if r["row"] == "exchange_1k_1" and r.get("ratio") not in (None, "", "-")]
+    add("v2 exchange 1 KiB, 1 in flight, vs bare DEALER/ROUTER", float(ex[0]["ratio"]) if ex else None, 0.9, "v2.tsv")
+    so = {r["row"]: r for r in scaleout or []}
+    v3_ratio = None
+    if "v3_direct" in so and "v3_broker_1_workers" in so:
+        v3_ratio = float(so["v3_broker_1_workers"]["req_per_s"]) / float(so["v3_direct"]["req_per_s"])
+    add("suite v3 through the broker, 1 worker, vs the same notary direct", v3_ratio, 0.9, "scaleout.tsv")
+    fw = [r for r in forward or [] if r["row"] == "broker_vs_zmq_proxy_64b"]
+    add("broker forwarding 64 B requests vs zmq_proxy", float(fw[0]["ratio"]) if fw else None, 0.8, "forward.tsv")
+    op = [r for r in v3 or [] if (r.get("op") or "").startswith("v3 open")]
+    add("suite v3 open 1 KiB vs libsodium crypto_box_seal_open", float(op[0]["ratio"]) if op else None, 0.9, "v3.tsv")
+    md = ["## Issue 19 targets, from this run's rows", "",
+          "| target | ratio | wanted | rows |", "|---|---:|---|---|"]
+    md.extend(rows)
+    md.append("")
+    md.append("Not measured by any program yet: v2 exchange without crypto at 8 and 64 in flight (the library has "
+              "no pipelined raw-frame call; `ot_session_send` signs and seals). Streaming targets: the streaming "
+              "section.")
+    md.append("")
+    return md
+
+
+def forward_section(forward, chart):
+    md = []
+    if forward:
+        md.append("## Broker forwarding vs zmq_proxy (4 DEALER clients × 32 in flight, 64-byte v2 requests, one echo worker)")
+        md.append("")
+        md.append("| row | broker /s | zmq_proxy /s | ratio |")
+        md.append("|---|---:|---:|---:|")
+        for r in forward:
+            ratio = float(r["ratio"])
+            md.append("| %s | %s | %s | **%.3f** |" % (r["row"], fmt(r["ours"]), fmt(r["reference"]), ratio))
+            chart.append(("broker forwarding (vs zmq_proxy)", r["row"], ratio))
+        md.append("")
+        md.append("The same C clients and echo worker on both sides; zmq_proxy(ROUTER, DEALER) runs in a libzmq "
+                  "context of its own, as the broker runs in the library's (bench/bench_forward.c).")
+        md.append("")
+    return md
+
+
 def readme_block(m, crypto, legacy, transport, extra):
     """README.md's generated block: the machine line, the crypto and headline tables, then the
     other programs' sections (the same Markdown as summary.md)."""
@@ -465,7 +533,10 @@ def main():
     threads = read_tsv("notary_threads.tsv")
     curve = read_tsv("curve.tsv")
     rogue = read_tsv("rogue.tsv")
+    forward = read_tsv("forward.tsv")
     extra = sections(v2, scaleout, v3, stream, push, threads, curve, rogue, chart)
+    extra += forward_section(forward, chart)
+    extra += targets(crypto, transport, v2, scaleout, forward, v3)
     md.extend(extra)
 
     svg_path = os.path.join(OUT, "ratios.svg")
