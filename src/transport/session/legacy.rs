@@ -111,6 +111,45 @@ impl Session {
         Ok(Waited::Lost)
     }
 
+    /// Receives the reply with the socket's receive timeout set to each poll of the schedule in
+    /// turn (and never past `deadline`): the wait of [`Session::wait`] without heartbeats.
+    fn receive_blocking(
+        &mut self,
+        polls: &[Option<i64>],
+        deadline: Option<Instant>,
+    ) -> Result<(Waited, Option<Vec<Vec<u8>>>)> {
+        let Some(socket) = self.socket.as_ref() else {
+            return Ok((Waited::Lost, None));
+        };
+        for t in polls {
+            let poll_end = t.map(|ms| Instant::now() + Duration::from_millis(ms as u64));
+            loop {
+                let now = Instant::now();
+                if deadline.is_some_and(|d| now >= d) {
+                    return Ok((Waited::Deadline, None));
+                }
+                if poll_end.is_some_and(|e| now >= e) {
+                    break;
+                }
+                let until = [poll_end, deadline].into_iter().flatten().min();
+                let ms = until.map_or(-1, |u| {
+                    u.saturating_duration_since(now)
+                        .as_millis()
+                        .clamp(1, i32::MAX as u128) as i32
+                });
+                socket
+                    .set_rcvtimeo(ms)
+                    .map_err(|e| zmq_err("ZMQ_RCVTIMEO", e))?;
+                match crate::transport::recv_frames(socket, 0) {
+                    Ok(p) => return Ok((Waited::Ready, Some(p))),
+                    Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => {}
+                    Err(e) => return Err(zmq_err("receiving the reply", e)),
+                }
+            }
+        }
+        Ok((Waited::Lost, None))
+    }
+
     /// One raw lock-step exchange: sends `frame` as one message and returns the reply frame.
     ///
     /// When no reply arrives within the receive schedule (or, with heartbeats on, the connection
@@ -242,17 +281,26 @@ impl Session {
         if self.opts.latency_delay_after > 0 {
             std::thread::sleep(Duration::from_millis(self.opts.latency_delay_after as u64));
         }
-        match self.wait(zmq::POLLIN, &recv_polls, deadline, start)? {
-            Waited::Ready => {}
-            other => return Ok((other, None)),
-        }
-        let Some(s) = self.socket.as_ref() else {
-            return Ok((Waited::Lost, None));
-        };
-        let parts = match crate::transport::recv_frames(s, zmq::DONTWAIT) {
-            Ok(p) => p,
-            Err(zmq::Error::EAGAIN) => return Ok((Waited::Lost, None)),
-            Err(e) => return Err(zmq_err("receiving the reply", e)),
+        let parts = if self.monitor.is_none() {
+            // Nothing else to watch: wait inside libzmq's receive (no zmq_poll, which costs two
+            // poll(2) calls when the reply is not there yet, then a receive).
+            match self.receive_blocking(&recv_polls, deadline)? {
+                (Waited::Ready, Some(p)) => p,
+                (other, _) => return Ok((other, None)),
+            }
+        } else {
+            match self.wait(zmq::POLLIN, &recv_polls, deadline, start)? {
+                Waited::Ready => {}
+                other => return Ok((other, None)),
+            }
+            let Some(s) = self.socket.as_ref() else {
+                return Ok((Waited::Lost, None));
+            };
+            match crate::transport::recv_frames(s, zmq::DONTWAIT) {
+                Ok(p) => p,
+                Err(zmq::Error::EAGAIN) => return Ok((Waited::Lost, None)),
+                Err(e) => return Err(zmq_err("receiving the reply", e)),
+            }
         };
         if parts.len() != 1 {
             return Err(Error::new(
