@@ -1,4 +1,5 @@
 /* Transport v2 through the C API: pipelined requests answered out of order, per-request status,
+ * raw frames pipelined next to signed requests,
  * pushes with sequence numbers, a notary listening on a plain and a CURVE endpoint at once, and
  * the v2-only calls refused on a legacy session. */
 #include <pthread.h>
@@ -277,6 +278,69 @@ static void curve_without_configuration(void) {
   ot_buffer_free(sec);
 }
 
+/* Answers 4 readable requests; an unreadable one is the notary's own business (its receive
+ * reports it and answers the client with ERR), so it does not end the loop. */
+static void *answer_four_readable(void *arg) {
+  ot_notary *n = arg;
+  int answered = 0, rounds;
+  for (rounds = 0; answered < 4 && rounds < 200; rounds++) {
+    ot_request *r = NULL;
+    ot_buffer *c = NULL;
+    if (ot_notary_receive(n, 100, &r) != OT_OK) continue;
+    if (ot_request_verify(r, c_auth, &c) == OT_OK) {
+      ot_notary_reply(n, r, ot_buffer_data(c), ot_buffer_len(c), c_enc);
+      ot_buffer_free(c);
+      answered++;
+    }
+    ot_request_free(r);
+  }
+  return NULL;
+}
+
+/* ot_session_send_frame: raw frames pipelined next to signed requests in one session. The
+ * notary cannot read a raw frame: that request ends with the notary's one ERR for it
+ * (OT_ERR_TRANSPORT); the signed ones come back opened and verified. */
+static void raw_frames_next_to_signed_requests(void) {
+  ot_notary *n = NULL;
+  char ep[128];
+  uint64_t id = 0, raw_ids[4], signed_ids[4];
+  int i, raw_seen = 0, signed_seen = 0;
+  CHECK_OK(ot_notary_new("tcp://127.0.0.1:*", n_auth, n_enc, n_id, NULL, &n));
+  ot_test_notary_endpoint(n, ep, sizeof ep);
+  pthread_t t;
+  pthread_create(&t, NULL, answer_four_readable, n);
+  ot_session_options *o = v2_options();
+  ot_session *s = session_to(ep, o);
+  for (i = 0; i < 4; i++) {
+    CHECK_OK(ot_session_send_frame(s, (const uint8_t *)"raw\0frame", 9, &raw_ids[i]));
+    CHECK_OK(ot_session_send(s, (const uint8_t *)"signed\n", 7, &signed_ids[i]));
+  }
+  CHECK_RC(ot_session_send_frame(s, (const uint8_t *)"x", 1, NULL), OT_ERR_NULL_ARGUMENT);
+  CHECK_RC(ot_session_send_frame(s, NULL, 1, &id), OT_ERR_NULL_ARGUMENT);
+  for (i = 0; i < 8; i++) {
+    ot_result status = OT_OK;
+    ot_buffer *r = NULL;
+    int k, is_raw = 0;
+    CHECK_OK(ot_session_receive(s, 10000, &id, &status, &r));
+    for (k = 0; k < 4; k++) is_raw |= raw_ids[k] == id;
+    if (is_raw) {
+      CHECK(status == OT_ERR_TRANSPORT && r == NULL);
+      raw_seen++;
+    } else {
+      CHECK(status == OT_OK && r && strcmp(BUF_STR(r), "signed\n") == 0);
+      signed_seen++;
+    }
+    ot_buffer_free(r);
+  }
+  CHECK(raw_seen == 4 && signed_seen == 4);
+  pthread_join(t, NULL);
+  printf("  ot_session_send_frame: 4 raw frames (refused by the notary, OT_ERR_TRANSPORT each) and 4 signed "
+         "requests (verified) in one session\n");
+  ot_session_free(s);
+  ot_session_options_free(o);
+  ot_notary_free(n);
+}
+
 static void legacy_session_refuses_v2_calls(void) {
   ot_session *s = NULL;
   uint64_t id = 0;
@@ -289,6 +353,7 @@ static void legacy_session_refuses_v2_calls(void) {
   CHECK_RC(ot_session_send(s, (const uint8_t *)"x", 1, &id), OT_ERR_STATE);
   CHECK(strstr(ot_last_error(), "v2") != NULL);
   CHECK_RC(ot_session_send(s, (const uint8_t *)"x", 1, NULL), OT_ERR_NULL_ARGUMENT);
+  CHECK_RC(ot_session_send_frame(s, (const uint8_t *)"x", 1, &id), OT_ERR_STATE);
   ot_session_free(s);
 }
 
@@ -304,6 +369,7 @@ int main(void) {
   pipelining();
   pushes_and_two_endpoints();
   curve_without_configuration();
+  raw_frames_next_to_signed_requests();
   legacy_session_refuses_v2_calls();
   ot_key_free(c_auth);
   ot_key_free(c_enc);

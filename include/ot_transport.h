@@ -1566,10 +1566,27 @@ ot_result ot_session_send(ot_session *session,
                           uint64_t *request_id);
 
 /**
+ * v2: sends `frame[0..len]` as a request body **as it is** (nothing signed or sealed: the
+ * pipelined form of `ot_session_exchange`) without waiting; the request's id goes to
+ * `*request_id`. `ot_session_receive` hands its reply over as the notary (or peer) sent it, in
+ * `*reply` with `*status` `OT_OK`, nothing opened or verified; or its error status
+ * (`OT_ERR_TIMEOUT`, `OT_ERR_TRANSPORT` for an `ERR` answer). Requests sent with
+ * `ot_session_send` in the same session are opened and verified as usual. The limits and
+ * resends of `ot_session_send` apply (`max_in_flight`: `OT_ERR_STATE` beyond; a frame over
+ * `max_message_size`: `OT_ERR_INVALID_ARGUMENT`, nothing sent). `OT_ERR_STATE` on a legacy
+ * session.
+ */
+ot_result ot_session_send_frame(ot_session *session,
+                                const uint8_t *frame,
+                                size_t len,
+                                uint64_t *request_id);
+
+/**
  * v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next finished
  * request. Returns `OT_OK` when one finished: its id in `*request_id`, how it ended in `*status`
- * and, when `*status` is `OT_OK`, the verified reply content in a new `*reply` (else `*reply` is
- * left untouched). Also runs the session's resends and heartbeat checks: call it (with timeout
+ * and, when `*status` is `OT_OK`, the verified reply content in a new `*reply` (for a request
+ * sent with `ot_session_send_frame`: the reply frame as it came) (else `*reply` is left
+ * untouched). Also runs the session's resends and heartbeat checks: call it (with timeout
  * 0 from an event loop) at least every `latency_receive_ms`.
  *
  * `*status` is one of: `OT_OK`; `OT_ERR_TIMEOUT` (no reply after every resend, past

@@ -1060,6 +1060,15 @@ inline result<std::uint64_t> session_send(session &s, bytes_view content) {
   return id;
 }
 
+/** v2: sends `frame` as it is (nothing signed or sealed) without waiting; session_receive hands
+ * its reply frame over as it came. */
+inline result<std::uint64_t> session_send_frame(session &s, bytes_view frame) {
+  std::uint64_t id = 0;
+  if (ot_result rc = ot_session_send_frame(s.get(), frame.data(), frame.size(), &id))
+    return detail::err<std::uint64_t>(detail::fail(rc));
+  return id;
+}
+
 /** ok() with a completion when a request finished (check completion::status), OT_ERR_TIMEOUT
  * when none did within timeout_ms. */
 inline result<completion> session_receive(session &s, std::uint32_t timeout_ms = session::forever) {

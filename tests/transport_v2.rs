@@ -142,6 +142,115 @@ fn max_in_flight_is_enforced() {
     drop(nt);
 }
 
+/// A bare v2 peer on a ROUTER: answers every `REQ` with a `REP` carrying the same body, as long
+/// as `stop` is not set. Written from the wire spec, with no code of the library.
+fn raw_v2_echo(stop: Arc<AtomicBool>) -> (String, thread::JoinHandle<usize>) {
+    let ctx = zmq::Context::new();
+    let r = ctx.socket(zmq::ROUTER).unwrap();
+    r.set_linger(0).unwrap();
+    r.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = r.get_last_endpoint().unwrap().unwrap();
+    let h = thread::spawn(move || {
+        let mut answered = 0;
+        while !stop.load(Ordering::Relaxed) {
+            if r.poll(zmq::POLLIN, 50).unwrap_or(0) == 0 {
+                continue;
+            }
+            let f = r.recv_multipart(0).unwrap();
+            if f.len() == 5 && f[1] == b"OTv2" && f[2] == b"REQ" {
+                r.send_multipart([&f[0][..], b"OTv2", b"REP", &f[3], &f[4]], 0)
+                    .unwrap();
+                answered += 1;
+            }
+        }
+        answered
+    });
+    (ep, h)
+}
+
+#[test]
+fn raw_frames_pipeline_and_come_back_as_they_were_sent() {
+    let _serial = serial();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ep, h) = raw_v2_echo(stop.clone());
+    let o = Options {
+        curve_policy: 0, // the bare peer publishes no transport key
+        max_message_size: 4096,
+        ..v2()
+    };
+    let mut s = Session::new(&ep, o).unwrap();
+    let mut sent = std::collections::HashMap::new();
+    for i in 0..64u32 {
+        // Any bytes: NULs, no armor, nothing a notary could read.
+        let frame = [
+            i.to_be_bytes().as_slice(),
+            b"\0raw\xff",
+            &vec![i as u8; i as usize],
+        ]
+        .concat();
+        sent.insert(s.send_frame(&frame).unwrap(), frame);
+    }
+    assert_eq!(s.in_flight(), 64);
+    for _ in 0..64 {
+        let (id, r) = s.receive(10_000).unwrap();
+        let frame = sent.remove(&id).expect("each id completes exactly once");
+        assert_eq!(
+            r.unwrap(),
+            frame,
+            "the reply frame comes back as it was sent"
+        );
+    }
+    assert_eq!(s.receive(0).unwrap_err().kind(), ErrorKind::Timeout);
+    // A frame over max_message_size is refused before anything is sent.
+    let big = s.send_frame(&[7u8; 4097]).unwrap_err();
+    assert_eq!(big.kind(), ErrorKind::InvalidArgument);
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(h.join().unwrap(), 64, "the peer saw each frame once");
+    // Pipelining is v2 only.
+    let mut legacy = Session::new(&ep, fast()).unwrap();
+    assert_eq!(
+        legacy.send_frame(b"x").unwrap_err().kind(),
+        ErrorKind::State
+    );
+}
+
+#[test]
+fn raw_frames_and_signed_requests_share_a_session() {
+    let _serial = serial();
+    let nt = notary(fast());
+    let ep = nt.endpoint().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let h = serve_until(nt, stop.clone());
+    let mut s = session(&ep, v2());
+    let mut signed = std::collections::HashMap::new();
+    let mut raw = std::collections::HashSet::new();
+    for i in 0..8 {
+        let m = format!("signed {i}\n");
+        signed.insert(s.send(m.as_bytes()).unwrap(), m);
+        raw.insert(s.send_frame(b"not a sealed request").unwrap());
+    }
+    for _ in 0..16 {
+        let (id, r) = s.receive(10_000).unwrap();
+        if let Some(m) = signed.remove(&id) {
+            assert_eq!(
+                r.unwrap(),
+                format!("@{m}").as_bytes(),
+                "opened and verified"
+            );
+        } else {
+            assert!(raw.remove(&id), "an id that was sent");
+            // The notary cannot read it: its one answer for that, as an error of this request.
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Transport);
+            assert!(e.to_string().contains("could not be read"), "{e}");
+        }
+    }
+    assert!(signed.is_empty() && raw.is_empty());
+    stop.store(true, Ordering::Relaxed);
+    let nt = h.join().unwrap();
+    assert_eq!(nt.stats().requests, 8);
+}
+
 /// A raw v2 DEALER with a fixed routing id, to replay frames exactly.
 fn raw_dealer(ep: &str, id: &[u8]) -> zmq::Socket {
     let ctx = zmq::Context::new();

@@ -762,9 +762,18 @@ class Session(_Handle):
         _check(_lib.ot_session_send(self.handle, raw, len(raw), ctypes.byref(rid)))
         return rid.value
 
+    def send_frame(self, frame: BytesLike) -> int:
+        """v2: sends ``frame`` as a request body as it is (nothing signed or sealed: the pipelined
+        form of ``exchange``) without waiting; the request's id. ``receive`` returns its reply
+        frame as it came. ``StateError`` beyond ``max_in_flight`` or on a legacy session."""
+        raw = _b(frame)
+        rid = ctypes.c_uint64()
+        _check(_lib.ot_session_send_frame(self.handle, raw, len(raw), ctypes.byref(rid)))
+        return rid.value
+
     def receive(self, timeout: Optional[float] = None) -> Tuple[int, bytes]:
         """v2: waits up to ``timeout`` seconds (None: forever; 0: do not wait) for the next finished
-        request; ``(request_id, reply_content)``.
+        request; ``(request_id, reply_content)`` (for a ``send_frame`` request: its reply frame).
 
         Raises ``TimeoutError`` (with ``request_id`` None) when no request finished in time. When
         a request finished **with an error** (its own status: ``TimeoutError`` after its resends,

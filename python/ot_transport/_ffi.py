@@ -190,6 +190,7 @@ FUNCTIONS: Dict[str, Tuple[str, List[str]]] = {
     # transport v2, server push, scale-out
     "ot_session_protocol": ("result", ["handle", "u32*"]),
     "ot_session_send": ("result", ["handle", "bytes", "size", "u64*"]),
+    "ot_session_send_frame": ("result", ["handle", "bytes", "size", "u64*"]),
     "ot_session_receive": ("result", ["handle", "u32", "u64*", "result*", "out"]),
     "ot_session_subscribe": ("result", ["handle", "bytes", "size", "out"]),
     "ot_session_next_push": ("result", ["handle", "u32", "u64*", "u64*", "out"]),

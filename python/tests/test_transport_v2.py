@@ -154,7 +154,46 @@ def test_legacy_session_refuses_v2_calls(ids: dict) -> None:
         assert s.protocol is ot.Protocol.LEGACY
         with pytest.raises(ot.StateError, match="v2"):
             s.send("x")
+        with pytest.raises(ot.StateError, match="v2"):
+            s.send_frame(b"x")
         assert s.in_flight == 0
+
+
+def test_raw_frames_pipeline_against_a_pyzmq_v2_peer() -> None:
+    """send_frame / receive against a bare v2 peer written here with pyzmq from the wire spec: 32
+    frames in flight, each reply handed back as the peer sent it (nothing opened)."""
+    zmq = pytest.importorskip("zmq")
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    router.linger = 0
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    stop = threading.Event()
+
+    def echo() -> None:
+        while not stop.is_set():
+            if not router.poll(50):
+                continue
+            f = router.recv_multipart()
+            if len(f) == 5 and f[1] == b"OTv2" and f[2] == b"REQ":
+                router.send_multipart([f[0], b"OTv2", b"REP", f[3], b"echo:" + f[4]])
+
+    t = threading.Thread(target=echo)
+    t.start()
+    try:
+        with ot.Session(f"tcp://127.0.0.1:{port}",
+                        fast_options(protocol=int(ot.Protocol.V2), curve_policy=0)) as s:
+            sent = {s.send_frame(bytes([i]) * (i + 1) + b"\0"): i for i in range(32)}
+            assert s.in_flight == 32
+            for _ in range(32):
+                rid, reply = s.receive(10)
+                i = sent.pop(rid)
+                assert reply == b"echo:" + bytes([i]) * (i + 1) + b"\0"
+            assert not sent
+    finally:
+        stop.set()
+        t.join()
+        router.close()
+        ctx.term()
 
 
 def test_broker_with_a_worker_serves_a_request(ids: dict) -> None:

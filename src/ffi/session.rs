@@ -207,10 +207,38 @@ pub unsafe extern "C" fn ot_session_send(
     })
 }
 
+/// v2: sends `frame[0..len]` as a request body **as it is** (nothing signed or sealed: the
+/// pipelined form of `ot_session_exchange`) without waiting; the request's id goes to
+/// `*request_id`. `ot_session_receive` hands its reply over as the notary (or peer) sent it, in
+/// `*reply` with `*status` `OT_OK`, nothing opened or verified; or its error status
+/// (`OT_ERR_TIMEOUT`, `OT_ERR_TRANSPORT` for an `ERR` answer). Requests sent with
+/// `ot_session_send` in the same session are opened and verified as usual. The limits and
+/// resends of `ot_session_send` apply (`max_in_flight`: `OT_ERR_STATE` beyond; a frame over
+/// `max_message_size`: `OT_ERR_INVALID_ARGUMENT`, nothing sent). `OT_ERR_STATE` on a legacy
+/// session.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ot_session_send_frame(
+    session: *mut ot_session,
+    frame: *const u8,
+    len: usize,
+    request_id: *mut u64,
+) -> ot_result {
+    guard(|| {
+        let mut s = handle_mut(session, "session")?;
+        // SAFETY: the caller's (pointer, length) pair is readable for this call (header contract).
+        let f = unsafe { bytes(frame, len, "frame") }?;
+        let request_id = OutValue::new(request_id, "request_id")?;
+        let id = s.0.send_frame(f)?;
+        request_id.write(id);
+        Ok(())
+    })
+}
+
 /// v2: waits up to `timeout_ms` (0: do not wait; `UINT32_MAX`: forever) for the next finished
 /// request. Returns `OT_OK` when one finished: its id in `*request_id`, how it ended in `*status`
-/// and, when `*status` is `OT_OK`, the verified reply content in a new `*reply` (else `*reply` is
-/// left untouched). Also runs the session's resends and heartbeat checks: call it (with timeout
+/// and, when `*status` is `OT_OK`, the verified reply content in a new `*reply` (for a request
+/// sent with `ot_session_send_frame`: the reply frame as it came) (else `*reply` is left
+/// untouched). Also runs the session's resends and heartbeat checks: call it (with timeout
 /// 0 from an event loop) at least every `latency_receive_ms`.
 ///
 /// `*status` is one of: `OT_OK`; `OT_ERR_TIMEOUT` (no reply after every resend, past

@@ -246,15 +246,32 @@ impl Session {
         self.v2_send(frame, false)
     }
 
+    /// v2: sends `frame` as a request body as it is, nothing signed or sealed (the pipelined
+    /// form of [`Session::exchange`]), without waiting; returns the request id.
+    /// [`Session::receive`] hands its reply frame over as it came. The limits, resends and
+    /// errors of [`Session::send`] apply.
+    pub fn send_frame(&mut self, frame: &[u8]) -> Result<u64> {
+        self.check_process()?;
+        self.v2_client()?;
+        let id = self.v2_send(frame.to_vec(), false)?;
+        self.inbox.raw.insert(id);
+        Ok(id)
+    }
+
     /// v2: the next finished request, waiting up to `timeout_ms` (0: do not wait; negative:
-    /// forever): its id and its verified reply content or its error. `Timeout` when none
+    /// forever): its id and its verified reply content (for a request sent with
+    /// [`Session::send_frame`]: its reply frame as it came) or its error. `Timeout` when none
     /// finished in time.
     pub fn receive(&mut self, timeout_ms: i64) -> Result<(u64, Result<Vec<u8>>)> {
         self.check_process()?;
         let until = deadline(timeout_ms);
         loop {
             if let Some((id, raw)) = self.inbox.done.pop_front() {
-                let r = raw.and_then(|b| self.read_reply(&b));
+                let r = if self.inbox.raw.remove(&id) {
+                    raw
+                } else {
+                    raw.and_then(|b| self.read_reply(&b))
+                };
                 if r.is_ok() {
                     self.stats.replies += 1;
                 }
