@@ -96,9 +96,8 @@ pub(crate) mod x_engine {
                 c.derive_set_peer(&peer).ok()?;
                 (c.derive(Some(out)).ok()? == 32).then_some(())
             };
-            let fresh = |out: &mut [u8; 32]| {
-                Self::context(&self.key).and_then(|mut c| derive(&mut c, out))
-            };
+            let fresh =
+                |out: &mut [u8; 32]| Self::context(&self.key).and_then(|mut c| derive(&mut c, out));
             let ok = match self.ready.try_lock() {
                 Ok(mut g) => match g.as_mut().map(|c| derive(c, &mut out)) {
                     Some(Some(())) => Some(()),
