@@ -584,6 +584,9 @@ struct Loop {
     batch: Vec<Frames>,
     /// Workers already tried for the message being handed (kept to reuse its allocation).
     tried: Vec<bool>,
+    /// Answers checked and due to a frontend (its index, whether a push), sent together once
+    /// the batch they came in is handled.
+    out: Vec<(usize, bool, Frames)>,
 }
 
 /// A message's frames as libzmq delivered them: the broker forwards them by moving them (no
@@ -699,6 +702,7 @@ impl Loop {
             stats: BrokerStats::default(),
             batch: Vec::with_capacity(BATCH),
             tried: Vec::new(),
+            out: Vec::with_capacity(BATCH),
         }
     }
 
@@ -740,6 +744,7 @@ impl Loop {
             for f in batch.drain(..) {
                 self.on_worker_message(f, now);
             }
+            self.send_answers();
             if self.workers.iter().any(|w| !w.stalled) {
                 while let Some(f) = self.queue.pop_front() {
                     self.queued_bytes -= size_of_frames(&f);
@@ -862,12 +867,19 @@ impl Loop {
             return;
         };
         f[0] = zmq::Message::from(&f[0][1..]);
-        match send_message(&self.fronts[front], &[], f) {
-            Ok(()) => {
-                self.stats.replies += 1;
-                self.stats.pushes += u64::from(push);
+        self.out.push((front, push, f));
+    }
+
+    /// Sends the answers [`Loop::on_worker_message`] let through, one after the other.
+    fn send_answers(&mut self) {
+        for (front, push, f) in self.out.drain(..) {
+            match send_message(&self.fronts[front], &[], f) {
+                Ok(()) => {
+                    self.stats.replies += 1;
+                    self.stats.pushes += u64::from(push);
+                }
+                Err(_) => self.stats.unroutable += 1,
             }
-            Err(_) => self.stats.unroutable += 1,
         }
     }
 
