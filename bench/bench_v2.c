@@ -48,6 +48,16 @@ static void *raw_v2_router(void *arg) {
   return NULL;
 }
 
+/* A v2 request [OTv2, REQ, id, body] from a bare DEALER. */
+static void send_v2_req(void *d, uint64_t id, const uint8_t *body, size_t len) {
+  uint8_t idb[8];
+  for (int i = 0; i < 8; i++) idb[i] = (uint8_t)(id >> (56 - 8 * i));
+  zmq_send(d, "OTv2", 4, ZMQ_SNDMORE);
+  zmq_send(d, "REQ", 3, ZMQ_SNDMORE);
+  zmq_send(d, idb, 8, ZMQ_SNDMORE);
+  zmq_send(d, body, len, 0);
+}
+
 static double raw_rows(FILE *tsv, void *ctx) {
   void *r = zmq_socket(ctx, ZMQ_ROUTER);
   int zero = 0;
@@ -84,13 +94,7 @@ static double raw_rows(FILE *tsv, void *ctx) {
     long n = 0;
     double t0 = now_s();
     while (now_s() - t0 < secs) {
-      uint64_t id = (uint64_t)n + 1;
-      uint8_t idb[8];
-      for (int i = 0; i < 8; i++) idb[i] = (uint8_t)(id >> (56 - 8 * i));
-      zmq_send(d, "OTv2", 4, ZMQ_SNDMORE);
-      zmq_send(d, "REQ", 3, ZMQ_SNDMORE);
-      zmq_send(d, idb, 8, ZMQ_SNDMORE);
-      zmq_send(d, body, sizeof body, 0);
+      send_v2_req(d, (uint64_t)n + 1, body, sizeof body);
       zmq_msg_t m;
       int more = 1;
       while (more) {
@@ -129,13 +133,7 @@ static double raw_rows(FILE *tsv, void *ctx) {
       double t0 = now_s();
       while (now_s() - t0 < secs || inflight > 0) {
         while (inflight < depth && now_s() - t0 < secs) {
-          uint64_t id = next++;
-          uint8_t idb[8];
-          for (int i = 0; i < 8; i++) idb[i] = (uint8_t)(id >> (56 - 8 * i));
-          zmq_send(d, "OTv2", 4, ZMQ_SNDMORE);
-          zmq_send(d, "REQ", 3, ZMQ_SNDMORE);
-          zmq_send(d, idb, 8, ZMQ_SNDMORE);
-          zmq_send(d, body, sizeof body, 0);
+          send_v2_req(d, next++, body, sizeof body);
           inflight++;
         }
         zmq_msg_t m;
